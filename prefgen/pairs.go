@@ -1,0 +1,160 @@
+package prefgen
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+)
+
+// Sampler draws one continuation per prompt from a policy: only the new
+// tokens, at most maxNew of them, ending early after the stop token if the
+// policy emits it. Equal seeds must give equal samples.
+type Sampler func(prompts [][]int, temperature float64, maxNew int, seed uint64) [][]int
+
+// Judge scores a response to a prompt (gold.Judge satisfies it).
+type Judge interface {
+	Score(prompt, response string) float64
+}
+
+// Pair is one prompt with two sampled responses and their gold scores,
+// before labelling.
+type Pair struct {
+	Prompt       Prompt
+	A, B         string
+	GoldA, GoldB float64
+}
+
+// GenOptions sets how one split's pairs are drawn.
+type GenOptions struct {
+	Split          string  // name, for progress and seeds: "train", "val", "ood"
+	Count          int     // pairs wanted
+	MinNew, MaxNew int     // response length range in new tokens
+	Temperature    float64 // sampling temperature of the policy
+	DropTies       bool    // drop pairs whose two gold scores are exactly equal
+	Batch          int     // prompts per sampler call (each is sampled twice)
+	Seed           uint64
+	Progress       io.Writer // nil: quiet
+}
+
+// GenStats counts what generation drew and dropped.
+type GenStats struct {
+	Generated    int     `json:"pairs_generated"`   // pairs sampled, kept or not
+	Sequences    int     `json:"sequences_sampled"` // 2 × Generated
+	PromptsUsed  int     `json:"prompts_used"`
+	Ties         int     `json:"gold_ties"`     // pairs with equal gold scores among those of valid length
+	DroppedTies  int     `json:"dropped_ties"`  // of which dropped (DropTies)
+	DroppedShort int     `json:"dropped_short"` // pairs with a response under MinNew tokens (the policy ended it)
+	Seconds      float64 `json:"seconds"`
+}
+
+// TieFraction is the fraction of valid-length pairs whose gold scores are
+// equal (VADER scores most neutral text exactly 0).
+func (s GenStats) TieFraction() float64 {
+	n := s.Generated - s.DroppedShort
+	if n == 0 {
+		return 0
+	}
+	return float64(s.Ties) / float64(n)
+}
+
+// GeneratePairs samples pairs for prompts in order until opt.Count pairs
+// are kept, and returns them with the prompts it did not use. Each response
+// gets its own length limit, uniform in [MinNew, MaxNew], so that length
+// varies within a pair as it would between two real completions; a
+// response the policy ends (stop token) before MinNew tokens voids its pair.
+func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt, opt GenOptions) ([]Pair, []Prompt, GenStats, error) {
+	if opt.MinNew < 1 || opt.MaxNew < opt.MinNew {
+		return nil, prompts, GenStats{}, fmt.Errorf("bad response length range %d..%d", opt.MinNew, opt.MaxNew)
+	}
+	if opt.Batch < 1 {
+		opt.Batch = 32
+	}
+	var st GenStats
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(opt.Seed, splitSalt(opt.Split)))
+	eot := tok.EOT()
+	pairs := make([]Pair, 0, opt.Count)
+	lastReport := time.Time{}
+	for batch := 0; len(pairs) < opt.Count; batch++ {
+		if len(prompts) == 0 {
+			return pairs, prompts, st, fmt.Errorf("%s split: ran out of prompts after %d of %d pairs (%d pairs generated: %d ties dropped, %d too short); give more text or ask for fewer pairs",
+				opt.Split, len(pairs), opt.Count, st.Generated, st.DroppedTies, st.DroppedShort)
+		}
+		// Ask for a little more than is missing: ties and short responses
+		// are dropped, and a full batch is no slower than a part one.
+		k := min(opt.Batch, len(prompts))
+		batchPrompts := prompts[:k]
+		prompts = prompts[k:]
+		seqs := make([][]int, 0, 2*k)
+		for _, p := range batchPrompts {
+			seqs = append(seqs, p.IDs, p.IDs)
+		}
+		outs := sample(seqs, opt.Temperature, opt.MaxNew, opt.Seed^splitSalt(opt.Split)^uint64(batch)*0x9e3779b97f4a7c15)
+		if len(outs) != len(seqs) {
+			return pairs, prompts, st, fmt.Errorf("policy returned %d samples for %d prompts", len(outs), len(seqs))
+		}
+		st.PromptsUsed += k
+		st.Sequences += len(seqs)
+		for i, p := range batchPrompts {
+			st.Generated++
+			a, okA := cut(outs[2*i], eot, opt.MinNew+rng.IntN(opt.MaxNew-opt.MinNew+1), opt.MinNew)
+			b, okB := cut(outs[2*i+1], eot, opt.MinNew+rng.IntN(opt.MaxNew-opt.MinNew+1), opt.MinNew)
+			if !okA || !okB {
+				st.DroppedShort++
+				continue
+			}
+			pr := Pair{Prompt: p, A: tok.Decode(a), B: tok.Decode(b)}
+			pr.GoldA = judge.Score(p.Text, pr.A)
+			pr.GoldB = judge.Score(p.Text, pr.B)
+			if pr.GoldA == pr.GoldB {
+				st.Ties++
+				if opt.DropTies {
+					st.DroppedTies++
+					continue
+				}
+			}
+			if len(pairs) < opt.Count {
+				pairs = append(pairs, pr)
+			}
+		}
+		if opt.Progress != nil && (time.Since(lastReport) > 2*time.Second || len(pairs) >= opt.Count) {
+			lastReport = time.Now()
+			el := time.Since(start).Seconds()
+			rate := float64(st.Sequences) / el
+			eta := "?"
+			if len(pairs) > 0 {
+				eta = (time.Duration(el*float64(opt.Count-len(pairs))/float64(len(pairs))) * time.Second).Round(time.Second).String()
+			}
+			fmt.Fprintf(opt.Progress, "data %s: %d/%d pairs, %d sequences sampled (%.1f seq/s), %d ties dropped, %d short, ETA %s\n",
+				opt.Split, len(pairs), opt.Count, st.Sequences, rate, st.DroppedTies, st.DroppedShort, eta)
+		}
+	}
+	st.Seconds = time.Since(start).Seconds()
+	return pairs, prompts, st, nil
+}
+
+// cut returns the first n tokens of a sample, ending before the stop token;
+// ok is false when the sample holds fewer than minLen tokens before it.
+func cut(ids []int, stop, n, minLen int) ([]int, bool) {
+	for i, t := range ids {
+		if t == stop {
+			ids = ids[:i]
+			break
+		}
+	}
+	if len(ids) < minLen {
+		return nil, false
+	}
+	return ids[:min(n, len(ids))], true
+}
+
+func splitSalt(split string) uint64 {
+	// FNV-1a: a stable, different stream per split name.
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(split); i++ {
+		h ^= uint64(split[i])
+		h *= 1099511628211
+	}
+	return h
+}
