@@ -1,0 +1,251 @@
+// Package tokenizer is GPT-2's byte-level BPE tokenizer: it loads GPT-2 /
+// HuggingFace vocabularies (vocab.json + merges.txt, or tokenizer.json),
+// encodes and decodes exactly as GPT-2 does, and trains new vocabularies.
+//
+// Encode treats its input as plain text: "<|endoftext|>" in the text is
+// encoded as ordinary characters, as tiktoken does by default, so text scored
+// by a reward model never gains special tokens by accident. EncodeWithSpecial
+// splits out added tokens first, as HF tokenizers do.
+package tokenizer
+
+import (
+	"sort"
+	"strings"
+	"sync"
+)
+
+// A Tokenizer is safe for concurrent use.
+type Tokenizer struct {
+	vocab  map[string]int // token string (byte-level) -> id
+	tokens []string       // id -> token string; "" for unused ids
+
+	// merges maps a pair of ids to the merge's rank and the merged id.
+	merges    map[uint64]merge
+	mergeList [][2]int // merges in rank order, for saving
+	byteID    [256]int // raw byte -> id of its single-byte token
+	added     []addedToken
+	addPrefix bool // ByteLevel add_prefix_space (false for GPT-2)
+	eot       int
+
+	mu    sync.RWMutex
+	cache map[string][]int
+}
+
+type merge struct {
+	rank int32
+	id   int32
+}
+
+type addedToken struct {
+	id      int
+	content string
+	special bool
+}
+
+const eotString = "<|endoftext|>"
+
+// maxCache bounds the pre-token cache; it is cleared when full.
+const maxCache = 1 << 18
+
+func pairKey(a, b int) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+// VocabSize is one more than the largest id (the model's embedding rows).
+func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
+
+// EOT returns the id of "<|endoftext|>", or -1 if the vocabulary has none.
+func (t *Tokenizer) EOT() int { return t.eot }
+
+// TokenString returns the token's string as stored in vocab.json (byte-level
+// form, e.g. "Ġthe" for " the"), or "" for an unknown id.
+func (t *Tokenizer) TokenString(id int) string {
+	if id < 0 || id >= len(t.tokens) {
+		return ""
+	}
+	return t.tokens[id]
+}
+
+// Encode tokenizes text as plain text: no special tokens are added or
+// recognised.
+func (t *Tokenizer) Encode(text string) []int {
+	ids := make([]int, 0, len(text)/4+1)
+	return t.appendPlain(ids, text)
+}
+
+// EncodeWithSpecial tokenizes text, first splitting out every added token
+// (such as "<|endoftext|>") where it occurs, leftmost first and longest at a
+// position, as HF tokenizers do.
+func (t *Tokenizer) EncodeWithSpecial(text string) []int {
+	ids := make([]int, 0, len(text)/4+1)
+	for len(text) > 0 {
+		pos, tok := -1, -1
+		for k, a := range t.added {
+			j := strings.Index(text, a.content)
+			if j < 0 {
+				continue
+			}
+			if pos < 0 || j < pos || (j == pos && len(a.content) > len(t.added[tok].content)) {
+				pos, tok = j, k
+			}
+		}
+		if pos < 0 {
+			break
+		}
+		ids = t.appendPlain(ids, text[:pos])
+		ids = append(ids, t.added[tok].id)
+		text = text[pos+len(t.added[tok].content):]
+	}
+	return t.appendPlain(ids, text)
+}
+
+func (t *Tokenizer) appendPlain(ids []int, text string) []int {
+	if text == "" {
+		return ids
+	}
+	if t.addPrefix && text[0] != ' ' {
+		text = " " + text
+	}
+	split(text, func(piece string) {
+		ids = t.appendPiece(ids, piece)
+	})
+	return ids
+}
+
+// appendPiece encodes one pre-token, through the cache.
+func (t *Tokenizer) appendPiece(ids []int, piece string) []int {
+	if len(piece) == 1 {
+		return append(ids, t.byteID[piece[0]])
+	}
+	t.mu.RLock()
+	cached, ok := t.cache[piece]
+	t.mu.RUnlock()
+	if ok {
+		return append(ids, cached...)
+	}
+	word := t.bpe(piece)
+	t.mu.Lock()
+	if len(t.cache) >= maxCache {
+		clear(t.cache)
+	}
+	t.cache[piece] = word
+	t.mu.Unlock()
+	return append(ids, word...)
+}
+
+// bpe applies the merges to one pre-token: repeatedly merge the adjacent pair
+// with the lowest rank (leftmost on ties), as GPT-2's bpe() does. Pre-tokens
+// are short, so the quadratic scan is cheaper than a heap.
+func (t *Tokenizer) bpe(piece string) []int {
+	word := make([]int, len(piece))
+	for i := 0; i < len(piece); i++ {
+		word[i] = t.byteID[piece[i]]
+	}
+	for len(word) > 1 {
+		best, at := merge{rank: -1}, -1
+		for i := 0; i+1 < len(word); i++ {
+			m, ok := t.merges[pairKey(word[i], word[i+1])]
+			if ok && (at < 0 || m.rank < best.rank) {
+				best, at = m, i
+			}
+		}
+		if at < 0 {
+			break
+		}
+		word[at] = int(best.id)
+		copy(word[at+1:], word[at+2:])
+		word = word[:len(word)-1]
+	}
+	return word
+}
+
+// Decode turns ids back into text. Byte sequences that are not valid UTF-8
+// become U+FFFD per maximal invalid subpart (Python's errors="replace", as
+// GPT2Tokenizer and HF's ByteLevel decoder do). Added tokens decode to their
+// content; unknown ids are skipped.
+func (t *Tokenizer) Decode(ids []int) string {
+	raw := make([]byte, 0, len(ids)*4)
+	out := make([]byte, 0, len(ids)*4)
+	for _, id := range ids {
+		if id < 0 || id >= len(t.tokens) {
+			continue
+		}
+		if t.isAdded(id) {
+			out = appendLossy(out, raw)
+			raw = raw[:0]
+			out = append(out, t.tokens[id]...)
+			continue
+		}
+		for _, r := range t.tokens[id] {
+			if int(r) < len(runeToByte) && runeToByte[r] >= 0 {
+				raw = append(raw, byte(runeToByte[r]))
+			}
+		}
+	}
+	return string(appendLossy(out, raw))
+}
+
+func (t *Tokenizer) isAdded(id int) bool {
+	for _, a := range t.added {
+		if a.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// build fills the derived tables from vocab, merges (as token-string pairs)
+// and added tokens. file names the source for error messages.
+func build(file string, vocab map[string]int, merges [][2]string, added []addedToken) (*Tokenizer, error) {
+	t := &Tokenizer{vocab: vocab, added: added, eot: -1, cache: map[string][]int{}}
+	n := 0
+	for _, id := range vocab {
+		if id < 0 {
+			return nil, errorf(file, "negative token id %d", id)
+		}
+		n = max(n, id+1)
+	}
+	for _, a := range added {
+		n = max(n, a.id+1)
+	}
+	t.tokens = make([]string, n)
+	for s, id := range vocab {
+		t.tokens[id] = s
+	}
+	for _, a := range added {
+		if a.id < 0 {
+			return nil, errorf(file, "added token %q has negative id", a.content)
+		}
+		t.tokens[a.id] = a.content
+		if _, ok := vocab[a.content]; !ok {
+			vocab[a.content] = a.id
+		}
+	}
+	for b := 0; b < 256; b++ {
+		s := string(byteToRune[b])
+		id, ok := vocab[s]
+		if !ok {
+			return nil, errorf(file, "vocabulary lacks the byte-level token %q for byte 0x%02x: not a GPT-2 style byte-level BPE", s, b)
+		}
+		t.byteID[b] = id
+	}
+	t.merges = make(map[uint64]merge, len(merges))
+	t.mergeList = make([][2]int, 0, len(merges))
+	for rank, m := range merges {
+		a, okA := vocab[m[0]]
+		b, okB := vocab[m[1]]
+		c, okC := vocab[m[0]+m[1]]
+		if !okA || !okB || !okC {
+			return nil, errorf(file, "merge %d (%q %q) uses a token missing from the vocabulary", rank+1, m[0], m[1])
+		}
+		k := pairKey(a, b)
+		if _, dup := t.merges[k]; dup {
+			continue // the first (lowest) rank wins, as in HF
+		}
+		t.merges[k] = merge{rank: int32(rank), id: int32(c)}
+		t.mergeList = append(t.mergeList, [2]int{a, b})
+	}
+	if id, ok := vocab[eotString]; ok {
+		t.eot = id
+	}
+	sort.Slice(t.added, func(i, j int) bool { return t.added[i].id < t.added[j].id })
+	return t, nil
+}
