@@ -1,0 +1,19 @@
+//go:build !linux
+
+package safetensors
+
+import (
+	"io"
+	"os"
+)
+
+// mapFile reads the whole file: the portable fallback where mmap is not wired up.
+func mapFile(f *os.File, size int64) ([]byte, error) {
+	b := make([]byte, size)
+	_, err := io.ReadFull(f, b)
+	return b, err
+}
+
+func unmapFile(b []byte) error  { return nil }
+func adviseSequential(b []byte) {}
+func adviseDontNeed(b []byte)   {}
