@@ -1,0 +1,270 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// lmcSeries is what warm eval plots: accuracy along the interpolation
+// path for two ladder rungs, with a standard-error band on one.
+func lmcSeries() []Series {
+	var lam, a, b, e []float64
+	for i := range 11 {
+		l := float64(i) / 10
+		lam = append(lam, l)
+		a = append(a, 0.70+0.04*math.Sin(math.Pi*l))
+		b = append(b, 0.68+0.02*l+0.06*math.Sin(math.Pi*l))
+		e = append(e, 0.01)
+	}
+	return []Series{{Name: "same run", X: lam, Y: a}, {Name: "Baklava", X: lam, Y: b, Err: e}}
+}
+
+// outDir is a fresh temp dir, or $REPORT_KEEP when set, so that the
+// plots can be looked at: REPORT_KEEP=/tmp/look go test ./report
+func outDir(t *testing.T) string {
+	if d := os.Getenv("REPORT_KEEP"); d != "" {
+		d = filepath.Join(d, t.Name())
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+func decodePNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() != WidthPx || b.Dy() != HeightPx {
+		t.Fatalf("%s: %dx%d, want %dx%d", path, b.Dx(), b.Dy(), WidthPx, HeightPx)
+	}
+	return img
+}
+
+// countColor counts pixels close to c: a drawn series must leave a mark.
+func countColor(img image.Image, c color.Color) int {
+	r0, g0, b0, _ := c.RGBA()
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bb, _ := img.At(x, y).RGBA()
+			if absDiff(r, r0) < 0x800 && absDiff(g, g0) < 0x800 && absDiff(bb, b0) < 0x800 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func absDiff(a, b uint32) uint32 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+func TestLinePlot(t *testing.T) {
+	dir := outDir(t)
+	path := filepath.Join(dir, "lmc.png")
+	if err := LinePlot(path, "Linear mode connectivity", "λ", "accuracy", lmcSeries()); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path)
+	// Both series colours appear (lines, markers, legend), the background is white.
+	for i := range 2 {
+		if n := countColor(img, seriesColor(i)); n < 200 {
+			t.Errorf("series %d colour: %d pixels, want a visible line", i, n)
+		}
+	}
+	if n := countColor(img, color.White); n < WidthPx*HeightPx/2 {
+		t.Errorf("white pixels %d: plot not on a white background?", n)
+	}
+	// No temp files left behind.
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("directory holds %d entries, want only lmc.png", len(ents))
+	}
+}
+
+func TestLinePlotBadInput(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.png")
+	for name, s := range map[string][]Series{
+		"none":     nil,
+		"mismatch": {{Name: "a", X: []float64{1, 2}, Y: []float64{1}}},
+		"nan":      {{Name: "a", X: []float64{1, 2}, Y: []float64{1, math.NaN()}}},
+		"err len":  {{Name: "a", X: []float64{1, 2}, Y: []float64{1, 2}, Err: []float64{1}}},
+	} {
+		err := LinePlot(path, "t", "x", "y", s)
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: err = %v, want an error naming %s", name, err, path)
+		}
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("bad input left a file behind: %v", err)
+	}
+}
+
+func TestBarPlot(t *testing.T) {
+	path := filepath.Join(outDir(t), "acc.png")
+	groups := []string{"train (clean)", "train (corrupt)", "ID val", "OOD"}
+	series := []BarSeries{
+		{Name: "single (mean)", Values: []float64{0.9, 0.4, 0.7, 0.6}, Err: []float64{0.02, 0.05, 0.01, 0.02}},
+		{Name: "best single", Values: []float64{0.92, 0.45, 0.72, 0.62}},
+		{Name: "ENS", Values: []float64{0.93, 0.3, 0.74, 0.64}},
+		{Name: "WA M=2", Values: []float64{0.93, 0.25, 0.74, 0.65}},
+		{Name: "WA M=6", Values: []float64{0.94, 0.2, 0.75, 0.66}},
+	}
+	if err := BarPlot(path, "Accuracy per split", "accuracy", groups, series); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path)
+	for i := range series {
+		if n := countColor(img, seriesColor(i)); n < 500 {
+			t.Errorf("series %d colour: %d pixels, want filled bars", i, n)
+		}
+	}
+	if err := BarPlot(path, "t", "y", groups, []BarSeries{{Name: "x", Values: []float64{1}}}); err == nil {
+		t.Error("values/groups mismatch: no error")
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	var d Doc
+	d.Heading(1, "WARM study")
+	d.Para("Reward models: *6*.")
+	d.Table([]string{"method", "acc", "note"}, [][]string{
+		{"ENS", "0.74", "a|b"},
+		{"WA", "0.75"}, // short row: padded
+		{"single", "71.5%", "two\nlines"},
+	})
+	d.Image("LMC (λ)", "plots/lmc.png")
+	d.Code("warm eval --rm a b\n```nested```")
+	yes, no := true, false
+	d.Claims([]Claim{
+		{Name: "WA ≥ ENS (OOD)", Ours: "0.66 vs 0.64", Paper: "yes", Holds: &yes},
+		{Name: "M=6 > M=2", Ours: "0.60 vs 0.61", Paper: "yes", Holds: &no, Note: "1 seed"},
+		{Name: "RL win rate", Paper: "79.4%"},
+	})
+	got := string(d.Markdown())
+	want := `# WARM study
+
+Reward models: *6*.
+
+| method | acc | note |
+|---|---:|---|
+| ENS | 0.74 | a\|b |
+| WA | 0.75 |  |
+| single | 71.5% | two<br>lines |
+
+![LMC (λ)](<plots/lmc.png>)
+
+` + "````\nwarm eval --rm a b\n```nested```\n````" + `
+
+| Claim | Ours | Paper | Holds | Note |
+|---|---|---|---|---|
+| WA ≥ ENS (OOD) | 0.66 vs 0.64 | yes | ✅ |  |
+| M=6 > M=2 | 0.60 vs 0.61 | yes | ❌ | 1 seed |
+| RL win rate |  | 79.4% | — |  |
+`
+	// The image path has no spaces or parentheses, so no angle brackets.
+	want = strings.Replace(want, "(<plots/lmc.png>)", "(plots/lmc.png)", 1)
+	if got != want {
+		t.Errorf("markdown:\n%s\nwant:\n%s", got, want)
+	}
+	path := filepath.Join(t.TempDir(), "report.md")
+	if err := d.WriteMarkdown(path); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != want {
+		t.Error("WriteMarkdown wrote something else than Markdown()")
+	}
+}
+
+func TestHTML(t *testing.T) {
+	dir := outDir(t)
+	if err := os.MkdirAll(filepath.Join(dir, "plots"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := LinePlot(filepath.Join(dir, "plots", "lmc.png"), "LMC", "λ", "acc", lmcSeries()); err != nil {
+		t.Fatal(err)
+	}
+	var d Doc
+	d.Heading(1, "Study <1> & co")
+	d.Para(`scores "a" < b & c`)
+	d.Table([]string{"k", "v"}, [][]string{{"<script>", "0.5"}})
+	d.Image(`plot "one"`, "plots/lmc.png")
+	d.Code("if a < b {}")
+	path := filepath.Join(dir, "report.html")
+	if err := d.WriteHTML(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, s := range []string{
+		"<title>Study &lt;1&gt; &amp; co</title>",
+		"<h1>Study &lt;1&gt; &amp; co</h1>",
+		"<p>scores &#34;a&#34; &lt; b &amp; c</p>",
+		"<td>&lt;script&gt;</td><td class=\"num\">0.5</td>",
+		`alt="plot &#34;one&#34;"`,
+		"<pre><code>if a &lt; b {}</code></pre>",
+	} {
+		if !strings.Contains(page, s) {
+			t.Errorf("HTML lacks %q", s)
+		}
+	}
+	if strings.Contains(page, "<script>") {
+		t.Error("unescaped <script> in HTML")
+	}
+	// The image is inlined and decodes back to the PNG on disk.
+	const pre = `src="data:image/png;base64,`
+	i := strings.Index(page, pre)
+	if i < 0 {
+		t.Fatal("no inlined PNG")
+	}
+	enc := page[i+len(pre):]
+	enc = enc[:strings.IndexByte(enc, '"')]
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk, _ := os.ReadFile(filepath.Join(dir, "plots", "lmc.png"))
+	if !bytes.Equal(raw, onDisk) {
+		t.Error("inlined image differs from the file")
+	}
+	if _, err := png.Decode(bytes.NewReader(raw)); err != nil {
+		t.Error(err)
+	}
+
+	// A missing image: error naming it, and no HTML file written.
+	var bad Doc
+	bad.Image("gone", "missing.png")
+	badPath := filepath.Join(dir, "bad.html")
+	err = bad.WriteHTML(badPath)
+	if err == nil || !strings.Contains(err.Error(), "missing.png") {
+		t.Errorf("missing image: err = %v", err)
+	}
+	if _, err := os.Stat(badPath); !os.IsNotExist(err) {
+		t.Error("partial HTML written despite the error")
+	}
+}
