@@ -67,6 +67,37 @@ func BF16FromFloat32(f float32) uint16 {
 	return uint16(b >> 16)
 }
 
+// F16FromFloat32 rounds f to an IEEE half, to nearest with ties to even.
+// Overflow gives ±Inf, NaN stays NaN (quiet, sign kept).
+func F16FromFloat32(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	abs := b & 0x7fffffff
+	switch {
+	case abs > 0x7f800000: // NaN
+		return sign | 0x7e00 | uint16(abs>>13)&0x3ff
+	case abs >= 0x477ff000: // ≥ 65520 rounds to Inf (65504 is the largest half)
+		return sign | 0x7c00
+	case abs >= 0x38800000: // normal half (≥ 2^-14): rebias, round 23 → 10 bits
+		abs -= 112 << 23
+		abs += 0xfff + (abs>>13)&1
+		return sign | uint16(abs>>13)
+	case abs <= 0x33000000: // ≤ 2^-25 rounds (ties to even) to zero
+		return sign
+	}
+	// Subnormal half: value in units of 2^-24 is m·2^(e-126).
+	e := abs >> 23
+	m := abs&0x7fffff | 0x800000
+	shift := 126 - e
+	q := m >> shift
+	rem := m & (1<<shift - 1)
+	half := uint32(1) << (shift - 1)
+	if rem > half || rem == half && q&1 == 1 {
+		q++
+	}
+	return sign | uint16(q)
+}
+
 // Float32FromBF16 widens a bfloat16 exactly.
 func Float32FromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
@@ -148,7 +179,7 @@ func DecodeFloat32(dst []float32, src []byte, d Dtype) {
 	}
 }
 
-// EncodeFloat32 appends src encoded as dtype d (F32 or BF16) to dst.
+// EncodeFloat32 appends src encoded as dtype d (F32, BF16, F16 or F64) to dst.
 func EncodeFloat32(dst []byte, src []float32, d Dtype) []byte {
 	switch d {
 	case F32:
@@ -158,6 +189,14 @@ func EncodeFloat32(dst []byte, src []float32, d Dtype) []byte {
 	case BF16:
 		for _, v := range src {
 			dst = binary.LittleEndian.AppendUint16(dst, BF16FromFloat32(v))
+		}
+	case F16:
+		for _, v := range src {
+			dst = binary.LittleEndian.AppendUint16(dst, F16FromFloat32(v))
+		}
+	case F64:
+		for _, v := range src {
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(float64(v)))
 		}
 	default:
 		panic("safetensors: EncodeFloat32 to " + string(d))

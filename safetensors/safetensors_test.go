@@ -39,6 +39,9 @@ func TestTorchCasts(t *testing.T) {
 		if got := math.Float32bits(Float32FromBF16(uint16(fx.BF16[i]))); got != fx.BF16ToF32[i] {
 			t.Errorf("Float32FromBF16(%#04x) = %#08x, torch %#08x", fx.BF16[i], got, fx.BF16ToF32[i])
 		}
+		if got := F16FromFloat32(f); uint32(got) != fx.F16[i] {
+			t.Errorf("F16FromFloat32(%g) = %#04x, torch %#04x", f, got, fx.F16[i])
+		}
 		if got := math.Float32bits(Float32FromF16(uint16(fx.F16[i]))); got != fx.F16ToF32[i] {
 			t.Errorf("Float32FromF16(%#04x) = %#08x, torch %#08x", fx.F16[i], got, fx.F16ToF32[i])
 		}
@@ -73,6 +76,27 @@ func TestBF16RoundNearestEven(t *testing.T) {
 		f := Float32FromBF16(h)
 		if !math.IsNaN(float64(f)) || (h>>15) != uint16(nan>>31) {
 			t.Errorf("NaN %#08x -> %#04x (%g)", nan, h, f)
+		}
+	}
+	// Every finite half survives float32 and back; halfway cases round to even.
+	for h := 0; h < 1<<16; h++ {
+		f := Float32FromF16(uint16(h))
+		if math.IsNaN(float64(f)) {
+			if !math.IsNaN(float64(Float32FromF16(F16FromFloat32(f)))) {
+				t.Fatalf("f16 NaN %#04x lost", h)
+			}
+			continue
+		}
+		if got := F16FromFloat32(f); got != uint16(h) {
+			t.Fatalf("f16 %#04x -> %g -> %#04x", h, f, got)
+		}
+	}
+	for _, c := range []struct {
+		f    float32
+		want uint16
+	}{{1 + 1.0/2048, 0x3c00}, {1 + 3.0/2048, 0x3c02}, {65520, 0x7c00}, {65519, 0x7bff}, {0x1p-25, 0}, {0x1.000002p-25, 1}, {0x1.8p-24, 2}} {
+		if got := F16FromFloat32(c.f); got != c.want {
+			t.Errorf("F16FromFloat32(%g) = %#04x, want %#04x", c.f, got, c.want)
 		}
 	}
 	// Round trip of every bf16 value that is not NaN is exact.
