@@ -1,0 +1,257 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func tinyConfig() Config {
+	return Config{VocabSize: 23, NPositions: 16, NEmbd: 8, NLayer: 2, NHead: 2, LayerNormEps: 1e-5,
+		ResidPdrop: 0.1, EmbdPdrop: 0.1, AttnPdrop: 0.1, BOSTokenID: 22, EOSTokenID: 22, PadTokenID: 22,
+		Architecture: ArchRewardModel}
+}
+
+// tinyModel has weights scaled up from HF's 0.02 so that every
+// nonlinearity is exercised (tanh, softmax far from uniform).
+func tinyModel(t testing.TB, seed uint64) *Model {
+	m := New(tinyConfig(), seed)
+	r := rand.New(rand.NewPCG(seed, 7))
+	for _, p := range m.Params {
+		for i := range p.W {
+			p.W[i] += float32(r.NormFloat64() * 0.3)
+		}
+	}
+	return m
+}
+
+// Padded batch: chosen/rejected pairs of different lengths.
+var gradSeqs = [][]int{
+	{1, 5, 9, 2, 7, 7, 3},
+	{1, 5, 9, 4},
+	{3, 14, 0, 21, 8, 8, 2, 6, 11, 19, 20},
+	{3, 14, 0, 12},
+}
+
+// btLoss is the Bradley-Terry loss -mean log σ(r_chosen - r_rejected) over
+// pairs (even index chosen, odd rejected) and its gradient in the rewards.
+func btLoss(r []float32) (float64, []float32) {
+	np := len(r) / 2
+	var loss float64
+	d := make([]float32, len(r))
+	for i := 0; i < np; i++ {
+		z := float64(r[2*i]) - float64(r[2*i+1])
+		loss += math.Log1p(math.Exp(-z)) / float64(np) // -log σ(z)
+		s := 1 / (1 + math.Exp(z))                     // σ(-z)
+		d[2*i] = float32(-s / float64(np))
+		d[2*i+1] = float32(s / float64(np))
+	}
+	return loss, d
+}
+
+// objective = BT loss + Σ w·logprob, evaluated in float64 over float32
+// outputs.
+func objective(m *Model, mode Mode, w [][]float32) float64 {
+	p := m.Forward(gradSeqs, mode)
+	loss, _ := btLoss(p.Rewards())
+	for b, lp := range p.TokenLogProbs() {
+		for t, v := range lp {
+			loss += float64(w[b][t]) * float64(v)
+		}
+	}
+	return loss
+}
+
+func lpWeights(seed uint64) [][]float32 {
+	r := rand.New(rand.NewPCG(seed, 3))
+	w := make([][]float32, len(gradSeqs))
+	for b, s := range gradSeqs {
+		w[b] = make([]float32, len(s)-1)
+		for t := range w[b] {
+			w[b][t] = float32(r.NormFloat64() * 0.3)
+		}
+	}
+	return w
+}
+
+// TestGradCheck compares the analytic gradient of the full BT + log-prob
+// objective with central finite differences for entries of every parameter
+// tensor (so every layer's backward is on the path), with and without
+// dropout (masks depend only on the seed, so the objective is smooth).
+// Float32 forward with h = 1e-2 leaves about 1e-4 of rounding and O(h²)
+// truncation noise: the tolerance is 2% relative plus 2e-4 absolute.
+func TestGradCheck(t *testing.T) {
+	for _, mode := range []Mode{{}, {Train: true, Seed: 42}} {
+		m := tinyModel(t, 1)
+		w := lpWeights(2)
+		m.ZeroGrad()
+		p := m.Forward(gradSeqs, mode)
+		_, dR := btLoss(p.Rewards())
+		p.Backward(dR, w)
+		r := rand.New(rand.NewPCG(9, 9))
+		const h = 1e-2
+		checked, worst := 0, 0.0
+		for _, prm := range m.Params {
+			idx := []int{argmaxAbs(prm.G)}
+			for k := 0; k < 4; k++ {
+				idx = append(idx, r.IntN(len(prm.W)))
+			}
+			for _, i := range idx {
+				old := prm.W[i]
+				prm.W[i] = old + h
+				fp := objective(m, mode, w)
+				prm.W[i] = old - h
+				fm := objective(m, mode, w)
+				prm.W[i] = old
+				fd := (fp - fm) / (2 * h)
+				an := float64(prm.G[i])
+				err := math.Abs(fd - an)
+				if err > 0.02*math.Max(math.Abs(fd), math.Abs(an))+2e-4 {
+					t.Errorf("train=%v %s[%d]: analytic %.6g, finite difference %.6g", mode.Train, prm.Name, i, an, fd)
+				}
+				worst = math.Max(worst, err/(math.Abs(fd)+1e-3))
+				checked++
+			}
+		}
+		t.Logf("train=%v: %d entries checked, worst relative error %.2g", mode.Train, checked, worst)
+	}
+}
+
+func argmaxAbs(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if math.Abs(float64(v)) > math.Abs(float64(x[best])) {
+			best = i
+		}
+	}
+	return best
+}
+
+// TestLayerNormGELUGrad checks the two pointwise kernels on their own, in
+// float32 with h = 1e-2 (tolerance 1% relative + 1e-4).
+func TestLayerNormGELUGrad(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const n, c = 3, 7
+	x := make([]float32, n*c)
+	w := make([]float32, c)
+	b := make([]float32, c)
+	dout := make([]float32, n*c)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 2)
+		dout[i] = float32(r.NormFloat64())
+	}
+	for i := range w {
+		w[i] = float32(1 + r.NormFloat64()*0.5)
+		b[i] = float32(r.NormFloat64())
+	}
+	f := func() float64 {
+		out := make([]float32, n*c)
+		mean, rstd := make([]float32, n), make([]float32, n)
+		layerNormForward(out, mean, rstd, x, w, b, n, c, 1e-5)
+		g := make([]float32, n*c)
+		geluForward(g, out)
+		var s float64
+		for i := range g {
+			s += float64(g[i]) * float64(dout[i])
+		}
+		return s
+	}
+	out := make([]float32, n*c)
+	mean, rstd := make([]float32, n), make([]float32, n)
+	layerNormForward(out, mean, rstd, x, w, b, n, c, 1e-5)
+	dg := make([]float32, n*c)
+	geluBackward(dg, out, dout)
+	dx, dw, db := make([]float32, n*c), make([]float32, c), make([]float32, c)
+	layerNormBackward(dx, dw, db, dg, x, w, mean, rstd, n, c, make([]float32, 2*c*64))
+	check := func(name string, v []float32, g []float32) {
+		for i := range v {
+			old := v[i]
+			v[i] = old + 1e-2
+			fp := f()
+			v[i] = old - 1e-2
+			fm := f()
+			v[i] = old
+			fd := (fp - fm) / 2e-2
+			if math.Abs(fd-float64(g[i])) > 0.01*math.Abs(fd)+1e-4 {
+				t.Errorf("%s[%d]: analytic %.6g, finite difference %.6g", name, i, g[i], fd)
+			}
+		}
+	}
+	check("x", x, dx)
+	check("w", w, dw)
+	check("b", b, db)
+}
+
+// TestPackedEqualsSingle: a sequence's rewards and log-probs do not depend
+// on the other sequences in the batch (the right-padding/mask guarantee).
+func TestPackedEqualsSingle(t *testing.T) {
+	m := tinyModel(t, 3)
+	batch := m.Forward(gradSeqs, Mode{})
+	rb := append([]float32(nil), batch.Rewards()...)
+	lb := batch.TokenLogProbs()
+	for b, s := range gradSeqs {
+		one := m.Forward([][]int{s}, Mode{})
+		if d := math.Abs(float64(one.Rewards()[0] - rb[b])); d > 1e-5 {
+			t.Errorf("seq %d: reward alone %g, in batch %g", b, one.Rewards()[0], rb[b])
+		}
+		for i, v := range one.TokenLogProbs()[0] {
+			if d := math.Abs(float64(v - lb[b][i])); d > 1e-5 {
+				t.Errorf("seq %d token %d: logprob alone %g, in batch %g", b, i, v, lb[b][i])
+			}
+		}
+	}
+}
+
+// TestDropout: eval ignores dropout; train with one seed is reproducible,
+// another seed differs; the keep rate matches 1-p.
+func TestDropout(t *testing.T) {
+	m := tinyModel(t, 4)
+	ev := append([]float32(nil), m.Forward(gradSeqs, Mode{Seed: 5}).Rewards()...)
+	ev2 := m.Forward(gradSeqs, Mode{Seed: 6}).Rewards()
+	a := append([]float32(nil), m.Forward(gradSeqs, Mode{Train: true, Seed: 5}).Rewards()...)
+	b := m.Forward(gradSeqs, Mode{Train: true, Seed: 5}).Rewards()
+	for i := range ev {
+		if ev[i] != ev2[i] {
+			t.Fatalf("eval depends on seed")
+		}
+		if a[i] != b[i] {
+			t.Fatalf("train with a fixed seed is not reproducible")
+		}
+	}
+	if a[0] == ev[0] && a[1] == ev[1] {
+		t.Errorf("dropout had no effect in train mode")
+	}
+	mask := make([]float32, 200*100)
+	fillDropout(mask, 200, 100, 0.1, 1, 2)
+	zeros := 0
+	for _, v := range mask {
+		if v == 0 {
+			zeros++
+		} else if math.Abs(float64(v)-1/0.9) > 1e-6 {
+			t.Fatalf("keep scale %g, want %g", v, 1/0.9)
+		}
+	}
+	if f := float64(zeros) / float64(len(mask)); math.Abs(f-0.1) > 0.01 {
+		t.Errorf("dropped fraction %.4f, want 0.1", f)
+	}
+}
+
+// TestExpTanh bounds the float32 exp and tanh against math (relative
+// 3e-7 for exp, absolute 3e-7 for tanh).
+func TestExpTanh(t *testing.T) {
+	for x := -87.0; x < 88; x += 0.0137 {
+		want := math.Exp(x)
+		got := float64(exp32(float32(x)))
+		// compare with exp of the float32-rounded input
+		want = math.Exp(float64(float32(x)))
+		if math.Abs(got-want) > 3e-7*want {
+			t.Fatalf("exp32(%g) = %g, want %g", x, got, want)
+		}
+	}
+	for x := -12.0; x < 12; x += 0.00091 {
+		want := math.Tanh(float64(float32(x)))
+		if got := float64(tanh32(float32(x))); math.Abs(got-want) > 3e-7 {
+			t.Fatalf("tanh32(%g) = %g, want %g", x, got, want)
+		}
+	}
+}

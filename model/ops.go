@@ -1,0 +1,335 @@
+package model
+
+import (
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/warm-rm/warm/gemm"
+)
+
+// This file holds the layer kernels: plain loops over row-major float32
+// buffers, each forward paired with its backward, as in llm.c.
+
+// parallelRange splits [0,n) into one contiguous chunk per CPU and runs fn
+// on each. Below grain items it runs inline: spawning goroutines costs more
+// than a short loop.
+func parallelRange(n, grain int, fn func(lo, hi int)) {
+	w := runtime.GOMAXPROCS(0)
+	if w > n/grain {
+		w = n / grain
+	}
+	if w <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for k := 0; k < w; k++ {
+		lo, hi := k*n/w, (k+1)*n/w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// parallelJobs runs fn(worker, job) for every job in [0,n), handing jobs
+// out dynamically (attention jobs differ in size with sequence length).
+// worker < runtime.GOMAXPROCS(0) indexes per-worker scratch.
+func parallelJobs(n int, fn func(worker, job int)) {
+	w := runtime.GOMAXPROCS(0)
+	if w > n {
+		w = n
+	}
+	if w <= 1 {
+		for j := 0; j < n; j++ {
+			fn(0, j)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for k := 0; k < w; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1) - 1)
+				if j >= n {
+					return
+				}
+				fn(k, j)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// grow returns buf resliced to n elements, reallocating only when its
+// capacity is short, so buffers are reused across batches of similar shape.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// linearForward computes out[n,oc] = inp[n,ic]·w[ic,oc] + b (HF Conv1D
+// layout: weights are [in, out]). The bias is written first so the gemm
+// accumulates onto it (beta = 1) instead of taking a second pass.
+func linearForward(out, inp, w, b []float32, n, ic, oc int) {
+	if b != nil {
+		parallelRange(n, 64, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				copy(out[i*oc:(i+1)*oc], b)
+			}
+		})
+		gemm.Sgemm(false, false, n, oc, ic, 1, inp, ic, w, oc, 1, out, oc)
+		return
+	}
+	gemm.Sgemm(false, false, n, oc, ic, 1, inp, ic, w, oc, 0, out, oc)
+}
+
+// linearBackward: dinp = dout·wᵀ (overwritten), dw += inpᵀ·dout,
+// db += column sums of dout. dinp may be nil (not needed).
+func linearBackward(dinp, dw, db, dout, inp, w []float32, n, ic, oc int) {
+	if dinp != nil {
+		gemm.Sgemm(false, true, n, ic, oc, 1, dout, oc, w, oc, 0, dinp, ic)
+	}
+	if dw != nil {
+		gemm.Sgemm(true, false, ic, oc, n, 1, inp, ic, dout, oc, 1, dw, oc)
+	}
+	if db != nil {
+		// Columns split across workers: each owns a slice of db, no races.
+		parallelRange(oc, 64, func(lo, hi int) {
+			acc := db[lo:hi]
+			for i := 0; i < n; i++ {
+				row := dout[i*oc+lo : i*oc+hi]
+				for j, v := range row {
+					acc[j] += v
+				}
+			}
+		})
+	}
+}
+
+// layerNormForward normalises each row of x[n,c] with the biased variance
+// (as torch.nn.LayerNorm) and saves mean and 1/std for the backward pass.
+func layerNormForward(out, mean, rstd, x, w, b []float32, n, c int, eps float64) {
+	parallelRange(n, 32, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi := x[i*c : (i+1)*c]
+			var s float64
+			for _, v := range xi {
+				s += float64(v)
+			}
+			m := s / float64(c)
+			var ss float64
+			for _, v := range xi {
+				d := float64(v) - m
+				ss += d * d
+			}
+			rs := 1 / math.Sqrt(ss/float64(c)+eps)
+			mf, rf := float32(m), float32(rs)
+			oi := out[i*c : (i+1)*c]
+			for j, v := range xi {
+				oi[j] = (v-mf)*rf*w[j] + b[j]
+			}
+			mean[i], rstd[i] = mf, rf
+		}
+	})
+}
+
+// layerNormBackward adds the input gradient into dx (dx += ...) and the
+// weight/bias gradients into dw, db. Per-worker partial sums for dw/db keep
+// the row-parallel loop race-free; partial is scratch of 2*c*workers.
+func layerNormBackward(dx, dw, db, dout, x, w, mean, rstd []float32, n, c int, partial []float32) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > n/32 {
+		workers = max(1, n/32)
+	}
+	partial = partial[:2*c*workers]
+	clear(partial)
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		lo, hi := k*n/workers, (k+1)*n/workers
+		pw := partial[2*c*k : 2*c*k+c]
+		pb := partial[2*c*k+c : 2*c*(k+1)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				xi := x[i*c : (i+1)*c]
+				di := dout[i*c : (i+1)*c]
+				m, rs := mean[i], rstd[i]
+				var dnMean, dnNormMean float32
+				for j, d := range di {
+					norm := (xi[j] - m) * rs
+					dn := w[j] * d
+					dnMean += dn
+					dnNormMean += dn * norm
+					pw[j] += d * norm
+					pb[j] += d
+				}
+				dnMean /= float32(c)
+				dnNormMean /= float32(c)
+				dxi := dx[i*c : (i+1)*c]
+				for j, d := range di {
+					norm := (xi[j] - m) * rs
+					dxi[j] += (w[j]*d - dnMean - norm*dnNormMean) * rs
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for k := 0; k < workers; k++ {
+		pw := partial[2*c*k : 2*c*k+c]
+		pb := partial[2*c*k+c : 2*c*(k+1)]
+		for j := 0; j < c; j++ {
+			dw[j] += pw[j]
+			db[j] += pb[j]
+		}
+	}
+}
+
+const geluS = 0.7978845608028654 // sqrt(2/pi)
+
+// geluForward is HF's gelu_new: 0.5x(1+tanh(sqrt(2/π)(x+0.044715x³))).
+// The exact erf GELU differs by up to ~1e-3 in a reward, so this is not
+// interchangeable.
+func geluForward(out, x []float32) {
+	parallelRange(len(x), 4096, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := x[i]
+			t := tanh32(geluS * (v + 0.044715*v*v*v))
+			out[i] = 0.5 * v * (1 + t)
+		}
+	})
+}
+
+// geluBackward overwrites dx with dout·gelu'(x).
+func geluBackward(dx, x, dout []float32) {
+	parallelRange(len(x), 4096, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := x[i]
+			t := tanh32(geluS * (v + 0.044715*v*v*v))
+			g := 0.5*(1+t) + 0.5*v*(1-t*t)*geluS*(1+3*0.044715*v*v)
+			dx[i] = dout[i] * g
+		}
+	})
+}
+
+// exp32 is a float32 exp (Cephes expf: range reduction by ln 2 and a
+// degree-6 polynomial, about 1 ulp). math.Exp through float64 was the
+// single biggest cost of softmax and GELU.
+func exp32(x float32) float32 {
+	if x > 88.3 {
+		return float32(math.Inf(1))
+	}
+	if x < -87.3 {
+		return 0
+	}
+	fx := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	x = x - fx*0.693359375 + fx*2.12194440e-4
+	z := x * x
+	y := ((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x + 5.0000001201e-1
+	y = y*z + x + 1
+	return y * math.Float32frombits(uint32(int32(fx)+127)<<23)
+}
+
+// tanh32 = 1 - 2/(exp(2u)+1), clamped where float32 tanh is ±1 anyway.
+func tanh32(u float32) float32 {
+	if u > 9 {
+		return 1
+	}
+	if u < -9 {
+		return -1
+	}
+	if u > -0.0625 && u < 0.0625 {
+		// Near 0 the formula above cancels; the odd series is exact to
+		// float32 here.
+		u2 := u * u
+		return u * (1 - u2*(1.0/3-u2*(2.0/15-u2*17.0/315)))
+	}
+	return 1 - 2/(exp32(2*u)+1)
+}
+
+// rng is a small deterministic generator (splitmix64 seeding, xorshift64*
+// stream). Dropout masks and sampling draw one stream per (seed, site, row)
+// so results do not depend on how work is split across goroutines.
+type rng struct{ s uint64 }
+
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+func newRNG(seed, site, row uint64) rng {
+	s := splitmix(seed ^ splitmix(site^splitmix(row)))
+	if s == 0 {
+		s = 1
+	}
+	return rng{s}
+}
+
+func (r *rng) next() uint64 {
+	r.s ^= r.s >> 12
+	r.s ^= r.s << 25
+	r.s ^= r.s >> 27
+	return r.s * 2685821657736338717
+}
+
+// float32 returns a uniform value in [0, 1).
+func (r *rng) float32() float32 { return float32(r.next()>>40) / (1 << 24) }
+
+// float64 returns a uniform value in [0, 1).
+func (r *rng) float64() float64 { return float64(r.next()>>11) / (1 << 53) }
+
+// fillDropout writes a dropout mask of keep-scales: 0 with probability p,
+// else 1/(1-p) (inverted dropout, as torch). Row r of the mask uses the
+// stream (seed, site, r).
+func fillDropout(mask []float32, rows, cols int, p float32, seed, site uint64) {
+	scale := 1 / (1 - p)
+	parallelRange(rows, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := newRNG(seed, site, uint64(i))
+			mi := mask[i*cols : (i+1)*cols]
+			for j := range mi {
+				if r.float32() < p {
+					mi[j] = 0
+				} else {
+					mi[j] = scale
+				}
+			}
+		}
+	})
+}
+
+// residualAdd: out = in + f, or out = in + f*mask when mask != nil.
+func residualAdd(out, in, f, mask []float32) {
+	parallelRange(len(out), 4096, func(lo, hi int) {
+		if mask == nil {
+			for i := lo; i < hi; i++ {
+				out[i] = in[i] + f[i]
+			}
+			return
+		}
+		for i := lo; i < hi; i++ {
+			out[i] = in[i] + f[i]*mask[i]
+		}
+	})
+}
+
+// mulInto: out = a*b elementwise.
+func mulInto(out, a, b []float32) {
+	parallelRange(len(out), 4096, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = a[i] * b[i]
+		}
+	})
+}
