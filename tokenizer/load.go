@@ -92,7 +92,7 @@ func LoadFiles(vocabJSON, mergesTXT string) (*Tokenizer, error) {
 	if id, ok := vocab[eotString]; ok {
 		added = append(added, addedToken{id: id, content: eotString, special: true})
 	}
-	return build(vocabJSON, vocab, merges, added)
+	return build(vocabJSON, mergesTXT, vocab, merges, added)
 }
 
 // tokenizerJSON is the part of HF tokenizers' tokenizer.json that a GPT-2
@@ -185,7 +185,7 @@ func LoadTokenizerJSON(path string) (*Tokenizer, error) {
 		}
 		added = append(added, addedToken{id: a.ID, content: a.Content, special: a.Special})
 	}
-	t, err := build(path, m.Vocab, merges, added)
+	t, err := build(path, path, m.Vocab, merges, added)
 	if err != nil {
 		return nil, err
 	}

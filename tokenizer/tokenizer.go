@@ -193,8 +193,8 @@ func (t *Tokenizer) isAdded(id int) bool {
 }
 
 // build fills the derived tables from vocab, merges (as token-string pairs)
-// and added tokens. file names the source for error messages.
-func build(file string, vocab map[string]int, merges [][2]string, added []addedToken) (*Tokenizer, error) {
+// and added tokens. file and mergesFile name the sources for error messages.
+func build(file, mergesFile string, vocab map[string]int, merges [][2]string, added []addedToken) (*Tokenizer, error) {
 	t := &Tokenizer{vocab: vocab, added: added, eot: -1, cache: map[string][]int{}}
 	n := 0
 	for _, id := range vocab {
@@ -234,7 +234,7 @@ func build(file string, vocab map[string]int, merges [][2]string, added []addedT
 		b, okB := vocab[m[1]]
 		c, okC := vocab[m[0]+m[1]]
 		if !okA || !okB || !okC {
-			return nil, errorf(file, "merge %d (%q %q) uses a token missing from the vocabulary", rank+1, m[0], m[1])
+			return nil, errorf(mergesFile, "merge %d (%q %q) uses a token missing from the vocabulary", rank+1, m[0], m[1])
 		}
 		k := pairKey(a, b)
 		if _, dup := t.merges[k]; dup {
