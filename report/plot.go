@@ -149,6 +149,9 @@ func BarPlot(path, title, ylabel string, groups []string, series []BarSeries) er
 		names = append(names, s.Name)
 		thumbs = append(thumbs, []plot.Thumbnailer{bars})
 	}
+	// Headroom so the tallest bar does not touch the title.
+	p.Y.Min = math.Min(p.Y.Min, 0)
+	p.Y.Max += 0.05 * (p.Y.Max - p.Y.Min)
 	return save(path, p, names, thumbs)
 }
 
@@ -171,6 +174,8 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	p.X.Tick.Label.Font.Size = vg.Points(10)
 	p.Y.Tick.Label.Font.Size = vg.Points(10)
 	p.Legend.TextStyle.Font.Size = vg.Points(11)
+	p.X.Tick.Marker = niceTicks{}
+	p.Y.Tick.Marker = niceTicks{}
 	p.Add(plotter.NewGrid())
 	return p
 }

@@ -268,3 +268,80 @@ func TestHTML(t *testing.T) {
 		t.Error("partial HTML written despite the error")
 	}
 }
+
+func TestNiceTicks(t *testing.T) {
+	labels := func(lo, hi float64) []string {
+		var l []string
+		for _, tk := range (niceTicks{}).Ticks(lo, hi) {
+			if tk.Label != "" {
+				l = append(l, tk.Label)
+			}
+		}
+		return l
+	}
+	// Checked properties rather than exact strings: 4–11 labels, evenly
+	// spaced, all within range, sorted.
+	for _, r := range [][2]float64{{0, 1}, {0.68, 0.76}, {-3, 12}, {0.001, 0.0013}, {-250, 4000}, {5, 5.5}} {
+		ticks := (niceTicks{}).Ticks(r[0], r[1])
+		var vals []float64
+		for _, tk := range ticks {
+			if tk.Value < r[0]-1e-12 || tk.Value > r[1]+1e-12 {
+				t.Errorf("%v: tick %v outside range", r, tk.Value)
+			}
+			if tk.Label != "" {
+				vals = append(vals, tk.Value)
+			}
+		}
+		if len(vals) < 4 || len(vals) > 11 {
+			t.Errorf("%v: %d labelled ticks", r, len(vals))
+			continue
+		}
+		for i := 2; i < len(vals); i++ {
+			if d0, d := vals[1]-vals[0], vals[i]-vals[i-1]; math.Abs(d-d0) > 1e-9*math.Abs(d0) {
+				t.Errorf("%v: uneven spacing %v", r, vals)
+			}
+		}
+	}
+	if got := strings.Join(labels(0.68, 0.76), " "); got != "0.68 0.69 0.70 0.71 0.72 0.73 0.74 0.75 0.76" {
+		t.Errorf("labels(0.68, 0.76) = %s", got)
+	}
+	if got := strings.Join(labels(0, 1), " "); got != "0.0 0.2 0.4 0.6 0.8 1.0" {
+		t.Errorf("labels(0, 1) = %s", got)
+	}
+	if got := strings.Join(labels(-3, 12), " "); got != "-2 0 2 4 6 8 10 12" {
+		t.Errorf("labels(-3, 12) = %s", got)
+	}
+}
+
+// A BoN-style plot with six rewards and long names, and a bar chart whose
+// group names must be slanted.
+func TestManySeries(t *testing.T) {
+	dir := outDir(t)
+	var ss []Series
+	names := []string{"single RM", "ENS M=2", "ENS M=6", "WARM M=2", "WARM M=6", "gold (oracle upper bound)"}
+	for i, n := range names {
+		var x, y []float64
+		for k := 1; k <= 64; k *= 2 {
+			x = append(x, math.Log(float64(k))-float64(k-1)/float64(k))
+			y = append(y, 0.1*float64(i+1)*math.Log(float64(k)))
+		}
+		ss = append(ss, Series{Name: n, X: x, Y: y})
+	}
+	path := filepath.Join(dir, "bon.png")
+	if err := LinePlot(path, "Best-of-N", "KL(BoN ‖ SFT) [nats]", "gold reward", ss); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path)
+	for i := range ss {
+		if n := countColor(img, seriesColor(i)); n < 100 {
+			t.Errorf("series %d colour: %d pixels", i, n)
+		}
+	}
+	groups := []string{"train clean labels", "train corrupted labels", "ID validation", "OOD higher temperature", "OOD other prompts"}
+	bars := []BarSeries{{Name: "ENS", Values: []float64{0.9, 0.3, 0.7, 0.6, 0.55}}, {Name: "WA", Values: []float64{0.91, 0.2, 0.72, 0.62, 0.57}}}
+	path = filepath.Join(dir, "bars.png")
+	if err := BarPlot(path, "Slanted groups", "accuracy", groups, bars); err != nil {
+		t.Fatal(err)
+	}
+	decodePNG(t, path)
+}
