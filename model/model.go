@@ -25,11 +25,11 @@ const (
 // Config is the subset of HF's GPT2Config the maths depends on.
 type Config struct {
 	VocabSize, NPositions, NEmbd, NLayer, NHead int
-	NInner                                     int // 0: 4*NEmbd (HF's n_inner null)
-	LayerNormEps                               float64
-	ResidPdrop, EmbdPdrop, AttnPdrop           float32
-	BOSTokenID, EOSTokenID, PadTokenID         int // -1: none
-	Architecture                               string
+	NInner                                      int // 0: 4*NEmbd (HF's n_inner null)
+	LayerNormEps                                float64
+	ResidPdrop, EmbdPdrop, AttnPdrop            float32
+	BOSTokenID, EOSTokenID, PadTokenID          int // -1: none
+	Architecture                                string
 }
 
 // Inner is the MLP width.
