@@ -42,7 +42,10 @@ func (t *Tokenizer) Save(dir string, modelMaxLength int) error {
 			return err
 		}
 		tmps = append(tmps, tmp.Name())
-		_, err = tmp.Write(f.data)
+		err = tmp.Chmod(0o644) // CreateTemp makes 0600 files
+		if err == nil {
+			_, err = tmp.Write(f.data)
+		}
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}

@@ -301,3 +301,59 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("Train accepted a vocab size below 257")
 	}
 }
+
+// testdata/trained is Train's output on the sample (vocab 1000), committed so
+// that HF tokenizers can check it (testdata/gen/hfcheck.js) and so that any
+// change to training shows up here. Regenerate with
+// TOKENIZER_WRITE_TRAINED=1 go test -run TestTrainedFixture ./tokenizer.
+func TestTrainedFixture(t *testing.T) {
+	tok, err := Train(sampleDocs(t), 1000, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("TOKENIZER_WRITE_TRAINED") == "1" {
+		if err := tok.Save("testdata/trained", 256); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := saveFiles(t, tok, t.TempDir())
+	for name, data := range got {
+		want, err := os.ReadFile(filepath.Join("testdata/trained", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, want) {
+			t.Errorf("Train's %s differs from testdata/trained/%s", name, name)
+		}
+	}
+}
+
+// hfVectors are ids from HF tokenizers' Node binding (testdata/gen/hfcheck.js)
+// for our trained tokenizer.json and GPT-2's tokenizer.json as Save writes it.
+func TestHFTokenizersAgree(t *testing.T) {
+	data, err := os.ReadFile("testdata/hf_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string][]struct {
+		Text string `json:"text"`
+		IDs  []int  `json:"ids"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	trained, err := Load("testdata/trained")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]*Tokenizer{"trained": trained, "gpt2": gpt2(t)} {
+		if len(v[name]) < 100 {
+			t.Fatalf("%s: only %d HF vectors", name, len(v[name]))
+		}
+		for _, c := range v[name] {
+			if got := tok.EncodeWithSpecial(c.Text); !slices.Equal(got, c.IDs) {
+				t.Errorf("%s: EncodeWithSpecial(%q) = %v, HF tokenizers %v", name, c.Text, got, c.IDs)
+			}
+		}
+	}
+}
