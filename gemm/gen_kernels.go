@@ -36,6 +36,7 @@ func main() {
 	fmt.Fprintf(&w, "//go:build amd64 && !purego\n\n#include \"textflag.h\"\n")
 	gen(&w, isa{name: "kernAVX512", reg: "Z", width: 16, vecs: 2, mr: mrAVX512, unroll: 4})
 	gen(&w, isa{name: "kernAVX2", reg: "Y", width: 8, vecs: 2, mr: mrAVX2, unroll: 4})
+	genPack(&w)
 	if err := os.WriteFile("kernel_amd64.s", w.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -143,4 +144,217 @@ func log2(n int) int {
 		l++
 	}
 	return l
+}
+
+// genPack writes the AVX-512 packing routines for whole 14-row A panels and
+// 32-column B panels. The transposing cases (A as stored, Bᵀ) load 16×16
+// blocks a cache line per row and transpose them in registers; the last
+// kb%16 depth steps use a gather. Scalar Go code moving one float at a time
+// made packing, not the FMAs, the bottleneck whenever m, n or k is small,
+// and a gather per depth step touches 14–32 lines that alias in L1 when
+// the row stride is a multiple of 4 KiB.
+func genPack(w *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	mr := mrAVX512
+	mask := 1<<mr - 1
+
+	fmt.Fprintf(w, "\n// func packA14N(kb int, src *float32, idx *int32, dst *float32, alpha float32)\n")
+	fmt.Fprintf(w, "// dst[p*14+i] = alpha*src[i*lda+p]; idx holds i*lda.\n")
+	fmt.Fprintf(w, "TEXT ·packA14N(SB), NOSPLIT, $0-36\n")
+	p("MOVQ kb+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ idx+16(FP), AX")
+	p("MOVL 4(AX), R8") // idx[1] = lda
+	p("SHLQ $2, R8")
+	p("MOVQ dst+24(FP), DI")
+	p("VBROADCASTSS alpha+32(FP), Z31")
+	p("MOVL $%d, BX", mask)
+	p("KMOVW BX, K2")
+	p("MOVQ CX, DX")
+	p("SHRQ $4, DX")
+	p("JZ tail")
+	fmt.Fprintf(w, "block:\n")
+	p("MOVQ SI, R11")
+	tr := newTranspose()
+	for i := 0; i < 16; i++ {
+		if i < mr {
+			p("VMULPS (R11), Z31, %s", tr.reg(i))
+			p("ADDQ R8, R11")
+		} else {
+			p("VXORPS %s, %s, %s", tr.reg(i), tr.reg(i), tr.reg(i))
+		}
+	}
+	tr.emit(p)
+	for t := 0; t < 16; t++ {
+		p("VMOVUPS %s, K2, %d(DI)", tr.reg(t), t*mr*4)
+	}
+	p("ADDQ $64, SI")
+	p("ADDQ $%d, DI", 16*mr*4)
+	p("DECQ DX")
+	p("JNZ block")
+	fmt.Fprintf(w, "tail:\n")
+	p("ANDQ $15, CX")
+	p("JZ done")
+	p("VMOVDQU32 (AX), Z20")
+	fmt.Fprintf(w, "loop:\n")
+	p("KMOVW BX, K1")
+	p("VGATHERDPS (SI)(Z20*4), K1, Z21")
+	p("VMULPS Z31, Z21, Z21")
+	p("VMOVUPS Z21, K2, (DI)")
+	p("ADDQ $4, SI")
+	p("ADDQ $%d, DI", mr*4)
+	p("DECQ CX")
+	p("JNZ loop")
+	fmt.Fprintf(w, "done:\n")
+	p("VZEROUPPER")
+	p("RET")
+
+	fmt.Fprintf(w, "\n// func packA14T(kb int, src *float32, lda int, dst *float32, alpha float32)\n")
+	fmt.Fprintf(w, "// dst[p*14+i] = alpha*src[p*lda+i].\n")
+	fmt.Fprintf(w, "TEXT ·packA14T(SB), NOSPLIT, $0-36\n")
+	p("MOVQ kb+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ lda+16(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ dst+24(FP), DI")
+	p("VBROADCASTSS alpha+32(FP), Z2")
+	p("MOVL $%d, AX", mask)
+	p("KMOVW AX, K2")
+	fmt.Fprintf(w, "loop:\n")
+	p("VMOVUPS.Z (SI), K2, Z0")
+	p("VMULPS Z2, Z0, Z0")
+	p("VMOVUPS Z0, K2, (DI)")
+	p("ADDQ R8, SI")
+	p("ADDQ $%d, DI", mr*4)
+	p("DECQ CX")
+	p("JNZ loop")
+	p("VZEROUPPER")
+	p("RET")
+
+	fmt.Fprintf(w, "\n// func packB32T(kb int, src *float32, idx *int32, ldb int, dst *float32)\n")
+	fmt.Fprintf(w, "// dst[p*32+j] = src[j*ldb+p]; idx holds j*ldb for j < 16.\n")
+	fmt.Fprintf(w, "TEXT ·packB32T(SB), NOSPLIT, $0-40\n")
+	p("MOVQ kb+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ idx+16(FP), AX")
+	p("MOVQ ldb+24(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ dst+32(FP), DI")
+	p("MOVQ CX, DX")
+	p("SHRQ $4, DX")
+	p("JZ tail")
+	fmt.Fprintf(w, "block:\n")
+	p("MOVQ SI, R11")
+	for g := 0; g < 2; g++ {
+		tr := newTranspose()
+		for i := 0; i < 16; i++ {
+			p("VMOVUPS (R11), %s", tr.reg(i))
+			p("ADDQ R8, R11")
+		}
+		tr.emit(p)
+		for t := 0; t < 16; t++ {
+			p("VMOVUPS %s, %d(DI)", tr.reg(t), t*128+g*64)
+		}
+	}
+	p("ADDQ $64, SI")
+	p("ADDQ $%d, DI", 16*128)
+	p("DECQ DX")
+	p("JNZ block")
+	fmt.Fprintf(w, "tail:\n")
+	p("ANDQ $15, CX")
+	p("JZ done")
+	p("VMOVDQU32 (AX), Z20")
+	p("MOVQ R8, R10")
+	p("SHLQ $4, R10") // 16 rows down
+	p("ADDQ SI, R10")
+	fmt.Fprintf(w, "loop:\n")
+	p("KXNORW K1, K1, K1")
+	p("VGATHERDPS (SI)(Z20*4), K1, Z21")
+	p("KXNORW K3, K3, K3")
+	p("VGATHERDPS (R10)(Z20*4), K3, Z22")
+	p("VMOVUPS Z21, (DI)")
+	p("VMOVUPS Z22, 64(DI)")
+	p("ADDQ $4, SI")
+	p("ADDQ $4, R10")
+	p("ADDQ $128, DI")
+	p("DECQ CX")
+	p("JNZ loop")
+	fmt.Fprintf(w, "done:\n")
+	p("VZEROUPPER")
+	p("RET")
+
+	fmt.Fprintf(w, "\n// func packB32N(kb int, src *float32, ldb int, dst *float32)\n")
+	fmt.Fprintf(w, "// dst[p*32+j] = src[p*ldb+j].\n")
+	fmt.Fprintf(w, "TEXT ·packB32N(SB), NOSPLIT, $0-32\n")
+	p("MOVQ kb+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ ldb+16(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ dst+24(FP), DI")
+	fmt.Fprintf(w, "loop:\n")
+	p("VMOVUPS (SI), Z0")
+	p("VMOVUPS 64(SI), Z3")
+	p("VMOVUPS Z0, (DI)")
+	p("VMOVUPS Z3, 64(DI)")
+	p("ADDQ R8, SI")
+	p("ADDQ $128, DI")
+	p("DECQ CX")
+	p("JNZ loop")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// transpose tracks a 16×16 in-register transpose: logical vector i lives in
+// physical register phys[i]; each step turns two inputs into two outputs
+// through two spare registers, so 18 registers (Z0–Z17) hold it all.
+// The network (unpck ps, unpck pd, two rounds of 128-bit lane shuffles)
+// leaves column i of the loaded rows in logical vector i.
+type transpose struct {
+	phys [16]int
+	free []int
+}
+
+func newTranspose() *transpose {
+	t := &transpose{free: []int{16, 17}}
+	for i := range t.phys {
+		t.phys[i] = i
+	}
+	return t
+}
+
+func (t *transpose) reg(i int) string { return fmt.Sprintf("Z%d", t.phys[i]) }
+
+// pair computes outLo = lo(x, y), outHi = hi(x, y), with lo/hi given as
+// Go assembly instruction prefixes (operands in Go order: y, x, dst).
+func (t *transpose) pair(p func(string, ...any), lo, hi string, x, y, outLo, outHi int) {
+	a, b := t.free[0], t.free[1]
+	p("%s Z%d, Z%d, Z%d", lo, t.phys[y], t.phys[x], a)
+	p("%s Z%d, Z%d, Z%d", hi, t.phys[y], t.phys[x], b)
+	t.free = []int{t.phys[x], t.phys[y]}
+	t.phys[outLo], t.phys[outHi] = a, b
+}
+
+func (t *transpose) emit(p func(string, ...any)) {
+	for i := 0; i < 8; i++ {
+		t.pair(p, "VUNPCKLPS", "VUNPCKHPS", 2*i, 2*i+1, 2*i, 2*i+1)
+	}
+	for i := 0; i < 4; i++ {
+		// Outputs 4i, 4i+1 come from inputs 4i, 4i+2; read the inputs
+		// of the second pair (4i+1, 4i+3) before the first overwrites 4i+1.
+		x1, y1 := t.phys[4*i+1], t.phys[4*i+3]
+		t.pair(p, "VUNPCKLPD", "VUNPCKHPD", 4*i, 4*i+2, 4*i, 4*i+1)
+		a, b := t.free[0], t.free[1]
+		p("VUNPCKLPD Z%d, Z%d, Z%d", y1, x1, a)
+		p("VUNPCKHPD Z%d, Z%d, Z%d", y1, x1, b)
+		t.free = []int{x1, y1}
+		t.phys[4*i+2], t.phys[4*i+3] = a, b
+	}
+	for _, base := range []int{0, 8} {
+		for i := 0; i < 4; i++ {
+			t.pair(p, "VSHUFF32X4 $0x88,", "VSHUFF32X4 $0xdd,", base+i, base+i+4, base+i, base+i+4)
+		}
+	}
+	for i := 0; i < 8; i++ {
+		t.pair(p, "VSHUFF32X4 $0x88,", "VSHUFF32X4 $0xdd,", i, i+8, i, i+8)
+	}
 }

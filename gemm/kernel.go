@@ -16,6 +16,12 @@ type kernel struct {
 	// when !accumulate (C not read), else C = beta*C + acc. c must hold a
 	// whole mr×nr tile.
 	micro func(kc int, a, b, c []float32, ldc int, beta float32, accumulate bool)
+	// panelA and panelB, when set, pack one whole micro-panel faster than
+	// the generic loops. src starts at the panel's first element (row i0+ir,
+	// depth p0 of op(A); depth p0, column j0+jr of op(B)). They report
+	// false when they cannot handle the strides, and the generic code runs.
+	panelA func(transA bool, kb int, src []float32, lda int, dst []float32, alpha float32) bool
+	panelB func(transB bool, kb int, src []float32, ldb int, dst []float32) bool
 
 	pool sync.Pool // *workspace
 }
@@ -48,7 +54,7 @@ func (kn *kernel) run(transA, transB bool, i0, i1, j0, j1, k int, alpha float32,
 		nb := min(kn.nc, j1-jc)
 		for pc := 0; pc < k; pc += kn.kc {
 			kb := min(kn.kc, k-pc)
-			packB(ws.b, transB, b, ldb, pc, kb, jc, nb, nr)
+			kn.packB(ws.b, transB, b, ldb, pc, kb, jc, nb)
 			// The first k block applies beta; later ones add to C.
 			accumulate, bet := beta != 0, beta
 			if pc > 0 {
@@ -56,7 +62,7 @@ func (kn *kernel) run(transA, transB bool, i0, i1, j0, j1, k int, alpha float32,
 			}
 			for ic := i0; ic < i1; ic += kn.mc {
 				mb := min(kn.mc, i1-ic)
-				packA(ws.a, transA, a, lda, ic, mb, pc, kb, mr, alpha)
+				kn.packA(ws.a, transA, a, lda, ic, mb, pc, kb, alpha)
 				for jr := 0; jr < nb; jr += nr {
 					bp := ws.b[jr*kb : jr*kb+nr*kb]
 					cols := min(nr, nb-jr)
@@ -92,10 +98,20 @@ func (kn *kernel) run(transA, transB bool, i0, i1, j0, j1, k int, alpha float32,
 // packA packs rows [i0,i0+mb) and depth [p0,p0+kb) of op(A), times alpha,
 // into mr-tall micro-panels: panel q holds rows q*mr… as dst[q*mr*kb + p*mr + i].
 // Rows past mb are zero.
-func packA(dst []float32, transA bool, a []float32, lda, i0, mb, p0, kb, mr int, alpha float32) {
+func (kn *kernel) packA(dst []float32, transA bool, a []float32, lda, i0, mb, p0, kb int, alpha float32) {
+	mr := kn.mr
 	for ir := 0; ir < mb; ir += mr {
 		rows := min(mr, mb-ir)
 		panel := dst[ir*kb : ir*kb+mr*kb]
+		if rows == mr && kn.panelA != nil {
+			off := (i0+ir)*lda + p0
+			if transA {
+				off = p0*lda + i0 + ir
+			}
+			if kn.panelA(transA, kb, a[off:], lda, panel, alpha) {
+				continue
+			}
+		}
 		if transA {
 			// op(A)[i][p] = a[p*lda+i]: each depth step is a contiguous run.
 			for p := 0; p < kb; p++ {
@@ -126,10 +142,20 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, mb, p0, kb, mr int,
 // packB packs depth [p0,p0+kb) and columns [j0,j0+nb) of op(B) into
 // nr-wide micro-panels: panel q holds columns q*nr… as dst[q*nr*kb + p*nr + j].
 // Columns past nb are zero.
-func packB(dst []float32, transB bool, b []float32, ldb, p0, kb, j0, nb, nr int) {
+func (kn *kernel) packB(dst []float32, transB bool, b []float32, ldb, p0, kb, j0, nb int) {
+	nr := kn.nr
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
 		panel := dst[jr*kb : jr*kb+nr*kb]
+		if cols == nr && kn.panelB != nil {
+			off := p0*ldb + j0 + jr
+			if transB {
+				off = (j0+jr)*ldb + p0
+			}
+			if kn.panelB(transB, kb, b[off:], ldb, panel) {
+				continue
+			}
+		}
 		if !transB {
 			for p := 0; p < kb; p++ {
 				d := panel[p*nr : p*nr+nr]

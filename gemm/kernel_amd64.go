@@ -26,6 +26,67 @@ var avx512 = &kernel{
 	micro: func(kc int, a, b, c []float32, ldc int, beta float32, accumulate bool) {
 		kernAVX512(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, beta, b2i(accumulate))
 	},
+	panelA: panelA14,
+	panelB: panelB32,
+}
+
+//go:noescape
+func packA14N(kb int, src *float32, idx *int32, dst *float32, alpha float32)
+
+//go:noescape
+func packA14T(kb int, src *float32, lda int, dst *float32, alpha float32)
+
+//go:noescape
+func packB32T(kb int, src *float32, idx *int32, ldb int, dst *float32)
+
+//go:noescape
+func packB32N(kb int, src *float32, ldb int, dst *float32)
+
+// gatherIndex returns i*ld for i < 16, or false when a gather's 32-bit
+// indices cannot hold them.
+func gatherIndex(ld int) (idx [16]int32, ok bool) {
+	if ld > (1<<31-1)/16 {
+		return idx, false
+	}
+	for i := range idx {
+		idx[i] = int32(i * ld)
+	}
+	return idx, true
+}
+
+// panelA14 packs a whole 14-row panel of op(A). The assembly reads through
+// raw pointers, so the slice bounds are checked here first.
+func panelA14(transA bool, kb int, src []float32, lda int, dst []float32, alpha float32) bool {
+	_ = dst[14*kb-1]
+	if transA {
+		_ = src[(kb-1)*lda+13]
+		packA14T(kb, &src[0], lda, &dst[0], alpha)
+		return true
+	}
+	_ = src[13*lda+kb-1]
+	idx, ok := gatherIndex(lda)
+	if !ok {
+		return false
+	}
+	packA14N(kb, &src[0], &idx[0], &dst[0], alpha)
+	return true
+}
+
+// panelB32 packs a whole 32-column panel of op(B).
+func panelB32(transB bool, kb int, src []float32, ldb int, dst []float32) bool {
+	_ = dst[32*kb-1]
+	if !transB {
+		_ = src[(kb-1)*ldb+31]
+		packB32N(kb, &src[0], ldb, &dst[0])
+		return true
+	}
+	_ = src[31*ldb+kb-1]
+	idx, ok := gatherIndex(ldb)
+	if !ok {
+		return false
+	}
+	packB32T(kb, &src[0], &idx[0], ldb, &dst[0])
+	return true
 }
 
 var avx2 = &kernel{
