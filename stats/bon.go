@@ -14,8 +14,9 @@ import (
 // Order statistics: with samples sorted by proxy ascending, the i-th
 // (1-based) is the maximum of a random n-subset with probability
 // C(i−1, n−1)/C(M, n) — the other n−1 members must come from the i−1
-// below it. Binomials are evaluated in log space (math.Lgamma), so M in
-// the thousands is fine.
+// below it. Binomials are evaluated in log space from a table of log k!
+// (a running sum of logs), so M in the thousands neither overflows nor
+// loses the weights.
 //
 // Ties in proxy: the tied block's total probability is shared equally
 // among its members. This is exact for uniform random tie-breaking:
@@ -33,7 +34,12 @@ func BoNWeights(proxy []float64, n int) []float64 {
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return proxy[idx[a]] < proxy[idx[b]] })
-	logTotal := logChoose(m, n)
+	// lf[k] = log k!, so log C(a, b) = lf[a] − lf[b] − lf[a−b].
+	lf := make([]float64, m+1)
+	for k := 2; k <= m; k++ {
+		lf[k] = lf[k-1] + math.Log(float64(k))
+	}
+	logTotal := lf[m] - lf[n] - lf[m-n]
 	w := make([]float64, m)
 	for start := 0; start < m; {
 		end := start + 1
@@ -44,7 +50,7 @@ func BoNWeights(proxy []float64, n int) []float64 {
 		var mass float64
 		for i := start + 1; i <= end; i++ {
 			if i >= n {
-				mass += math.Exp(logChoose(i-1, n-1) - logTotal)
+				mass += math.Exp(lf[i-1] - lf[n-1] - lf[i-n] - logTotal)
 			}
 		}
 		share := mass / float64(end-start)
@@ -81,14 +87,6 @@ func KLBoN(n int) float64 {
 	}
 	fn := float64(n)
 	return math.Log(fn) - (fn-1)/fn
-}
-
-// logChoose returns log C(n, k) via log-gamma.
-func logChoose(n, k int) float64 {
-	a, _ := math.Lgamma(float64(n + 1))
-	b, _ := math.Lgamma(float64(k + 1))
-	c, _ := math.Lgamma(float64(n - k + 1))
-	return a - b - c
 }
 
 func dot(a, b []float64) float64 {
