@@ -1,0 +1,360 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Wire types. /v1/score is this project's API; /get_reward follows
+// OpenRLHF's remote reward model (openrlhf/cli/serve_rm.py and
+// utils/remote_rm_utils.py): the client posts {"query": [...], "prompts":
+// [...], "labels": [...]} and reads "rewards" (newer servers also send
+// "scores"; some forks read "uncertainties").
+
+// ScoreItem is one text to score: Prompt + Response, concatenated.
+type ScoreItem struct {
+	Prompt   string  `json:"prompt"`
+	Response *string `json:"response"` // required: a missing response is usually a client bug
+}
+
+// ScoreRequest is the body of POST /v1/score.
+type ScoreRequest struct {
+	Items []ScoreItem `json:"items"`
+}
+
+// ScoreResponse is the answer of POST /v1/score. Std is present when the
+// server has ensemble members.
+type ScoreResponse struct {
+	Rewards []float32 `json:"rewards"`
+	Std     []float32 `json:"std,omitempty"`
+}
+
+// GetRewardRequest is the body of POST /get_reward. Query is a list of
+// texts (a single string is accepted too); prompts and labels are accepted
+// and ignored, since the queries already hold prompt+response.
+type GetRewardRequest struct {
+	Query   json.RawMessage `json:"query"`
+	Prompts json.RawMessage `json:"prompts,omitempty"`
+	Labels  json.RawMessage `json:"labels,omitempty"`
+}
+
+// GetRewardResponse is the answer of POST /get_reward.
+type GetRewardResponse struct {
+	Rewards       []float32            `json:"rewards"`
+	Scores        []float32            `json:"scores"`
+	Uncertainties []float32            `json:"uncertainties,omitempty"`
+	ExtraLogs     map[string][]float32 `json:"extra_logs,omitempty"`
+}
+
+// ErrorResponse is the body of every non-2xx answer.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
+
+// httpError is an error with the status code it should be answered with.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(code int, format string, args ...any) *httpError {
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// knownPaths bounds the "path" label of the metrics.
+var knownPaths = map[string]bool{
+	"/v1/score": true, "/get_reward": true, "/healthz": true, "/metrics": true, "/admin/reload": true,
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/score", s.method(http.MethodPost, s.handleScore))
+	mux.HandleFunc("/get_reward", s.method(http.MethodPost, s.handleGetReward))
+	mux.HandleFunc("/healthz", s.method(http.MethodGet, s.handleHealth))
+	mux.HandleFunc("/metrics", s.method(http.MethodGet, s.handleMetrics))
+	mux.HandleFunc("/admin/reload", s.method(http.MethodPost, s.handleReload))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errorf(http.StatusNotFound, "no such endpoint %s (have POST /v1/score, POST /get_reward, GET /healthz, GET /metrics, POST /admin/reload)", r.URL.Path))
+	})
+	return s.instrument(mux)
+}
+
+// statusWriter remembers the status code for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// instrument counts and times every request, checks auth, and turns a panic
+// in a handler (a tokenizer bug, say) into a 500 instead of a dropped
+// connection.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		path := r.URL.Path
+		if !knownPaths[path] {
+			path = "other"
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.cfg.Logf("panic serving %s: %v", r.URL.Path, v)
+				if sw.code == 0 {
+					writeError(sw, errorf(http.StatusInternalServerError, "internal error"))
+				}
+			}
+			code := sw.code
+			if code == 0 {
+				code = statusClientClosed
+			}
+			s.m.request(path, code, time.Since(start).Seconds())
+		}()
+		if path != "/healthz" && !s.authorized(r) {
+			sw.Header().Set("WWW-Authenticate", `Bearer realm="warm"`)
+			writeError(sw, errorf(http.StatusUnauthorized, "missing or wrong bearer token"))
+			return
+		}
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// statusClientClosed is recorded (never sent) when the client went away
+// before an answer was written; nginx's 499.
+const statusClientClosed = 499
+
+func (s *Server) method(m string, h func(http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != m {
+			w.Header().Set("Allow", m)
+			writeError(w, errorf(http.StatusMethodNotAllowed, "%s %s: use %s", r.Method, r.URL.Path, m))
+			return
+		}
+		h(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		code, body = http.StatusInternalServerError, []byte(`{"error":"encoding the response failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(code)
+	w.Write(append(body, '\n'))
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var he *httpError
+	if !errors.As(err, &he) {
+		he = errorf(http.StatusInternalServerError, "%v", err)
+	}
+	if he.code == http.StatusTooManyRequests || he.code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, he.code, ErrorResponse{Error: he.msg})
+}
+
+// readBody reads at most MaxBodyBytes and decodes one JSON value into v,
+// with nothing but white space after it.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any, strict bool) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+		}
+		return errorf(http.StatusBadRequest, "reading request body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errorf(http.StatusBadRequest, "empty request body: want a JSON object")
+		}
+		return errorf(http.StatusBadRequest, "bad JSON body: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errorf(http.StatusBadRequest, "bad JSON body: extra data after the JSON object")
+	}
+	return nil
+}
+
+func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
+	var req ScoreRequest
+	if err := s.readBody(w, r, &req, true); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Items == nil {
+		writeError(w, errorf(http.StatusBadRequest, `missing "items": want {"items":[{"prompt":"...","response":"..."}]}`))
+		return
+	}
+	texts := make([]string, len(req.Items))
+	for i, it := range req.Items {
+		if it.Response == nil {
+			writeError(w, errorf(http.StatusBadRequest, `item %d: missing "response"`, i))
+			return
+		}
+		texts[i] = it.Prompt + *it.Response
+	}
+	rewards, std, err := s.score(r.Context(), texts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ScoreResponse{Rewards: rewards, Std: std})
+}
+
+func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
+	var req GetRewardRequest
+	if err := s.readBody(w, r, &req, false); err != nil {
+		writeError(w, err)
+		return
+	}
+	var texts []string
+	switch q := bytes.TrimSpace(req.Query); {
+	case len(q) == 0 || string(q) == "null":
+		writeError(w, errorf(http.StatusBadRequest, `missing "query": want {"query":["prompt+response", ...]}`))
+		return
+	case q[0] == '"':
+		var one string
+		if err := json.Unmarshal(q, &one); err != nil {
+			writeError(w, errorf(http.StatusBadRequest, `bad "query": %v`, err))
+			return
+		}
+		texts = []string{one}
+	default:
+		if err := json.Unmarshal(q, &texts); err != nil {
+			writeError(w, errorf(http.StatusBadRequest, `bad "query": want a list of strings: %v`, err))
+			return
+		}
+	}
+	rewards, std, err := s.score(r.Context(), texts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	resp := GetRewardResponse{Rewards: rewards, Scores: rewards}
+	if std != nil {
+		resp.Uncertainties = std
+		resp.ExtraLogs = map[string][]float32{"ens_std": std}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// score tokenizes texts, queues them for a batch and waits for the rewards.
+func (s *Server) score(parent context.Context, texts []string) (rewards, std []float32, err error) {
+	if len(texts) == 0 {
+		return nil, nil, errorf(http.StatusBadRequest, "no items to score")
+	}
+	if len(texts) > s.cfg.MaxItems {
+		return nil, nil, errorf(http.StatusRequestEntityTooLarge, "%d items in one request, limit %d", len(texts), s.cfg.MaxItems)
+	}
+	ctx, cancel := context.WithTimeout(parent, s.cfg.RequestTimeout)
+	defer cancel()
+	b := s.backend.Load()
+	maxTok := b.MaxTokens
+	if s.cfg.MaxTokens > 0 && s.cfg.MaxTokens < maxTok {
+		maxTok = s.cfg.MaxTokens
+	}
+	seqs := make([][]int, len(texts))
+	for i, t := range texts {
+		ids := b.Tok.Encode(t)
+		if len(ids) == 0 {
+			return nil, nil, errorf(http.StatusBadRequest, "item %d: empty text, nothing to score", i)
+		}
+		if len(ids) > maxTok {
+			return nil, nil, errorf(http.StatusRequestEntityTooLarge, "item %d: %d tokens, limit %d per item", i, len(ids), maxTok)
+		}
+		seqs[i] = ids
+	}
+	j := &job{ctx: ctx, b: b, seqs: seqs, done: make(chan jobResult, 1)}
+	switch err := s.bt.submit(j); {
+	case errors.Is(err, errQueueFull):
+		return nil, nil, errorf(http.StatusTooManyRequests, "%v", err)
+	case err != nil:
+		return nil, nil, errorf(http.StatusServiceUnavailable, "%v", err)
+	}
+	var res jobResult
+	select {
+	case res = <-j.done:
+	case <-ctx.Done():
+		res.err = ctx.Err()
+	}
+	if res.err != nil {
+		switch {
+		case errors.Is(res.err, context.DeadlineExceeded):
+			return nil, nil, errorf(http.StatusGatewayTimeout, "request timed out after %s", s.cfg.RequestTimeout)
+		case errors.Is(res.err, context.Canceled):
+			return nil, nil, errorf(statusClientClosed, "client closed the request")
+		}
+		return nil, nil, errorf(http.StatusInternalServerError, "%v", res.err)
+	}
+	for i, v := range res.rewards {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, nil, errorf(http.StatusInternalServerError, "item %d: the model produced a non-finite reward (%v)", i, v)
+		}
+	}
+	for i, v := range res.std {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, nil, errorf(http.StatusInternalServerError, "item %d: the members produced a non-finite std (%v)", i, v)
+		}
+	}
+	return res.rewards, res.std, nil
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	b := s.backend.Load()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status": "ok", "model": b.Name, "members": len(b.Members), "max_tokens": b.MaxTokens,
+	})
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	s.m.write(&buf, len(s.bt.queue), cap(s.bt.queue), len(s.backend.Load().Members))
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	if err := s.Reload(); err != nil {
+		if errors.Is(err, ErrNoReload) {
+			writeError(w, errorf(http.StatusNotImplemented, "%v", err))
+			return
+		}
+		writeError(w, errorf(http.StatusInternalServerError, "reload failed, still serving the old model: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "model": s.Backend().Name})
+}

@@ -1,0 +1,250 @@
+package serve
+
+import (
+	"context"
+	"errors"
+		"runtime/debug"
+	"sort"
+	"sync"
+	"time"
+)
+
+// job is one request's worth of tokenized items waiting for a batch. The
+// backend is the one that tokenized the items: a reload between tokenizing
+// and scoring must not pair old token ids with a new model.
+type job struct {
+	ctx  context.Context
+	b    *Backend
+	seqs [][]int
+	done chan jobResult // buffered 1: the batcher never blocks on it
+}
+
+type jobResult struct {
+	rewards, std []float32
+	err          error
+}
+
+var (
+	errQueueFull = errors.New("server busy: request queue is full, retry later")
+	errStopped     = errors.New("server is shutting down")
+	errModelFailed = errors.New("the model failed on this batch (see server log)")
+)
+
+// batcher merges jobs from concurrent requests into forward batches. Each of
+// its workers takes the first waiting job, keeps taking jobs until it has
+// maxBatch items or maxWait has passed, then scores them. While a worker
+// computes, new jobs pile up in the queue and form the next batch, so under
+// load batches fill without waiting and at low load a request waits at most
+// maxWait.
+type batcher struct {
+	queue    chan *job
+	maxBatch int
+	maxWait  time.Duration
+	m        *metrics
+	logf     func(format string, args ...any)
+
+	mu      sync.RWMutex // guards stopped against submit racing stop
+	stopped bool
+	quit    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func newBatcher(queueSize, maxBatch, workers int, maxWait time.Duration, m *metrics, logf func(string, ...any)) *batcher {
+	bt := &batcher{
+		queue:    make(chan *job, queueSize),
+		maxBatch: maxBatch,
+		maxWait:  maxWait,
+		m:        m,
+		logf:     logf,
+		quit:     make(chan struct{}),
+	}
+	for range workers {
+		bt.wg.Add(1)
+		go bt.work()
+	}
+	return bt
+}
+
+// submit queues j without blocking: a full queue is the caller's 429.
+func (bt *batcher) submit(j *job) error {
+	bt.mu.RLock()
+	defer bt.mu.RUnlock()
+	if bt.stopped {
+		return errStopped
+	}
+	select {
+	case bt.queue <- j:
+		return nil
+	default:
+		bt.m.rejected.Add(1)
+		return errQueueFull
+	}
+}
+
+// stop refuses new jobs, lets the workers finish every queued job, and waits
+// for them.
+func (bt *batcher) stop() {
+	bt.mu.Lock()
+	if !bt.stopped {
+		bt.stopped = true
+		close(bt.quit)
+	}
+	bt.mu.Unlock()
+	bt.wg.Wait()
+}
+
+func (bt *batcher) work() {
+	defer bt.wg.Done()
+	for {
+		var first *job
+		select {
+		case first = <-bt.queue:
+		case <-bt.quit:
+			// Drain: submit refuses new jobs once quit is closed, so the
+			// queue only shrinks from here.
+			select {
+			case first = <-bt.queue:
+			default:
+				return
+			}
+		}
+		batch := []*job{first}
+		n := len(first.seqs)
+		if n < bt.maxBatch {
+			batch, n = bt.collect(batch, n)
+		}
+		bt.run(batch)
+	}
+}
+
+// collect adds queued jobs to batch until it holds maxBatch items or maxWait
+// has passed. A job is never split across batches here; run chunks big
+// groups itself.
+func (bt *batcher) collect(batch []*job, n int) ([]*job, int) {
+	// First take whatever is already waiting, without a timer.
+	for n < bt.maxBatch {
+		select {
+		case j := <-bt.queue:
+			batch = append(batch, j)
+			n += len(j.seqs)
+			continue
+		default:
+		}
+		break
+	}
+	if n >= bt.maxBatch || bt.maxWait <= 0 {
+		return batch, n
+	}
+	t := time.NewTimer(bt.maxWait)
+	defer t.Stop()
+	for n < bt.maxBatch {
+		select {
+		case j := <-bt.queue:
+			batch = append(batch, j)
+			n += len(j.seqs)
+		case <-t.C:
+			return batch, n
+		case <-bt.quit:
+			return batch, n
+		}
+	}
+	return batch, n
+}
+
+// item locates one sequence of a job in a flattened batch.
+type item struct {
+	job, idx int
+	seq      []int
+}
+
+// run scores a batch of jobs and answers each one.
+func (bt *batcher) run(batch []*job) {
+	// Requests whose client left or timed out are not worth a forward pass.
+	live := batch[:0]
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.done <- jobResult{err: err}
+			continue
+		}
+		live = append(live, j)
+	}
+	// Group by backend: after a reload the queue can hold jobs tokenized
+	// for the old backend next to jobs for the new one.
+	for len(live) > 0 {
+		b := live[0].b
+		var group, rest []*job
+		for _, j := range live {
+			if j.b == b {
+				group = append(group, j)
+			} else {
+				rest = append(rest, j)
+			}
+		}
+		bt.runGroup(b, group)
+		live = rest
+	}
+}
+
+func (bt *batcher) runGroup(b *Backend, jobs []*job) {
+	var items []item
+	results := make([]jobResult, len(jobs))
+	for ji, j := range jobs {
+		results[ji].rewards = make([]float32, len(j.seqs))
+		if len(b.Members) > 0 {
+			results[ji].std = make([]float32, len(j.seqs))
+		}
+		for k, s := range j.seqs {
+			items = append(items, item{job: ji, idx: k, seq: s})
+		}
+	}
+	// Longest first, so each chunk pads to a length close to its own items'.
+	sort.SliceStable(items, func(a, c int) bool { return len(items[a].seq) > len(items[c].seq) })
+	seqs := make([][]int, 0, bt.maxBatch)
+	for start := 0; start < len(items); start += bt.maxBatch {
+		chunk := items[start:min(start+bt.maxBatch, len(items))]
+		seqs = seqs[:0]
+		toks := 0
+		for _, it := range chunk {
+			seqs = append(seqs, it.seq)
+			toks += len(it.seq)
+		}
+		rewards, std, err := bt.safeScore(b, seqs)
+		if err != nil {
+			for _, it := range chunk {
+				results[it.job].err = err
+			}
+			continue
+		}
+		bt.m.batch(len(chunk), len(chunk)*len(chunk[0].seq), toks)
+		for k, it := range chunk {
+			results[it.job].rewards[it.idx] = rewards[k]
+			if std != nil {
+				results[it.job].std[it.idx] = std[k]
+			}
+		}
+	}
+	for ji, j := range jobs {
+		if results[ji].err != nil {
+			results[ji].rewards, results[ji].std = nil, nil
+		}
+		j.done <- results[ji]
+	}
+}
+
+// safeScore turns a panic in the engine into an error for the requests of
+// this batch instead of a crashed server. The stack goes to the log, not to
+// clients.
+func (bt *batcher) safeScore(b *Backend, seqs [][]int) (rewards, std []float32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			bt.logf("model panicked on a batch of %d items: %v\n%s", len(seqs), r, debug.Stack())
+			rewards, std, err = nil, nil, errModelFailed
+		}
+	}()
+	rewards, std, err = b.Score(seqs)
+	if err != nil {
+		bt.logf("scoring a batch of %d items: %v", len(seqs), err)
+		return nil, nil, errModelFailed
+	}
+	return rewards, std, nil
+}
