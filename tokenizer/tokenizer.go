@@ -26,6 +26,8 @@ type Tokenizer struct {
 	added     []addedToken
 	addPrefix bool // ByteLevel add_prefix_space (false for GPT-2)
 	eot       int
+	raw       [][]byte // id -> bytes the token decodes to
+	isAdded   []bool   // id -> is an added token (decoded as its content)
 
 	mu    sync.RWMutex
 	cache map[string][]int
@@ -168,28 +170,15 @@ func (t *Tokenizer) Decode(ids []int) string {
 		if id < 0 || id >= len(t.tokens) {
 			continue
 		}
-		if t.isAdded(id) {
+		if t.isAdded[id] {
 			out = appendLossy(out, raw)
 			raw = raw[:0]
 			out = append(out, t.tokens[id]...)
 			continue
 		}
-		for _, r := range t.tokens[id] {
-			if int(r) < len(runeToByte) && runeToByte[r] >= 0 {
-				raw = append(raw, byte(runeToByte[r]))
-			}
-		}
+		raw = append(raw, t.raw[id]...)
 	}
 	return string(appendLossy(out, raw))
-}
-
-func (t *Tokenizer) isAdded(id int) bool {
-	for _, a := range t.added {
-		if a.id == id {
-			return true
-		}
-	}
-	return false
 }
 
 // build fills the derived tables from vocab, merges (as token-string pairs)
@@ -245,6 +234,19 @@ func build(file, mergesFile string, vocab map[string]int, merges [][2]string, ad
 	}
 	if id, ok := vocab[eotString]; ok {
 		t.eot = id
+	}
+	t.raw = make([][]byte, n)
+	t.isAdded = make([]bool, n)
+	for id, s := range t.tokens {
+		// Runes outside the byte table (only in odd vocabularies) are dropped.
+		for _, r := range s {
+			if int(r) < len(runeToByte) && runeToByte[r] >= 0 {
+				t.raw[id] = append(t.raw[id], byte(runeToByte[r]))
+			}
+		}
+	}
+	for _, a := range added {
+		t.isAdded[a.id] = true
 	}
 	sort.Slice(t.added, func(i, j int) bool { return t.added[i].id < t.added[j].id })
 	return t, nil
