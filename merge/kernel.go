@@ -1,0 +1,314 @@
+package merge
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/warm-rm/warm/safetensors"
+)
+
+// chunk is the unit of work: 64K elements keep every input's slice and the
+// accumulator in L2.
+const chunk = 1 << 16
+
+// input is one tensor of one checkpoint, still in its mapped bytes.
+type input struct {
+	data  []byte
+	dtype safetensors.Dtype
+	file  string // shard path, for error messages
+}
+
+// job is one output tensor.
+type job struct {
+	name   string
+	n      int
+	xs     []input // the models
+	base   *input  // nil for linear and slerp
+	outDt  safetensors.Dtype
+	accF64 bool
+
+	// Linear family (linear, slerp, task_arithmetic):
+	// out = Σ coef_i·x_i, or base + Σ coef_i·(x_i − base) with a base.
+	coef []float64
+
+	// ties/dare: out = base + λ·combine(w_i·keep_i·scale_i·(x_i − base)).
+	sparse  bool
+	w       []float64
+	scale   []float64 // dare rescale 1/density (1 for ties)
+	ties    bool      // sign election and disjoint sum
+	norm    bool
+	lambda  float64
+	thresh  []float32 // ties trim: keep |tv| > thresh, or == thresh at index < tieEnd
+	tieEnd  []int
+	dropP   []uint64 // dare: keep when hash < dropP (0: keep all)
+	seed    uint64
+	nameKey uint64
+}
+
+// scratch is one worker's buffers.
+type scratch struct {
+	dec   [][]float32 // decoded input chunks (when not aliasable F32)
+	base  []float32
+	acc   []float64
+	acc32 []float32
+	d     []float64
+}
+
+func newScratch(k int) *scratch {
+	s := &scratch{dec: make([][]float32, k), base: make([]float32, chunk), acc: make([]float64, chunk), acc32: make([]float32, chunk), d: make([]float64, k)}
+	for i := range s.dec {
+		s.dec[i] = make([]float32, chunk)
+	}
+	return s
+}
+
+// view returns elements [lo, hi) of in as float32, aliasing the mapping
+// when it is F32 on a little-endian host, else decoded into buf.
+func view(in *input, lo, hi int, buf []float32) []float32 {
+	size := in.dtype.Size()
+	b := in.data[lo*size : hi*size]
+	if in.dtype == safetensors.F32 {
+		return safetensors.AsFloat32(b)
+	}
+	out := buf[:hi-lo]
+	safetensors.DecodeFloat32(out, b, in.dtype)
+	return out
+}
+
+// run computes elements [lo, hi) of j into out (encoded as j.outDt, already
+// offset to lo). It returns an error naming the input file when an input
+// holds NaN or Inf.
+func (j *job) run(lo, hi int, out []byte, s *scratch) error {
+	osize := j.outDt.Size()
+	xs := make([][]float32, len(j.xs))
+	for c := lo; c < hi; c += chunk {
+		m := min(chunk, hi-c)
+		for i := range j.xs {
+			xs[i] = view(&j.xs[i], c, c+m, s.dec[i])
+		}
+		var b []float32
+		if j.base != nil {
+			b = view(j.base, c, c+m, s.base)
+		}
+		ob := out[(c-lo)*osize : (c-lo+m)*osize]
+		// The result goes straight into the output buffer when it is F32.
+		aliased := j.outDt == safetensors.F32 && uintptr(unsafe.Pointer(&ob[0]))%4 == 0 && littleEndian
+		var res []float32
+		if aliased {
+			res = unsafe.Slice((*float32)(unsafe.Pointer(&ob[0])), m)
+		} else {
+			res = s.acc32[:m]
+		}
+		switch {
+		case j.sparse:
+			j.sparseChunk(res, xs, b, c, s)
+		case j.accF64:
+			linear64(res, xs, b, j.coef, s.acc[:m])
+		default:
+			linear32(res, xs, b, j.coef)
+		}
+		if !finite(res) {
+			return j.nonFinite(c, c+m, xs, b)
+		}
+		if !aliased {
+			encode(ob, res, j.outDt)
+		}
+	}
+	return nil
+}
+
+func encode(dst []byte, src []float32, dt safetensors.Dtype) {
+	switch dt {
+	case safetensors.BF16:
+		dst = dst[:2*len(src)]
+		for i, v := range src {
+			h := safetensors.BF16FromFloat32(v)
+			dst[2*i], dst[2*i+1] = byte(h), byte(h>>8)
+		}
+	default:
+		// dst has exactly the room needed, so append writes in place.
+		safetensors.EncodeFloat32(dst[:0], src, dt)
+	}
+}
+
+// littleEndian is true when float32 values can alias output bytes.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// finite reports whether every value is finite: v*0 is 0 for finite v and
+// NaN for ±Inf and NaN, so the sum is 0 exactly when all are finite.
+func finite(v []float32) bool {
+	var z float32
+	for _, x := range v {
+		z += x * 0
+	}
+	return z == 0
+}
+
+// nonFinite finds the input responsible for a NaN/Inf result.
+func (j *job) nonFinite(lo, hi int, xs [][]float32, b []float32) error {
+	check := func(v []float32, in *input) error {
+		for k, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Errorf("%s: tensor %q: %g at element %d", in.file, j.name, x, lo+k)
+			}
+		}
+		return nil
+	}
+	for i := range xs {
+		if err := check(xs[i], &j.xs[i]); err != nil {
+			return err
+		}
+	}
+	if b != nil {
+		if err := check(b, j.base); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("tensor %q: merged values overflow to Inf (elements %d..%d); check the weights", j.name, lo, hi)
+}
+
+// linear32 computes res = Σ c_i·x_i (or b + Σ c_i·(x_i − b)) in float32.
+// The explicit conversions stop the compiler fusing into FMA, so results do
+// not depend on the target.
+func linear32(res []float32, xs [][]float32, b []float32, coef []float64) {
+	n := len(res)
+	if b == nil {
+		c := float32(coef[0])
+		x := xs[0][:n]
+		for k := range res {
+			res[k] = float32(c * x[k])
+		}
+		for i := 1; i < len(xs); i++ {
+			c, x := float32(coef[i]), xs[i][:n]
+			for k := range res {
+				res[k] += float32(c * x[k])
+			}
+		}
+		return
+	}
+	b = b[:n]
+	var d []float32 = res
+	for k := range d {
+		d[k] = 0
+	}
+	for i := range xs {
+		c, x := float32(coef[i]), xs[i][:n]
+		for k := range d {
+			d[k] += float32(c * (x[k] - b[k]))
+		}
+	}
+	for k := range res {
+		res[k] = b[k] + d[k]
+	}
+}
+
+// linear64 is linear32 with a float64 accumulator. Each float32 input is
+// widened exactly, so the only roundings are the products and sums.
+func linear64(res []float32, xs [][]float32, b []float32, coef []float64, acc []float64) {
+	n := len(res)
+	acc = acc[:n]
+	if b == nil {
+		c, x := coef[0], xs[0][:n]
+		for k := range acc {
+			acc[k] = float64(c * float64(x[k]))
+		}
+		for i := 1; i < len(xs); i++ {
+			c, x := coef[i], xs[i][:n]
+			for k := range acc {
+				acc[k] += float64(c * float64(x[k]))
+			}
+		}
+		for k := range res {
+			res[k] = float32(acc[k])
+		}
+		return
+	}
+	b = b[:n]
+	for k := range acc {
+		acc[k] = 0
+	}
+	for i := range xs {
+		c, x := coef[i], xs[i][:n]
+		for k := range acc {
+			acc[k] += float64(c * (float64(x[k]) - float64(b[k])))
+		}
+	}
+	for k := range res {
+		res[k] = float32(float64(b[k]) + acc[k])
+	}
+}
+
+// sparseChunk is ties and dare, element by element in float64, following
+// mergekit's generalized task arithmetic: task vectors tv_i = x_i − base are
+// sparsified (ties: top-k magnitude; dare: Bernoulli drop and rescale),
+// weighted, then either summed (dare linear) or reduced to the elected sign
+// (ties: sign of the weighted sum, ties at 0 go to +) and summed over the
+// agreeing models; normalize divides by the sum of the contributing weights.
+func (j *job) sparseChunk(res []float32, xs [][]float32, b []float32, off int, s *scratch) {
+	d := s.d
+	sumW := 0.0
+	for _, w := range j.w {
+		sumW += w
+	}
+	if math.Abs(sumW) < 1e-8 {
+		sumW = 1
+	}
+	for k := range res {
+		bk := b[k]
+		idx := off + k
+		sum := 0.0
+		for i := range xs {
+			tv := xs[i][k] - bk
+			keep := true
+			if j.thresh != nil {
+				a := float32(math.Abs(float64(tv)))
+				keep = a > j.thresh[i] || a == j.thresh[i] && idx < j.tieEnd[i]
+			}
+			if j.dropP != nil && j.dropP[i] != 0 {
+				keep = mix(j.seed, uint64(i), j.nameKey, uint64(idx)) < j.dropP[i]
+			}
+			d[i] = 0
+			if keep {
+				d[i] = j.w[i] * float64(tv) * j.scale[i]
+			}
+			sum += d[i]
+		}
+		mixed, div := sum, sumW
+		if j.ties {
+			pos := sum >= 0
+			mixed, div = 0, 0
+			for i, v := range d[:len(xs)] {
+				if pos && v > 0 || !pos && v < 0 {
+					mixed += v
+					div += j.w[i]
+				}
+			}
+			if div == 0 {
+				div = 1
+			}
+		}
+		if j.norm {
+			mixed /= div
+		}
+		res[k] = float32(float64(bk) + j.lambda*mixed)
+	}
+}
+
+// mix hashes (seed, model, tensor, element) to a uniform 64-bit value
+// (splitmix64 finaliser): dare's drop mask is a pure function of its
+// coordinates, so it is the same whatever the chunking or worker count.
+func mix(seed, model, tensor, elem uint64) uint64 {
+	z := seed ^ model*0x9e3779b97f4a7c15 ^ tensor ^ elem*0xbf58476d1ce4e5b9
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	z += elem
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
