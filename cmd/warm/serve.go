@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/serve"
+	"github.com/warm-rm/warm/tokenizer"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		summary: "serve a reward model over HTTP for RL loops (/v1/score, OpenRLHF /get_reward)",
+		run: func(args []string) error {
+			sigs := make(chan os.Signal, 4)
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+			defer signal.Stop(sigs)
+			return runServe(args, sigs, nil)
+		},
+	})
+}
+
+// listFlag collects a repeatable, comma-separable flag (--members a,b --members c).
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// runServe is the verb with its signals and readiness passed in, so tests
+// can drive it. ready, if not nil, gets the address actually listened on.
+func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) error {
+	fs := newFlagSet("serve", "--model DIR [--members DIR ...] [--addr 127.0.0.1:8080] [--token T | --insecure]")
+	modelDir := fs.String("model", "", "reward model directory (HF GPT-2: config.json, model.safetensors, tokenizer files); its rewards are returned")
+	var members listFlag
+	fs.Var(&members, "members", "ensemble member directories (repeat or comma-separate; trailing arguments count too); adds \"std\", their disagreement, to every answer")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
+	token := fs.String("token", "", "bearer token required on every endpoint but /healthz (default $WARM_SERVE_TOKEN)")
+	insecure := fs.Bool("insecure", false, "allow a non-loopback --addr without a token")
+	maxBatch := fs.Int("max-batch", 64, "items per forward pass")
+	maxWait := fs.Duration("max-wait", time.Millisecond, "longest a batch waits for more requests")
+	queue := fs.Int("queue", 256, "requests waiting for a batch before answering 429")
+	maxItems := fs.Int("max-items", 256, "items per request")
+	maxTokens := fs.Int("max-tokens", 0, "tokens per item (default and ceiling: the model's n_positions)")
+	maxBody := fs.Int64("max-body", 8<<20, "request body bytes")
+	timeout := fs.Duration("timeout", 30*time.Second, "per-request time limit, queueing included")
+	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		if len(members) == 0 {
+			return fmt.Errorf("%w: unexpected arguments %q (member directories go after --members)", errUsage, pos)
+		}
+		members = append(members, pos...)
+	}
+	if *modelDir == "" {
+		return fmt.Errorf("%w: --model DIR is required", errUsage)
+	}
+	if *token == "" {
+		*token = os.Getenv("WARM_SERVE_TOKEN")
+	}
+	// Refuse an unsafe address before spending time loading models.
+	if err := serve.CheckAddr(*addr, *token != "", *insecure); err != nil {
+		return err
+	}
+
+	load := func() (*serve.Backend, error) { return loadBackend(*modelDir, members) }
+	b, err := load()
+	if err != nil {
+		return err
+	}
+	cfg := serve.Config{
+		MaxBatch: *maxBatch, MaxWait: *maxWait, QueueSize: *queue, MaxItems: *maxItems,
+		MaxTokens: *maxTokens, MaxBodyBytes: *maxBody, RequestTimeout: *timeout,
+		Token: *token, Load: load,
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = -1 // flag value 0 means "do not wait", not "default"
+	}
+	// One batch worker: model.Model reuses its activation buffers across
+	// calls (not safe concurrently) and already spreads a batch over every core.
+	cfg.Workers = 1
+	s, err := serve.New(cfg, b)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	auth := "no auth"
+	if *token != "" {
+		auth = "bearer token required"
+	}
+	fmt.Fprintf(os.Stderr, "warm serve: listening on http://%s (%s; %d member(s); max batch %d, max %d tokens/item); SIGHUP reloads, SIGINT/SIGTERM stops\n",
+		ln.Addr(), auth, len(b.Members), *maxBatch, b.MaxTokens)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	for {
+		select {
+		case err := <-served:
+			s.Close()
+			return err
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				go s.Reload() // logs its own outcome; requests keep flowing meanwhile
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "warm serve: %v: finishing in-flight requests (up to %s)\n", sig, *grace)
+			ctx, cancel := context.WithTimeout(context.Background(), *grace)
+			err := s.Shutdown(ctx)
+			cancel()
+			if serr := <-served; err == nil {
+				err = serr
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("shutdown: in-flight requests still running after %s", *grace)
+			}
+			fmt.Fprintln(os.Stderr, "warm serve: stopped")
+			return err
+		}
+	}
+}
+
+// loadBackend loads the tokenizer and main model from dir and the members.
+// Everything is loaded before anything is returned, so a reload either
+// yields a complete backend or an error that names the bad directory.
+func loadBackend(dir string, members []string) (*serve.Backend, error) {
+	start := time.Now()
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	main, err := loadRewardModel(dir)
+	if err != nil {
+		return nil, err
+	}
+	if tok.VocabSize() > main.Config.VocabSize {
+		return nil, fmt.Errorf("%s: tokenizer has %d tokens, model vocab_size is %d", dir, tok.VocabSize(), main.Config.VocabSize)
+	}
+	b := &serve.Backend{Tok: tok, Main: main, MaxTokens: main.Config.NPositions, Name: dir}
+	for _, md := range members {
+		m, err := loadRewardModel(md)
+		if err != nil {
+			return nil, err
+		}
+		// Members must read the main model's token ids: WARM members share
+		// one pretrained model, hence one tokenizer and vocabulary.
+		if m.Config.VocabSize != main.Config.VocabSize {
+			return nil, fmt.Errorf("%s: vocab_size %d differs from the main model's %d (%s)", md, m.Config.VocabSize, main.Config.VocabSize, dir)
+		}
+		b.MaxTokens = min(b.MaxTokens, m.Config.NPositions)
+		b.Members = append(b.Members, m)
+	}
+	if len(members) > 0 {
+		b.Name = fmt.Sprintf("%s + %d members", dir, len(members))
+	}
+	fmt.Fprintf(os.Stderr, "warm serve: loaded %s (%d params per model) in %s\n", b.Name, main.NumParams(), time.Since(start).Round(time.Millisecond))
+	return b, nil
+}
+
+func loadRewardModel(dir string) (*model.Model, error) {
+	m, err := model.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !m.HasRewardHead() {
+		return nil, fmt.Errorf("%s: not a reward model (no score.weight): serve needs %s checkpoints", dir, model.ArchRewardModel)
+	}
+	return m, nil
+}
