@@ -9,6 +9,7 @@
 package tokenizer
 
 import (
+	"container/heap"
 	"sort"
 	"strings"
 	"sync"
@@ -48,6 +49,11 @@ const eotString = "<|endoftext|>"
 
 // maxCache bounds the pre-token cache; it is cleared when full.
 const maxCache = 1 << 18
+
+// Pre-tokens longer than maxCachedPiece bytes (long runs of letters, digits,
+// spaces or symbols) skip the cache and the quadratic merge loop: they go
+// through bpeLong, which is O(n log n).
+const maxCachedPiece = 256
 
 func pairKey(a, b int) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
@@ -123,6 +129,9 @@ func (t *Tokenizer) appendPiece(ids []int, piece string) []int {
 	if ok {
 		return append(ids, cached...)
 	}
+	if len(piece) > maxCachedPiece {
+		return append(ids, t.bpeLong(piece)...)
+	}
 	word := t.bpe(piece)
 	t.mu.Lock()
 	if len(t.cache) >= maxCache {
@@ -157,6 +166,75 @@ func (t *Tokenizer) bpe(piece string) []int {
 		word = word[:len(word)-1]
 	}
 	return word
+}
+
+// bpeLong is bpe for long pieces: the same merges in the same order (lowest
+// rank, leftmost first), kept in a heap of candidate pairs over a linked list
+// of symbols. Entries whose symbols have since changed are skipped.
+func (t *Tokenizer) bpeLong(piece string) []int {
+	n := len(piece)
+	id := make([]int, n)
+	next := make([]int, n) // index of the next live symbol, n at the end
+	prev := make([]int, n) // index of the previous live symbol, -1 at start
+	for i := 0; i < n; i++ {
+		id[i] = t.byteID[piece[i]]
+		next[i], prev[i] = i+1, i-1
+	}
+	h := &candHeap{}
+	push := func(i int) {
+		if i < 0 || next[i] >= n {
+			return
+		}
+		j := next[i]
+		if m, ok := t.merges[pairKey(id[i], id[j])]; ok {
+			heap.Push(h, cand{rank: m.rank, pos: i, left: id[i], right: id[j]})
+		}
+	}
+	for i := 0; i+1 < n; i++ {
+		push(i)
+	}
+	for h.Len() > 0 {
+		c := heap.Pop(h).(cand)
+		i := c.pos
+		if id[i] < 0 || next[i] >= n || id[i] != c.left || id[next[i]] != c.right {
+			continue // stale
+		}
+		j := next[i]
+		id[i] = int(t.merges[pairKey(c.left, c.right)].id)
+		id[j] = -1
+		next[i] = next[j]
+		if next[j] < n {
+			prev[next[j]] = i
+		}
+		push(prev[i])
+		push(i)
+	}
+	word := make([]int, 0, n/2)
+	for i := 0; i < n; i = next[i] {
+		word = append(word, id[i])
+	}
+	return word
+}
+
+type cand struct {
+	rank        int32
+	pos         int
+	left, right int
+}
+
+// candHeap orders by rank, then position (leftmost first).
+type candHeap []cand
+
+func (h candHeap) Len() int { return len(h) }
+func (h candHeap) Less(i, j int) bool {
+	return h[i].rank < h[j].rank || h[i].rank == h[j].rank && h[i].pos < h[j].pos
+}
+func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *candHeap) Push(x any)   { *h = append(*h, x.(cand)) }
+func (h *candHeap) Pop() any {
+	x := (*h)[len(*h)-1]
+	*h = (*h)[:len(*h)-1]
+	return x
 }
 
 // Decode turns ids back into text. Byte sequences that are not valid UTF-8

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -164,5 +165,53 @@ func TestAppendLossy(t *testing.T) {
 		if got := string(appendLossy(nil, []byte(c.in))); got != c.want {
 			t.Errorf("appendLossy(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// bpeLong (heap) must agree with bpe (quadratic scan) on every piece.
+func TestBPELongMatchesBPE(t *testing.T) {
+	tok := gpt2(t)
+	var pieces []string
+	for _, c := range loadVectors(t).Encode {
+		split(c.Text, func(p string) { pieces = append(pieces, p) })
+	}
+	pieces = append(pieces, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", strings.Repeat("abc", 200),
+		strings.Repeat("Supercalifragilistic", 30), strings.Repeat("1234567890", 40), strings.Repeat("=-", 300))
+	for _, p := range pieces {
+		if a, b := tok.bpe(p), tok.bpeLong(p); !slices.Equal(a, b) {
+			t.Fatalf("piece %q: bpe %v, bpeLong %v", p, a, b)
+		}
+	}
+	// A 1 MB word must not take quadratic time (the test would time out).
+	long := strings.Repeat("thequickbrownfox", 1<<16)
+	if got := tok.Decode(tok.Encode(long)); got != long {
+		t.Fatal("long word round trip failed")
+	}
+}
+
+func TestConcurrentEncode(t *testing.T) {
+	tok, err := LoadFiles("testdata/gpt2/vocab.json.gz", "testdata/gpt2/merges.txt.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := loadVectors(t)
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, c := range v.Encode {
+				if !slices.Equal(tok.Encode(c.Text), c.IDs) {
+					errs <- c.Text
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for s := range errs {
+		t.Errorf("concurrent Encode(%q) wrong", s)
 	}
 }
