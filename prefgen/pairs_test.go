@@ -1,0 +1,102 @@
+package prefgen
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func testPrompts(n int) []Prompt {
+	var open []string
+	for i := range n {
+		open = append(open, fmt.Sprintf("prompt number %d says", i))
+	}
+	return MakePrompts(byteTok{}, open, 8, 24, 1, map[string]bool{})
+}
+
+func TestMakePrompts(t *testing.T) {
+	skip := map[string]bool{"taken already here": true}
+	open := []string{"short", "taken already here", "a sentence opening that is much longer than twenty-four bytes",
+		"a sentence opening that is much longer than twenty-four bytes and more", "exactly eight", "  spaced out prompt  "}
+	ps := MakePrompts(byteTok{}, open, 8, 24, 3, skip)
+	got := map[string]bool{}
+	for _, p := range ps {
+		if len(p.IDs) < 8 || len(p.IDs) > 24 {
+			t.Errorf("prompt %q has %d tokens", p.Text, len(p.IDs))
+		}
+		if p.Text != (byteTok{}).Decode(p.IDs) {
+			t.Errorf("text %q is not the decoded ids", p.Text)
+		}
+		if got[p.Text] {
+			t.Errorf("duplicate prompt %q", p.Text)
+		}
+		got[p.Text] = true
+	}
+	// "short" dropped, "taken..." skipped, the two long ones cut to the same
+	// 24 bytes (kept once), "exactly eight" (13), "spaced out prompt".
+	if len(ps) != 3 {
+		t.Errorf("got %d prompts %v, want 3", len(ps), got)
+	}
+	if !skip["a sentence opening that"] || !skip["exactly eight"] {
+		t.Error("kept prompts not added to skip")
+	}
+}
+
+func TestGeneratePairs(t *testing.T) {
+	prompts := testPrompts(400)
+	opt := GenOptions{Split: "train", Count: 100, MinNew: 8, MaxNew: 16, Temperature: 1, DropTies: true, Batch: 16, Seed: 5}
+	pairs, rest, st, err := GeneratePairs(byteTok{}, wordPolicy(0.05), countJudge{}, prompts, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != 100 {
+		t.Fatalf("got %d pairs", len(pairs))
+	}
+	if st.PromptsUsed+len(rest) != len(prompts) || st.Generated != st.PromptsUsed || st.Sequences != 2*st.Generated {
+		t.Errorf("bookkeeping: %+v, %d left of %d", st, len(rest), len(prompts))
+	}
+	if st.Ties == 0 || st.DroppedShort == 0 || st.DroppedTies != st.Ties {
+		t.Errorf("expected some ties and short samples dropped: %+v", st)
+	}
+	kept := st.Generated - st.DroppedShort - st.DroppedTies
+	if kept < 100 || kept >= 100+2*16 {
+		t.Errorf("kept %d valid pairs, want 100..%d (one batch of overshoot)", kept, 100+2*16)
+	}
+	for _, p := range pairs {
+		if p.GoldA == p.GoldB {
+			t.Fatal("tie kept with DropTies")
+		}
+		for _, r := range []string{p.A, p.B} {
+			if len(r) < 8 || len(r) > 16 || strings.ContainsRune(r, 0) {
+				t.Fatalf("response %q outside 8..16 tokens", r)
+			}
+		}
+		if p.GoldA != (countJudge{}).Score(p.Prompt.Text, p.A) {
+			t.Fatal("gold score is not the judge's")
+		}
+	}
+	// Deterministic under the seed.
+	again, _, _, _ := GeneratePairs(byteTok{}, wordPolicy(0.05), countJudge{}, prompts, opt)
+	for i := range pairs {
+		if pairs[i].A != again[i].A || pairs[i].B != again[i].B || pairs[i].Prompt.Text != again[i].Prompt.Text {
+			t.Fatalf("pair %d differs between identical runs", i)
+		}
+	}
+	// Too few prompts: a clear error, not a short split.
+	_, _, _, err = GeneratePairs(byteTok{}, wordPolicy(0.05), countJudge{}, prompts[:20], opt)
+	if err == nil || !strings.Contains(err.Error(), "ran out of prompts") {
+		t.Errorf("want out-of-prompts error, got %v", err)
+	}
+	// Ties kept when asked.
+	opt.DropTies = false
+	pairs, _, st, _ = GeneratePairs(byteTok{}, wordPolicy(0.05), countJudge{}, prompts, opt)
+	ties := 0
+	for _, p := range pairs {
+		if p.GoldA == p.GoldB {
+			ties++
+		}
+	}
+	if ties == 0 || st.DroppedTies != 0 {
+		t.Errorf("DropTies=false: %d ties kept, %d dropped", ties, st.DroppedTies)
+	}
+}

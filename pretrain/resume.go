@@ -1,0 +1,125 @@
+package pretrain
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/optim"
+	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/safetensors"
+)
+
+// state is the part of a run that is not tensors. The random state is the
+// step number: windows and dropout masks are drawn from (Seed, step).
+type state struct {
+	Step      int     `json:"step"`       // steps done
+	Steps     int     `json:"steps"`      // run length
+	Batch     int     `json:"batch"`      // windows per step
+	Seed      uint64  `json:"seed"`       // run seed
+	Tokens    int64   `json:"tokens"`     // training tokens seen
+	Seconds   float64 `json:"seconds"`    // training wall time so far
+	TrainLoss float64 `json:"train_loss"` // last logged
+}
+
+// The resume checkpoint is the directory out/resume: the model as an HF
+// directory (config.json, model.safetensors), the AdamW moments
+// (optimizer.safetensors, optim.AdamW.SaveState) and state.json. It is
+// written to out/resume.tmp and swapped in by renames (resume → resume.old,
+// resume.tmp → resume), so a kill at any moment leaves one complete
+// checkpoint: out/resume, or out/resume.old in the instant between renames.
+const (
+	optimFile = "optimizer.safetensors"
+	stateFile = "state.json"
+)
+
+func saveResume(out string, m *model.Model, o *optim.AdamW, st state) error {
+	dir := filepath.Join(out, "resume")
+	tmp, old := dir+".tmp", dir+".old"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := m.Save(tmp, safetensors.F32); err != nil {
+		return err
+	}
+	if err := o.SaveState(filepath.Join(tmp, optimFile)); err != nil {
+		return err
+	}
+	if err := runlog.WriteJSON(filepath.Join(tmp, stateFile), st); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
+// findResume returns the directory of the resume checkpoint in out, or "".
+func findResume(out string) string {
+	for _, d := range []string{"resume", "resume.old"} {
+		p := filepath.Join(out, d)
+		if _, err := os.Stat(filepath.Join(p, stateFile)); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// loadResume reads the model and run state of the checkpoint in dir; the
+// caller builds the optimiser on the model and calls loadOptim.
+func loadResume(dir string) (*model.Model, state, error) {
+	var st state
+	if err := runlog.ReadJSON(filepath.Join(dir, stateFile), &st); err != nil {
+		return nil, st, fmt.Errorf("resume checkpoint: %w (use --restart to start over)", err)
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		return nil, st, fmt.Errorf("resume checkpoint: %w (use --restart to start over)", err)
+	}
+	return m, st, nil
+}
+
+// trimMetrics drops the lines of metrics.jsonl logged after step, which a
+// killed run wrote after its last resume checkpoint, so that a resumed run
+// does not log those steps twice.
+func trimMetrics(path string, step int) error {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var rec struct {
+			Step int `json:"step"`
+		}
+		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Step > step {
+			continue // a torn last line, or a step after the checkpoint
+		}
+		keep.Write(sc.Bytes())
+		keep.WriteByte('\n')
+	}
+	if keep.Len() == len(b) {
+		return nil
+	}
+	return runlog.WriteFile(path, keep.Bytes())
+}
