@@ -30,10 +30,10 @@ type Options struct {
 	Probe    ProbeOptions
 	FT       FTOptions
 
-	Out     string `json:"-"`
-	Members int    `json:"-"` // members 0..Members-1 (a run may be extended)
-	Only    int    `json:"-"` // >= 0: train only this member (separate jobs)
-	Ladder  bool   `json:"-"` // also train the LMC diversity-ladder runs
+	Out     string    `json:"-"`
+	Members int       `json:"-"` // members 0..Members-1 (a run may be extended)
+	Only    int       `json:"-"` // >= 0: train only this member (separate jobs)
+	Ladder  bool      `json:"-"` // also train the LMC diversity-ladder runs
 	Log     io.Writer `json:"-"`
 }
 
