@@ -47,6 +47,8 @@ type Config struct {
 	SampleLen  int
 
 	Log io.Writer // progress; nil: os.Stderr
+
+	afterStep func(step int) // test hook, called after each step
 }
 
 // Summary is out/summary.json.
@@ -240,6 +242,9 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 				extra += fmt.Sprintf(" %.0f tok/s", r)
 			}
 			prog.Update(st.Step, extra)
+		}
+		if cfg.afterStep != nil {
+			cfg.afterStep(st.Step)
 		}
 		for _, c := range ckptAt {
 			if st.Step == c {
