@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,7 @@ import (
 //
 // If the corpus runs out of pairs first, the vocabulary is smaller than asked.
 // If two merges produce the same bytes, the token is shared (as HF does).
+// Occurrences of the special tokens in texts are cut out before counting.
 // progress, if not nil, receives progress lines.
 func Train(texts []string, vocabSize int, specials []string, progress io.Writer) (*Tokenizer, error) {
 	// Specials: deduplicated, in order, "<|endoftext|>" moved to the end.
@@ -50,7 +52,11 @@ func Train(texts []string, vocabSize int, specials []string, progress io.Writer)
 	var nbytes int
 	for _, text := range texts {
 		nbytes += len(text)
-		split(text, func(p string) { counts[p]++ })
+		// Special tokens in the corpus (e.g. "<|endoftext|>" between
+		// documents) are cut out, not learned from, as HF's trainer does.
+		for _, seg := range cutSpecials(text, sp) {
+			split(seg, func(p string) { counts[p]++ })
+		}
 	}
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
@@ -143,6 +149,19 @@ func Train(texts []string, vocabSize int, specials []string, progress io.Writer)
 		added = append(added, addedToken{id: id, content: s, special: true})
 	}
 	return build("tokenizer.Train", "tokenizer.Train", vocab, ms, added)
+}
+
+// cutSpecials splits text around every occurrence of the specials.
+func cutSpecials(text string, specials []string) []string {
+	segs := []string{text}
+	for _, sp := range specials {
+		var out []string
+		for _, s := range segs {
+			out = append(out, strings.Split(s, sp)...)
+		}
+		segs = out
+	}
+	return segs
 }
 
 type trainer struct {

@@ -60,6 +60,15 @@ func TestTrainBasics(t *testing.T) {
 	if got := tok.EncodeWithSpecial("a<|pad|>b<|endoftext|>"); len(got) != 4 || got[1] != 998 || got[3] != 999 {
 		t.Fatalf("EncodeWithSpecial = %v", got)
 	}
+	// Specials in the corpus are not learned from: a corpus made of them
+	// alone plus "ab" learns only "ab".
+	tiny, err := Train([]string{"<|endoftext|>ab<|endoftext|>ab<|pad|>"}, 256+1+2, []string{"<|pad|>"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tiny.mergeList) != 1 || tiny.TokenString(256) != "ab" {
+		t.Fatalf("learned %d merges, token 256 = %q", len(tiny.mergeList), tiny.TokenString(256))
+	}
 	if got := tok.Encode("<|endoftext|>"); slices.Contains(got, 999) {
 		t.Fatalf("Encode recognised a special token: %v", got)
 	}
