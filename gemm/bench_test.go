@@ -39,13 +39,13 @@ func BenchmarkSgemm(b *testing.B) {
 				}
 			}
 			b.Run(fmt.Sprintf("%s/%s", s.name, label), func(b *testing.B) {
-				benchOne(b, kn, s.transA, s.transB, s.m, s.n, s.k)
+				benchOne(b, kn, runtime.GOMAXPROCS(0), s.transA, s.transB, s.m, s.n, s.k)
 			})
 		}
 	}
 }
 
-func benchOne(b *testing.B, kn *kernel, transA, transB bool, m, n, k int) {
+func benchOne(b *testing.B, kn *kernel, procs int, transA, transB bool, m, n, k int) {
 	r := rand.New(rand.NewPCG(1, 1))
 	fill := func(n int) []float32 {
 		x := make([]float32, n)
@@ -62,7 +62,6 @@ func benchOne(b *testing.B, kn *kernel, transA, transB bool, m, n, k int) {
 	if transB {
 		ldb = k
 	}
-	procs := runtime.GOMAXPROCS(0)
 	b.ResetTimer()
 	for b.Loop() {
 		sgemm(kn, procs, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)

@@ -8,7 +8,7 @@
 // micro-kernel runs over them. On amd64 the micro-kernels are generated Go
 // assembly (AVX-512 14×32, AVX2+FMA 6×16) picked at start-up from CPUID; on
 // other CPUs and architectures, or with the purego build tag, a pure-Go
-// 4×4 kernel runs on the same blocking. See docs/gemm.md.
+// 2×4 kernel runs on the same blocking. See docs/gemm.md.
 package gemm
 
 import (

@@ -149,7 +149,7 @@ func TestTransposesOddSizes(t *testing.T) {
 }
 
 func TestAllSmallShapes(t *testing.T) {
-	// Every m, n ≤ 18 crosses the 4-, 6- and 14-row tiles' edges.
+	// Every m, n ≤ 18 crosses the edges of the 2×4, 6×16 and 14×32 tiles.
 	for _, kn := range testKernels() {
 		t.Run(kn.name, func(t *testing.T) {
 			for m := 1; m <= 18; m++ {
