@@ -40,7 +40,14 @@ func Plan(init string, baklava []string, lrs, dropouts []float64, div Diversity,
 		if len(baklava) == 0 {
 			return nil, fmt.Errorf("baklava diversity needs --baklava checkpoints")
 		}
-		inits = baklava
+		// The shared init comes first, so member 0 is the plain run the
+		// ladder's rungs are compared against.
+		inits = []string{init}
+		for _, b := range baklava {
+			if b != init {
+				inits = append(inits, b)
+			}
+		}
 	}
 	var ms []Member
 	for i := first; i < first+n; i++ {
