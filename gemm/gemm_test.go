@@ -74,6 +74,15 @@ func check(t *testing.T, kn *kernel, procs int, pr problem, seed uint64) {
 			c[i] = float32(math.NaN())
 		}
 	}
+	// Guard: C's slice is followed by sentinel memory; the assembly
+	// kernels write through pointers, so a tile stored past C's last row
+	// would go unnoticed by bounds checks.
+	const guard = 64
+	cg := append(c, make([]float32, guard)...)
+	for i := range guard {
+		cg[len(c)+i] = -7.5
+	}
+	c = cg[:len(c):len(c)]
 	c0 := append([]float32(nil), c...)
 	at := func(i, p int) float64 {
 		if pr.transA {
@@ -90,6 +99,11 @@ func check(t *testing.T, kn *kernel, procs int, pr problem, seed uint64) {
 
 	sgemm(kn, procs, pr.transA, pr.transB, pr.m, pr.n, pr.k, pr.alpha, a, lda, b, ldb, pr.beta, c, ldc)
 
+	for i := range guard {
+		if v := cg[len(c)+i]; v != -7.5 {
+			t.Fatalf("%s %+v: wrote %v past the end of C (+%d)", kn.name, pr, v, i)
+		}
+	}
 	gamma := 2 * float64(pr.k+2) * 0x1p-24
 	bad := 0
 	for i := range pr.m {

@@ -16,6 +16,10 @@ type kernel struct {
 	// when !accumulate (C not read), else C = beta*C + acc. c must hold a
 	// whole mr×nr tile.
 	micro func(kc int, a, b, c []float32, ldc int, beta float32, accumulate bool)
+	// rows, when set, is micro for the first rows < mr rows of the panel
+	// only: an edge panel with full columns then costs what it computes
+	// and writes straight to C.
+	rows func(rows, kc int, a, b, c []float32, ldc int, beta float32, accumulate bool)
 	// panelA and panelB, when set, pack one whole micro-panel faster than
 	// the generic loops. src starts at the panel's first element (row i0+ir,
 	// depth p0 of op(A); depth p0, column j0+jr of op(B)). They report
@@ -72,6 +76,10 @@ func (kn *kernel) run(transA, transB bool, i0, i1, j0, j1, k int, alpha float32,
 						off := (ic+ir)*ldc + jc + jr
 						if rows == mr && cols == nr {
 							kn.micro(kb, ap, bp, c[off:], ldc, bet, accumulate)
+							continue
+						}
+						if cols == nr && kn.rows != nil {
+							kn.rows(rows, kb, ap, bp, c[off:], ldc, bet, accumulate)
 							continue
 						}
 						// Edge tile: compute the whole tile into scratch,
