@@ -87,6 +87,7 @@ var specialJS = map[string]float64{"the shit": 3, "the bomb": 3, "bad ass": 1.5,
 type VADER struct {
 	lexicon  map[string]float64
 	emoji    map[rune]string
+	minEmoji rune // smallest emoji code point: a fast test for plain text
 	boosters map[string]float64
 	special  map[string]float64
 	negate   map[string]bool
@@ -148,6 +149,9 @@ func newVADER(js bool) (*VADER, error) {
 		if len(f) >= 2 && utf8.RuneCountInString(f[0]) == 1 {
 			r, _ := utf8.DecodeRuneInString(f[0])
 			v.emoji[r] = f[1]
+			if v.minEmoji == 0 || r < v.minEmoji {
+				v.minEmoji = r
+			}
 		}
 	}
 	v.boosters = map[string]float64{}
@@ -295,16 +299,26 @@ func (v *VADER) sentiments(text string) []float64 {
 
 // replaceEmoji swaps each emoji code point for its description, with a
 // space before it unless one is there, as polarity_scores does; then strips.
+// Text with no emoji (the usual case) is returned without copying.
 func (v *VADER) replaceEmoji(text string) string {
-	var b strings.Builder
-	changed := false
-	prevSpace := true
-	for _, r := range text {
-		if d, ok := v.emoji[r]; ok {
-			if !changed {
-				b.Grow(len(text) + 32)
-				changed = true
+	first := -1
+	for i, r := range text {
+		if r >= v.minEmoji {
+			if _, ok := v.emoji[r]; ok {
+				first = i
+				break
 			}
+		}
+	}
+	if first < 0 {
+		return strings.TrimFunc(text, pySpace)
+	}
+	var b strings.Builder
+	b.Grow(len(text) + 64)
+	b.WriteString(text[:first])
+	prevSpace := first == 0 || text[first-1] == ' '
+	for _, r := range text[first:] {
+		if d, ok := v.emoji[r]; ok && r >= v.minEmoji {
 			if !prevSpace {
 				b.WriteByte(' ')
 			}
@@ -315,9 +329,6 @@ func (v *VADER) replaceEmoji(text string) string {
 			prevSpace = r == ' '
 		}
 	}
-	if !changed {
-		return strings.TrimFunc(text, pySpace)
-	}
 	return strings.TrimFunc(b.String(), pySpace)
 }
 
@@ -327,12 +338,33 @@ func (v *VADER) replaceEmoji(text string) string {
 func pyTokens(text string) []string {
 	f := strings.FieldsFunc(text, pySpace)
 	for i, t := range f {
-		st := strings.Trim(t, asciiPunct)
+		st := trimPunct(t)
 		if utf8.RuneCountInString(st) > 2 {
 			f[i] = st
 		}
 	}
 	return f
+}
+
+// isPunct marks the ASCII punctuation bytes (Python's string.punctuation).
+var isPunct = func() (t [256]bool) {
+	for i := 0; i < len(asciiPunct); i++ {
+		t[asciiPunct[i]] = true
+	}
+	return t
+}()
+
+// trimPunct is strings.Trim(s, asciiPunct) without building the set on
+// every call.
+func trimPunct(s string) string {
+	i, j := 0, len(s)
+	for i < j && isPunct[s[i]] {
+		i++
+	}
+	for j > i && isPunct[s[j-1]] {
+		j--
+	}
+	return s[i:j]
 }
 
 // jsTokens is vader-sentiment 1.1.3's get_words_and_emoticons: split on
