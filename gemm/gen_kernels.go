@@ -28,8 +28,8 @@ type isa struct {
 	reg    string // "Z" or "Y"
 	width  int    // floats per vector
 	vecs   int    // vectors per row of the tile (NR = vecs*width)
-	mr     int // rows of a packed A panel
-	rows   int // rows computed: mr, or fewer for an edge panel
+	mr     int    // rows of a packed A panel
+	rows   int    // rows computed: mr, or fewer for an edge panel
 	unroll int
 }
 
