@@ -57,12 +57,23 @@ func brownText(s string) string {
 			continue
 		}
 		var words []string
+		headline := true
 		for _, tok := range strings.Fields(line) {
 			words = append(words, stripTag(tok))
+			headline = headline && strings.HasSuffix(tok, "-hl")
 		}
-		if t := Detokenize(words); t != "" {
-			sents = append(sents, t)
+		t := Detokenize(words)
+		if t == "" {
+			continue
 		}
+		if headline {
+			// A headline ("Merger/nn-hl proposed/vbn-hl") is its own
+			// paragraph, not the start of the next sentence.
+			flush()
+			paras = append(paras, t)
+			continue
+		}
+		sents = append(sents, t)
 	}
 	flush()
 	return strings.Join(paras, "\n\n")

@@ -66,7 +66,7 @@ func TestLoadFromPackageLayout(t *testing.T) {
 	}
 	write("sotu/data/1790_george_washington_n.json", `{"year":1790,"name":"George Washington","party":"None","text":"Fellow-Citizens of the Senate. I embrace with great satisfaction the opportunity."}`)
 	write("sotu/data/1790_george_washington_n.txt", "ignored")
-	write("brown/ca01", "\n\n\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' was/bedz found/vbn ,/, and/cc Mr./np Allen/np Jr./np ./.\n\n\n\tIt/pps was/bedz n't/* (/( quite/ql )/) over/rb --/-- yet/rb ./.\n")
+	write("brown/ca01", "\n\n\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' was/bedz found/vbn ,/, and/cc Mr./np Allen/np Jr./np ./.\n\n\n\tMerger/nn-hl proposed/vbn-hl\nIt/pps was/bedz n't/* (/( quite/ql )/) over/rb --/-- yet/rb ./.\n")
 	write("brown/CONTENTS", "not a corpus file")
 	write("moby-dick/data/chapter_10.json", `{"chapter":"10","title":"A Bosom Friend.","text":"Ten."}`)
 	write("moby-dick/data/chapter_2.json", `{"chapter":"2","title":"The Carpet-Bag.","text":"Two.\n\nMore."}`)
@@ -89,7 +89,7 @@ func TestLoadFromPackageLayout(t *testing.T) {
 	if !reflect.DeepEqual(ids, wantIDs) {
 		t.Fatalf("ids %q, want %q", ids, wantIDs)
 	}
-	if want := `The jury said "no evidence" was found, and Mr. Allen Jr.` + "\n\n" + `It was n't (quite) over--yet.`; got["brown/ca01"] != want {
+	if want := `The jury said "no evidence" was found, and Mr. Allen Jr.` + "\n\nMerger proposed\n\n" + `It was n't (quite) over--yet.`; got["brown/ca01"] != want {
 		t.Errorf("brown text\n got %q\nwant %q", got["brown/ca01"], want)
 	}
 	if want := "Second\n\tfortune.\n\t\t-- Someone"; got["fortunes/fortunes/1"] != want {
