@@ -78,7 +78,7 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 	lastReport := time.Time{}
 	for batch := 0; len(pairs) < opt.Count; batch++ {
 		if len(prompts) == 0 {
-			return pairs, prompts, st, fmt.Errorf("%s split: ran out of prompts after %d of %d pairs (%d pairs generated: %d ties dropped, %d too short); give more text or ask for fewer pairs",
+			return pairs, prompts, st, fmt.Errorf("%s split: ran out of prompts after %d of %d pairs (%d pairs generated: %d ties dropped, %d too short); give more text, ask for fewer pairs, or keep ties (--drop-ties=false)",
 				opt.Split, len(pairs), opt.Count, st.Generated, st.DroppedTies, st.DroppedShort)
 		}
 		// Ask for a little more than is missing: ties and short responses

@@ -381,11 +381,16 @@ func Samples(m *model.Model, tok interface {
 	if len(ids) == 0 {
 		return nil
 	}
-	outs := m.Generate(ids, model.SampleOptions{MaxNewTokens: n, Temperature: 1, Seed: seed, StopToken: tok.EOT()})
+	// No StopToken, cut at <|endoftext|> here: model.Generate at HEAD
+	// panics when some rows of a batch stop before others.
+	outs := m.Generate(ids, model.SampleOptions{MaxNewTokens: n, Temperature: 1, Seed: seed, StopToken: -1})
 	res := make([]string, len(outs))
 	for i, o := range outs {
-		if k := len(o); k > 0 && o[k-1] == tok.EOT() {
-			o = o[:k-1]
+		for k, id := range o {
+			if id == tok.EOT() {
+				o = o[:k]
+				break
+			}
 		}
 		res[i] = kept[i] + tok.Decode(o)
 	}

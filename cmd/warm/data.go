@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/warm-rm/warm/corpus"
+	"github.com/warm-rm/warm/gold"
+	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/prefgen"
+	"github.com/warm-rm/warm/preset"
+	"github.com/warm-rm/warm/pretrain"
+	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/tokenizer"
+)
+
+func init() {
+	register(&command{
+		name:    "data",
+		summary: "sample preference pairs from the policy, judge them (VADER), label and corrupt them",
+		run:     runData,
+	})
+}
+
+func runData(args []string) error {
+	fs := newFlagSet("data", "[--preset quick|full|tiny] [--data data/ | --sample] [--policy runs/pretrain/final] [--out runs/data] [overrides]")
+	presetName := fs.String("preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
+	dataDir := fs.String("data", "data", "data folder filled by scripts/setup")
+	sample := fs.Bool("sample", false, "take prompts from the corpus sample embedded in the binary (no setup needed; OOD prompts then come from its train-split documents)")
+	sources := fs.String("sources", "", "comma-separated corpus sources (default: all); must match warm pretrain's")
+	policyDir := fs.String("policy", "runs/pretrain/final", "policy: an HF GPT2LMHeadModel directory with tokenizer files")
+	out := fs.String("out", "runs/data", "output directory")
+	nTrain := fs.Int("train", 0, "training pairs (default: preset)")
+	nVal := fs.Int("val", 0, "ID validation pairs (default: preset)")
+	nOOD := fs.Int("ood", 0, "OOD pairs (default: preset)")
+	minNew := fs.Int("min-new", 0, "shortest response in new tokens (default: preset)")
+	maxNew := fs.Int("max-new", 0, "longest response in new tokens (default: preset)")
+	promptMin := fs.Int("prompt-min", 8, "shortest prompt in tokens")
+	promptMax := fs.Int("prompt-max", 24, "longest prompt in tokens")
+	temp := fs.Float64("temperature", 1.0, "policy sampling temperature (train and val)")
+	oodTemp := fs.Float64("ood-temperature", 0, "the shifted policy's sampling temperature (default: preset)")
+	btTemp := fs.Float64("bt-temperature", -1, "Bradley-Terry labelling temperature on gold differences (0: argmax; default: preset)")
+	corrupt := fs.Float64("corrupt", -1, "fraction of training labels swapped (default: preset)")
+	dropTies := fs.Bool("drop-ties", true, "drop pairs whose two responses get exactly the same gold score")
+	parquet := fs.Bool("parquet", false, "also write train/val/ood.parquet")
+	seed := fs.Uint64("seed", 1, "seed of prompt order, sampling and labels")
+	batch := fs.Int("batch", 32, "prompts per generation batch (each sampled twice)")
+	valFrac := fs.Float64("val-frac", 0, "held-out fraction of the corpus split (default: the policy's pretraining run, else 0.1)")
+	splitSeed := fs.Uint64("split-seed", 0, "seed of the corpus split (default: the policy's pretraining run, else 1)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := preset.Get(*presetName)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg := prefgen.Config{
+		Train: st.TrainPairs, Val: st.ValPairs, OOD: st.OODPairs, PromptMinTok: *promptMin, PromptMaxTok: *promptMax,
+		MinNew: st.MinNew, MaxNew: st.MaxNew, Temperature: *temp, OODTemperature: st.OODTemperature,
+		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: *dropTies, Batch: *batch, Seed: *seed, Progress: os.Stderr,
+	}
+	set := func(dst *int, v int) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	set(&cfg.Train, *nTrain)
+	set(&cfg.Val, *nVal)
+	set(&cfg.OOD, *nOOD)
+	set(&cfg.MinNew, *minNew)
+	set(&cfg.MaxNew, *maxNew)
+	if *oodTemp > 0 {
+		cfg.OODTemperature = *oodTemp
+	}
+	if *btTemp >= 0 {
+		cfg.BTTemperature = *btTemp
+	}
+	if *corrupt >= 0 {
+		cfg.Corrupt = *corrupt
+	}
+	switch {
+	case cfg.Corrupt > 1:
+		return fmt.Errorf("--corrupt %g must be in [0, 1]", cfg.Corrupt)
+	case cfg.MinNew < 1 || cfg.MaxNew < cfg.MinNew:
+		return fmt.Errorf("response length range %d..%d is empty", cfg.MinNew, cfg.MaxNew)
+	case cfg.PromptMinTok < 1 || cfg.PromptMaxTok < cfg.PromptMinTok:
+		return fmt.Errorf("prompt length range %d..%d is empty", cfg.PromptMinTok, cfg.PromptMaxTok)
+	case *temp <= 0 || cfg.OODTemperature <= 0:
+		return fmt.Errorf("sampling temperatures must be positive")
+	}
+
+	// The policy and its tokenizer.
+	m, err := model.Load(*policyDir)
+	if err != nil {
+		return fmt.Errorf("policy: %w (train one with warm pretrain)", err)
+	}
+	if m.Config.Architecture != model.ArchLM {
+		return fmt.Errorf("policy %s is a %s, want a %s", *policyDir, m.Config.Architecture, model.ArchLM)
+	}
+	tok, err := tokenizer.Load(*policyDir)
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	if tok.EOT() < 0 {
+		return fmt.Errorf("policy %s: tokenizer has no <|endoftext|>", *policyDir)
+	}
+	if need := cfg.PromptMaxTok + cfg.MaxNew; need > m.Config.NPositions {
+		return fmt.Errorf("prompts of %d + responses of %d tokens exceed the policy's context of %d", cfg.PromptMaxTok, cfg.MaxNew, m.Config.NPositions)
+	}
+
+	// Prompts: held-out documents of the policy's own corpus split.
+	vf, ss := 0.1, uint64(1)
+	var prep pretrain.Prep
+	if err := runlog.ReadJSON(filepath.Join(filepath.Dir(filepath.Clean(*policyDir)), "prep.json"), &prep); err == nil {
+		vf, ss = prep.ValFrac, prep.Seed
+	}
+	if *valFrac > 0 {
+		vf = *valFrac
+	}
+	if *splitSeed > 0 {
+		ss = *splitSeed
+	}
+	docs, err := loadCorpus(*sample, *dataDir, *sources)
+	if err != nil {
+		return err
+	}
+	trainDocs, valDocs := corpus.Split(docs, vf, ss)
+	cfg.IDOpenings = corpus.Prompts(valDocs, 6, 18, *seed)
+	promptSrc := fmt.Sprintf("train/val: openings of %d held-out documents (val-frac %g, split seed %d); ood: ", len(valDocs), vf, ss)
+	if *sample {
+		cfg.OODOpenings = corpus.Prompts(trainDocs, 6, 18, *seed)
+		promptSrc += "openings of the sample's train-split documents (the sample has no review sentences)"
+	} else {
+		rev, err := corpus.ReviewSentences(*dataDir)
+		if err != nil {
+			return err
+		}
+		rdocs := make([]corpus.Doc, len(rev))
+		for i, r := range rev {
+			rdocs[i] = corpus.Doc{Source: r.Source, ID: fmt.Sprintf("%s/%d", r.Source, i), Text: r.Text}
+		}
+		// Review sentences are short: openings of 5–14 words still reach
+		// 8 tokens often enough.
+		cfg.OODOpenings = corpus.Prompts(rdocs, 5, 14, *seed)
+		promptSrc += fmt.Sprintf("openings of %d labelled review sentences (npm sentiment fixtures)", len(rev))
+	}
+
+	// No StopToken: every row runs to maxNew and prefgen cuts at
+	// <|endoftext|>. (model.Generate at HEAD panics when some rows of a
+	// batch stop before others; with no stop token none does.)
+	policy := func(prompts [][]int, temperature float64, maxNew int, seed uint64) [][]int {
+		return m.Generate(prompts, model.SampleOptions{MaxNewTokens: maxNew, Temperature: float32(temperature), Seed: seed, StopToken: -1})
+	}
+	ds, err := prefgen.Build(tok, policy, gold.NewVADER(), cfg)
+	if err != nil {
+		return err
+	}
+	ds.Summary.Policy = *policyDir
+	ds.Summary.Judge = "VADER compound sentiment of the response (gold.VADER)"
+	ds.Summary.Prompts = promptSrc
+	if err := prefgen.Write(*out, ds, *parquet); err != nil {
+		return err
+	}
+	s := ds.Summary
+	fmt.Printf("data: %d train, %d val, %d OOD pairs in %s (%.0fs, %.1f sequences/s)\n", s.Sizes["train"], s.Sizes["val"], s.Sizes["ood"], *out, s.Seconds, s.SeqPerSecond)
+	for _, x := range []struct {
+		name string
+		s    prefgen.SplitSummary
+	}{{"train", s.Train}, {"val", s.Val}, {"ood", s.OOD}} {
+		fmt.Printf("  %-5s gold agreement %.3f (BT implies %.3f before corruption; observed %.3f), corrupted %.3f, mean |gold margin| %.3f, ties %.1f%% of sampled pairs%s\n",
+			x.name, x.s.GoldAgreement, x.s.ExpectedAgreement, x.s.CleanAgreement, x.s.CorruptionRate, x.s.MeanAbsGoldMargin, 100*x.s.TieFraction,
+			map[bool]string{true: " (dropped)", false: " (kept)"}[cfg.DropTies])
+	}
+	return nil
+}
