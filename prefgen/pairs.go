@@ -43,8 +43,8 @@ type GenStats struct {
 	Sequences    int     `json:"sequences_sampled"` // 2 × Generated
 	PromptsUsed  int     `json:"prompts_used"`
 	Ties         int     `json:"generated_ties"` // pairs with equal gold scores among those of valid length
-	DroppedTies  int     `json:"dropped_ties"`  // of which dropped (DropTies)
-	DroppedShort int     `json:"dropped_short"` // pairs with a response under MinNew tokens (the policy ended it)
+	DroppedTies  int     `json:"dropped_ties"`   // of which dropped (DropTies)
+	DroppedShort int     `json:"dropped_short"`  // pairs with a response under MinNew tokens (the policy ended it)
 	Seconds      float64 `json:"seconds"`
 }
 
