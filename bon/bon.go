@@ -85,9 +85,12 @@ func Sample(policy *model.Model, tok *tokenizer.Tokenizer, prompts []string, opt
 				rows = append(rows, ids[p])
 			}
 		}
+		// No stop token in Generate: rows that stop early make the model
+		// package's decode step index past a buffer (see rl.generate);
+		// Cut drops what follows the stop token instead.
 		outs := policy.Generate(rows, model.SampleOptions{
 			MaxNewTokens: opt.MaxNew, Temperature: float32(opt.Temperature),
-			Seed: opt.Seed ^ (uint64(g)+1)*0x9e3779b97f4a7c15, StopToken: eot,
+			Seed: opt.Seed ^ (uint64(g)+1)*0x9e3779b97f4a7c15, StopToken: -1,
 		})
 		for p := p0; p < p1; p++ {
 			rng := rand.New(rand.NewPCG(opt.Seed, uint64(p)))

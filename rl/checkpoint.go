@@ -1,0 +1,236 @@
+package rl
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/optim"
+	"github.com/warm-rm/warm/report"
+	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/tokenizer"
+)
+
+// A checkpoint is the directory out/ckpt-STEP: the policy as an HF
+// directory with its tokenizer (loadable by transformers and by every warm
+// verb), optimizer.safetensors (AdamW moments), anchor/ (the EMA reference,
+// when used) and state.json, written last. It is built in ckpt-STEP.tmp and
+// renamed into place, so a kill leaves only complete checkpoints.
+func saveCheckpoint(out string, policy, ref *model.Model, opt *optim.AdamW, tok *tokenizer.Tokenizer, st state, anchor bool) error {
+	dir := filepath.Join(out, "ckpt-"+strconv.Itoa(st.Step))
+	tmp := dir + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := policy.Save(tmp, safetensors.F32); err != nil {
+		return err
+	}
+	if err := tok.Save(tmp, policy.Config.NPositions); err != nil {
+		return err
+	}
+	if err := opt.SaveState(filepath.Join(tmp, optimFile)); err != nil {
+		return err
+	}
+	if anchor {
+		if err := ref.Save(filepath.Join(tmp, anchorDir), safetensors.F32); err != nil {
+			return err
+		}
+	}
+	if err := runlog.WriteJSON(filepath.Join(tmp, stateFile), st); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dir)
+}
+
+// LastCheckpoint returns the complete checkpoint of the highest step in
+// out, or "" and 0.
+func LastCheckpoint(out string) (string, int) {
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		return "", 0
+	}
+	best, bestStep := "", 0
+	for _, e := range ents {
+		s, ok := strings.CutPrefix(e.Name(), "ckpt-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= bestStep {
+			continue
+		}
+		dir := filepath.Join(out, e.Name())
+		if _, err := os.Stat(filepath.Join(dir, stateFile)); err != nil {
+			continue
+		}
+		best, bestStep = dir, n
+	}
+	return best, bestStep
+}
+
+// trimMetrics drops the lines of metrics.jsonl logged after step (a killed
+// run's steps after its last checkpoint) and a torn last line.
+func trimMetrics(path string, step int) error {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var rec struct {
+			Step int `json:"step"`
+		}
+		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Step > step {
+			continue
+		}
+		keep.Write(sc.Bytes())
+		keep.WriteByte('\n')
+	}
+	return runlog.WriteFile(path, keep.Bytes())
+}
+
+// ReadMetrics reads a run's metrics.jsonl.
+func ReadMetrics(path string) ([]Step, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Step
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var s Step
+		if err := json.Unmarshal(line, &s); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// smoothWindow is the moving-average window used for curves and the peak:
+// per-step means over a few dozen samples are noisy.
+func smoothWindow(n int) int { return max(1, n/10) }
+
+// Smooth is a trailing moving average over w points (fewer at the start).
+func Smooth(x []float64, w int) []float64 {
+	out := make([]float64, len(x))
+	var s float64
+	for i, v := range x {
+		s += v
+		if i >= w {
+			s -= x[i-w]
+		}
+		out[i] = s / float64(min(i+1, w))
+	}
+	return out
+}
+
+// Peak returns the step, value and KL at which the smoothed gold curve is
+// highest.
+func Peak(steps []Step, w int) (step int, gold, kl float64) {
+	if len(steps) == 0 {
+		return 0, math.NaN(), math.NaN()
+	}
+	g, k := make([]float64, len(steps)), make([]float64, len(steps))
+	for i, s := range steps {
+		g[i], k[i] = s.Gold, s.KL
+	}
+	g, k = Smooth(g, w), Smooth(k, w)
+	best := 0
+	for i := range g {
+		if g[i] > g[best] {
+			best = i
+		}
+	}
+	return steps[best].Step, g[best], k[best]
+}
+
+// curves turns metrics into smoothed (KL, gold), (KL, proxy) and
+// (step, gold) series.
+func curves(name string, steps []Step) (gold, proxy, byStep report.Series) {
+	n := len(steps)
+	w := smoothWindow(n)
+	kl, g, p, x := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, s := range steps {
+		kl[i], g[i], p[i], x[i] = s.KL, s.Gold, s.Proxy, float64(s.Step)
+	}
+	kl, g, p = Smooth(kl, w), Smooth(g, w), Smooth(p, w)
+	return report.Series{Name: name, X: kl, Y: g}, report.Series{Name: name, X: kl, Y: p}, report.Series{Name: name, X: x, Y: g}
+}
+
+func plotRun(out string, steps []Step) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	g, p, s := curves(filepath.Base(out), steps)
+	sub := fmt.Sprintf(" (moving average of %d steps)", smoothWindow(len(steps)))
+	if err := report.LinePlot(filepath.Join(out, "gold_vs_kl.png"), "RL: gold reward vs KL"+sub, "KL(π‖π_ref) (nats)", "gold reward", []report.Series{g}); err != nil {
+		return err
+	}
+	if err := report.LinePlot(filepath.Join(out, "proxy_vs_kl.png"), "RL: proxy reward vs KL"+sub, "KL(π‖π_ref) (nats)", "proxy (RM) reward", []report.Series{p}); err != nil {
+		return err
+	}
+	return report.LinePlot(filepath.Join(out, "gold_vs_step.png"), "RL: gold reward by step"+sub, "step", "gold reward", []report.Series{s})
+}
+
+// PlotRuns puts several runs (e.g. the single-RM and WARM policies) on one
+// set of plots in outDir: rl_gold_vs_kl.png, rl_proxy_vs_kl.png (each run
+// on its own reward model's scale) and rl_gold_vs_step.png. names label
+// the runs (nil: the directories' base names). It returns the files
+// written.
+func PlotRuns(runs []string, names []string, outDir string) ([]string, error) {
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("rl: no runs to plot")
+	}
+	if names != nil && len(names) != len(runs) {
+		return nil, fmt.Errorf("rl: %d names for %d runs", len(names), len(runs))
+	}
+	var gs, ps, ss []report.Series
+	for i, run := range runs {
+		steps, err := ReadMetrics(filepath.Join(run, "metrics.jsonl"))
+		if err != nil {
+			return nil, err
+		}
+		if len(steps) == 0 {
+			return nil, fmt.Errorf("rl: %s: no steps logged", run)
+		}
+		name := filepath.Base(run)
+		if names != nil {
+			name = names[i]
+		}
+		g, p, s := curves(name, steps)
+		gs, ps, ss = append(gs, g), append(ps, p), append(ss, s)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	files := []string{filepath.Join(outDir, "rl_gold_vs_kl.png"), filepath.Join(outDir, "rl_proxy_vs_kl.png"), filepath.Join(outDir, "rl_gold_vs_step.png")}
+	if err := report.LinePlot(files[0], "RL: gold reward vs KL (reward hacking: gold falls as KL grows)", "KL(π‖π_ref) (nats)", "gold reward", gs); err != nil {
+		return nil, err
+	}
+	if err := report.LinePlot(files[1], "RL: proxy reward vs KL (each run on its RM's scale)", "KL(π‖π_ref) (nats)", "proxy reward", ps); err != nil {
+		return nil, err
+	}
+	if err := report.LinePlot(files[2], "RL: gold reward by step", "step", "gold reward", ss); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
