@@ -77,6 +77,8 @@ func benchOne(b *testing.B, kn *kernel, procs int, transA, transB bool, m, n, k 
 // dim 32) and tiny sizes, where packing and dispatch overhead show; "ref"
 // is the unblocked reference loop for scale.
 func BenchmarkSgemmSmall(b *testing.B) {
+	defer func(v int) { smallMNK = v }(smallMNK)
+	smallMNK = 512 // TestMain turns the direct path off for the tests
 	for _, s := range []struct {
 		name           string
 		transA, transB bool

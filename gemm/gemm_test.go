@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -143,6 +144,28 @@ func check(t *testing.T, kn *kernel, procs int, pr problem, seed uint64) {
 
 func same(x, y float32) bool {
 	return x == y || (x != x && y != y)
+}
+
+// TestMain sends every shape through the packed kernels; TestSmallPath
+// covers the direct loop for tiny products.
+func TestMain(m *testing.M) {
+	smallMNK = 0
+	os.Exit(m.Run())
+}
+
+func TestSmallPath(t *testing.T) {
+	defer func(v int) { smallMNK = v }(smallMNK)
+	smallMNK = 512
+	i := 0
+	for _, beta := range []float32{0, 1, -0.5} {
+		for tr := range 4 {
+			for _, sz := range [][3]int{{1, 1, 1}, {4, 4, 4}, {3, 7, 5}, {8, 8, 8}, {1, 33, 2}} {
+				i++
+				pr := problem{transA: tr&1 != 0, transB: tr&2 != 0, m: sz[0], n: sz[1], k: sz[2], alpha: 1.5, beta: beta, pad: i % 3}
+				check(t, portable, 1, pr, uint64(i))
+			}
+		}
+	}
 }
 
 func TestTransposesOddSizes(t *testing.T) {
