@@ -116,7 +116,7 @@ func Merge(out string, opt Options) (*Result, error) {
 		}
 	}
 	hashDone := make(chan error, 1)
-	go func() { hashDone <- hashFiles(inputs) }()
+	go func() { hashDone <- hashFiles(inputs, opt.HashCache) }()
 	waitHash := func() error { return <-hashDone }
 
 	// Output location.

@@ -169,7 +169,7 @@ func TestLinearExact(t *testing.T) {
 
 func sha256File(t testing.TB, p string) string {
 	fs := []InputFile{{Path: p}}
-	if err := hashFiles(fs); err != nil {
+	if err := hashFiles(fs, ""); err != nil {
 		t.Fatal(err)
 	}
 	return fs[0].SHA256
@@ -595,5 +595,25 @@ seed: 9
 	os.WriteFile(p, []byte("merge_method: linear\nmodelz: []\n"), 0o644)
 	if err := LoadConfig(p, &o); err == nil || !strings.Contains(err.Error(), p) {
 		t.Errorf("unknown field: %v", err)
+	}
+}
+
+func TestHashCache(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	p := filepath.Join(dir, "x.safetensors")
+	os.WriteFile(p, []byte("abc"), 0o644)
+	const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" // FIPS 180-2 test vector
+	fs := []InputFile{{Path: p}}
+	if err := hashFiles(fs, cache); err != nil || fs[0].SHA256 != abc {
+		t.Fatalf("%v %s", err, fs[0].SHA256)
+	}
+	if ents, _ := os.ReadDir(cache); len(ents) != 1 {
+		t.Fatalf("cache entries %d", len(ents))
+	}
+	// A changed file is re-hashed, not served from the cache.
+	os.WriteFile(p, []byte("abcd"), 0o644)
+	fs[0].SHA256 = ""
+	if err := hashFiles(fs, cache); err != nil || fs[0].SHA256 != "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589" {
+		t.Fatalf("after change: %v %s", err, fs[0].SHA256)
 	}
 }

@@ -59,7 +59,10 @@ type Options struct {
 	Workers     int    // goroutines for the chunk work; 0: 2
 	Overwrite   bool   // replace an existing output
 	Command     string // the command line, recorded in the model card
-	NoSync      bool   // skip fsync of the output (benchmarks)
+	// HashCache caches the inputs' sha256 digests (see DefaultHashCache);
+	// "" hashes every time.
+	HashCache string
+	NoSync    bool // skip fsync of the output (benchmarks)
 }
 
 // Defaults returns mergekit's defaults: linear, t 0.5, lambda 1, density 0.5.

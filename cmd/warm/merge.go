@@ -56,6 +56,7 @@ func runMerge(args []string) error {
 	force := fs.Bool("force", false, "replace an existing output")
 	workers := fs.Int("workers", 2, "goroutines for the chunk work")
 	noSync := fs.Bool("no-sync", false, "skip fsync of the output (benchmarks)")
+	hashCache := fs.String("hash-cache", merge.DefaultHashCache(), "cache of input sha256 digests for the model card, keyed by path, size and mtime (\"\": always hash)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -135,6 +136,7 @@ func runMerge(args []string) error {
 	opt.Overwrite = *force
 	opt.Workers = *workers
 	opt.NoSync = *noSync
+	opt.HashCache = *hashCache
 	opt.Command = "warm merge " + strings.Join(args, " ")
 	if !*quiet {
 		opt.Progress = os.Stderr

@@ -25,7 +25,7 @@ func TestMergeHelperProcess(t *testing.T) {
 func runWarm(t *testing.T, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMergeHelperProcess$")
-	cmd.Env = append(os.Environ(), "WARM_MERGE_HELPER=1", "WARM_MERGE_ARGS="+strings.Join(args, "\x1f"))
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "HOME="+t.TempDir(), "WARM_MERGE_HELPER=1", "WARM_MERGE_ARGS="+strings.Join(args, "\x1f"))
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
