@@ -127,7 +127,7 @@ func (p *Pass) bodyBackward() {
 			dproj = ws.dtmp
 		}
 		linearBackward(ws.dfch, lp.fcProjW.G, lp.fcProjB.G, dproj, la.fchGelu, lp.fcProjW.W, n, F, C)
-		geluBackward(ws.dfch, la.fch, ws.dfch)
+		geluBackward(ws.dfch, la.geluGrad, ws.dfch)
 		linearBackward(ws.dln, lp.fcW.G, lp.fcB.G, ws.dfch, la.ln2, lp.fcW.W, n, C, F)
 		layerNormBackward(dres, lp.ln2W.G, lp.ln2B.G, ws.dln, la.res2, lp.ln2W.W, la.ln2Mean, la.ln2Rstd, n, C, ws.lnPartial)
 		// res2 = in + drop(attnProj(attn(ln1(in))))

@@ -29,6 +29,7 @@ type layerActs struct {
 	res2                  []float32 // residual stream after attention
 	ln2, ln2Mean, ln2Rstd []float32
 	fch, fchGelu          []float32 // [n, F]
+	geluGrad              []float32 // [n, F] gelu'(fch), saved for backward
 	mask2                 []float32 // resid dropout after mlp c_proj
 }
 
@@ -136,6 +137,7 @@ func (m *Model) Forward(seqs [][]int, mode Mode) *Pass {
 		la.ln2 = grow(la.ln2, n*C)
 		la.ln2Mean, la.ln2Rstd = grow(la.ln2Mean, n), grow(la.ln2Rstd, n)
 		la.fch, la.fchGelu = grow(la.fch, n*F), grow(la.fchGelu, n*F)
+		la.geluGrad = grow(la.geluGrad, n*F)
 		site := uint64(16 + 4*l)
 
 		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, in, lp.ln1W.W, lp.ln1B.W, n, C, c.LayerNormEps)
@@ -155,7 +157,7 @@ func (m *Model) Forward(seqs [][]int, mode Mode) *Pass {
 		residualAdd(la.res2, in, ws.tmp, mask1)
 		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, lp.ln2W.W, lp.ln2B.W, n, C, c.LayerNormEps)
 		linearForward(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, n, C, F)
-		geluForward(la.fchGelu, la.fch)
+		geluForward(la.fchGelu, la.geluGrad, la.fch)
 		linearForward(ws.tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, n, F, C)
 		residualAdd(ws.resid[l+1], la.res2, ws.tmp, mask2)
 	}

@@ -149,7 +149,7 @@ func TestLayerNormGELUGrad(t *testing.T) {
 		mean, rstd := make([]float32, n), make([]float32, n)
 		layerNormForward(out, mean, rstd, x, w, b, n, c, 1e-5)
 		g := make([]float32, n*c)
-		geluForward(g, out)
+		geluForward(g, nil, out)
 		var s float64
 		for i := range g {
 			s += float64(g[i]) * float64(dout[i])
@@ -159,8 +159,9 @@ func TestLayerNormGELUGrad(t *testing.T) {
 	out := make([]float32, n*c)
 	mean, rstd := make([]float32, n), make([]float32, n)
 	layerNormForward(out, mean, rstd, x, w, b, n, c, 1e-5)
-	dg := make([]float32, n*c)
-	geluBackward(dg, out, dout)
+	dg, gg := make([]float32, n*c), make([]float32, n*c)
+	geluForward(make([]float32, n*c), gg, out)
+	geluBackward(dg, gg, dout)
 	dx, dw, db := make([]float32, n*c), make([]float32, c), make([]float32, c)
 	layerNormBackward(dx, dw, db, dg, x, w, mean, rstd, n, c, make([]float32, 2*c*64))
 	check := func(name string, v []float32, g []float32) {
@@ -250,8 +251,36 @@ func TestExpTanh(t *testing.T) {
 	}
 	for x := -12.0; x < 12; x += 0.00091 {
 		want := math.Tanh(float64(float32(x)))
-		if got := float64(tanh32(float32(x))); math.Abs(got-want) > 3e-7 {
+		if got := float64(tanh32(float32(x))); math.Abs(got-want) > 3e-7*math.Max(math.Abs(want), 0.1) {
 			t.Fatalf("tanh32(%g) = %g, want %g", x, got, want)
+		}
+	}
+}
+
+// TestGELU compares geluForward (vector path under GOEXPERIMENT=simd) and
+// its saved derivative with float64 math, to 1e-6 relative + 2e-7·max(1,|x|)
+// (float32 1+tanh cancels for negative x, in torch too).
+func TestGELU(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	x := make([]float32, 1003)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 4)
+	}
+	out, grad := make([]float32, len(x)), make([]float32, len(x))
+	geluForward(out, grad, x)
+	for i, v := range x {
+		xv := float64(v)
+		th := math.Tanh(geluS * (xv + 0.044715*xv*xv*xv))
+		want := 0.5 * xv * (1 + th)
+		dwant := 0.5*(1+th) + 0.5*xv*(1-th*th)*geluS*(1+3*0.044715*xv*xv)
+		tol := 2e-7 * math.Max(1, math.Abs(xv)) // tanh32 is within ~4 ulp of 1 near saturation
+		if math.Abs(float64(out[i])-want) > 1e-6*math.Abs(want)+tol {
+			t.Errorf("gelu(%g) = %g, want %g", v, out[i], want)
+		}
+		// The derivative's 1-t² cancels in float32 (as in torch's autograd
+		// of tanh) and is then multiplied by ~x³: tolerance 1e-7·(1+|x|³).
+		if math.Abs(float64(grad[i])-dwant) > 1e-6*math.Abs(dwant)+1e-7*(1+math.Abs(xv*xv*xv)) {
+			t.Errorf("gelu'(%g) = %g, want %g", v, grad[i], dwant)
 		}
 	}
 }

@@ -1,0 +1,6 @@
+//go:build !(goexperiment.simd && amd64)
+
+package model
+
+// geluVec has no vector path without GOEXPERIMENT=simd on amd64.
+func geluVec(out, grad, x []float32) int { return 0 }
