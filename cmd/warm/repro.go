@@ -1,0 +1,220 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/warm-rm/warm/preset"
+	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/studyreport"
+)
+
+func init() {
+	register(&command{name: "repro", summary: "the whole WARM study in one command, with a report that checks each claim", run: runRepro})
+}
+
+// reproStage is one step of the study: verb invocations whose arguments
+// may depend on what earlier stages wrote (so they are built when the
+// stage runs).
+type reproStage struct {
+	name string
+	args func(r *reproRun) ([][]string, error)
+}
+
+type reproRun struct {
+	out, data, preset string
+	sample            bool
+	ps                preset.Study
+}
+
+func (r *reproRun) dir(parts ...string) string { return filepath.Join(append([]string{r.out}, parts...)...) }
+
+// common adds the flags every data-reading verb shares.
+func (r *reproRun) common(args ...string) []string {
+	a := append(args, "--preset", r.preset, "--data", r.data)
+	if r.sample {
+		a = append(a, "--sample")
+	}
+	return a
+}
+
+// stageRecord is what stages.json keeps per stage.
+type stageRecord struct {
+	Hash    string      `json:"hash"`
+	Args    [][]string  `json:"args"`
+	Seconds float64     `json:"seconds"`
+	Done    bool        `json:"done"`
+	When    string      `json:"when"`
+	Extra   interface{} `json:"extra,omitempty"`
+}
+
+func reproStages() []reproStage {
+	return []reproStage{
+		{"pretrain", func(r *reproRun) ([][]string, error) {
+			return [][]string{r.common("pretrain", "--out", r.dir("pretrain"))}, nil
+		}},
+		{"data", func(r *reproRun) ([][]string, error) {
+			a := r.common("data", "--policy", r.dir("pretrain", "final"), "--out", r.dir("data"))
+			if r.preset == "tiny" {
+				// The tiny policy's text is mostly neutral to VADER: keep
+				// tied pairs rather than run out of prompts.
+				a = append(a, "--drop-ties=false")
+			}
+			return [][]string{a}, nil
+		}},
+		{"train", func(r *reproRun) ([][]string, error) {
+			return [][]string{{"train", "--preset", r.preset, "--pretrain", r.dir("pretrain"), "--data", r.dir("data"), "--out", r.dir("rm"), "--ladder"}}, nil
+		}},
+		{"merge", func(r *reproRun) ([][]string, error) {
+			order, err := rankedMembers(r.dir("rm"))
+			if err != nil {
+				return nil, err
+			}
+			var cmds [][]string
+			for _, m := range studyreport.WARMSizes(len(order)) {
+				cmds = append(cmds, append([]string{"merge", "--method", "linear", "--quiet", "-o", r.dir(fmt.Sprintf("warm-m%d", m))}, order[:m]...))
+			}
+			return cmds, nil
+		}},
+		{"eval", func(r *reproRun) ([][]string, error) {
+			return [][]string{
+				{"eval", "--data", r.dir("data"), "--rm", r.dir("rm"), "--soup", "--out", r.dir("eval")},
+				{"eval", "--data", r.dir("data"), "--ladder", r.dir("rm"), "--out", r.dir("eval")},
+			}, nil
+		}},
+	}
+}
+
+// rankedMembers lists a warm train run's member directories by validation
+// accuracy (best first; ties by name), the order warm eval uses.
+func rankedMembers(rm string) ([]string, error) {
+	var sum struct {
+		Members []struct {
+			Member struct {
+				Name string `json:"name"`
+			} `json:"member"`
+			ValAcc float64 `json:"val_acc"`
+		} `json:"members"`
+	}
+	if err := runlog.ReadJSON(filepath.Join(rm, "summary.json"), &sum); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(sum.Members, func(i, j int) bool { return sum.Members[i].ValAcc > sum.Members[j].ValAcc })
+	var out []string
+	for _, m := range sum.Members {
+		out = append(out, filepath.Join(rm, m.Member.Name))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s/summary.json lists no members", rm)
+	}
+	return out, nil
+}
+
+func runRepro(args []string) error {
+	fs := newFlagSet("repro", "[flags]\n\nRuns the default WARM study end to end: pretrain, data, M diverse reward models, merge,\neval (four splits, LMC ladder, greedy soup), best-of-N, RL for single / ENS / WARM rewards,\nhead-to-head win rates, and DIR/report.md + report.html with the claims table.\nEach stage is cached by the hash of its inputs: a killed run resumes where it stopped.")
+	presetName := fs.String("preset", "quick", "study size: "+strings.Join(preset.Names(), ", "))
+	out := fs.String("out", "", "run directory (default runs/PRESET)")
+	dataDir := fs.String("data", "data", "data folder filled by scripts/setup")
+	sample := fs.Bool("sample", false, "use the corpus sample embedded in the binary instead of data/ (no setup needed)")
+	from := fs.String("from", "", "rerun from this stage on (one of "+strings.Join(stageNames(), ", ")+")")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected arguments %v", errUsage, pos)
+	}
+	ps, err := preset.Get(*presetName)
+	if err != nil {
+		return err
+	}
+	r := &reproRun{out: *out, data: *dataDir, preset: *presetName, sample: *sample, ps: ps}
+	if r.out == "" {
+		r.out = filepath.Join("runs", *presetName)
+	}
+	if !r.sample {
+		if _, err := os.Stat(filepath.Join(r.data, "CHECKSUMS")); err != nil {
+			return fmt.Errorf("set-up check: no study data in %s (run scripts/setup first, or pass --sample)", r.data)
+		}
+	}
+	if err := os.MkdirAll(r.out, 0o755); err != nil {
+		return err
+	}
+	stages := reproStages()
+	fromIdx := len(stages)
+	if *from != "" {
+		fromIdx = -1
+		for i, s := range stages {
+			if s.name == *from {
+				fromIdx = i
+			}
+		}
+		if fromIdx < 0 {
+			return fmt.Errorf("--from %q: no such stage (have %s)", *from, strings.Join(stageNames(), ", "))
+		}
+	}
+	recPath := r.dir("stages.json")
+	recs := map[string]*stageRecord{}
+	runlog.ReadJSON(recPath, &recs)
+	t0 := time.Now()
+	prev := version + "|" + *presetName + "|" + strconv.FormatBool(r.sample)
+	for i, st := range stages {
+		cmds, err := st.args(r)
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", st.name, err)
+		}
+		h := sha256.New()
+		fmt.Fprintf(h, "%s|%s|%q", prev, st.name, cmds)
+		hash := hex.EncodeToString(h.Sum(nil))[:16]
+		prev = hash
+		if rec := recs[st.name]; rec != nil && rec.Done && rec.Hash == hash && i < fromIdx {
+			fmt.Fprintf(os.Stderr, "== repro: stage %s cached (%.0fs when run)\n", st.name, rec.Seconds)
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "== repro: stage %d/%d %s\n", i+1, len(stages), st.name)
+		ts := time.Now()
+		recs[st.name] = &stageRecord{Hash: hash, Args: cmds}
+		for _, c := range cmds {
+			fmt.Fprintf(os.Stderr, "== warm %s\n", strings.Join(c, " "))
+			cmd, ok := commands[c[0]]
+			if !ok {
+				return fmt.Errorf("stage %s: no verb %q", st.name, c[0])
+			}
+			if err := cmd.run(c[1:]); err != nil {
+				return fmt.Errorf("stage %s: warm %s: %w", st.name, c[0], err)
+			}
+		}
+		recs[st.name].Seconds = time.Since(ts).Seconds()
+		recs[st.name].Done = true
+		recs[st.name].When = time.Now().UTC().Format(time.RFC3339)
+		if err := runlog.WriteJSON(recPath, recs); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "== repro: writing the report\n")
+	timings := map[string]float64{}
+	for k, v := range recs {
+		timings[k] = v.Seconds
+	}
+	rep, err := studyreport.Write(r.out, studyreport.Options{Preset: *presetName, Version: version, StageSeconds: timings})
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "== repro: done in %s (this invocation); report: %s\n", time.Since(t0).Round(time.Second), rep)
+	return nil
+}
+
+func stageNames() []string {
+	var n []string
+	for _, s := range reproStages() {
+		n = append(n, s.name)
+	}
+	return n
+}
