@@ -34,7 +34,9 @@ type reproRun struct {
 	ps                preset.Study
 }
 
-func (r *reproRun) dir(parts ...string) string { return filepath.Join(append([]string{r.out}, parts...)...) }
+func (r *reproRun) dir(parts ...string) string {
+	return filepath.Join(append([]string{r.out}, parts...)...)
+}
 
 // common adds the flags every data-reading verb shares.
 func (r *reproRun) common(args ...string) []string {
