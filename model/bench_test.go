@@ -42,7 +42,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		p := m.Forward(seqs, model.Mode{Train: true, Seed: uint64(i)})
 		r := p.Rewards()
 		for k := 0; k < 32; k += 2 {
-			s := float32(1 / (1 + math.Exp(float64(r[k]-r[k+1])))) / 16
+			s := float32(1/(1+math.Exp(float64(r[k]-r[k+1])))) / 16
 			dR[k], dR[k+1] = -s, s
 		}
 		p.BackwardRewards(dR)
