@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The whole study at the tiny preset, on the embedded corpus sample: every
+// stage's outputs exist and parse, a rerun skips every stage, and the
+// report carries the claims table.
+func TestReproTinyEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end study")
+	}
+	out := filepath.Join(t.TempDir(), "study")
+	if err := runRepro([]string{"--preset", "tiny", "--sample", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{
+		"pretrain/summary.json", "pretrain/final/config.json", "pretrain/final/model.safetensors", "pretrain/final/tokenizer.json",
+		"data/summary.json", "rm/summary.json", "rm/probe/probe.json", "rm/member-00/train.json", "rm/member-02/config.json",
+		"warm-m2/config.json", "warm-m3/model.safetensors", "eval/eval.json", "eval/lmc.json", "stages.json",
+	} {
+		p := filepath.Join(out, f)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("missing output: %v", err)
+		}
+		if strings.HasSuffix(f, ".json") && !json.Valid(b) {
+			t.Fatalf("%s is not valid JSON", f)
+		}
+	}
+	for _, f := range []string{"data/train.jsonl", "data/val.jsonl", "data/ood.jsonl"} {
+		b, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Fatalf("%s:%d is not JSON", f, i+1)
+			}
+		}
+	}
+	for _, f := range []string{"eval/accuracy.png", "eval/lmc_val.png"} {
+		fh, err := os.Open(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := png.Decode(fh); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		fh.Close()
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Claims of the paper", "WA ≥ ENS on OOD pairs", "Linear mode connectivity"} {
+		if !strings.Contains(string(md), want) {
+			t.Fatalf("report.md lacks %q", want)
+		}
+	}
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil || !strings.Contains(string(html), "data:image/png;base64,") {
+		t.Fatalf("report.html missing or without inline images (%v)", err)
+	}
+	// A rerun finds every stage cached.
+	before, _ := os.ReadFile(filepath.Join(out, "stages.json"))
+	if err := runRepro([]string{"--preset", "tiny", "--sample", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(filepath.Join(out, "stages.json"))
+	if string(before) != string(after) {
+		t.Fatal("a rerun of a finished study ran stages again")
+	}
+}
