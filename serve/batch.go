@@ -3,7 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
-		"runtime/debug"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
@@ -25,7 +25,7 @@ type jobResult struct {
 }
 
 var (
-	errQueueFull = errors.New("server busy: request queue is full, retry later")
+	errQueueFull   = errors.New("server busy: request queue is full, retry later")
 	errStopped     = errors.New("server is shutting down")
 	errModelFailed = errors.New("the model failed on this batch (see server log)")
 )

@@ -24,7 +24,7 @@ type hashScorer struct {
 	offset float32
 	delay  time.Duration // per call, to let batches form under load
 	calls  atomic.Int64
-	maxLen atomic.Int64 // largest batch seen
+	maxLen atomic.Int64  // largest batch seen
 	block  chan struct{} // if non-nil, each call waits for a receive
 	panics bool
 	nan    bool
