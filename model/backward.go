@@ -87,8 +87,9 @@ func (p *Pass) lmHeadBackward(dLP [][]float32) {
 					clear(row)
 					continue
 				}
+				expSum(row, lse) // softmax probabilities
 				for j, v := range row {
-					row[j] = -gi * exp32(v-lse)
+					row[j] = -gi * v
 				}
 				row[next[r0+i]] += gi
 			}

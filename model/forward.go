@@ -231,13 +231,7 @@ func softmaxCausalRow(row []float32, i int) {
 	for _, v := range row[1 : i+1] {
 		mx = max(mx, v)
 	}
-	var sum float32
-	for j := 0; j <= i; j++ {
-		e := exp32(row[j] - mx)
-		row[j] = e
-		sum += e
-	}
-	inv := 1 / sum
+	inv := 1 / expSum(row[:i+1], mx)
 	for j := 0; j <= i; j++ {
 		row[j] *= inv
 	}
@@ -320,10 +314,10 @@ func (p *Pass) TokenLogProbs() [][]float32 {
 		parallelRange(R, 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := lg[i*V : (i+1)*V]
-				p.lse[r0+i] = logSumExp(row)
 				if t := next[r0+i]; t >= 0 {
 					tgt[r0+i] = row[t]
 				}
+				p.lse[r0+i] = logSumExp(row) // overwrites row
 			}
 		})
 	}
@@ -356,16 +350,13 @@ func (p *Pass) nextTokens() []int {
 	return next
 }
 
+// logSumExp returns log Σ exp(row); row is overwritten with exp(row-max).
 func logSumExp(row []float32) float32 {
 	mx := row[0]
 	for _, v := range row[1:] {
 		mx = max(mx, v)
 	}
-	var s float32
-	for _, v := range row {
-		s += exp32(v - mx)
-	}
-	return mx + float32(math.Log(float64(s)))
+	return mx + float32(math.Log(float64(expSum(row, mx))))
 }
 
 // Logits returns the LM-head logits of sequence b after its token t

@@ -255,6 +255,20 @@ func exp32(x float32) float32 {
 	return y * math.Float32frombits(uint32(k+127)<<23)
 }
 
+// expSum sets x[i] = exp(x[i] - shift) and returns their sum.
+func expSum(x []float32, shift float32) float32 {
+	if s, ok := expSumVec(x, shift); ok {
+		return s
+	}
+	var s float32
+	for i, v := range x {
+		e := exp32(v - shift)
+		x[i] = e
+		s += e
+	}
+	return s
+}
+
 // tanh32 is a rational minimax approximation (Eigen's fast float tanh:
 // odd degree-13 numerator over even degree-6 denominator), within a few
 // float32 ulp. It replaced

@@ -52,3 +52,56 @@ func tanh16(x archsimd.Float32x16) archsimd.Float32x16 {
 	q = x2.MulAdd(q, b(4.89352518554385e-03))
 	return p.Div(q).Min(b(1)).Max(b(-1))
 }
+
+// expSumVec sets x[i] = exp(x[i] - shift) for every i and returns the sum
+// (16 lanes at a time; the partial tail through SlicePart loads). ok is
+// false without AVX-512, and then x is untouched.
+func expSumVec(x []float32, shift float32) (sum float32, ok bool) {
+	if !archsimd.X86.AVX512() {
+		return 0, false
+	}
+	b := archsimd.BroadcastFloat32x16
+	sh := b(shift)
+	acc := b(0)
+	n := len(x)
+	for i := 0; i < n; i += 16 {
+		if i+16 <= n {
+			e := exp16(archsimd.LoadFloat32x16Slice(x[i : i+16]).Sub(sh))
+			e.StoreSlice(x[i : i+16])
+			acc = acc.Add(e)
+		} else {
+			e := exp16(archsimd.LoadFloat32x16SlicePart(x[i:]).Sub(sh))
+			e.StoreSlicePart(x[i:])
+			// Lanes past the end loaded as 0 and became exp(-shift): drop them.
+			var lanes [16]float32
+			e.StoreSlice(lanes[:])
+			for _, v := range lanes[:n-i] {
+				sum += v
+			}
+		}
+	}
+	var lanes [16]float32
+	acc.StoreSlice(lanes[:])
+	for _, v := range lanes {
+		sum += v
+	}
+	return sum, true
+}
+
+// exp16 is exp32 on 16 lanes (inputs below -87.3 give ~1e-38, not 0).
+func exp16(x archsimd.Float32x16) archsimd.Float32x16 {
+	b := archsimd.BroadcastFloat32x16
+	x = x.Max(b(-87.3)).Min(b(88.3))
+	fx := x.Mul(b(1.44269504088896341)).RoundToEvenScaled(0)
+	x = fx.MulAdd(b(-0.693359375), x)
+	x = fx.MulAdd(b(2.12194440e-4), x)
+	z := x.Mul(x)
+	y := x.MulAdd(b(1.9875691500e-4), b(1.3981999507e-3))
+	y = y.MulAdd(x, b(8.3334519073e-3))
+	y = y.MulAdd(x, b(4.1665795894e-2))
+	y = y.MulAdd(x, b(1.6666665459e-1))
+	y = y.MulAdd(x, b(5.0000001201e-1))
+	y = y.MulAdd(z, x.Add(b(1)))
+	pow2 := fx.ConvertToInt32().Add(archsimd.BroadcastInt32x16(127)).ShiftAllLeft(23).AsFloat32x16()
+	return y.Mul(pow2)
+}
