@@ -241,7 +241,7 @@ func WriteCheck(sh Shape, dir string) error {
 	}
 	var seqs [][]int
 	for _, n := range []int{1, 7, 128, 40, 99, 128, 3, 64} {
-		seqs = append(seqs, randSeqs(r, 1, n, sh.Cfg.VocabSize)[0])
+		seqs = append(seqs, randSeqs(r, 1, min(n, sh.Cfg.NPositions), sh.Cfg.VocabSize)[0])
 	}
 	cc := checkCase{Seqs: seqs, Rewards: m.Rewards(seqs)}
 	if err := m.Save(dir, safetensors.F32); err != nil {
