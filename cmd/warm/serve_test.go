@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -157,6 +158,31 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("item %d: std %v, want %v", i, got.Std[i], wantStd)
 		}
 	}
+	// `warm score` on the same rows gives the same rewards.
+	var jsonl bytes.Buffer
+	for _, it := range items {
+		jsonl.Write(mustJSON(map[string]string{"prompt": it.Prompt, "response": *it.Response}))
+		jsonl.WriteByte('\n')
+	}
+	rows := filepath.Join(t.TempDir(), "rows.jsonl")
+	if err := os.WriteFile(rows, jsonl.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var scoreOut, scoreErr bytes.Buffer
+	if err := scoreMain([]string{"--model", mainDir, "--data", rows}, &scoreOut, &scoreErr); err != nil {
+		t.Fatalf("warm score: %v (%s)", err, scoreErr.String())
+	}
+	dec := json.NewDecoder(&scoreOut)
+	for i := range items {
+		var row struct{ Reward float32 }
+		if err := dec.Decode(&row); err != nil {
+			t.Fatalf("warm score output row %d: %v", i, err)
+		}
+		if d := math.Abs(float64(row.Reward - got.Rewards[i])); d > 1e-5*(1+math.Abs(float64(row.Reward))) {
+			t.Errorf("item %d: served %v, warm score %v", i, got.Rewards[i], row.Reward)
+		}
+	}
+
 	// OpenRLHF endpoint scores the query text as is: same numbers.
 	q, _ := json.Marshal(map[string]any{"query": serveTexts[:2], "prompts": []string{"a", "b"}, "labels": []any{nil, nil}})
 	code, data = postJSON(t, url+"/get_reward", string(q))
