@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/warm-rm/warm/gold"
+	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/preset"
+	"github.com/warm-rm/warm/rl"
+	"github.com/warm-rm/warm/tokenizer"
+)
+
+func init() {
+	register(&command{name: "rl", summary: "RL (RLOO + KL penalty) of the policy against a reward; plots reward hacking", run: runRL})
+}
+
+func runRL(args []string) error {
+	fs := newFlagSet("rl", `--policy DIR (--members RM_RUN --reward NAME | --rm NAME=[ens:|wa:]DIR[,DIR...]) [--data DIR | --prompts FILE] --out DIR
+       warm rl --plot RUN... [--names a,b,...] --out DIR
+
+Optimises the policy against the reward with REINFORCE and a leave-one-out baseline (RLOO),
+reward = RM(x, y) − α·KL(π‖π_ref) per sequence, logging proxy and gold reward, KL, entropy and
+length per step to OUT/metrics.jsonl. Checkpoints OUT/ckpt-STEP (HF dir + optimizer state);
+a rerun with the same flags resumes from the last one. --plot puts several runs on one plot.
+Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, default 2 and all), gold.`)
+	presetName := fs.String("preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
+	policyDir := fs.String("policy", "runs/pretrain/final", "starting (SFT) policy: HF GPT2LMHeadModel directory with tokenizer files")
+	dataDir := fs.String("data", "runs/data", "warm data output: prompts come from SPLIT.jsonl")
+	split := fs.String("split", "val", "split whose prompts are used")
+	promptsFile := fs.String("prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
+	members := fs.String("members", "", "warm train run: rewards single, ensM, warmM")
+	ms := fs.String("m", "", "M values for ensM/warmM with --members (default 2 and all)")
+	var rms rmFlags
+	fs.Var(&rms, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
+	rewardName := fs.String("reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
+	steps := fs.Int("steps", 0, "RL steps (default: preset RLSteps)")
+	perStep := fs.Int("prompts-per-step", 0, "prompts per step (default: preset RLPrompts)")
+	k := fs.Int("k", 0, "samples per prompt, the RLOO group (default: preset RLSamples)")
+	lr := fs.Float64("lr", 0, "AdamW learning rate (default: preset RLLR)")
+	warmup := fs.Int("warmup", 0, "linear learning-rate warm-up steps")
+	klCoef := fs.Float64("kl-coef", -1, "α, the KL penalty (default 0.01: the study's labels are 25% corrupted; 0.003 with --clean-labels)")
+	clean := fs.Bool("clean-labels", false, "the reward models were trained on clean labels: default α = 0.003")
+	temp := fs.Float64("temperature", 0.9, "sampling temperature")
+	maxNew := fs.Int("max-new", 0, "longest response in tokens (default: preset MaxNew)")
+	baseline := fs.String("baseline", "rloo", "rloo (leave-one-out over the k samples of a prompt) or mean (running mean of the reward)")
+	baseDecay := fs.Float64("baseline-decay", 0.9, "decay of the running-mean baseline")
+	ema := fs.Float64("ema-anchor", 0, "WARP EMA anchor: the KL reference becomes an EMA of the policy with this rate (0: the SFT policy)")
+	clip := fs.Float64("clip", 1, "gradient-norm clipping (0: none)")
+	wd := fs.Float64("weight-decay", 0, "AdamW weight decay")
+	ckptEvery := fs.Int("ckpt-every", 10, "checkpoint every this many steps (and at the end)")
+	seed := fs.Uint64("seed", 1, "seed of prompt order and sampling")
+	out := fs.String("out", "", "run directory (required)")
+	fs.StringVar(out, "o", "", "same as --out")
+	plot := fs.Bool("plot", false, "plot the runs given as arguments on one set of curves into --out")
+	names := fs.String("names", "", "with --plot: comma-separated run labels")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: --out is required", errUsage)
+	}
+	if *plot {
+		if len(pos) == 0 {
+			return fmt.Errorf("%w: --plot needs run directories", errUsage)
+		}
+		var ns []string
+		if *names != "" {
+			ns = strings.Split(*names, ",")
+		}
+		files, err := rl.PlotRuns(pos, ns, *out)
+		if err != nil {
+			return err
+		}
+		fmt.Println(strings.Join(files, "\n"))
+		return nil
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected arguments %v (runs are plotted with --plot)", errUsage, pos)
+	}
+	st, err := preset.Get(*presetName)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	or := func(v, d int) int {
+		if v > 0 {
+			return v
+		}
+		return d
+	}
+	cfg := rl.Config{
+		Steps: or(*steps, st.RLSteps), Prompts: or(*perStep, st.RLPrompts), K: or(*k, st.RLSamples),
+		LR: st.RLLR, Warmup: *warmup, WeightDecay: *wd, ClipNorm: *clip, KLCoef: rl.DefaultKLCoef(!*clean),
+		Temperature: *temp, MaxNew: or(*maxNew, st.MaxNew), Baseline: *baseline, EMAAnchor: *ema,
+		CkptEvery: *ckptEvery, Seed: *seed,
+	}
+	if *baseline == "mean" {
+		cfg.BaselineDecay = *baseDecay
+	}
+	if *lr > 0 {
+		cfg.LR = *lr
+	}
+	if *klCoef >= 0 {
+		cfg.KLCoef = *klCoef
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	specs, err := collectSpecs(*members, *ms, rms, false)
+	if err != nil {
+		return err
+	}
+	var spec *rmSpec
+	for i := range specs {
+		if specs[i].Name == *rewardName || (*rewardName == "" && len(rms) == 1 && *members == "" && specs[i].Kind != "gold") {
+			spec = &specs[i]
+			break
+		}
+	}
+	if spec == nil {
+		var have []string
+		for _, s := range specs {
+			have = append(have, s.Name)
+		}
+		return fmt.Errorf("%w: pick the reward with --reward NAME (have %s)", errUsage, strings.Join(have, ", "))
+	}
+	tok, err := tokenizer.Load(*policyDir)
+	if err != nil {
+		return fmt.Errorf("policy tokenizer: %w", err)
+	}
+	policy, err := model.Load(*policyDir)
+	if err != nil {
+		return err
+	}
+	if policy.HasRewardHead() {
+		return fmt.Errorf("%s is a reward model, not a policy", *policyDir)
+	}
+	judge := gold.NewVADER()
+	var proxy rl.Reward
+	if spec.Kind == "gold" {
+		proxy = rl.JudgeReward{Judge: judge}
+	} else {
+		cache := modelCache{}
+		sc, err := cache.scorer(*spec)
+		if err != nil {
+			return err
+		}
+		m, _ := cache.get(spec.Dirs[0])
+		if m.Config.VocabSize != policy.Config.VocabSize {
+			return fmt.Errorf("reward %s has a vocabulary of %d, the policy %d: they must share the tokenizer", spec.Name, m.Config.VocabSize, policy.Config.VocabSize)
+		}
+		proxy = rl.ModelReward{Scorer: sc, Tok: tok, MaxLen: m.Config.NPositions}
+	}
+	src, err := promptSource(*promptsFile, *dataDir, *split)
+	if err != nil {
+		return err
+	}
+	prompts, err := loadPrompts(src, 0)
+	if err != nil {
+		return err
+	}
+	prompts = fitPrompts(tok, prompts, policy.Config.NPositions, cfg.MaxNew, "rl")
+	if len(prompts) == 0 {
+		return fmt.Errorf("%s: no usable prompts", src)
+	}
+	fmt.Fprintf(os.Stderr, "warm rl: %s reward %s (%s), %d steps × %d prompts × %d samples, α=%g, lr=%g, %d prompts in the pool\n",
+		*out, spec.Name, spec.Kind, cfg.Steps, cfg.Prompts, cfg.K, cfg.KLCoef, cfg.LR, len(prompts))
+	sum, err := rl.Train(rl.Run{Policy: policy, Tok: tok, Prompts: prompts, Proxy: proxy, Gold: judge, Config: cfg, Out: *out, Progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("rl %s (reward %s): %d steps in %.0fs; final proxy %.4f gold %.4f KL %.3f length %.1f; gold peak %.4f at step %d (KL %.3f)\n",
+		*out, spec.Name, sum.Steps, sum.Seconds, sum.Final.Proxy, sum.Final.Gold, sum.Final.KL, sum.Final.Length, sum.PeakGold, sum.PeakStep, sum.PeakKL)
+	fmt.Printf("final policy: %s; curves: %s\n", sum.FinalDir, filepath.Join(*out, "gold_vs_kl.png"))
+	return nil
+}
