@@ -189,8 +189,12 @@ func (m *Model) attentionBackward(p *Pass, la *layerActs) {
 		if drop {
 			mask = la.attMask[p.attOffs[b]+h*T*T : p.attOffs[b]+(h+1)*T*T]
 			Pd = scratch[w][T*T : 2*T*T]
-			for i := range Pd {
-				Pd[i] = P[i] * mask[i]
+			for i := 0; i < T; i++ {
+				pr, mr, dr := P[i*T:i*T+i+1], mask[i*T:i*T+i+1], Pd[i*T:(i+1)*T]
+				for j, v := range pr {
+					dr[j] = v * mr[j]
+				}
+				clear(dr[i+1:])
 			}
 		}
 		// y = Pd·v: dPd = dy·vᵀ, dv = Pdᵀ·dy

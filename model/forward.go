@@ -211,10 +211,14 @@ func (m *Model) attentionForward(p *Pass, la *layerActs, site uint64) {
 		y := la.atty[off*C+h*hd:]
 		if dropP > 0 {
 			mask := la.attMask[p.attOffs[b]+h*T*T : p.attOffs[b]+(h+1)*T*T]
-			fillDropoutSerial(mask, dropP, p.mode.Seed, site, uint64(job))
+			fillAttnDropout(mask, T, dropP, p.mode.Seed, site, uint64(job))
 			Pd := scratch[w][:T*T]
-			for i := range Pd {
-				Pd[i] = P[i] * mask[i]
+			for i := 0; i < T; i++ {
+				pr, mr, dr := P[i*T:i*T+i+1], mask[i*T:i*T+i+1], Pd[i*T:(i+1)*T]
+				for j, v := range pr {
+					dr[j] = v * mr[j]
+				}
+				clear(dr[i+1:])
 			}
 			gemm.Sgemm(false, false, T, hd, T, 1, Pd, T, v, 3*C, 0, y, C)
 		} else {
@@ -238,16 +242,13 @@ func softmaxCausalRow(row []float32, i int) {
 	clear(row[i+1:])
 }
 
-// fillDropoutSerial fills one attention block's mask from one stream.
-func fillDropoutSerial(mask []float32, p float32, seed, site, row uint64) {
-	scale := 1 / (1 - p)
+// fillAttnDropout fills the causal part (j <= i) of one T×T attention
+// block's mask from one stream; the rest is never read.
+func fillAttnDropout(mask []float32, T int, p float32, seed, site, row uint64) {
+	scale, thr := 1/(1-p), dropThreshold(p)
 	r := newRNG(seed, site, row)
-	for i := range mask {
-		if r.float32() < p {
-			mask[i] = 0
-		} else {
-			mask[i] = scale
-		}
+	for i := 0; i < T; i++ {
+		fillKeep(mask[i*T:i*T+i+1], &r, thr, scale)
 	}
 }
 

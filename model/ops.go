@@ -327,22 +327,41 @@ func (r *rng) float32() float32 { return float32(r.next()>>40) / (1 << 24) }
 // float64 returns a uniform value in [0, 1).
 func (r *rng) float64() float64 { return float64(r.next()>>11) / (1 << 53) }
 
+// dropThreshold: an element is dropped when a uniform 32-bit draw is below
+// it (probability p to within 2⁻³²).
+func dropThreshold(p float32) uint32 { return uint32(float64(p) * (1 << 32)) }
+
+// fillKeep fills mask with keep-scales from r, two 32-bit draws per 64-bit
+// output of the generator.
+func fillKeep(mask []float32, r *rng, thr uint32, scale float32) {
+	i := 0
+	for ; i+1 < len(mask); i += 2 {
+		v := r.next()
+		mask[i], mask[i+1] = scale, scale
+		if uint32(v) < thr {
+			mask[i] = 0
+		}
+		if uint32(v>>32) < thr {
+			mask[i+1] = 0
+		}
+	}
+	if i < len(mask) {
+		mask[i] = scale
+		if uint32(r.next()) < thr {
+			mask[i] = 0
+		}
+	}
+}
+
 // fillDropout writes a dropout mask of keep-scales: 0 with probability p,
 // else 1/(1-p) (inverted dropout, as torch). Row r of the mask uses the
-// stream (seed, site, r).
+// stream (seed, site, r), so masks do not depend on the worker split.
 func fillDropout(mask []float32, rows, cols int, p float32, seed, site uint64) {
-	scale := 1 / (1 - p)
+	scale, thr := 1/(1-p), dropThreshold(p)
 	parallelRange(rows, 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := newRNG(seed, site, uint64(i))
-			mi := mask[i*cols : (i+1)*cols]
-			for j := range mi {
-				if r.float32() < p {
-					mi[j] = 0
-				} else {
-					mi[j] = scale
-				}
-			}
+			fillKeep(mask[i*cols:(i+1)*cols], &r, thr, scale)
 		}
 	})
 }
