@@ -8,9 +8,9 @@ import (
 	"github.com/warm-rm/warm/safetensors"
 )
 
-// chunk is the unit of work: 64K elements keep every input's slice and the
-// accumulator in L2.
-const chunk = 1 << 16
+// chunk is the unit of work: 16K elements keep the accumulator (128 KB)
+// and the inputs' slices in L2.
+const chunk = 1 << 14
 
 // input is one tensor of one checkpoint, still in its mapped bytes.
 type input struct {
@@ -171,27 +171,48 @@ func (j *job) nonFinite(lo, hi int, xs [][]float32, b []float32) error {
 	return fmt.Errorf("tensor %q: merged values overflow to Inf (elements %d..%d); check the weights", j.name, lo, hi)
 }
 
+// zeros pads an input group to four with a zero-coefficient zero vector:
+// adding +0 leaves every partial sum unchanged.
+var zeros = make([]float32, chunk)
+
+// group4 returns inputs [g, g+4) and their coefficients, padded.
+func group4(xs [][]float32, coef []float64, g, n int) (x [4][]float32, c [4]float64) {
+	for i := range 4 {
+		if g+i < len(xs) {
+			x[i], c[i] = xs[g+i][:n], coef[g+i]
+		} else {
+			x[i] = zeros[:n]
+		}
+	}
+	return
+}
+
 // linear32 computes res = Σ c_i·x_i (or b + Σ c_i·(x_i − b)) in float32.
-// The explicit conversions stop the compiler fusing into FMA, so results do
-// not depend on the target.
+// Inputs are taken four at a time so each pass over the accumulator does
+// four multiply-adds; the sum is still formed left to right in model
+// order. The explicit conversions stop the compiler fusing into FMA, so
+// results do not depend on the target.
 func linear32(res []float32, xs [][]float32, b []float32, coef []float64) {
 	n := len(res)
 	if b == nil {
-		c := float32(coef[0])
-		x := xs[0][:n]
-		for k := range res {
-			res[k] = float32(c * x[k])
-		}
-		for i := 1; i < len(xs); i++ {
-			c, x := float32(coef[i]), xs[i][:n]
+		for g := 0; g < len(xs); g += 4 {
+			x, c64 := group4(xs, coef, g, n)
+			c := [4]float32{float32(c64[0]), float32(c64[1]), float32(c64[2]), float32(c64[3])}
+			x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
+			if g == 0 {
+				for k := range res {
+					res[k] = float32(c[0]*x0[k]) + float32(c[1]*x1[k]) + float32(c[2]*x2[k]) + float32(c[3]*x3[k])
+				}
+				continue
+			}
 			for k := range res {
-				res[k] += float32(c * x[k])
+				res[k] = res[k] + float32(c[0]*x0[k]) + float32(c[1]*x1[k]) + float32(c[2]*x2[k]) + float32(c[3]*x3[k])
 			}
 		}
 		return
 	}
 	b = b[:n]
-	var d []float32 = res
+	d := res
 	for k := range d {
 		d[k] = 0
 	}
@@ -207,23 +228,34 @@ func linear32(res []float32, xs [][]float32, b []float32, coef []float64) {
 }
 
 // linear64 is linear32 with a float64 accumulator. Each float32 input is
-// widened exactly, so the only roundings are the products and sums.
+// widened exactly, so the only roundings are the products and sums, and the
+// result equals Σ c_i·x_i computed in float64 in model order, rounded once.
 func linear64(res []float32, xs [][]float32, b []float32, coef []float64, acc []float64) {
 	n := len(res)
 	acc = acc[:n]
 	if b == nil {
-		c, x := coef[0], xs[0][:n]
-		for k := range acc {
-			acc[k] = float64(c * float64(x[k]))
-		}
-		for i := 1; i < len(xs); i++ {
-			c, x := coef[i], xs[i][:n]
-			for k := range acc {
-				acc[k] += float64(c * float64(x[k]))
+		for g := 0; g < len(xs); g += 4 {
+			x, c := group4(xs, coef, g, n)
+			x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
+			first, last := g == 0, g+4 >= len(xs)
+			switch {
+			case first && last: // K ≤ 4: no accumulator pass at all
+				for k := range res {
+					res[k] = float32(float64(c[0]*float64(x0[k])) + float64(c[1]*float64(x1[k])) + float64(c[2]*float64(x2[k])) + float64(c[3]*float64(x3[k])))
+				}
+			case first:
+				for k := range acc {
+					acc[k] = float64(c[0]*float64(x0[k])) + float64(c[1]*float64(x1[k])) + float64(c[2]*float64(x2[k])) + float64(c[3]*float64(x3[k]))
+				}
+			case last:
+				for k := range res {
+					res[k] = float32(acc[k] + float64(c[0]*float64(x0[k])) + float64(c[1]*float64(x1[k])) + float64(c[2]*float64(x2[k])) + float64(c[3]*float64(x3[k])))
+				}
+			default:
+				for k := range acc {
+					acc[k] = acc[k] + float64(c[0]*float64(x0[k])) + float64(c[1]*float64(x1[k])) + float64(c[2]*float64(x2[k])) + float64(c[3]*float64(x3[k]))
+				}
 			}
-		}
-		for k := range res {
-			res[k] = float32(acc[k])
 		}
 		return
 	}

@@ -283,10 +283,8 @@ func (m *merger) tensor(t safetensors.TensorInfo, outDt safetensors.Dtype, w io.
 		safetensors.AdviseSequential(ins[i].data)
 	}
 	defer func() {
-		// Drop the mapped pages from our resident set: the page cache
-		// keeps them, RSS stays flat whatever the model size.
 		for _, in := range ins {
-			safetensors.AdviseDone(in.data)
+			safetensors.AdviseDone(in.data) // what the blocks left, and non-float tensors
 		}
 	}()
 	var read int64
@@ -349,6 +347,12 @@ func (m *merger) tensor(t safetensors.TensorInfo, outDt safetensors.Dtype, w io.
 		wg.Wait()
 		if runErr = errors.Join(errs...); runErr != nil {
 			break
+		}
+		// Drop the block's input pages from our resident set (the page
+		// cache keeps them): RSS stays a few MB whatever the tensor size.
+		for _, in := range ins {
+			size := in.dtype.Size()
+			safetensors.AdviseDone(in.data[lo*size : hi*size])
 		}
 		pending <- buf
 		m.progress.add(int64(hi-lo)*int64(osize) + int64(float64(read)*float64(hi-lo)/float64(n)))

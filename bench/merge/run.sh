@@ -28,34 +28,36 @@ for i in $(seq 0 $((K - 1))); do
 	INS+=("$WORK/rm$i")
 	FILES+=("$WORK/rm$i/model.safetensors")
 done
-IN_BYTES=$(stat -c %s "${FILES[@]}" | awk '{s += $1} END {printf "%d", s}')
+IN_BYTES=$(stat -c %s "${FILES[@]}" | awk '{s += $1} END {printf "%.0f", s}')
 cat "${FILES[@]}" >/dev/null # page cache
 
-# measure NAME OUTFILE CMD...: prints "NAME seconds GB/s peak_anon_MB peak_rss_MB"
+# measure NAME OUTFILE CMD...: one line "NAME wall_s cpu_s GB/s peak_anon_MB peak_rss_MB".
+# cpu_s (user+sys) is what the machine's other users cannot steal.
 measure() {
 	local name=$1 outfile=$2
 	shift 2
-	local t0 t1 pid anon=0 hwm=0 a h
-	t0=$(date +%s.%N)
-	"$@" &
+	local tf pid child="" anon=0 a
+	tf=$(mktemp)
+	/usr/bin/time -f "%e %U %S %M" -o "$tf" "$@" &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
-		if [ -r "/proc/$pid/status" ]; then
-			a=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-			h=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+		[ -z "$child" ] && child=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{print $1}')
+		if [ -n "$child" ] && [ -r "/proc/$child/status" ]; then
+			a=$(awk '/^RssAnon:/ {print $2}' "/proc/$child/status" 2>/dev/null)
 			[ -n "$a" ] && [ "$a" -gt "$anon" ] && anon=$a
-			[ -n "$h" ] && [ "$h" -gt "$hwm" ] && hwm=$h
 		fi
 		sleep 0.01
 	done
 	wait "$pid"
-	t1=$(date +%s.%N)
 	local out_bytes
 	out_bytes=$(stat -c %s "$outfile")
-	awk -v n="$name" -v t0="$t0" -v t1="$t1" -v b=$((IN_BYTES + out_bytes)) -v a="$anon" -v h="$hwm" \
-		'BEGIN {s = t1 - t0; printf "%-6s %7.3f s  %6.2f GB/s  peak anon %6.1f MB  peak rss %7.1f MB\n", n, s, b / s / 1e9, a / 1024, h / 1024}'
+	awk -v n="$name" -v b="$IN_BYTES" -v o="$out_bytes" -v a="$anon" '{
+		printf "%-6s wall %7.3f s  cpu %7.3f s  %6.2f GB/s  peak anon %7.1f MB  peak rss %7.1f MB\n", n, $1, $2 + $3, (b + o) / $1 / 1e9, a / 1024, $4 / 1024
+	}' "$tf"
+	rm -f "$tf"
 }
 
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "inputs: $K x $(awk -v b="$IN_BYTES" -v k="$K" 'BEGIN {printf "%.1f MB", b / k / 1e6}') F32, $(nproc) cores, $(date -u +%FT%TZ)"
 RES=$(mktemp)
 for r in $(seq 1 "$RUNS"); do
@@ -73,13 +75,18 @@ assert a.keys() == b.keys()
 d = max(float((a[k] - b[k]).abs().max()) for k in a)
 print(f"max |warm - torch| = {d:.3g} over {len(a)} tensors")
 PYEOF
-awk '{s[$1] = s[$1] " " $2; g[$1] = g[$1] " " $4; m[$1] = m[$1] " " $8}
-END {
-	for (n in s) {
-		split(s[n], a, " "); asort(a); split(g[n], b, " "); asort(b); split(m[n], c, " "); asort(c)
-		k = int((length(a) + 1) / 2); med[n] = a[k]
-		printf "median %-6s %7.3f s  %6.2f GB/s  peak anon %6.1f MB\n", n, a[k], b[k], c[length(c)]
-	}
-	if (med["warm"] > 0) printf "speed-up warm/torch: %.1fx\n", med["torch"] / med["warm"]
-}' "$RES"
+"$PY" - "$RES" <<'PYEOF'
+import sys, statistics as st
+rows = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    rows.setdefault(f[0], []).append((float(f[2]), float(f[5]), float(f[7]), float(f[11])))
+for n, r in rows.items():
+    print(f"median {n:6s} wall {st.median(x[0] for x in r):7.3f} s  cpu {st.median(x[1] for x in r):7.3f} s  "
+          f"{st.median(x[2] for x in r):6.2f} GB/s  max peak anon {max(x[3] for x in r):7.1f} MB  ({len(r)} runs)")
+if "warm" in rows and "torch" in rows:
+    w, t = (st.median(x[0] for x in rows[k]) for k in ("warm", "torch"))
+    wc, tc = (st.median(x[1] for x in rows[k]) for k in ("warm", "torch"))
+    print(f"warm vs torch: {t / w:.1f}x faster (wall), {tc / wc:.1f}x less CPU")
+PYEOF
 rm -f "$RES"
