@@ -213,3 +213,15 @@ func BenchmarkBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(responses))*float64(b.N)/b.Elapsed().Seconds(), "sentences/s")
 }
+
+// BenchmarkVADERVectors scores the test sentences, the same work as
+// testdata/gen/bench.js does with the JS port.
+func BenchmarkVADERVectors(b *testing.B) {
+	v := NewVADER()
+	vs := loadVectors(b)
+	i := 0
+	for b.Loop() {
+		v.Compound(vs[i%len(vs)].Text)
+		i++
+	}
+}
