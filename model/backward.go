@@ -24,6 +24,9 @@ func (p *Pass) Backward(dR []float32, dLP [][]float32) {
 	m := p.m
 	c := m.Config
 	C, n := c.NEmbd, p.n
+	if !p.keep {
+		panic("model: Backward on an inference-only pass")
+	}
 	ws := &m.ws
 	ws.dlnf = grow(ws.dlnf, n*C)
 	clear(ws.dlnf)

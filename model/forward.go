@@ -63,6 +63,7 @@ type Pass struct {
 	attOffs  []int // start of seq b's H·T·T attention block
 	n        int
 	mode     Mode
+	keep     bool // activations of every block kept (backward possible)
 	rewards  []float32
 	lse      []float32 // LM head: log-sum-exp per packed row
 	logprobs [][]float32
@@ -77,10 +78,15 @@ const lmChunk = 256
 // ids) and keeps what backward needs. Heads are computed on demand by the
 // Pass methods. It panics on an empty or over-long sequence or an
 // out-of-range token: callers validate data first.
-func (m *Model) Forward(seqs [][]int, mode Mode) *Pass {
+func (m *Model) Forward(seqs [][]int, mode Mode) *Pass { return m.forward(seqs, mode, true) }
+
+// forward with keep=false is inference only: every block reuses one set of
+// activation buffers and two residual streams, so memory does not grow
+// with depth; such a Pass cannot run backward.
+func (m *Model) forward(seqs [][]int, mode Mode, keep bool) *Pass {
 	c := m.Config
 	C, F, H, L := c.NEmbd, c.Inner(), c.NHead, c.NLayer
-	p := &Pass{m: m, seqs: seqs, mode: mode}
+	p := &Pass{m: m, seqs: seqs, mode: mode, keep: keep}
 	p.offs = make([]int, len(seqs)+1)
 	p.attOffs = make([]int, len(seqs)+1)
 	for b, s := range seqs {
@@ -105,8 +111,18 @@ func (m *Model) Forward(seqs [][]int, mode Mode) *Pass {
 		ws.resid = make([][]float32, L+1)
 		ws.layers = make([]layerActs, L)
 	}
+	// resid[l] is block l's input; without keep, blocks alternate between
+	// resid[0] and resid[1].
+	residIdx := func(l int) int {
+		if keep {
+			return l
+		}
+		return l % 2
+	}
 	for i := range ws.resid {
-		ws.resid[i] = grow(ws.resid[i], n*C)
+		if keep || i < 2 {
+			ws.resid[i] = grow(ws.resid[i], n*C)
+		}
 	}
 	x := ws.resid[0]
 	parallelJobs(len(seqs), func(_, b int) {
@@ -126,8 +142,11 @@ func (m *Model) Forward(seqs [][]int, mode Mode) *Pass {
 	}
 	ws.tmp = grow(ws.tmp, n*C)
 	for l := 0; l < L; l++ {
-		la, lp := &ws.layers[l], &m.layers[l]
-		in := ws.resid[l]
+		la, lp := &ws.layers[0], &m.layers[l]
+		if keep {
+			la = &ws.layers[l]
+		}
+		in := ws.resid[residIdx(l)]
 		la.ln1 = grow(la.ln1, n*C)
 		la.ln1Mean, la.ln1Rstd = grow(la.ln1Mean, n), grow(la.ln1Rstd, n)
 		la.qkv = grow(la.qkv, n*3*C)
@@ -159,11 +178,11 @@ func (m *Model) Forward(seqs [][]int, mode Mode) *Pass {
 		linearForward(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, n, C, F)
 		geluForward(la.fchGelu, la.geluGrad, la.fch)
 		linearForward(ws.tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, n, F, C)
-		residualAdd(ws.resid[l+1], la.res2, ws.tmp, mask2)
+		residualAdd(ws.resid[residIdx(l+1)], la.res2, ws.tmp, mask2)
 	}
 	ws.lnf = grow(ws.lnf, n*C)
 	ws.lnfMean, ws.lnfRstd = grow(ws.lnfMean, n), grow(ws.lnfRstd, n)
-	layerNormForward(ws.lnf, ws.lnfMean, ws.lnfRstd, ws.resid[L], m.lnfW.W, m.lnfB.W, n, C, c.LayerNormEps)
+	layerNormForward(ws.lnf, ws.lnfMean, ws.lnfRstd, ws.resid[residIdx(L)], m.lnfW.W, m.lnfB.W, n, C, c.LayerNormEps)
 	return p
 }
 
@@ -373,7 +392,7 @@ func (p *Pass) Logits(b, t int) []float32 {
 
 // maxBatchTokens bounds the tokens in one internal inference batch, so
 // activation memory stays modest whatever the caller passes.
-const maxBatchTokens = 16384
+const maxBatchTokens = 8192
 
 // chunks splits seqs into consecutive batches of at most maxBatchTokens.
 func chunks(seqs [][]int) [][2]int {
@@ -396,7 +415,7 @@ func chunks(seqs [][]int) [][2]int {
 func (m *Model) Rewards(seqs [][]int) []float32 {
 	out := make([]float32, 0, len(seqs))
 	for _, c := range chunks(seqs) {
-		out = append(out, m.Forward(seqs[c[0]:c[1]], Mode{}).Rewards()...)
+		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false).Rewards()...)
 	}
 	return out
 }
@@ -405,7 +424,7 @@ func (m *Model) Rewards(seqs [][]int) []float32 {
 func (m *Model) TokenLogProbs(seqs [][]int) [][]float32 {
 	out := make([][]float32, 0, len(seqs))
 	for _, c := range chunks(seqs) {
-		out = append(out, m.Forward(seqs[c[0]:c[1]], Mode{}).TokenLogProbs()...)
+		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false).TokenLogProbs()...)
 	}
 	return out
 }

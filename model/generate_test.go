@@ -112,3 +112,15 @@ func TestTrainStepDeterministic(t *testing.T) {
 		t.Fatal("two identical training steps gave different gradients")
 	}
 }
+
+// TestInferencePath: Model.Rewards / TokenLogProbs (one shared set of block
+// buffers) give exactly what a full Forward gives.
+func TestInferencePath(t *testing.T) {
+	m := tinyModel(t, 24)
+	r := m.Rewards(gradSeqs)
+	lp := m.TokenLogProbs(gradSeqs)
+	p := m.Forward(gradSeqs, Mode{})
+	if !reflect.DeepEqual(r, p.Rewards()) || !reflect.DeepEqual(lp, p.TokenLogProbs()) {
+		t.Fatal("inference path differs from Forward")
+	}
+}
