@@ -124,3 +124,37 @@ func TestInferencePath(t *testing.T) {
 		t.Fatal("inference path differs from Forward")
 	}
 }
+
+// TestHeadOnly: a HeadOnly backward gives the full backward's score.weight
+// gradient and touches nothing else; rewards are features·score.
+func TestHeadOnly(t *testing.T) {
+	m := tinyModel(t, 25)
+	dR := []float32{1, -2, 0.5, 3}
+	m.ZeroGrad()
+	m.Forward(gradSeqs, Mode{}).BackwardRewards(dR)
+	full := append([]float32(nil), m.Param("score.weight").G...)
+	m.ZeroGrad()
+	p := m.Forward(gradSeqs, Mode{HeadOnly: true})
+	p.BackwardRewards(dR)
+	for _, prm := range m.Params {
+		for i, g := range prm.G {
+			if prm.Name == "score.weight" {
+				if g != full[i] {
+					t.Fatalf("score.weight grad %d: %g vs full %g", i, g, full[i])
+				}
+			} else if g != 0 {
+				t.Fatalf("HeadOnly touched %s", prm.Name)
+			}
+		}
+	}
+	w := m.Param("score.weight").W
+	for b, f := range p.Features() {
+		var s float64
+		for j := range f {
+			s += float64(f[j]) * float64(w[j])
+		}
+		if math.Abs(s-float64(p.Rewards()[b])) > 1e-5 {
+			t.Errorf("seq %d: features·score %g, reward %g", b, s, p.Rewards()[b])
+		}
+	}
+}
