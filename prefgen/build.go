@@ -28,6 +28,7 @@ type Config struct {
 	Corrupt                    float64 // fraction of training labels swapped
 	DropTies                   bool    // drop pairs with exactly equal gold scores
 	Batch                      int     // prompts per sampling call
+	MaxPairsPerPrompt          int     // passes over a split's prompts when they run short (≤ 1: each prompt once)
 	Seed                       uint64
 	Progress                   io.Writer
 }
@@ -75,11 +76,11 @@ type Summary struct {
 	Prompts string `json:"prompt_sources,omitempty"`
 }
 
-// Build makes the three splits: train and val pairs from the ID prompts
-// (each prompt used once, so no prompt is in both), OOD pairs from the OOD
-// prompts (minus any that is also an ID prompt) sampled at the shifted
-// temperature; Bradley-Terry labels on the gold scores; then exactly
-// round(Corrupt·n) training labels swapped.
+// Build makes the three splits: train and val pairs from the ID prompts,
+// which are divided between the two in proportion to their sizes (so no
+// prompt is in both), OOD pairs from the OOD prompts (minus any that is also
+// an ID prompt) sampled at the shifted temperature; Bradley-Terry labels on
+// the gold scores; then exactly round(Corrupt·n) training labels swapped.
 func Build(tok Tokenizer, policy Sampler, judge Judge, cfg Config) (*Dataset, error) {
 	start := time.Now()
 	skip := map[string]bool{}
@@ -89,35 +90,40 @@ func Build(tok Tokenizer, policy Sampler, judge Judge, cfg Config) (*Dataset, er
 		fmt.Fprintf(cfg.Progress, "data: %d ID prompts (from %d openings), %d OOD prompts (from %d) of %d..%d tokens\n",
 			len(idPrompts), len(cfg.IDOpenings), len(oodPrompts), len(cfg.OODOpenings), cfg.PromptMinTok, cfg.PromptMaxTok)
 	}
-	if need := cfg.Train + cfg.Val; len(idPrompts) < need {
-		return nil, fmt.Errorf("%d ID prompts for %d train + %d val pairs (and more are needed where ties or short responses are dropped): give more held-out text (a larger --val-frac in warm pretrain) or ask for fewer pairs", len(idPrompts), cfg.Train, cfg.Val)
+	rounds := max(1, cfg.MaxPairsPerPrompt)
+	if need := cfg.Train + cfg.Val; len(idPrompts)*rounds < need || (cfg.Val > 0 && len(idPrompts) < 2) {
+		return nil, fmt.Errorf("%d ID prompts (× %d pairs each at most) for %d train + %d val pairs: give more held-out text (a larger --val-frac in warm pretrain), allow more pairs per prompt, or ask for fewer pairs", len(idPrompts), rounds, cfg.Train, cfg.Val)
 	}
-	if len(oodPrompts) < cfg.OOD {
-		return nil, fmt.Errorf("%d OOD prompts for %d OOD pairs: ask for fewer (--ood)", len(oodPrompts), cfg.OOD)
+	if len(oodPrompts)*rounds < cfg.OOD {
+		return nil, fmt.Errorf("%d OOD prompts (× %d pairs each at most) for %d OOD pairs: allow more pairs per prompt, or ask for fewer (--ood)", len(oodPrompts), rounds, cfg.OOD)
 	}
-	gen := func(split string, n int, temp float64, prompts []Prompt) ([]prefdata.Row, []Prompt, SplitSummary, error) {
-		pairs, rest, st, err := GeneratePairs(tok, policy, judge, prompts, GenOptions{
+	// Train's share of the ID prompts, at least one left for val.
+	nTrain := len(idPrompts)
+	if cfg.Val > 0 {
+		nTrain = min(len(idPrompts)-1, max(1, int(math.Round(float64(len(idPrompts))*float64(cfg.Train)/float64(cfg.Train+cfg.Val)))))
+	}
+	gen := func(split string, n int, temp float64, prompts []Prompt) ([]prefdata.Row, SplitSummary, error) {
+		pairs, _, st, err := GeneratePairs(tok, policy, judge, prompts, GenOptions{
 			Split: split, Count: n, MinNew: cfg.MinNew, MaxNew: cfg.MaxNew, Temperature: temp,
-			DropTies: cfg.DropTies, Batch: cfg.Batch, Seed: cfg.Seed, Progress: cfg.Progress})
+			DropTies: cfg.DropTies, Batch: cfg.Batch, MaxRounds: rounds, Seed: cfg.Seed, Progress: cfg.Progress})
 		if err != nil {
-			return nil, nil, SplitSummary{}, err
+			return nil, SplitSummary{}, err
 		}
 		rows, expected := Label(pairs, split, cfg.BTTemperature, rand.New(rand.NewPCG(cfg.Seed, splitSalt("label/"+split))))
 		ss := SplitSummary{Generation: st, TieFraction: st.TieFraction(), ExpectedAgreement: expected, Temperature: temp}
 		ss.CleanAgreement = prefdata.Summarize(rows).GoldAgreement
-		return rows, rest, ss, nil
+		return rows, ss, nil
 	}
 	ds := &Dataset{}
 	var err error
-	var rest []Prompt
 	var sTrain, sVal, sOOD SplitSummary
-	if ds.Train, rest, sTrain, err = gen("train", cfg.Train, cfg.Temperature, idPrompts); err != nil {
+	if ds.Train, sTrain, err = gen("train", cfg.Train, cfg.Temperature, idPrompts[:nTrain]); err != nil {
 		return nil, err
 	}
-	if ds.Val, _, sVal, err = gen("val", cfg.Val, cfg.Temperature, rest); err != nil {
+	if ds.Val, sVal, err = gen("val", cfg.Val, cfg.Temperature, idPrompts[nTrain:]); err != nil {
 		return nil, err
 	}
-	if ds.OOD, _, sOOD, err = gen("ood", cfg.OOD, cfg.OODTemperature, oodPrompts); err != nil {
+	if ds.OOD, sOOD, err = gen("ood", cfg.OOD, cfg.OODTemperature, oodPrompts); err != nil {
 		return nil, err
 	}
 	prefdata.Corrupt(ds.Train, cfg.Corrupt, rand.New(rand.NewPCG(cfg.Seed, splitSalt("corrupt"))))

@@ -160,3 +160,31 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// With few prompts, several pairs per prompt: still no prompt in two splits.
+func TestBuildPairsPerPrompt(t *testing.T) {
+	cfg := testConfig()
+	cfg.IDOpenings = cfg.IDOpenings[:500]
+	cfg.OODOpenings = cfg.OODOpenings[:150]
+	cfg.MaxPairsPerPrompt = 6
+	ds, err := Build(byteTok{}, wordPolicy(0.02), countJudge{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := map[string]string{}
+	for _, rows := range [][]prefdata.Row{ds.Train, ds.Val, ds.OOD} {
+		for _, r := range rows {
+			if s, ok := split[r.Prompt]; ok && s != r.Split {
+				t.Fatalf("prompt %q in %s and %s", r.Prompt, s, r.Split)
+			}
+			split[r.Prompt] = r.Split
+		}
+	}
+	if ds.Summary.Train.UniquePrompts >= len(ds.Train) || ds.Summary.Train.Generation.Rounds < 2 {
+		t.Errorf("train: %d rows, %d prompts, %d passes", len(ds.Train), ds.Summary.Train.UniquePrompts, ds.Summary.Train.Generation.Rounds)
+	}
+	cfg.MaxPairsPerPrompt = 1
+	if _, err := Build(byteTok{}, wordPolicy(0.02), countJudge{}, cfg); err == nil {
+		t.Error("500 prompts for 1500 pairs at one pair per prompt accepted")
+	}
+}

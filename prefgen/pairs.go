@@ -33,6 +33,7 @@ type GenOptions struct {
 	Temperature    float64 // sampling temperature of the policy
 	DropTies       bool    // drop pairs whose two gold scores are exactly equal
 	Batch          int     // prompts per sampler call (each is sampled twice)
+	MaxRounds      int     // passes over the prompts before giving up (≤ 1: each prompt once)
 	Seed           uint64
 	Progress       io.Writer // nil: quiet
 }
@@ -41,10 +42,11 @@ type GenOptions struct {
 type GenStats struct {
 	Generated    int     `json:"pairs_generated"`   // pairs sampled, kept or not
 	Sequences    int     `json:"sequences_sampled"` // 2 × Generated
-	PromptsUsed  int     `json:"prompts_used"`
-	Ties         int     `json:"generated_ties"` // pairs with equal gold scores among those of valid length
-	DroppedTies  int     `json:"dropped_ties"`   // of which dropped (DropTies)
-	DroppedShort int     `json:"dropped_short"`  // pairs with a response under MinNew tokens (the policy ended it)
+	PromptsUsed  int     `json:"prompts_used"`      // counted once per pass
+	Rounds       int     `json:"passes"`            // passes over the prompts
+	Ties         int     `json:"generated_ties"`    // pairs with equal gold scores among those of valid length
+	DroppedTies  int     `json:"dropped_ties"`      // of which dropped (DropTies)
+	DroppedShort int     `json:"dropped_short"`     // pairs with a response under MinNew tokens (the policy ended it)
 	Seconds      float64 `json:"seconds"`
 }
 
@@ -59,7 +61,10 @@ func (s GenStats) TieFraction() float64 {
 }
 
 // GeneratePairs samples pairs for prompts in order until opt.Count pairs
-// are kept, and returns them with the prompts it did not use. Each response
+// are kept, and returns them with the prompts it did not use. When the
+// prompts run out it starts another pass over all of them, up to
+// opt.MaxRounds passes (fresh samples: every batch has its own seed), so a
+// prompt may then carry several pairs within the split. Each response
 // gets its own length limit, uniform in [MinNew, MaxNew], so that length
 // varies within a pair as it would between two real completions; a
 // response the policy ends (stop token) before MinNew tokens voids its pair.
@@ -76,10 +81,14 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 	eot := tok.EOT()
 	pairs := make([]Pair, 0, opt.Count)
 	lastReport := time.Time{}
+	all, round := prompts, 1
 	for batch := 0; len(pairs) < opt.Count; batch++ {
+		if len(prompts) == 0 && round < opt.MaxRounds && len(all) > 0 {
+			prompts, round = all, round+1
+		}
 		if len(prompts) == 0 {
-			return pairs, prompts, st, fmt.Errorf("%s split: ran out of prompts after %d of %d pairs (%d pairs generated: %d ties dropped, %d too short); give more text, ask for fewer pairs, or keep ties (--drop-ties=false)",
-				opt.Split, len(pairs), opt.Count, st.Generated, st.DroppedTies, st.DroppedShort)
+			return pairs, prompts, st, fmt.Errorf("%s split: ran out of prompts after %d of %d pairs (%d prompts, %d pass(es), %d pairs generated: %d ties dropped, %d too short); give more text, allow more pairs per prompt, ask for fewer pairs, or keep ties (--drop-ties=false)",
+				opt.Split, len(pairs), opt.Count, len(all), round, st.Generated, st.DroppedTies, st.DroppedShort)
 		}
 		// Ask for a little more than is missing: ties and short responses
 		// are dropped, and a full batch is no slower than a part one.
@@ -131,6 +140,7 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 		}
 	}
 	st.Seconds = time.Since(start).Seconds()
+	st.Rounds = round
 	return pairs, prompts, st, nil
 }
 

@@ -100,3 +100,28 @@ func TestGeneratePairs(t *testing.T) {
 		t.Errorf("DropTies=false: %d ties kept, %d dropped", ties, st.DroppedTies)
 	}
 }
+
+func TestGeneratePairsRounds(t *testing.T) {
+	prompts := testPrompts(40)
+	opt := GenOptions{Split: "val", Count: 90, MinNew: 8, MaxNew: 16, Temperature: 1, DropTies: true, Batch: 16, Seed: 5, MaxRounds: 6}
+	pairs, _, st, err := GeneratePairs(byteTok{}, wordPolicy(0.05), countJudge{}, prompts, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != 90 || st.Rounds < 3 || st.Rounds > 6 {
+		t.Fatalf("%d pairs in %d passes over 40 prompts", len(pairs), st.Rounds)
+	}
+	// A prompt seen again gets fresh samples.
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		k := p.Prompt.Text + "\x00" + p.A + "\x00" + p.B
+		if seen[k] {
+			t.Fatalf("pair repeated for prompt %q", p.Prompt.Text)
+		}
+		seen[k] = true
+	}
+	opt.MaxRounds = 2
+	if _, _, _, err := GeneratePairs(byteTok{}, wordPolicy(0.05), countJudge{}, prompts, opt); err == nil || !strings.Contains(err.Error(), "2 pass(es)") {
+		t.Errorf("2 passes over 40 prompts for 90 pairs: %v", err)
+	}
+}

@@ -47,6 +47,7 @@ func runData(args []string) error {
 	parquet := fs.Bool("parquet", false, "also write train/val/ood.parquet")
 	seed := fs.Uint64("seed", 1, "seed of prompt order, sampling and labels")
 	batch := fs.Int("batch", 32, "prompts per generation batch (each sampled twice)")
+	perPrompt := fs.Int("pairs-per-prompt", 4, "most pairs one prompt may carry within a split, used only when the split's prompts run short (1: each prompt once)")
 	valFrac := fs.Float64("val-frac", 0, "held-out fraction of the corpus split (default: the policy's pretraining run, else 0.1)")
 	splitSeed := fs.Uint64("split-seed", 0, "seed of the corpus split (default: the policy's pretraining run, else 1)")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -59,7 +60,7 @@ func runData(args []string) error {
 	cfg := prefgen.Config{
 		Train: st.TrainPairs, Val: st.ValPairs, OOD: st.OODPairs, PromptMinTok: *promptMin, PromptMaxTok: *promptMax,
 		MinNew: st.MinNew, MaxNew: st.MaxNew, Temperature: *temp, OODTemperature: st.OODTemperature,
-		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: *dropTies, Batch: *batch, Seed: *seed, Progress: os.Stderr,
+		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: *dropTies, Batch: *batch, MaxPairsPerPrompt: *perPrompt, Seed: *seed, Progress: os.Stderr,
 	}
 	set := func(dst *int, v int) {
 		if v > 0 {
