@@ -128,3 +128,37 @@ func TestReadConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadF16: an F16 checkpoint (written by hand: header + data) loads,
+// with weights equal to their F16 rounding.
+func TestLoadF16(t *testing.T) {
+	m := tinyModel(t, 13)
+	dir := t.TempDir()
+	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
+	var data []byte
+	for _, p := range m.Params {
+		begin := len(data)
+		data = safetensors.EncodeFloat32(data, p.W, safetensors.F16)
+		header[p.Name] = map[string]any{"dtype": "F16", "shape": p.Shape, "data_offsets": []int{begin, len(data)}}
+	}
+	hj, _ := json.Marshal(header)
+	for len(hj)%8 != 0 {
+		hj = append(hj, ' ')
+	}
+	var file []byte
+	file = append(file, byte(len(hj)), byte(len(hj)>>8), byte(len(hj)>>16), byte(len(hj)>>24), 0, 0, 0, 0)
+	file = append(file, hj...)
+	file = append(file, data...)
+	os.WriteFile(filepath.Join(dir, "model.safetensors"), file, 0o644)
+	os.WriteFile(filepath.Join(dir, "config.json"), m.Config.HFConfigJSON(safetensors.F16), 0o644)
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range m.Weights() {
+		want := safetensors.Float32FromF16(safetensors.F16FromFloat32(v))
+		if back.Weights()[i] != want {
+			t.Fatalf("weight %d: %g, want F16 %g", i, back.Weights()[i], want)
+		}
+	}
+}
