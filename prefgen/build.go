@@ -184,10 +184,13 @@ func Write(out string, ds *Dataset, parquet bool) error {
 		if err := prefdata.WriteJSONL(filepath.Join(out, s.name+".jsonl"), s.rows); err != nil {
 			return err
 		}
+		pq := filepath.Join(out, s.name+".parquet")
 		if parquet {
-			if err := prefdata.WriteParquet(filepath.Join(out, s.name+".parquet"), s.rows); err != nil {
+			if err := prefdata.WriteParquet(pq, s.rows); err != nil {
 				return err
 			}
+		} else if err := os.Remove(pq); err != nil && !os.IsNotExist(err) {
+			return err // a stale Parquet file would disagree with the JSONL
 		}
 	}
 	return runlog.WriteJSON(sum, ds.Summary)
