@@ -52,11 +52,13 @@ type scratch struct {
 	base  []float32
 	acc   []float64
 	acc32 []float32
-	d     []float64
+	// sparseChunk's per-model partial vectors and per-element sums.
+	dm, sum, mixed, div []float64
 }
 
 func newScratch(k int) *scratch {
-	s := &scratch{dec: make([][]float32, k), base: make([]float32, chunk), acc: make([]float64, chunk), acc32: make([]float32, chunk), d: make([]float64, k)}
+	s := &scratch{dec: make([][]float32, k), base: make([]float32, chunk), acc: make([]float64, chunk), acc32: make([]float32, chunk),
+		dm: make([]float64, k*sparseSub), sum: make([]float64, sparseSub), mixed: make([]float64, sparseSub), div: make([]float64, sparseSub)}
 	for i := range s.dec {
 		s.dec[i] = make([]float32, chunk)
 	}
@@ -274,14 +276,17 @@ func linear64(res []float32, xs [][]float32, b []float32, coef []float64, acc []
 	}
 }
 
-// sparseChunk is ties and dare, element by element in float64, following
-// mergekit's generalized task arithmetic: task vectors tv_i = x_i − base are
-// sparsified (ties: top-k magnitude; dare: Bernoulli drop and rescale),
+// sparseChunk is ties and dare in float64, following mergekit's
+// generalized task arithmetic: task vectors tv_i = x_i − base are sparsified
+// (ties: top-k magnitude; dare: Bernoulli drop and rescale by 1/density),
 // weighted, then either summed (dare linear) or reduced to the elected sign
-// (ties: sign of the weighted sum, ties at 0 go to +) and summed over the
-// agreeing models; normalize divides by the sum of the contributing weights.
+// (ties: sign of the weighted sum, 0 counting as +) and summed over the
+// agreeing models; normalize divides by the sum of the contributing
+// weights. It works model by model over sub-blocks of 1K elements, so the
+// inner loops are simple and the K partial vectors stay in L1/L2.
 func (j *job) sparseChunk(res []float32, xs [][]float32, b []float32, off int, s *scratch) {
-	d := s.d
+	const sub = sparseSub
+	k := len(xs)
 	sumW := 0.0
 	for _, w := range j.w {
 		sumW += w
@@ -289,46 +294,85 @@ func (j *job) sparseChunk(res []float32, xs [][]float32, b []float32, off int, s
 	if math.Abs(sumW) < 1e-8 {
 		sumW = 1
 	}
-	for k := range res {
-		bk := b[k]
-		idx := off + k
-		sum := 0.0
-		for i := range xs {
-			tv := xs[i][k] - bk
-			keep := true
-			if j.thresh != nil {
-				a := float32(math.Abs(float64(tv)))
-				keep = a > j.thresh[i] || a == j.thresh[i] && idx < j.tieEnd[i]
-			}
-			if j.dropP != nil && j.dropP[i] != 0 {
-				keep = mix(j.seed, uint64(i), j.nameKey, uint64(idx)) < j.dropP[i]
-			}
-			d[i] = 0
-			if keep {
-				d[i] = j.w[i] * float64(tv) * j.scale[i]
-			}
-			sum += d[i]
-		}
-		mixed, div := sum, sumW
-		if j.ties {
-			pos := sum >= 0
-			mixed, div = 0, 0
-			for i, v := range d[:len(xs)] {
-				if pos && v > 0 || !pos && v < 0 {
-					mixed += v
-					div += j.w[i]
+	for k0 := 0; k0 < len(res); k0 += sub {
+		n := min(sub, len(res)-k0)
+		bb := b[k0 : k0+n]
+		sum := s.sum[:n]
+		clear(sum)
+		for i := range k {
+			d := s.dm[i*sub : i*sub+n]
+			x := xs[i][k0 : k0+n]
+			ws := j.w[i] * j.scale[i]
+			switch {
+			case j.thresh != nil:
+				th, te := j.thresh[i], j.tieEnd[i]-(off+k0) // index bound relative to this sub-block
+				for e := range d {
+					tv := x[e] - bb[e]
+					a := math.Float32frombits(math.Float32bits(tv) &^ (1 << 31))
+					if a > th || a == th && e < te {
+						d[e] = ws * float64(tv)
+					} else {
+						d[e] = 0
+					}
+					sum[e] += d[e]
+				}
+			case j.dropP != nil && j.dropP[i] != 0:
+				p, seed, key, mi := j.dropP[i], j.seed, j.nameKey, uint64(i)
+				for e := range d {
+					if mix(seed, mi, key, uint64(off+k0+e)) < p {
+						d[e] = ws * float64(x[e]-bb[e])
+					} else {
+						d[e] = 0
+					}
+					sum[e] += d[e]
+				}
+			default:
+				for e := range d {
+					d[e] = ws * float64(x[e]-bb[e])
+					sum[e] += d[e]
 				}
 			}
-			if div == 0 {
-				div = 1
+		}
+		r := res[k0 : k0+n]
+		if !j.ties {
+			div := 1.0
+			if j.norm {
+				div = sumW
+			}
+			for e := range r {
+				r[e] = float32(float64(bb[e]) + j.lambda*(sum[e]/div))
+			}
+			continue
+		}
+		mixed, div := s.mixed[:n], s.div[:n]
+		clear(mixed)
+		clear(div)
+		for i := range k {
+			d, w := s.dm[i*sub:i*sub+n], j.w[i]
+			for e := range d {
+				v := d[e]
+				if v > 0 && sum[e] >= 0 || v < 0 && sum[e] < 0 {
+					mixed[e] += v
+					div[e] += w
+				}
 			}
 		}
-		if j.norm {
-			mixed /= div
+		for e := range r {
+			m := mixed[e]
+			if j.norm {
+				dv := div[e]
+				if dv == 0 {
+					dv = 1
+				}
+				m /= dv
+			}
+			r[e] = float32(float64(bb[e]) + j.lambda*m)
 		}
-		res[k] = float32(float64(bk) + j.lambda*mixed)
 	}
 }
+
+// sparseSub is sparseChunk's sub-block.
+const sparseSub = 1024
 
 // mix hashes (seed, model, tensor, element) to a uniform 64-bit value
 // (splitmix64 finaliser): dare's drop mask is a pure function of its

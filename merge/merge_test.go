@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -299,10 +300,19 @@ func TestTopKThreshold(t *testing.T) {
 		n := 1 + r.IntN(300)
 		v := make([]float32, n)
 		for i := range v {
-			v[i] = float32(r.IntN(20) - 10) // many ties
+			v[i] = float32(r.IntN(20)-10) * float32(math.Pow(10, float64(r.IntN(9)-4))) // many ties, many exponents
 		}
 		k := 1 + r.IntN(n)
 		thr, end := topKThreshold(v, k, make([]float32, n))
+		// thr is the k-th largest magnitude (checked against a sort).
+		s := make([]float64, n)
+		for i, x := range v {
+			s[i] = math.Abs(float64(x))
+		}
+		sort.Float64s(s)
+		if k < n && float64(thr) != s[n-k] {
+			t.Fatalf("n=%d k=%d thr %v, want %v", n, k, thr, s[n-k])
+		}
 		kept := 0
 		for i, x := range v {
 			a := float32(math.Abs(float64(x)))
