@@ -89,7 +89,7 @@ func stripTag(tok string) string {
 }
 
 // Detokenize joins Penn/Brown-style tokens into normally spaced English:
-// `` and '' become straight double quotes hugging their text, punctuation
+// “ and ” become straight double quotes hugging their text, punctuation
 // attaches to the word before it, brackets to the word after, and "--"
 // joins its neighbours as a dash. A lone ' is a single quote that alternates
 // between opening and closing.

@@ -63,8 +63,8 @@ var govaderDeviations = map[string]string{
 	"Nice work.  Really  nice.":       "govader splits on single spaces: empty tokens shift distances",
 	"This is SO good!":                "Python's `never and (so|this) or (so|this)` precedence, 3 words back",
 	"This movie is so awesome!":       "Python's `never and (so|this) or (so|this)` precedence, 3 words back",
-	"\"Do you pretend to say, landlord, that this harpooneer is actually engaged this blessed Saturday night, or rather Sunday morning, in peddling his head around this town?\"": "precedence rule ('this blessed')",
-	"I am so pleased to know such a modern day genius is out there , letting is passion for Art drive him and taking us as an audience with him.":                                  "precedence rule ('so pleased')",
+	"\"Do you pretend to say, landlord, that this harpooneer is actually engaged this blessed Saturday night, or rather Sunday morning, in peddling his head around this town?\"":                                                                                                                                   "precedence rule ('this blessed')",
+	"I am so pleased to know such a modern day genius is out there , letting is passion for Art drive him and taking us as an audience with him.":                                                                                                                                                                   "precedence rule ('so pleased')",
 	"The bravery exhibited by our citizens on that element will, I trust, be a testimony to the world that it is not the want of that virtue which makes us seek their peace, but a conscientious desire to direct the energies of our nation to the multiplication of the human race, and not to its destruction.": "Python's 'but' rule rescales the first equal value (list.index)",
 }
 
