@@ -54,7 +54,7 @@ func benchKernel(b *testing.B, method Method, accum string, outDt safetensors.Dt
 		defer c.Close()
 		cps = append(cps, c)
 	}
-	m := newMerger(&o, cps, 0)
+	m := newMerger(&o, cps, 0, 1)
 	info, _ := cps[0].Info("w")
 	b.SetBytes(int64(len(cps))*4*n + int64(outDt.Size())*n)
 	b.ResetTimer()

@@ -150,12 +150,13 @@ func Merge(out string, opt Options) (*Result, error) {
 		w, closeOut, abortOut = cw, cw.Close, cw.Abort
 	}
 
-	m := newMerger(&opt, cps, bytesRead+bytesOut)
+	m := newMerger(&opt, cps, bytesRead+bytesOut, len(plan))
 	for i, t := range plan {
 		if err := m.tensor(t, outInfos[i].Dtype, w); err != nil {
 			abortOut()
 			return fail(err)
 		}
+		m.progress.tensorDone()
 	}
 	if err := closeOut(); err != nil {
 		return fail(err)
@@ -253,7 +254,7 @@ type merger struct {
 	mag, tv  []float32 // ties scratch
 }
 
-func newMerger(opt *Options, cps []*safetensors.Checkpoint, total int64) *merger {
+func newMerger(opt *Options, cps []*safetensors.Checkpoint, total int64, tensors int) *merger {
 	m := &merger{opt: opt, cps: cps, k: len(opt.Models), workers: opt.Workers}
 	if m.workers <= 0 {
 		m.workers = 2
@@ -264,7 +265,7 @@ func newMerger(opt *Options, cps []*safetensors.Checkpoint, total int64) *merger
 	for i := range m.bufs {
 		m.bufs[i] = make([]float32, blockElems*2) // room for F64 output
 	}
-	m.progress = newProgress(opt.Progress, opt.ProgressNow, total)
+	m.progress = newProgress(opt.Progress, opt.ProgressNow, total, tensors)
 	return m
 }
 

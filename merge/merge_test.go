@@ -627,3 +627,24 @@ func TestHashCache(t *testing.T) {
 		t.Fatalf("after change: %v %s", err, fs[0].SHA256)
 	}
 }
+
+func TestProgress(t *testing.T) {
+	root, paths, _ := models(t, 2)
+	var buf strings.Builder
+	o := opts(Linear, paths...)
+	o.Progress, o.ProgressNow = &buf, true
+	if _, err := Merge(filepath.Join(root, "out"), o); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.Contains(last, "9/9 tensors") || !strings.Contains(last, "100.0%") || !strings.Contains(last, "ETA") {
+		t.Errorf("progress: %q", buf.String())
+	}
+	// Short merges without ProgressNow print nothing.
+	buf.Reset()
+	o.ProgressNow = false
+	if _, err := Merge(filepath.Join(root, "out2"), o); err != nil || buf.Len() != 0 {
+		t.Errorf("quiet short merge: %v %q", err, buf.String())
+	}
+}

@@ -17,14 +17,23 @@ type progress struct {
 	now   bool
 	total int64
 	done  int64
-	start time.Time
-	last  time.Time
-	shown bool
+	// tensors done and in all
+	nt, tt int
+	start  time.Time
+	last   time.Time
+	shown  bool
 }
 
-func newProgress(w io.Writer, now bool, total int64) *progress {
+func newProgress(w io.Writer, now bool, total int64, tensors int) *progress {
 	t := time.Now()
-	return &progress{w: w, now: now, total: total, start: t, last: t}
+	return &progress{w: w, now: now, total: total, tt: tensors, start: t, last: t}
+}
+
+// tensorDone counts a finished tensor.
+func (p *progress) tensorDone() {
+	p.mu.Lock()
+	p.nt++
+	p.mu.Unlock()
 }
 
 func (p *progress) add(n int64) {
@@ -52,7 +61,7 @@ func (p *progress) print(t time.Time) {
 	if rate > 0 {
 		eta = fmt.Sprintf("%.0fs", float64(p.total-p.done)/rate)
 	}
-	fmt.Fprintf(p.w, "merge: %5.1f%%  %s of %s  %s/s  ETA %s\n", 100*float64(p.done)/float64(max(p.total, 1)), human(p.done), human(p.total), human(int64(rate)), eta)
+	fmt.Fprintf(p.w, "merge: %d/%d tensors  %5.1f%%  %s of %s  %s/s  ETA %s\n", p.nt, p.tt, 100*float64(p.done)/float64(max(p.total, 1)), human(p.done), human(p.total), human(int64(rate)), eta)
 }
 
 // finish prints a final line when progress was shown.
@@ -62,7 +71,7 @@ func (p *progress) finish() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.done = p.total
+	p.done, p.nt = p.total, p.tt
 	p.print(time.Now())
 }
 
