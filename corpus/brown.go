@@ -92,11 +92,14 @@ func stripTag(tok string) string {
 // “ and ” become straight double quotes hugging their text, punctuation
 // attaches to the word before it, brackets to the word after, and "--"
 // joins its neighbours as a dash. A lone ' is a single quote that alternates
-// between opening and closing.
+// between opening and closing. A period, comma, "!" or "?" right after a
+// closing double quote moves inside it, as American usage (and the original
+// texts) have it: the corpus splits `city."` into city ” . .
 func Detokenize(toks []string) string {
-	var b strings.Builder
+	b := make([]byte, 0, 8*len(toks))
 	noSpaceNext := true // no space before the next token (start, or after an opener)
 	singleOpen := false
+	afterCloseQuote := false
 	for _, t := range toks {
 		kind := 0 // 0 word, 1 closer (no space before), 2 opener (no space after), 3 joiner
 		switch t {
@@ -119,19 +122,19 @@ func Detokenize(toks []string) string {
 			kind = 3
 		}
 		// "Jr." then "." : the abbreviation's period ends the sentence too.
-		if t == "." && strings.HasSuffix(b.String(), ".") {
+		if t == "." && len(b) > 0 && b[len(b)-1] == '.' {
 			continue
 		}
-		switch kind {
-		case 1, 3:
-			// attach to the previous token
-		default:
-			if !noSpaceNext {
-				b.WriteByte(' ')
-			}
+		if afterCloseQuote && (t == "." || t == "," || t == "!" || t == "?") {
+			b = append(b[:len(b)-1], t[0], '"')
+			continue
 		}
-		b.WriteString(t)
+		if kind != 1 && kind != 3 && !noSpaceNext {
+			b = append(b, ' ')
+		}
+		b = append(b, t...)
 		noSpaceNext = kind == 2 || kind == 3
+		afterCloseQuote = t == `"` && kind == 1
 	}
-	return strings.TrimSpace(b.String())
+	return strings.TrimSpace(string(b))
 }

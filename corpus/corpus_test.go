@@ -119,6 +119,9 @@ func TestDetokenize(t *testing.T) {
 		want string
 	}{
 		{[]string{"He", "said", ",", "``", "Go", "!", "''"}, `He said, "Go!"`},
+		{[]string{"``", "I", "will", ",", "kitten", "''", "!", "!"}, `"I will, kitten!!"`},
+		{[]string{"the", "``", "city", "''", ".", "Next"}, `the "city." Next`},
+		{[]string{"called", "``", "it", "''", ";", "then"}, `called "it"; then`},
 		{[]string{"a", "'", "quoted", "'", "word", "and", "'", "another", "'", "."}, `a 'quoted' word and 'another'.`},
 		{[]string{"costs", "$", "5", "(", "or", "less", ")", ";", "fine"}, `costs $5 (or less); fine`},
 		{[]string{"wait", "--", "what", "?"}, `wait--what?`},
