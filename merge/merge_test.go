@@ -648,3 +648,33 @@ func TestProgress(t *testing.T) {
 		t.Errorf("quiet short merge: %v %q", err, buf.String())
 	}
 }
+
+// TestKeepDtypes merges the Python-written fixture (F32, F16, BF16, I64,
+// BOOL, a scalar) with itself: with --dtype keep every tensor comes back
+// byte for byte, in its own dtype.
+func TestKeepDtypes(t *testing.T) {
+	fx := "../safetensors/testdata/torch_fixture.safetensors"
+	out := filepath.Join(t.TempDir(), "out.safetensors")
+	if _, err := Merge(out, opts(Linear, fx, fx, fx)); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := safetensors.Open(fx)
+	defer a.Close()
+	b, err := safetensors.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if !reflect.DeepEqual(a.Names(), b.Names()) {
+		t.Fatalf("names %v", b.Names())
+	}
+	for _, n := range a.Names() {
+		ia, _ := a.Info(n)
+		ib, _ := b.Info(n)
+		ra, _ := a.Bytes(n)
+		rb, _ := b.Bytes(n)
+		if ia.Dtype != ib.Dtype || !reflect.DeepEqual(ra, rb) {
+			t.Errorf("%s: %s→%s, bytes equal %v", n, ia.Dtype, ib.Dtype, reflect.DeepEqual(ra, rb))
+		}
+	}
+}
