@@ -126,6 +126,7 @@ func Merge(out string, opt Options) (*Result, error) {
 		waitHash()
 		return nil, err
 	}
+	os.Chmod(tmp, 0o755) // MkdirTemp makes 0700
 	fail := func(err error) (*Result, error) {
 		waitHash()
 		os.RemoveAll(tmp)

@@ -376,6 +376,7 @@ func writeFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	f.Chmod(0o644)
 	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()

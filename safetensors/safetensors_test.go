@@ -220,6 +220,9 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
 		t.Errorf("temp files left behind: %v", ents)
 	}
+	if st, _ := os.Stat(filepath.Join(dir, "F32.safetensors")); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode())
+	}
 }
 
 func TestShardedRoundTrip(t *testing.T) {

@@ -38,6 +38,7 @@ func Create(path string, tensors []TensorInfo, metadata map[string]string) (*Wri
 	if err != nil {
 		return nil, err
 	}
+	tmp.Chmod(0o644) // CreateTemp makes 0600; a checkpoint is meant to be shared
 	w := &Writer{path: path, tmp: tmp, buf: bufio.NewWriterSize(tmp, writeBufSize), total: total}
 	if _, err := w.buf.Write(hdr); err != nil {
 		w.Abort()
