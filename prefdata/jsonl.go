@@ -14,69 +14,105 @@ import (
 // MaxLine is the longest JSONL line the readers accept.
 const MaxLine = 64 << 20
 
+// rawRow decodes one JSONL line in a single pass; the pointers tell an
+// absent (or null) field from an empty one.
+type rawRow struct {
+	ID           *string  `json:"id"`
+	Prompt       *string  `json:"prompt"`
+	Chosen       *string  `json:"chosen"`
+	Rejected     *string  `json:"rejected"`
+	Margin       *float64 `json:"margin"`
+	Subset       *string  `json:"subset"`
+	GoldChosen   *float64 `json:"gold_chosen"`
+	GoldRejected *float64 `json:"gold_rejected"`
+	Corrupted    *bool    `json:"corrupted"`
+	Split        *string  `json:"split"`
+}
+
 // ReadJSONL reads preference rows, one JSON object a line. It is strict
 // about what matters and lenient about the rest: "prompt" must be present
 // and a string (it may be empty), "chosen" and "rejected" must be non-empty
-// strings, optional fields must have their types; unknown fields are
-// ignored and blank lines skipped. Errors read "file:line: problem".
+// strings, optional fields must have their types (or be null); unknown
+// fields are ignored and blank lines skipped. Errors read "file:line: problem".
 func ReadJSONL(path string) ([]Row, error) {
 	var rows []Row
-	err := eachLine(path, func(line int, obj map[string]json.RawMessage) error {
-		var r Row
-		var err error
-		if r.Prompt, err = str(obj, "prompt", true, true); err != nil {
-			return err
+	err := eachLine(path, func(b []byte) error {
+		var x rawRow
+		if err := json.Unmarshal(b, &x); err != nil {
+			return decodeError(err)
 		}
-		if r.Chosen, err = str(obj, "chosen", true, false); err != nil {
-			return err
+		switch {
+		case x.Prompt == nil:
+			return fmt.Errorf(`missing "prompt" (or null)`)
+		case x.Chosen == nil:
+			return fmt.Errorf(`missing "chosen" (or null)`)
+		case x.Rejected == nil:
+			return fmt.Errorf(`missing "rejected" (or null)`)
+		case *x.Chosen == "":
+			return fmt.Errorf(`"chosen" is empty`)
+		case *x.Rejected == "":
+			return fmt.Errorf(`"rejected" is empty`)
 		}
-		if r.Rejected, err = str(obj, "rejected", true, false); err != nil {
-			return err
+		r := Row{Prompt: *x.Prompt, Chosen: *x.Chosen, Rejected: *x.Rejected,
+			Margin: x.Margin, GoldChosen: x.GoldChosen, GoldRejected: x.GoldRejected}
+		if x.ID != nil {
+			r.ID = *x.ID
 		}
-		if r.ID, err = str(obj, "id", false, true); err != nil {
-			return err
+		if x.Subset != nil {
+			r.Subset = *x.Subset
 		}
-		if r.Subset, err = str(obj, "subset", false, true); err != nil {
-			return err
+		if x.Split != nil {
+			r.Split = *x.Split
 		}
-		if r.Split, err = str(obj, "split", false, true); err != nil {
-			return err
-		}
-		if r.Margin, err = num(obj, "margin"); err != nil {
-			return err
-		}
-		if r.GoldChosen, err = num(obj, "gold_chosen"); err != nil {
-			return err
-		}
-		if r.GoldRejected, err = num(obj, "gold_rejected"); err != nil {
-			return err
-		}
-		if raw, ok := obj["corrupted"]; ok && string(raw) != "null" {
-			if err := json.Unmarshal(raw, &r.Corrupted); err != nil {
-				return fmt.Errorf(`"corrupted" must be true or false, got %s`, clip(raw))
-			}
+		if x.Corrupted != nil {
+			r.Corrupted = *x.Corrupted
 		}
 		rows = append(rows, r)
 		return nil
 	})
 	return rows, err
+}
+
+// decodeError turns encoding/json's errors into "field must be a T" ones.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		want := "a string"
+		switch te.Type.String() {
+		case "float64":
+			want = "a number"
+		case "bool":
+			want = "true or false"
+		}
+		return fmt.Errorf("%q must be %s, got %s", te.Field, want, te.Value)
+	}
+	return fmt.Errorf("invalid JSON: %v", err)
 }
 
 // ReadScoreRows reads {"prompt", "response"} rows (prompt present, possibly
 // empty; response a non-empty string; optional string "id").
 func ReadScoreRows(path string) ([]ScoreRow, error) {
 	var rows []ScoreRow
-	err := eachLine(path, func(line int, obj map[string]json.RawMessage) error {
-		var r ScoreRow
-		var err error
-		if r.Prompt, err = str(obj, "prompt", true, true); err != nil {
-			return err
+	err := eachLine(path, func(b []byte) error {
+		var x struct {
+			ID       *string `json:"id"`
+			Prompt   *string `json:"prompt"`
+			Response *string `json:"response"`
 		}
-		if r.Response, err = str(obj, "response", true, false); err != nil {
-			return err
+		if err := json.Unmarshal(b, &x); err != nil {
+			return decodeError(err)
 		}
-		if r.ID, err = str(obj, "id", false, true); err != nil {
-			return err
+		switch {
+		case x.Prompt == nil:
+			return fmt.Errorf(`missing "prompt" (or null)`)
+		case x.Response == nil:
+			return fmt.Errorf(`missing "response" (or null)`)
+		case *x.Response == "":
+			return fmt.Errorf(`"response" is empty`)
+		}
+		r := ScoreRow{Prompt: *x.Prompt, Response: *x.Response}
+		if x.ID != nil {
+			r.ID = *x.ID
 		}
 		rows = append(rows, r)
 		return nil
@@ -84,9 +120,9 @@ func ReadScoreRows(path string) ([]ScoreRow, error) {
 	return rows, err
 }
 
-// eachLine calls fn with each non-blank line parsed as a JSON object and
-// prefixes fn's errors with "path:line: ".
-func eachLine(path string, fn func(line int, obj map[string]json.RawMessage) error) error {
+// eachLine calls fn with each non-blank line that starts as a JSON object
+// and prefixes fn's errors with "path:line: ".
+func eachLine(path string, fn func(obj []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -104,11 +140,7 @@ func eachLine(path string, fn func(line int, obj map[string]json.RawMessage) err
 		if b[0] != '{' {
 			return fmt.Errorf("%s:%d: not a JSON object (starts with %q)", path, line, clip(b[:1]))
 		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(b, &obj); err != nil {
-			return fmt.Errorf("%s:%d: invalid JSON: %v", path, line, err)
-		}
-		if err := fn(line, obj); err != nil {
+		if err := fn(b); err != nil {
 			return fmt.Errorf("%s:%d: %v", path, line, err)
 		}
 	}
@@ -119,40 +151,6 @@ func eachLine(path string, fn func(line int, obj map[string]json.RawMessage) err
 		return fmt.Errorf("%s:%d: %v", path, line+1, err)
 	}
 	return nil
-}
-
-// str reads a string field. required: it must be present; allowEmpty: ""
-// is accepted.
-func str(obj map[string]json.RawMessage, key string, required, allowEmpty bool) (string, error) {
-	raw, ok := obj[key]
-	if !ok || (!required && string(raw) == "null") {
-		if required {
-			return "", fmt.Errorf("missing %q", key)
-		}
-		return "", nil
-	}
-	var s string
-	// Unmarshal leaves s alone on null: that is not a string either.
-	if err := json.Unmarshal(raw, &s); err != nil || string(raw) == "null" {
-		return "", fmt.Errorf("%q must be a string, got %s", key, clip(raw))
-	}
-	if s == "" && !allowEmpty {
-		return "", fmt.Errorf("%q is empty", key)
-	}
-	return s, nil
-}
-
-// num reads an optional number field (absent or null: nil).
-func num(obj map[string]json.RawMessage, key string) (*float64, error) {
-	raw, ok := obj[key]
-	if !ok || string(raw) == "null" {
-		return nil, nil
-	}
-	var v float64
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, fmt.Errorf("%q must be a number, got %s", key, clip(raw))
-	}
-	return &v, nil
 }
 
 // clip shortens a raw value for an error message.

@@ -58,7 +58,8 @@ func TestReadJSONLErrors(t *testing.T) {
 		{`{"prompt":"a","chosen":"b","rejected":"c","corrupted":"yes"}`, `"corrupted" must be true or false`, 1},
 		{`{"prompt":"a","chosen":"b",`, `invalid JSON`, 1},
 		{`["prompt","a"]`, `not a JSON object`, 1},
-		{`{"prompt":"a","chosen":"b","rejected":null}`, `"rejected" must be a string`, 1},
+		{`{"prompt":"a","chosen":"b","rejected":null}`, `missing "rejected" (or null)`, 1},
+		{`{"prompt":"a","chosen":"b","rejected":"c","gold_chosen":true}`, `"gold_chosen" must be a number, got bool`, 1},
 	}
 	for i, c := range cases {
 		path := filepath.Join(dir, "bad.jsonl")
