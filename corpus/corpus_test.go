@@ -327,3 +327,16 @@ func TestInstalledData(t *testing.T) {
 		t.Errorf("%d review sentences, want 3000", len(rs))
 	}
 }
+
+// TestSentencesLoseNothing: joining the sentences of each paragraph gives
+// back the paragraph with its whitespace collapsed.
+func TestSentencesLoseNothing(t *testing.T) {
+	for _, d := range LoadSample() {
+		for _, p := range strings.Split(d.Text, "\n\n") {
+			want := strings.Join(strings.Fields(p), " ")
+			if got := strings.Join(Sentences(p), " "); got != want {
+				t.Fatalf("%s: sentences do not rejoin into the paragraph\n got %q\nwant %q", d.ID, got, want)
+			}
+		}
+	}
+}
