@@ -192,38 +192,49 @@ func (m *Model) attentionBackward(p *Pass, la *layerActs) {
 		if drop {
 			mask = la.attMask[p.attOffs[b]+h*T*T : p.attOffs[b]+(h+1)*T*T]
 			Pd = scratch[w][T*T : 2*T*T]
-			for i := 0; i < T; i++ {
-				pr, mr, dr := P[i*T:i*T+i+1], mask[i*T:i*T+i+1], Pd[i*T:(i+1)*T]
-				for j, v := range pr {
-					dr[j] = v * mr[j]
-				}
-				clear(dr[i+1:])
-			}
 		}
-		// y = Pd·v: dPd = dy·vᵀ, dv = Pdᵀ·dy
-		gemm.Sgemm(false, true, T, T, hd, 1, dy, C, v, 3*C, 0, dP, T)
-		gemm.Sgemm(true, false, T, hd, T, 1, Pd, T, dy, C, 0, dv, 3*C)
-		// softmax backward (through the dropout mask), causal part only:
-		// dS_ij = P_ij (dP_ij - Σ_k P_ik dP_ik)
-		for i := 0; i < T; i++ {
-			pr, dr := P[i*T:(i+1)*T], dP[i*T:(i+1)*T]
+		// dv and dk accumulate over row blocks.
+		for t := 0; t < T; t++ {
+			clear(dv[t*3*C : t*3*C+hd])
+			clear(dk[t*3*C : t*3*C+hd])
+		}
+		for r0 := 0; r0 < T; r0 += attnBlock {
+			r1 := min(r0+attnBlock, T)
+			rb := r1 - r0
 			if drop {
-				mr := mask[i*T : (i+1)*T]
-				for j := 0; j <= i; j++ {
-					dr[j] *= mr[j]
+				for i := r0; i < r1; i++ {
+					pr, mr, dr := P[i*T:i*T+i+1], mask[i*T:i*T+i+1], Pd[i*T:(i+1)*T]
+					for j, v := range pr {
+						dr[j] = v * mr[j]
+					}
+					clear(dr[i+1:])
 				}
 			}
-			var dot float32
-			for j := 0; j <= i; j++ {
-				dot += pr[j] * dr[j]
+			// y = Pd·v: dPd = dy·vᵀ, dv += Pdᵀ·dy
+			gemm.Sgemm(false, true, rb, r1, hd, 1, dy[r0*C:], C, v, 3*C, 0, dP[r0*T:], T)
+			gemm.Sgemm(true, false, r1, hd, rb, 1, Pd[r0*T:], T, dy[r0*C:], C, 1, dv, 3*C)
+			// softmax backward (through the dropout mask), causal part only:
+			// dS_ij = P_ij (dP_ij - Σ_k P_ik dP_ik)
+			for i := r0; i < r1; i++ {
+				pr, dr := P[i*T:(i+1)*T], dP[i*T:(i+1)*T]
+				if drop {
+					mr := mask[i*T : (i+1)*T]
+					for j := 0; j <= i; j++ {
+						dr[j] *= mr[j]
+					}
+				}
+				var dot float32
+				for j := 0; j <= i; j++ {
+					dot += pr[j] * dr[j]
+				}
+				for j := 0; j <= i; j++ {
+					dr[j] = pr[j] * (dr[j] - dot)
+				}
+				clear(dr[i+1 : r1])
 			}
-			for j := 0; j <= i; j++ {
-				dr[j] = pr[j] * (dr[j] - dot)
-			}
-			clear(dr[i+1:])
+			// S = scale·q·kᵀ: dq = scale·dS·k, dk += scale·dSᵀ·q
+			gemm.Sgemm(false, false, rb, hd, r1, scale, dP[r0*T:], T, k, 3*C, 0, dq[r0*3*C:], 3*C)
+			gemm.Sgemm(true, false, r1, hd, rb, scale, dP[r0*T:], T, q[r0*3*C:], 3*C, 1, dk, 3*C)
 		}
-		// S = scale·q·kᵀ: dq = scale·dS·k, dk = scale·dSᵀ·q
-		gemm.Sgemm(false, false, T, hd, T, scale, dP, T, k, 3*C, 0, dq, 3*C)
-		gemm.Sgemm(true, false, T, hd, T, scale, dP, T, q, 3*C, 0, dk, 3*C)
 	})
 }

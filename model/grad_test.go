@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -81,6 +82,15 @@ func lpWeights(seed uint64) [][]float32 {
 // Float32 forward with h = 1e-2 leaves about 1e-4 of rounding and O(h²)
 // truncation noise: the tolerance is 2% relative plus 2e-4 absolute.
 func TestGradCheck(t *testing.T) {
+	for _, blk := range []int{32, 3} {
+		old := attnBlock
+		attnBlock = blk
+		t.Run(fmt.Sprintf("block%d", blk), gradCheck)
+		attnBlock = old
+	}
+}
+
+func gradCheck(t *testing.T) {
 	for _, mode := range []Mode{{}, {Train: true, Seed: 42}} {
 		m := tinyModel(t, 1)
 		w := lpWeights(2)
