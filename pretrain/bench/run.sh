@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Pretraining step throughput, ours vs PyTorch+OpenBLAS, alternated (the
+# machine is shared: compare medians). Usage: pretrain/bench/run.sh [rounds]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds=${1:-3}
+GOEXPERIMENT=simd go test -c -o /tmp/pretrain.bench ./pretrain
+for i in $(seq "$rounds"); do
+  echo "round $i"
+  /tmp/pretrain.bench -test.run '^$' -test.bench BenchmarkPretrainStep -test.benchtime 10x | grep tokens/s
+  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 pretrain/bench/peer.py 10
+done
