@@ -41,10 +41,13 @@ measure() {
 	/usr/bin/time -f "%e %U %S %M" -o "$tf" "$@" &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
-		[ -z "$child" ] && child=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{print $1}')
-		if [ -n "$child" ] && [ -r "/proc/$child/status" ]; then
-			a=$(awk '/^RssAnon:/ {print $2}' "/proc/$child/status" 2>/dev/null)
-			[ -n "$a" ] && [ "$a" -gt "$anon" ] && anon=$a
+		# The process may exit at any point of this loop: nothing here may fail.
+		if [ -z "$child" ]; then
+			child=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null || true)
+		fi
+		if [ -n "$child" ]; then
+			a=$(awk '/^RssAnon:/ {print $2}' "/proc/$child/status" 2>/dev/null || true)
+			if [ -n "$a" ] && [ "$a" -gt "$anon" ]; then anon=$a; fi
 		fi
 		sleep 0.01
 	done
