@@ -154,6 +154,9 @@ func Merge(out string, opt Options) (*Result, error) {
 	m := newMerger(&opt, cps, bytesRead+bytesOut, len(plan))
 	for i, t := range plan {
 		if err := m.tensor(t, outInfos[i].Dtype, w); err != nil {
+			if opt.Context != nil && opt.Context.Err() != nil {
+				err = fmt.Errorf("interrupted; nothing written to %s", out)
+			}
 			abortOut()
 			return fail(err)
 		}
@@ -349,6 +352,11 @@ func (m *merger) tensor(t safetensors.TensorInfo, outDt safetensors.Dtype, w io.
 		wg.Wait()
 		if runErr = errors.Join(errs...); runErr != nil {
 			break
+		}
+		if m.opt.Context != nil {
+			if runErr = m.opt.Context.Err(); runErr != nil {
+				break
+			}
 		}
 		// Drop the block's input pages from our resident set (the page
 		// cache keeps them): RSS stays a few MB whatever the tensor size.

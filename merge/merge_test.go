@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"context"
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
@@ -677,4 +678,16 @@ func TestKeepDtypes(t *testing.T) {
 			t.Errorf("%s: %s→%s, bytes equal %v", n, ia.Dtype, ib.Dtype, reflect.DeepEqual(ra, rb))
 		}
 	}
+}
+
+func TestCancelLeavesNothing(t *testing.T) {
+	root, paths, _ := models(t, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	o := opts(Linear, paths...)
+	o.Context = ctx
+	if _, err := Merge(filepath.Join(root, "out"), o); err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("cancelled merge: %v", err)
+	}
+	assertClean(t, root, map[string]bool{"rm0": true, "rm1": true})
 }

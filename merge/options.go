@@ -9,6 +9,7 @@
 package merge
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -63,6 +64,9 @@ type Options struct {
 	// "" hashes every time.
 	HashCache string
 	NoSync    bool // skip fsync of the output (benchmarks)
+	// Context, when set, cancels the merge between blocks (Ctrl-C in the
+	// CLI); the temporary output is removed as for any failure.
+	Context context.Context
 }
 
 // Defaults returns mergekit's defaults: linear, t 0.5, lambda 1, density 0.5.

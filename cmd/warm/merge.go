@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/warm-rm/warm/merge"
 )
@@ -144,6 +147,10 @@ func runMerge(args []string) error {
 			opt.ProgressNow = true
 		}
 	}
+	// Ctrl-C or SIGTERM stops between blocks and removes the partial output.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opt.Context = ctx
 	res, err := merge.Merge(*out, opt)
 	if err != nil {
 		return err
