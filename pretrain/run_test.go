@@ -68,7 +68,7 @@ func TestTokenizerTrainingDeterministic(t *testing.T) {
 	}
 }
 
-func TestPretrainBeatsUnigramAndResumes(t *testing.T) {
+func TestPretrainBeatsUnigram(t *testing.T) {
 	out := t.TempDir()
 	data := prepTiny(t, out)
 	sum, err := Run(context.Background(), tinyConfig(out), data, 0)
@@ -108,16 +108,32 @@ func TestPretrainBeatsUnigramAndResumes(t *testing.T) {
 		t.Errorf("metrics steps %v", steps)
 	}
 
-	// Interrupt a second run at step 123 (after the resume checkpoint of
-	// step 120 and three more steps), resume it: the final model must be
-	// the uninterrupted run's, bit for bit, and metrics.jsonl must list
-	// each step once.
+}
+
+func TestResumeIsExact(t *testing.T) {
+	short := func(out string) Config {
+		c := tinyConfig(out)
+		c.Steps, c.SaveEvery, c.EvalEvery, c.Warmup = 60, 10, 20, 5
+		return c
+	}
+	out := t.TempDir()
+	data := prepTiny(t, out)
+	sum, err := Run(context.Background(), short(out), data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := metricSteps(t, filepath.Join(out, "metrics.jsonl"))
+
+	// Interrupt a second run at step 23 (three steps after the resume
+	// checkpoint of step 20), resume it: the final model must be the
+	// uninterrupted run's, bit for bit, and metrics.jsonl must list each
+	// step once.
 	out2 := t.TempDir()
 	data2 := prepTiny(t, out2)
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := tinyConfig(out2)
+	cfg := short(out2)
 	cfg.afterStep = func(s int) {
-		if s == 123 {
+		if s == 23 {
 			cancel()
 		}
 	}
@@ -125,11 +141,11 @@ func TestPretrainBeatsUnigramAndResumes(t *testing.T) {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	var st state
-	b, _ = os.ReadFile(filepath.Join(out2, "resume", stateFile))
-	if json.Unmarshal(b, &st); st.Step != 123 {
-		t.Errorf("interrupt saved step %d, want 123", st.Step)
+	b, _ := os.ReadFile(filepath.Join(out2, "resume", stateFile))
+	if json.Unmarshal(b, &st); st.Step != 23 {
+		t.Errorf("interrupt saved step %d, want 23", st.Step)
 	}
-	sum2, err := Run(context.Background(), tinyConfig(out2), data2, 0)
+	sum2, err := Run(context.Background(), short(out2), data2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +161,11 @@ func TestPretrainBeatsUnigramAndResumes(t *testing.T) {
 		}
 	}
 	if s2 := metricSteps(t, filepath.Join(out2, "metrics.jsonl")); len(s2) != len(steps) {
-		t.Errorf("resumed metrics steps %v", s2)
+		t.Errorf("resumed metrics steps %v, uninterrupted %v", s2, steps)
 	}
 
 	// A resume checkpoint of other settings is refused, not silently used.
-	cfg = tinyConfig(out2)
+	cfg = short(out2)
 	cfg.Batch = 4
 	if _, err := Run(context.Background(), cfg, data2, 0); err == nil {
 		t.Error("resume with another batch size accepted")
