@@ -22,12 +22,12 @@ func TestPretrainAndDataEndToEnd(t *testing.T) {
 		t.Fatalf("warm pretrain exited %d", code)
 	}
 	var ps struct {
-		Checkpoints       []string
-		ValLoss           float64 `json:"val_loss"`
-		ValPPL            float64 `json:"val_ppl"`
-		UnigramPPL        float64 `json:"unigram_ppl"`
-		Tokens            int64
-		Seconds           float64
+		Checkpoints []string
+		ValLoss     float64 `json:"val_loss"`
+		ValPPL      float64 `json:"val_ppl"`
+		UnigramPPL  float64 `json:"unigram_ppl"`
+		Tokens      int64
+		Seconds     float64
 	}
 	dataReadJSON(t, filepath.Join(run, "summary.json"), &ps)
 	if len(ps.Checkpoints) != 3 || !(ps.ValPPL > 1) || !(ps.UnigramPPL > 1) || ps.Tokens != 120*8*64 || ps.Seconds <= 0 {
