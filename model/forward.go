@@ -78,12 +78,13 @@ const lmChunk = 256
 // ids) and keeps what backward needs. Heads are computed on demand by the
 // Pass methods. It panics on an empty or over-long sequence or an
 // out-of-range token: callers validate data first.
-func (m *Model) Forward(seqs [][]int, mode Mode) *Pass { return m.forward(seqs, mode, true) }
+func (m *Model) Forward(seqs [][]int, mode Mode) *Pass { return m.forward(seqs, mode, true, nil) }
 
 // forward with keep=false is inference only: every block reuses one set of
 // activation buffers and two residual streams, so memory does not grow
-// with depth; such a Pass cannot run backward.
-func (m *Model) forward(seqs [][]int, mode Mode, keep bool) *Pass {
+// with depth; such a Pass cannot run backward. onQKV, when set, sees each
+// block's q|k|v rows as soon as they exist (the KV cache's prefill).
+func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p *Pass, qkv []float32)) *Pass {
 	c := m.Config
 	C, F, H, L := c.NEmbd, c.Inner(), c.NHead, c.NLayer
 	p := &Pass{m: m, seqs: seqs, mode: mode, keep: keep}
@@ -161,6 +162,9 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool) *Pass {
 
 		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, in, lp.ln1W.W, lp.ln1B.W, n, C, c.LayerNormEps)
 		linearForward(la.qkv, la.ln1, lp.attnW.W, lp.attnB.W, n, C, 3*C)
+		if onQKV != nil {
+			onQKV(l, p, la.qkv)
+		}
 		if train && c.AttnPdrop > 0 {
 			la.attMask = grow(la.attMask, na)
 		}
@@ -402,8 +406,9 @@ func (p *Pass) Logits(b, t int) []float32 {
 }
 
 // maxBatchTokens bounds the tokens in one internal inference batch, so
-// activation memory stays modest whatever the caller passes.
-const maxBatchTokens = 8192
+// activation memory stays modest whatever the caller passes (a variable
+// for tests).
+var maxBatchTokens = 8192
 
 // chunks splits seqs into consecutive batches of at most maxBatchTokens.
 func chunks(seqs [][]int) [][2]int {
@@ -426,7 +431,7 @@ func chunks(seqs [][]int) [][2]int {
 func (m *Model) Rewards(seqs [][]int) []float32 {
 	out := make([]float32, 0, len(seqs))
 	for _, c := range chunks(seqs) {
-		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false).Rewards()...)
+		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false, nil).Rewards()...)
 	}
 	return out
 }
@@ -435,7 +440,7 @@ func (m *Model) Rewards(seqs [][]int) []float32 {
 func (m *Model) TokenLogProbs(seqs [][]int) [][]float32 {
 	out := make([][]float32, 0, len(seqs))
 	for _, c := range chunks(seqs) {
-		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false).TokenLogProbs()...)
+		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false, nil).TokenLogProbs()...)
 	}
 	return out
 }

@@ -43,26 +43,32 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 		maxLen = max(maxLen, len(pr))
 	}
 	P := min(c.NPositions, maxLen+opt.MaxNewTokens) // cache length per row
-	// Prefill: one packed forward over the prompts; k and v come from qkv.
-	pass := m.Forward(prompts, Mode{})
+	// Prefill: packed inference passes over the prompts (in chunks of
+	// bounded tokens, one set of block buffers); each block's k and v go
+	// straight into the cache.
 	kc := make([][]float32, L)
 	vc := make([][]float32, L)
 	for l := 0; l < L; l++ {
 		kc[l] = make([]float32, B*P*C)
 		vc[l] = make([]float32, B*P*C)
-		qkv := m.ws.layers[l].qkv
-		for b, pr := range prompts {
-			for t := range pr {
-				r := (pass.offs[b] + t) * 3 * C
-				copy(kc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[r+C:r+2*C])
-				copy(vc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[r+2*C:r+3*C])
-			}
-		}
 	}
 	logits := make([]float32, B*V)
-	for b := range prompts {
-		r := pass.lastRow(b)
-		gemm.Sgemm(false, true, 1, V, C, 1, m.ws.lnf[r*C:], C, m.wte.W, C, 0, logits[b*V:], V)
+	for _, ch := range chunks(prompts) {
+		b0 := ch[0]
+		pass := m.forward(prompts[ch[0]:ch[1]], Mode{}, false, func(l int, p *Pass, qkv []float32) {
+			for i, pr := range p.seqs {
+				b := b0 + i
+				for t := range pr {
+					r := (p.offs[i] + t) * 3 * C
+					copy(kc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[r+C:r+2*C])
+					copy(vc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[r+2*C:r+3*C])
+				}
+			}
+		})
+		for i := range pass.seqs {
+			r := pass.lastRow(i)
+			gemm.Sgemm(false, true, 1, V, C, 1, m.ws.lnf[r*C:], C, m.wte.W, C, 0, logits[(b0+i)*V:], V)
+		}
 	}
 	rngs := make([]rng, B)
 	pos := make([]int, B) // position of the next token to feed

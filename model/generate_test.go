@@ -9,6 +9,15 @@ import (
 // TestGenerateGreedyMatchesForward: greedy decoding with the KV cache picks,
 // at every step, the argmax of a full (uncached) forward's logits.
 func TestGenerateGreedyMatchesForward(t *testing.T) {
+	for _, mb := range []int{8192, 5} { // 5: prefill in several chunks
+		old := maxBatchTokens
+		maxBatchTokens = mb
+		greedyMatchesForward(t)
+		maxBatchTokens = old
+	}
+}
+
+func greedyMatchesForward(t *testing.T) {
 	m := tinyModel(t, 21)
 	prompts := [][]int{{1, 2, 3}, {4}, {5, 6, 7, 8, 9, 10}}
 	out := m.Generate(prompts, SampleOptions{MaxNewTokens: 6, StopToken: -1})
@@ -117,8 +126,11 @@ func TestTrainStepDeterministic(t *testing.T) {
 // buffers) give exactly what a full Forward gives.
 func TestInferencePath(t *testing.T) {
 	m := tinyModel(t, 24)
+	old := maxBatchTokens
+	maxBatchTokens = 9 // several internal batches
 	r := m.Rewards(gradSeqs)
 	lp := m.TokenLogProbs(gradSeqs)
+	maxBatchTokens = old
 	p := m.Forward(gradSeqs, Mode{})
 	if !reflect.DeepEqual(r, p.Rewards()) || !reflect.DeepEqual(lp, p.TokenLogProbs()) {
 		t.Fatal("inference path differs from Forward")
