@@ -131,9 +131,18 @@ func TestInferencePath(t *testing.T) {
 	r := m.Rewards(gradSeqs)
 	lp := m.TokenLogProbs(gradSeqs)
 	maxBatchTokens = old
+	// Different batch compositions may round differently in gemm's edge
+	// kernels: 1e-5 absolute.
 	p := m.Forward(gradSeqs, Mode{})
-	if !reflect.DeepEqual(r, p.Rewards()) || !reflect.DeepEqual(lp, p.TokenLogProbs()) {
-		t.Fatal("inference path differs from Forward")
+	for b := range r {
+		if math.Abs(float64(r[b]-p.Rewards()[b])) > 1e-5 {
+			t.Errorf("reward %d: %g vs Forward %g", b, r[b], p.Rewards()[b])
+		}
+		for i, v := range lp[b] {
+			if math.Abs(float64(v-p.TokenLogProbs()[b][i])) > 1e-5 {
+				t.Errorf("logprob %d/%d: %g vs Forward %g", b, i, v, p.TokenLogProbs()[b][i])
+			}
+		}
 	}
 }
 
