@@ -6,7 +6,7 @@ addmm, gelu tanh, LayerNorm eps 1e-5, attention by hand with a causal
 masked softmax -- torch 1.13 has no SDPA --, reward = score . ln_f(h) at the
 last token, tied LM head for generation).
 
-  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/engine/torch_engine.py [--secs 4] [--only train,infer,gen,gemm]
+  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/engine/torch_engine.py [--secs 4] [--only train,infer,gen,gemm] [--threads 2]
   /usr/bin/python3 bench/engine/torch_engine.py --check DIR   (DIR from `engine -check DIR`)
 
 Prints "torch <metric> <value>" lines (the names the Go program uses) and
@@ -138,7 +138,7 @@ def bench_train(warm, min_iters, secs, foreach):
     losses = []
 
     def step(i):
-        opt.zero_grad(set_to_none=False)
+        opt.zero_grad(set_to_none=True)  # torch 2.x default, the cheaper one
         r = rewards(ps, ids, True)
         loss = -F.logsigmoid(r[:TRAIN_PAIRS] - r[TRAIN_PAIRS:]).mean()  # chosen || rejected
         loss.backward()
@@ -265,11 +265,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="train,infer,gen,gemm")
     ap.add_argument("--secs", type=float, default=4)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--min-iters", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--min-iters", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--foreach", type=int, default=1, help="AdamW foreach implementation (1, torch's faster one here) or 0")
     ap.add_argument("--check", metavar="DIR")
+    ap.add_argument("--label", default="torch", help="first word of each result line")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -288,8 +289,8 @@ def main():
         print(f"torch_engine: {w}: {a.warmup} warm-up, then {a.secs}s ...", file=sys.stderr)
         (work, iters, secs), note = works[w]()
         print(f"torch_engine: {metric[w]}: {work / secs:.1f} in {iters} iterations, {secs:.2f}s {note}", file=sys.stderr)
-        print(f"torch {metric[w]} {work / secs:.2f}", flush=True)
-    print(f"torch peak_rss_mb {peak_rss_mb():.1f}")
+        print(f"{a.label} {metric[w]} {work / secs:.2f}", flush=True)
+    print(f"{a.label} peak_rss_mb {peak_rss_mb():.1f}")
     print(f"torch_engine: torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, blas: {blas_library()}", file=sys.stderr)
 

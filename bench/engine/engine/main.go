@@ -262,8 +262,8 @@ func main() {
 	log := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "engine: "+format+"\n", a...) }
 	only := flag.String("only", "train,infer,gen,gemm", "comma-separated workloads: train, infer, gen, gemm")
 	secs := flag.Float64("secs", 4, "seconds to time each workload (after warm-up)")
-	warm := flag.Int("warmup", 2, "untimed warm-up iterations per workload")
-	minIters := flag.Int("min-iters", 3, "timed iterations at least")
+	warm := flag.Int("warmup", 1, "untimed warm-up iterations per workload")
+	minIters := flag.Int("min-iters", 1, "timed iterations at least")
 	threads := flag.Int("threads", 2, "GOMAXPROCS (the peer uses 2 threads)")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile of the timed workloads to this file")
 	check := flag.String("check", "", "write the peer check model + rewards to this directory and exit")
