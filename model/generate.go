@@ -26,7 +26,8 @@ type SampleOptions struct {
 
 // Generate samples continuations of each prompt with a KV cache, all rows
 // batched, and returns only the new tokens. Row b draws from its own random
-// stream (Seed, b), so a row's tokens do not depend on the other rows.
+// stream (Seed, b): the same call gives the same tokens. (Other rows change
+// a row's logits only in the last bits, through gemm's edge kernels.)
 func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 	c := m.Config
 	C, F, H, L, V, hd := c.NEmbd, c.Inner(), c.NHead, c.NLayer, c.VocabSize, c.HeadDim()
