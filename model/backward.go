@@ -116,7 +116,7 @@ func (p *Pass) bodyBackward() {
 	ws.datty = grow(ws.datty, n*C)
 	ws.dqkv = grow(ws.dqkv, n*3*C)
 	ws.dfch = grow(ws.dfch, n*F)
-	ws.lnPartial = grow(ws.lnPartial, 2*C*max(1, len(ws.scratchFor(0))))
+	ws.lnPartial = grow(ws.lnPartial, lnPartialSize(n, C))
 	train := p.mode.Train
 
 	dres := ws.dres

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -119,6 +120,26 @@ func TestTrainStepDeterministic(t *testing.T) {
 	a, b := grads(), grads()
 	if !reflect.DeepEqual(a, b) {
 		t.Fatal("two identical training steps gave different gradients")
+	}
+	// And the same bits with 1 or 3 CPUs, on a batch big enough (160
+	// tokens) for several row blocks.
+	seqs := make([][]int, 10)
+	for i := range seqs {
+		seqs[i] = make([]int, 16)
+		for j := range seqs[i] {
+			seqs[i][j] = (i*7 + j*3) % 23
+		}
+	}
+	withProcs := func(n int) []float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
+		m := tinyModel(t, 23)
+		p := m.Forward(seqs, Mode{Train: true, Seed: 7})
+		r := p.Rewards()
+		p.BackwardRewards(r) // any fixed head gradient
+		return append([]float32(nil), m.Grads()...)
+	}
+	if !reflect.DeepEqual(withProcs(1), withProcs(3)) {
+		t.Fatal("gradients depend on GOMAXPROCS")
 	}
 }
 

@@ -173,7 +173,7 @@ func TestLayerNormGELUGrad(t *testing.T) {
 	geluForward(make([]float32, n*c), gg, out)
 	geluBackward(dg, gg, dout)
 	dx, dw, db := make([]float32, n*c), make([]float32, c), make([]float32, c)
-	layerNormBackward(dx, dw, db, dg, x, w, mean, rstd, n, c, make([]float32, 2*c*64))
+	layerNormBackward(dx, dw, db, dg, x, w, mean, rstd, n, c, make([]float32, lnPartialSize(n, c)))
 	check := func(name string, v []float32, g []float32) {
 		for i := range v {
 			old := v[i]

@@ -143,49 +143,50 @@ func layerNormForward(out, mean, rstd, x, w, b []float32, n, c int, eps float64)
 	})
 }
 
+// lnChunk is the row block of layerNormBackward's partial weight sums: a
+// fixed size, so dw and db are summed in the same order whatever
+// GOMAXPROCS is (bit-reproducible training).
+const lnChunk = 64
+
+// lnPartialSize is the scratch layerNormBackward needs for n rows.
+func lnPartialSize(n, c int) int { return 2 * c * ((n + lnChunk - 1) / lnChunk) }
+
 // layerNormBackward adds the input gradient into dx (dx += ...) and the
-// weight/bias gradients into dw, db. Per-worker partial sums for dw/db keep
-// the row-parallel loop race-free; partial is scratch of 2*c*workers.
+// weight/bias gradients into dw, db. Row blocks run in parallel, each with
+// its own partial dw/db in partial (lnPartialSize floats), reduced in
+// block order.
 func layerNormBackward(dx, dw, db, dout, x, w, mean, rstd []float32, n, c int, partial []float32) {
-	workers := runtime.GOMAXPROCS(0)
-	if workers > n/32 {
-		workers = max(1, n/32)
-	}
-	partial = partial[:2*c*workers]
-	clear(partial)
-	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		lo, hi := k*n/workers, (k+1)*n/workers
+	chunks := (n + lnChunk - 1) / lnChunk
+	partial = partial[:2*c*chunks]
+	parallelJobs(chunks, func(_, k int) {
+		lo, hi := k*lnChunk, min((k+1)*lnChunk, n)
 		pw := partial[2*c*k : 2*c*k+c]
 		pb := partial[2*c*k+c : 2*c*(k+1)]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				xi := x[i*c : (i+1)*c]
-				di := dout[i*c : (i+1)*c]
-				m, rs := mean[i], rstd[i]
-				var dnMean, dnNormMean float32
-				for j, d := range di {
-					norm := (xi[j] - m) * rs
-					dn := w[j] * d
-					dnMean += dn
-					dnNormMean += dn * norm
-					pw[j] += d * norm
-					pb[j] += d
-				}
-				dnMean /= float32(c)
-				dnNormMean /= float32(c)
-				dxi := dx[i*c : (i+1)*c]
-				for j, d := range di {
-					norm := (xi[j] - m) * rs
-					dxi[j] += (w[j]*d - dnMean - norm*dnNormMean) * rs
-				}
+		clear(pw)
+		clear(pb)
+		for i := lo; i < hi; i++ {
+			xi := x[i*c : (i+1)*c]
+			di := dout[i*c : (i+1)*c]
+			m, rs := mean[i], rstd[i]
+			var dnMean, dnNormMean float32
+			for j, d := range di {
+				norm := (xi[j] - m) * rs
+				dn := w[j] * d
+				dnMean += dn
+				dnNormMean += dn * norm
+				pw[j] += d * norm
+				pb[j] += d
 			}
-		}()
-	}
-	wg.Wait()
-	for k := 0; k < workers; k++ {
+			dnMean /= float32(c)
+			dnNormMean /= float32(c)
+			dxi := dx[i*c : (i+1)*c]
+			for j, d := range di {
+				norm := (xi[j] - m) * rs
+				dxi[j] += (w[j]*d - dnMean - norm*dnNormMean) * rs
+			}
+		}
+	})
+	for k := 0; k < chunks; k++ {
 		pw := partial[2*c*k : 2*c*k+c]
 		pb := partial[2*c*k+c : 2*c*(k+1)]
 		for j := 0; j < c; j++ {
