@@ -4,16 +4,17 @@ GPT-2 language model (vocab 8192, d 128, 4 layers, 4 heads, 128 positions,
 16 windows per step; tied LM head, gelu_new, dropout 0), cross-entropy over
 the vocabulary, clip_grad_norm_(1.0), AdamW(betas 0.9/0.95, wd 0.1).
 
-  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 pretrain/bench/peer.py [seconds]
+  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 pretrain/bench/peer.py [seconds] [threads]
 
-Prints one line: "pretrain tokens/s N".
+Prints one line: "pretrain tokens/s N tokens/cpu-s M" (tokens per second of
+process CPU time: on a shared machine wall time measures the neighbours).
 """
 import math, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
 torch.manual_seed(0)
 V, P, C, L, H, B, T = 8192, 128, 128, 4, 4, 16, 128
 
@@ -60,7 +61,7 @@ def step():
     torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
     opt.step()
 step()
-n, t0 = 0, time.perf_counter()
+n, t0, c0 = 0, time.perf_counter(), time.process_time()
 while time.perf_counter() - t0 < secs:
     step(); n += 1
-print("pretrain tokens/s %.0f" % (n * B * T / (time.perf_counter() - t0)))
+print("pretrain tokens/s %.0f tokens/cpu-s %.0f" % (n * B * T / (time.perf_counter() - t0), n * B * T / (time.process_time() - c0)))

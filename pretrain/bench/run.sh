@@ -7,6 +7,9 @@ rounds=${1:-3}
 GOEXPERIMENT=simd go test -c -o /tmp/pretrain.bench ./pretrain
 for i in $(seq "$rounds"); do
   echo "round $i"
-  /tmp/pretrain.bench -test.run '^$' -test.bench BenchmarkPretrainStep -test.benchtime 10x | grep tokens/s
-  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 pretrain/bench/peer.py 10
+  for th in 1 2; do
+    echo "threads $th"
+    GOMAXPROCS=$th /tmp/pretrain.bench -test.run '^$' -test.bench BenchmarkPretrainStep -test.benchtime 10x | grep tokens/s
+    OPENBLAS_NUM_THREADS=$th OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 pretrain/bench/peer.py 10 $th
+  done
 done
