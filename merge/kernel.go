@@ -229,6 +229,14 @@ func linear32(res []float32, xs [][]float32, b []float32, coef []float64) {
 	}
 }
 
+// Passes of linear64 over a group of four inputs.
+const (
+	modeOnly   = iota // the only group: res = Σ
+	modeFirst         // acc = Σ
+	modeLast          // res = acc + Σ
+	modeMiddle        // acc += Σ
+)
+
 // linear64 is linear32 with a float64 accumulator. Each float32 input is
 // widened exactly, so the only roundings are the products and sums, and the
 // result equals Σ c_i·x_i computed in float64 in model order, rounded once.
@@ -239,23 +247,35 @@ func linear64(res []float32, xs [][]float32, b []float32, coef []float64, acc []
 		for g := 0; g < len(xs); g += 4 {
 			x, c := group4(xs, coef, g, n)
 			x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
-			first, last := g == 0, g+4 >= len(xs)
-			switch {
+			mode := modeMiddle
+			switch first, last := g == 0, g+4 >= len(xs); {
 			case first && last: // K ≤ 4: no accumulator pass at all
-				for k := range res {
-					res[k] = float32(float64(c[0]*float64(x0[k])) + float64(c[1]*float64(x1[k])) + float64(c[2]*float64(x2[k])) + float64(c[3]*float64(x3[k])))
-				}
+				mode = modeOnly
 			case first:
-				for k := range acc {
-					acc[k] = float64(c[0]*float64(x0[k])) + float64(c[1]*float64(x1[k])) + float64(c[2]*float64(x2[k])) + float64(c[3]*float64(x3[k]))
-				}
+				mode = modeFirst
 			case last:
-				for k := range res {
-					res[k] = float32(acc[k] + float64(c[0]*float64(x0[k])) + float64(c[1]*float64(x1[k])) + float64(c[2]*float64(x2[k])) + float64(c[3]*float64(x3[k])))
+				mode = modeLast
+			}
+			s := linear64Vec(mode, res, acc, &x, &c)
+			// The scalar loops do the rest (all of it without AVX-512).
+			rr, aa := res[s:], acc[s:len(res)]
+			y0, y1, y2, y3 := x0[s:n], x1[s:n], x2[s:n], x3[s:n]
+			switch mode {
+			case modeOnly:
+				for k := range rr {
+					rr[k] = float32(float64(c[0]*float64(y0[k])) + float64(c[1]*float64(y1[k])) + float64(c[2]*float64(y2[k])) + float64(c[3]*float64(y3[k])))
+				}
+			case modeFirst:
+				for k := range rr {
+					aa[k] = float64(c[0]*float64(y0[k])) + float64(c[1]*float64(y1[k])) + float64(c[2]*float64(y2[k])) + float64(c[3]*float64(y3[k]))
+				}
+			case modeLast:
+				for k := range rr {
+					rr[k] = float32(aa[k] + float64(c[0]*float64(y0[k])) + float64(c[1]*float64(y1[k])) + float64(c[2]*float64(y2[k])) + float64(c[3]*float64(y3[k])))
 				}
 			default:
-				for k := range acc {
-					acc[k] = acc[k] + float64(c[0]*float64(x0[k])) + float64(c[1]*float64(x1[k])) + float64(c[2]*float64(x2[k])) + float64(c[3]*float64(x3[k]))
+				for k := range rr {
+					aa[k] = aa[k] + float64(c[0]*float64(y0[k])) + float64(c[1]*float64(y1[k])) + float64(c[2]*float64(y2[k])) + float64(c[3]*float64(y3[k]))
 				}
 			}
 		}

@@ -691,3 +691,34 @@ func TestCancelLeavesNothing(t *testing.T) {
 	}
 	assertClean(t, root, map[string]bool{"rm0": true, "rm1": true})
 }
+
+// TestLinear64Sequential: for every K (all accumulator modes) and lengths
+// with vector tails, linear64 equals the float64 sum formed left to right
+// in model order and rounded once, in the portable and the SIMD build.
+func TestLinear64Sequential(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for k := 1; k <= 9; k++ {
+		for _, n := range []int{1, 7, 8, 9, 1003} {
+			xs := make([][]float32, k)
+			coef := make([]float64, k)
+			for i := range xs {
+				coef[i] = r.Float64()*2 - 0.5
+				xs[i] = make([]float32, n)
+				for e := range xs[i] {
+					xs[i][e] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(7)-3)))
+				}
+			}
+			res := make([]float32, n)
+			linear64(res, xs, nil, coef, make([]float64, n))
+			for e := range res {
+				var ref float64
+				for i := range xs {
+					ref += coef[i] * float64(xs[i][e])
+				}
+				if res[e] != float32(ref) {
+					t.Fatalf("K=%d n=%d [%d]: %v, want %v", k, n, e, res[e], float32(ref))
+				}
+			}
+		}
+	}
+}
