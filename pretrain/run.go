@@ -373,12 +373,22 @@ func Samples(m *model.Model, tok interface {
 	var ids [][]int
 	var kept []string
 	for _, p := range prompts {
-		if e := tok.Encode(p); len(e) > 0 && len(e) < m.Config.NPositions {
+		if e := tok.Encode(p); len(e) > 0 && len(e) < m.Config.NPositions-1 {
 			ids = append(ids, e)
 			kept = append(kept, p)
 		}
 	}
 	if len(ids) == 0 {
+		return nil
+	}
+	// Every row must run the same number of steps (see below): keep all
+	// inside the context.
+	longest := 0
+	for _, e := range ids {
+		longest = max(longest, len(e))
+	}
+	n = min(n, m.Config.NPositions-1-longest)
+	if n < 1 {
 		return nil
 	}
 	// No StopToken, cut at <|endoftext|> here: model.Generate at HEAD

@@ -107,7 +107,7 @@ func runData(args []string) error {
 	if tok.EOT() < 0 {
 		return fmt.Errorf("policy %s: tokenizer has no <|endoftext|>", *policyDir)
 	}
-	if need := cfg.PromptMaxTok + cfg.MaxNew; need > m.Config.NPositions {
+	if need := cfg.PromptMaxTok + cfg.MaxNew; need >= m.Config.NPositions {
 		return fmt.Errorf("prompts of %d + responses of %d tokens exceed the policy's context of %d", cfg.PromptMaxTok, cfg.MaxNew, m.Config.NPositions)
 	}
 
