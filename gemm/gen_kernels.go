@@ -54,6 +54,7 @@ func main() {
 		gen(&w, isa{name: kernName("kernAVX2", rows, mrAVX2), reg: "Y", width: 8, vecs: 2, mr: mrAVX2, rows: rows, unroll: 4})
 	}
 	genPack(&w)
+	genPackAVX2(&w)
 	if err := os.WriteFile("kernel_amd64.s", w.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -219,7 +220,7 @@ func genPack(w *bytes.Buffer) {
 	p("JZ tail")
 	fmt.Fprintf(w, "block:\n")
 	p("MOVQ SI, R11")
-	tr := newTranspose()
+	tr := newTranspose(16, "Z")
 	for i := 0; i < 16; i++ {
 		if i < mr {
 			p("VMULPS (R11), Z31, %s", tr.reg(i))
@@ -290,7 +291,7 @@ func genPack(w *bytes.Buffer) {
 	fmt.Fprintf(w, "block:\n")
 	p("MOVQ SI, R11")
 	for g := 0; g < 2; g++ {
-		tr := newTranspose()
+		tr := newTranspose(16, "Z")
 		for i := 0; i < 16; i++ {
 			p("VMOVUPS (R11), %s", tr.reg(i))
 			p("ADDQ R8, R11")
@@ -348,50 +349,60 @@ func genPack(w *bytes.Buffer) {
 	p("RET")
 }
 
-// transpose tracks a 16×16 in-register transpose: logical vector i lives in
-// physical register phys[i]; each step turns two inputs into two outputs
-// through two spare registers, so 18 registers (Z0–Z17) hold it all.
-// The network (unpck ps, unpck pd, two rounds of 128-bit lane shuffles)
+// transpose tracks an n×n in-register transpose (n = 16 in zmm, 8 in ymm):
+// logical vector i lives in physical register phys[i]; each step turns two
+// inputs into two outputs through two spare registers, so n+2 registers
+// (0…n+1) hold it all. The network (unpck ps, unpck pd, then 128-bit lane
+// shuffles: two rounds of VSHUFF32X4 for zmm, one VPERM2F128 for ymm)
 // leaves column i of the loaded rows in logical vector i.
 type transpose struct {
-	phys [16]int
-	free []int
+	prefix string
+	phys   []int
+	free   []int
 }
 
-func newTranspose() *transpose {
-	t := &transpose{free: []int{16, 17}}
-	for i := range t.phys {
-		t.phys[i] = i
+func newTranspose(n int, prefix string) *transpose {
+	t := &transpose{prefix: prefix, free: []int{n, n + 1}}
+	for i := 0; i < n; i++ {
+		t.phys = append(t.phys, i)
 	}
 	return t
 }
 
-func (t *transpose) reg(i int) string { return fmt.Sprintf("Z%d", t.phys[i]) }
+func (t *transpose) reg(i int) string { return fmt.Sprintf("%s%d", t.prefix, t.phys[i]) }
 
 // pair computes outLo = lo(x, y), outHi = hi(x, y), with lo/hi given as
 // Go assembly instruction prefixes (operands in Go order: y, x, dst).
 func (t *transpose) pair(p func(string, ...any), lo, hi string, x, y, outLo, outHi int) {
 	a, b := t.free[0], t.free[1]
-	p("%s Z%d, Z%d, Z%d", lo, t.phys[y], t.phys[x], a)
-	p("%s Z%d, Z%d, Z%d", hi, t.phys[y], t.phys[x], b)
+	p("%s %s%d, %s%d, %s%d", lo, t.prefix, t.phys[y], t.prefix, t.phys[x], t.prefix, a)
+	p("%s %s%d, %s%d, %s%d", hi, t.prefix, t.phys[y], t.prefix, t.phys[x], t.prefix, b)
 	t.free = []int{t.phys[x], t.phys[y]}
 	t.phys[outLo], t.phys[outHi] = a, b
 }
 
 func (t *transpose) emit(p func(string, ...any)) {
-	for i := 0; i < 8; i++ {
+	n := len(t.phys)
+	for i := 0; i < n/2; i++ {
 		t.pair(p, "VUNPCKLPS", "VUNPCKHPS", 2*i, 2*i+1, 2*i, 2*i+1)
 	}
-	for i := 0; i < 4; i++ {
-		// Outputs 4i, 4i+1 come from inputs 4i, 4i+2; read the inputs
-		// of the second pair (4i+1, 4i+3) before the first overwrites 4i+1.
+	for i := 0; i < n/4; i++ {
+		// Outputs 4i, 4i+1 come from inputs 4i, 4i+2, and outputs 4i+2,
+		// 4i+3 from inputs 4i+1, 4i+3: note the second pair's registers
+		// before the first pair's outputs take over their logical slots.
 		x1, y1 := t.phys[4*i+1], t.phys[4*i+3]
 		t.pair(p, "VUNPCKLPD", "VUNPCKHPD", 4*i, 4*i+2, 4*i, 4*i+1)
 		a, b := t.free[0], t.free[1]
-		p("VUNPCKLPD Z%d, Z%d, Z%d", y1, x1, a)
-		p("VUNPCKHPD Z%d, Z%d, Z%d", y1, x1, b)
+		p("VUNPCKLPD %s%d, %s%d, %s%d", t.prefix, y1, t.prefix, x1, t.prefix, a)
+		p("VUNPCKHPD %s%d, %s%d, %s%d", t.prefix, y1, t.prefix, x1, t.prefix, b)
 		t.free = []int{x1, y1}
 		t.phys[4*i+2], t.phys[4*i+3] = a, b
+	}
+	if n == 8 {
+		for j := 0; j < 4; j++ {
+			t.pair(p, "VPERM2F128 $0x20,", "VPERM2F128 $0x31,", j, j+4, j, j+4)
+		}
+		return
 	}
 	for _, base := range []int{0, 8} {
 		for i := 0; i < 4; i++ {
@@ -401,4 +412,155 @@ func (t *transpose) emit(p func(string, ...any)) {
 	for i := 0; i < 8; i++ {
 		t.pair(p, "VSHUFF32X4 $0x88,", "VSHUFF32X4 $0xdd,", i, i+8, i, i+8)
 	}
+}
+
+// genPackAVX2 writes the AVX2 packing routines for whole 6-row A panels
+// and 16-column B panels: 8×8 in-register transposes for A as stored and
+// for Bᵀ, scalar moves for the last kb%8 depth steps (AVX2 gathers are
+// slow on the CPUs that lack AVX-512).
+func genPackAVX2(w *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	mr := mrAVX2
+
+	fmt.Fprintf(w, "\n// func packA6N(kb int, src *float32, lda int, dst *float32, alpha float32)\n")
+	fmt.Fprintf(w, "// dst[p*6+i] = alpha*src[i*lda+p].\n")
+	fmt.Fprintf(w, "TEXT ·packA6N(SB), NOSPLIT, $0-36\n")
+	p("MOVQ kb+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ lda+16(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ dst+24(FP), DI")
+	p("VBROADCASTSS alpha+32(FP), Y15")
+	p("MOVQ CX, DX")
+	p("SHRQ $3, DX")
+	p("JZ tail")
+	fmt.Fprintf(w, "block:\n")
+	p("MOVQ SI, R11")
+	tr := newTranspose(8, "Y")
+	for i := 0; i < 8; i++ {
+		if i < mr {
+			p("VMULPS (R11), Y15, %s", tr.reg(i))
+			p("ADDQ R8, R11")
+		} else {
+			p("VXORPS %s, %s, %s", tr.reg(i), tr.reg(i), tr.reg(i))
+		}
+	}
+	tr.emit(p)
+	for t := 0; t < 8; t++ {
+		x := "X" + tr.reg(t)[1:]
+		p("VMOVUPS %s, %d(DI)", x, t*mr*4)
+		p("VEXTRACTF128 $1, %s, X14", tr.reg(t))
+		p("VMOVSD X14, %d(DI)", t*mr*4+16)
+	}
+	p("ADDQ $32, SI")
+	p("ADDQ $%d, DI", 8*mr*4)
+	p("DECQ DX")
+	p("JNZ block")
+	fmt.Fprintf(w, "tail:\n")
+	p("ANDQ $7, CX")
+	p("JZ done")
+	fmt.Fprintf(w, "loop:\n")
+	p("MOVQ SI, R11")
+	for i := 0; i < mr; i++ {
+		p("VMOVSS (R11), X13")
+		p("VMULSS X15, X13, X13")
+		p("VMOVSS X13, %d(DI)", i*4)
+		p("ADDQ R8, R11")
+	}
+	p("ADDQ $4, SI")
+	p("ADDQ $%d, DI", mr*4)
+	p("DECQ CX")
+	p("JNZ loop")
+	fmt.Fprintf(w, "done:\n")
+	p("VZEROUPPER")
+	p("RET")
+
+	fmt.Fprintf(w, "\n// func packA6T(kb int, src *float32, lda int, dst *float32, alpha float32)\n")
+	fmt.Fprintf(w, "// dst[p*6+i] = alpha*src[p*lda+i].\n")
+	fmt.Fprintf(w, "TEXT ·packA6T(SB), NOSPLIT, $0-36\n")
+	p("MOVQ kb+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ lda+16(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ dst+24(FP), DI")
+	p("VBROADCASTSS alpha+32(FP), X15")
+	fmt.Fprintf(w, "loop:\n")
+	p("VMOVUPS (SI), X0")
+	p("VMOVSD 16(SI), X1")
+	p("VMULPS X15, X0, X0")
+	p("VMULPS X15, X1, X1")
+	p("VMOVUPS X0, (DI)")
+	p("VMOVSD X1, 16(DI)")
+	p("ADDQ R8, SI")
+	p("ADDQ $%d, DI", mr*4)
+	p("DECQ CX")
+	p("JNZ loop")
+	p("VZEROUPPER")
+	p("RET")
+
+	fmt.Fprintf(w, "\n// func packB16T(kb int, src *float32, ldb int, dst *float32)\n")
+	fmt.Fprintf(w, "// dst[p*16+j] = src[j*ldb+p].\n")
+	fmt.Fprintf(w, "TEXT ·packB16T(SB), NOSPLIT, $0-32\n")
+	p("MOVQ kb+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ ldb+16(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ dst+24(FP), DI")
+	p("MOVQ CX, DX")
+	p("SHRQ $3, DX")
+	p("JZ tail")
+	fmt.Fprintf(w, "block:\n")
+	p("MOVQ SI, R11")
+	for g := 0; g < 2; g++ {
+		tr := newTranspose(8, "Y")
+		for i := 0; i < 8; i++ {
+			p("VMOVUPS (R11), %s", tr.reg(i))
+			p("ADDQ R8, R11")
+		}
+		tr.emit(p)
+		for t := 0; t < 8; t++ {
+			p("VMOVUPS %s, %d(DI)", tr.reg(t), t*64+g*32)
+		}
+	}
+	p("ADDQ $32, SI")
+	p("ADDQ $512, DI")
+	p("DECQ DX")
+	p("JNZ block")
+	fmt.Fprintf(w, "tail:\n")
+	p("ANDQ $7, CX")
+	p("JZ done")
+	fmt.Fprintf(w, "loop:\n")
+	p("MOVQ SI, R11")
+	for j := 0; j < 16; j++ {
+		p("VMOVSS (R11), X13")
+		p("VMOVSS X13, %d(DI)", j*4)
+		p("ADDQ R8, R11")
+	}
+	p("ADDQ $4, SI")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ loop")
+	fmt.Fprintf(w, "done:\n")
+	p("VZEROUPPER")
+	p("RET")
+
+	fmt.Fprintf(w, "\n// func packB16N(kb int, src *float32, ldb int, dst *float32)\n")
+	fmt.Fprintf(w, "// dst[p*16+j] = src[p*ldb+j].\n")
+	fmt.Fprintf(w, "TEXT ·packB16N(SB), NOSPLIT, $0-32\n")
+	p("MOVQ kb+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ ldb+16(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ dst+24(FP), DI")
+	fmt.Fprintf(w, "loop:\n")
+	p("VMOVUPS (SI), Y0")
+	p("VMOVUPS 32(SI), Y1")
+	p("VMOVUPS Y0, (DI)")
+	p("VMOVUPS Y1, 32(DI)")
+	p("ADDQ R8, SI")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ loop")
+	p("VZEROUPPER")
+	p("RET")
 }

@@ -88,6 +88,44 @@ func panelB32(transB bool, kb int, src []float32, ldb int, dst []float32) bool {
 	return true
 }
 
+//go:noescape
+func packA6N(kb int, src *float32, lda int, dst *float32, alpha float32)
+
+//go:noescape
+func packA6T(kb int, src *float32, lda int, dst *float32, alpha float32)
+
+//go:noescape
+func packB16T(kb int, src *float32, ldb int, dst *float32)
+
+//go:noescape
+func packB16N(kb int, src *float32, ldb int, dst *float32)
+
+// panelA6 packs a whole 6-row panel of op(A) with AVX2.
+func panelA6(transA bool, kb int, src []float32, lda int, dst []float32, alpha float32) bool {
+	_ = dst[6*kb-1]
+	if transA {
+		_ = src[(kb-1)*lda+5]
+		packA6T(kb, &src[0], lda, &dst[0], alpha)
+		return true
+	}
+	_ = src[5*lda+kb-1]
+	packA6N(kb, &src[0], lda, &dst[0], alpha)
+	return true
+}
+
+// panelB16 packs a whole 16-column panel of op(B) with AVX2.
+func panelB16(transB bool, kb int, src []float32, ldb int, dst []float32) bool {
+	_ = dst[16*kb-1]
+	if !transB {
+		_ = src[(kb-1)*ldb+15]
+		packB16N(kb, &src[0], ldb, &dst[0])
+		return true
+	}
+	_ = src[15*ldb+kb-1]
+	packB16T(kb, &src[0], ldb, &dst[0])
+	return true
+}
+
 var avx2 = &kernel{
 	name: "avx2", mr: mrAVX2, nr: 16,
 	mc: 6 * 24, kc: 256, nc: 16 * 128,
@@ -97,6 +135,8 @@ var avx2 = &kernel{
 	rows: func(rows, kc int, a, b, c []float32, ldc int, beta float32, accumulate bool) {
 		avx2Rows[rows](kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, beta, b2i(accumulate))
 	},
+	panelA: panelA6,
+	panelB: panelB16,
 }
 
 func b2i(v bool) int {
