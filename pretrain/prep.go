@@ -50,7 +50,10 @@ func (p Prep) sameInput(q Prep) bool {
 		p.TokenizerMB == q.TokenizerMB && p.Vocab == q.Vocab && p.Seed == q.Seed && p.NPositions == q.NPositions
 }
 
-func corpusHash(docs []corpus.Doc) string {
+// CorpusHash identifies a corpus (documents' IDs and texts, in order); warm
+// data compares it with the policy's prep.json to check that its held-out
+// documents are the ones pretraining held out.
+func CorpusHash(docs []corpus.Doc) string {
 	h := sha256.New()
 	for _, d := range docs {
 		fmt.Fprintf(h, "%s\x00%d\x00", d.ID, len(d.Text))
@@ -119,7 +122,7 @@ func PrepareData(docs []corpus.Doc, out string, vocab int, valFrac, corpusMB, to
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("empty corpus")
 	}
-	want := Prep{CorpusSHA: corpusHash(docs), Docs: len(docs), ValFrac: valFrac, CorpusMB: corpusMB,
+	want := Prep{CorpusSHA: CorpusHash(docs), Docs: len(docs), ValFrac: valFrac, CorpusMB: corpusMB,
 		TokenizerMB: tokenizerMB, Vocab: vocab, Seed: seed, NPositions: nPositions}
 	prepPath := filepath.Join(out, "prep.json")
 	tokDir := filepath.Join(out, "tokenizer")

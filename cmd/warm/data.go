@@ -127,6 +127,9 @@ func runData(args []string) error {
 	if err != nil {
 		return err
 	}
+	if prep.CorpusSHA != "" && prep.CorpusSHA != pretrain.CorpusHash(docs) {
+		fmt.Fprintf(os.Stderr, "warm data: warning: the corpus differs from the one %s was pretrained on (other --data, --sources or --sample?): prompts may come from text the policy trained on\n", *policyDir)
+	}
 	trainDocs, valDocs := corpus.Split(docs, vf, ss)
 	cfg.IDOpenings = corpus.Prompts(valDocs, 6, 18, *seed)
 	promptSrc := fmt.Sprintf("train/val: openings of %d held-out documents (val-frac %g, split seed %d); ood: ", len(valDocs), vf, ss)
