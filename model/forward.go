@@ -265,13 +265,19 @@ var attnBlock = 32
 // columns 0…i and zeroes the masked columns (HF fills them with the dtype
 // minimum, whose exp is 0).
 func softmaxCausalRow(row []float32, i int) {
-	mx := row[0]
-	for _, v := range row[1 : i+1] {
-		mx = max(mx, v)
+	live := row[:i+1]
+	mx, ok := maxVec(live)
+	if !ok {
+		mx = live[0]
+		for _, v := range live[1:] {
+			mx = max(mx, v)
+		}
 	}
-	inv := 1 / expSum(row[:i+1], mx)
-	for j := 0; j <= i; j++ {
-		row[j] *= inv
+	inv := 1 / expSum(live, mx)
+	if !scaleVec(live, inv) {
+		for j := range live {
+			live[j] *= inv
+		}
 	}
 	clear(row[i+1:])
 }
@@ -387,9 +393,12 @@ func (p *Pass) nextTokens() []int {
 
 // logSumExp returns log Σ exp(row); row is overwritten with exp(row-max).
 func logSumExp(row []float32) float32 {
-	mx := row[0]
-	for _, v := range row[1:] {
-		mx = max(mx, v)
+	mx, ok := maxVec(row)
+	if !ok {
+		mx = row[0]
+		for _, v := range row[1:] {
+			mx = max(mx, v)
+		}
 	}
 	return mx + float32(math.Log(float64(expSum(row, mx))))
 }

@@ -319,3 +319,35 @@ func TestExpSum(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxRow: causal softmax rows of every length sum to 1, match
+// float64, and zero the masked columns.
+func TestSoftmaxRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	const T = 50
+	for i := 0; i < T; i++ {
+		row := make([]float32, T)
+		for j := range row {
+			row[j] = float32(r.NormFloat64() * 5)
+		}
+		orig := append([]float32(nil), row...)
+		softmaxCausalRow(row, i)
+		mx := math.Inf(-1)
+		for _, v := range orig[:i+1] {
+			mx = math.Max(mx, float64(v))
+		}
+		var z float64
+		for _, v := range orig[:i+1] {
+			z += math.Exp(float64(v) - mx)
+		}
+		for j := range row {
+			want := 0.0
+			if j <= i {
+				want = math.Exp(float64(orig[j])-mx) / z
+			}
+			if math.Abs(float64(row[j])-want) > 1e-6*want+1e-9 {
+				t.Fatalf("row %d col %d: %g, want %g", i, j, row[j], want)
+			}
+		}
+	}
+}

@@ -7,3 +7,9 @@ func geluVec(out, grad, x []float32) int { return 0 }
 
 // expSumVec has no vector path without GOEXPERIMENT=simd on amd64.
 func expSumVec(x []float32, shift float32) (float32, bool) { return 0, false }
+
+// maxVec has no vector path without GOEXPERIMENT=simd on amd64.
+func maxVec(x []float32) (float32, bool) { return 0, false }
+
+// scaleVec has no vector path without GOEXPERIMENT=simd on amd64.
+func scaleVec(x []float32, s float32) bool { return false }

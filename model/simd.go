@@ -60,27 +60,26 @@ func expSumVec(x []float32, shift float32) (sum float32, ok bool) {
 	if !archsimd.X86.AVX512() {
 		return 0, false
 	}
-	b := archsimd.BroadcastFloat32x16
-	sh := b(shift)
-	acc := b(0)
+	k := newExpConsts()
+	sh := archsimd.BroadcastFloat32x16(shift)
+	acc := archsimd.BroadcastFloat32x16(0)
 	n := len(x)
-	for i := 0; i < n; i += 16 {
-		if i+16 <= n {
-			e := exp16(archsimd.LoadFloat32x16Slice(x[i : i+16]).Sub(sh))
-			e.StoreSlice(x[i : i+16])
-			acc = acc.Add(e)
-		} else {
-			e := exp16(archsimd.LoadFloat32x16SlicePart(x[i:]).Sub(sh))
-			e.StoreSlicePart(x[i:])
-			// Lanes past the end loaded as 0 and became exp(-shift): drop them.
-			var lanes [16]float32
-			e.StoreSlice(lanes[:])
-			for _, v := range lanes[:n-i] {
-				sum += v
-			}
-		}
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		e := k.exp(archsimd.LoadFloat32x16Slice(x[i : i+16]).Sub(sh))
+		e.StoreSlice(x[i : i+16])
+		acc = acc.Add(e)
 	}
 	var lanes [16]float32
+	if i < n {
+		e := k.exp(archsimd.LoadFloat32x16SlicePart(x[i:]).Sub(sh))
+		e.StoreSlicePart(x[i:])
+		// Lanes past the end loaded as 0 and became exp(-shift): drop them.
+		e.StoreSlice(lanes[:])
+		for _, v := range lanes[:n-i] {
+			sum += v
+		}
+	}
 	acc.StoreSlice(lanes[:])
 	for _, v := range lanes {
 		sum += v
@@ -88,20 +87,76 @@ func expSumVec(x []float32, shift float32) (sum float32, ok bool) {
 	return sum, true
 }
 
-// exp16 is exp32 on 16 lanes (inputs below -87.3 give ~1e-38, not 0).
-func exp16(x archsimd.Float32x16) archsimd.Float32x16 {
+// maxVec returns the largest element of x (len >= 1); ok is false without
+// AVX-512.
+func maxVec(x []float32) (float32, bool) {
+	if !archsimd.X86.AVX512() || len(x) < 16 {
+		return 0, false
+	}
+	acc := archsimd.LoadFloat32x16Slice(x[:16])
+	i := 16
+	for ; i+16 <= len(x); i += 16 {
+		acc = acc.Max(archsimd.LoadFloat32x16Slice(x[i : i+16]))
+	}
+	var lanes [16]float32
+	acc.StoreSlice(lanes[:])
+	m := lanes[0]
+	for _, v := range lanes[1:] {
+		m = max(m, v)
+	}
+	for _, v := range x[i:] {
+		m = max(m, v)
+	}
+	return m, true
+}
+
+// scaleVec multiplies x by s in place; ok is false without AVX-512.
+func scaleVec(x []float32, s float32) bool {
+	if !archsimd.X86.AVX512() {
+		return false
+	}
+	sv := archsimd.BroadcastFloat32x16(s)
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		archsimd.LoadFloat32x16Slice(x[i : i+16]).Mul(sv).StoreSlice(x[i : i+16])
+	}
+	if i < len(x) {
+		archsimd.LoadFloat32x16SlicePart(x[i:]).Mul(sv).StoreSlicePart(x[i:])
+	}
+	return true
+}
+
+// expConsts are exp16's constants, broadcast once per call of expSumVec
+// rather than once per vector.
+type expConsts struct {
+	lo, hi, log2e, c1, c2, p0, p1, p2, p3, p4, p5, one archsimd.Float32x16
+	bias                                               archsimd.Int32x16
+}
+
+func newExpConsts() *expConsts {
 	b := archsimd.BroadcastFloat32x16
-	x = x.Max(b(-87.3)).Min(b(88.3))
-	fx := x.Mul(b(1.44269504088896341)).RoundToEvenScaled(0)
-	x = fx.MulAdd(b(-0.693359375), x)
-	x = fx.MulAdd(b(2.12194440e-4), x)
+	return &expConsts{
+		lo: b(-87.3), hi: b(88.3), log2e: b(1.44269504088896341),
+		c1: b(-0.693359375), c2: b(2.12194440e-4),
+		p0: b(1.9875691500e-4), p1: b(1.3981999507e-3), p2: b(8.3334519073e-3),
+		p3: b(4.1665795894e-2), p4: b(1.6666665459e-1), p5: b(5.0000001201e-1),
+		one: b(1), bias: archsimd.BroadcastInt32x16(127),
+	}
+}
+
+// exp is exp32 on 16 lanes (inputs below -87.3 give ~1e-38, not 0).
+func (k *expConsts) exp(x archsimd.Float32x16) archsimd.Float32x16 {
+	x = x.Max(k.lo).Min(k.hi)
+	fx := x.Mul(k.log2e).RoundToEvenScaled(0)
+	x = fx.MulAdd(k.c1, x)
+	x = fx.MulAdd(k.c2, x)
 	z := x.Mul(x)
-	y := x.MulAdd(b(1.9875691500e-4), b(1.3981999507e-3))
-	y = y.MulAdd(x, b(8.3334519073e-3))
-	y = y.MulAdd(x, b(4.1665795894e-2))
-	y = y.MulAdd(x, b(1.6666665459e-1))
-	y = y.MulAdd(x, b(5.0000001201e-1))
-	y = y.MulAdd(z, x.Add(b(1)))
-	pow2 := fx.ConvertToInt32().Add(archsimd.BroadcastInt32x16(127)).ShiftAllLeft(23).AsFloat32x16()
+	y := x.MulAdd(k.p0, k.p1)
+	y = y.MulAdd(x, k.p2)
+	y = y.MulAdd(x, k.p3)
+	y = y.MulAdd(x, k.p4)
+	y = y.MulAdd(x, k.p5)
+	y = y.MulAdd(z, x.Add(k.one))
+	pow2 := fx.ConvertToInt32().Add(k.bias).ShiftAllLeft(23).AsFloat32x16()
 	return y.Mul(pow2)
 }
