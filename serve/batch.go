@@ -32,16 +32,18 @@ var (
 
 // batcher merges jobs from concurrent requests into forward batches. Each of
 // its workers takes the first waiting job, keeps taking jobs until it has
-// maxBatch items or maxWait has passed, then scores them. While a worker
+// maxBatch items or maxTokens tokens, or maxWait has passed, then scores
+// them. While a worker
 // computes, new jobs pile up in the queue and form the next batch, so under
 // load batches fill without waiting and at low load a request waits at most
 // maxWait.
 type batcher struct {
-	queue    chan *job
-	maxBatch int
-	maxWait  time.Duration
-	m        *metrics
-	logf     func(format string, args ...any)
+	queue     chan *job
+	maxBatch  int
+	maxTokens int
+	maxWait   time.Duration
+	m         *metrics
+	logf      func(format string, args ...any)
 
 	mu      sync.RWMutex // guards stopped against submit racing stop
 	stopped bool
@@ -49,14 +51,15 @@ type batcher struct {
 	wg      sync.WaitGroup
 }
 
-func newBatcher(queueSize, maxBatch, workers int, maxWait time.Duration, m *metrics, logf func(string, ...any)) *batcher {
+func newBatcher(queueSize, maxBatch, maxTokens, workers int, maxWait time.Duration, m *metrics, logf func(string, ...any)) *batcher {
 	bt := &batcher{
-		queue:    make(chan *job, queueSize),
-		maxBatch: maxBatch,
-		maxWait:  maxWait,
-		m:        m,
-		logf:     logf,
-		quit:     make(chan struct{}),
+		queue:     make(chan *job, queueSize),
+		maxBatch:  maxBatch,
+		maxTokens: maxTokens,
+		maxWait:   maxWait,
+		m:         m,
+		logf:      logf,
+		quit:      make(chan struct{}),
 	}
 	for range workers {
 		bt.wg.Add(1)
@@ -109,46 +112,65 @@ func (bt *batcher) work() {
 			}
 		}
 		batch := []*job{first}
-		n := len(first.seqs)
-		if n < bt.maxBatch {
-			batch, n = bt.collect(batch, n)
+		sz := first.size()
+		if !bt.full(sz) {
+			batch = bt.collect(batch, sz)
 		}
 		bt.run(batch)
 	}
 }
 
-// collect adds queued jobs to batch until it holds maxBatch items or maxWait
-// has passed. A job is never split across batches here; run chunks big
-// groups itself.
-func (bt *batcher) collect(batch []*job, n int) ([]*job, int) {
+// size is the work in a batch: items and tokens.
+type size struct{ items, tokens int }
+
+func (j *job) size() size {
+	sz := size{items: len(j.seqs)}
+	for _, s := range j.seqs {
+		sz.tokens += len(s)
+	}
+	return sz
+}
+
+func (bt *batcher) full(sz size) bool {
+	return sz.items >= bt.maxBatch || sz.tokens >= bt.maxTokens
+}
+
+// collect adds queued jobs to batch until it holds maxBatch items or
+// maxTokens tokens, or maxWait has passed. A job is never split across
+// batches here; runGroup chunks big groups itself.
+func (bt *batcher) collect(batch []*job, sz size) []*job {
+	add := func(j *job) {
+		batch = append(batch, j)
+		js := j.size()
+		sz.items += js.items
+		sz.tokens += js.tokens
+	}
 	// First take whatever is already waiting, without a timer.
-	for n < bt.maxBatch {
+	for !bt.full(sz) {
 		select {
 		case j := <-bt.queue:
-			batch = append(batch, j)
-			n += len(j.seqs)
+			add(j)
 			continue
 		default:
 		}
 		break
 	}
-	if n >= bt.maxBatch || bt.maxWait <= 0 {
-		return batch, n
+	if bt.full(sz) || bt.maxWait <= 0 {
+		return batch
 	}
 	t := time.NewTimer(bt.maxWait)
 	defer t.Stop()
-	for n < bt.maxBatch {
+	for !bt.full(sz) {
 		select {
 		case j := <-bt.queue:
-			batch = append(batch, j)
-			n += len(j.seqs)
+			add(j)
 		case <-t.C:
-			return batch, n
+			return batch
 		case <-bt.quit:
-			return batch, n
+			return batch
 		}
 	}
-	return batch, n
+	return batch
 }
 
 // item locates one sequence of a job in a flattened batch.
@@ -200,8 +222,13 @@ func (bt *batcher) runGroup(b *Backend, jobs []*job) {
 	// Longest first, so each chunk pads to a length close to its own items'.
 	sort.SliceStable(items, func(a, c int) bool { return len(items[a].seq) > len(items[c].seq) })
 	seqs := make([][]int, 0, bt.maxBatch)
-	for start := 0; start < len(items); start += bt.maxBatch {
-		chunk := items[start:min(start+bt.maxBatch, len(items))]
+	for start, end := 0, 0; start < len(items); start = end {
+		// Chunk: up to maxBatch items and maxTokens tokens, at least one item.
+		end = start + 1
+		for toks := len(items[start].seq); end < len(items) && end-start < bt.maxBatch && toks+len(items[end].seq) <= bt.maxTokens; end++ {
+			toks += len(items[end].seq)
+		}
+		chunk := items[start:end]
 		seqs = seqs[:0]
 		toks := 0
 		for _, it := range chunk {

@@ -724,3 +724,39 @@ x_count 5
 		t.Errorf("got\n%swant\n%s", buf.String(), want)
 	}
 }
+
+func TestTokenBudgetChunks(t *testing.T) {
+	// MaxBatchTokens bounds each forward pass; an item longer than the
+	// budget still goes through, alone.
+	var mu sync.Mutex
+	var sums []int
+	rec := scorerFunc(func(seqs [][]int) []float32 {
+		mu.Lock()
+		n := 0
+		for _, s := range seqs {
+			n += len(s)
+		}
+		sums = append(sums, n)
+		if n > 20 && len(seqs) > 1 {
+			t.Errorf("batch of %d items with %d tokens exceeds the 20-token budget", len(seqs), n)
+		}
+		mu.Unlock()
+		return (&hashScorer{}).Rewards(seqs)
+	})
+	b := testBackend(rec)
+	_, ts := newTestServer(t, Config{MaxBatchTokens: 20}, b)
+	texts := []string{"aaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "cc", "ddddddddd", "eeeee", "ffffffffffff"}
+	q, _ := json.Marshal(map[string]any{"query": texts})
+	code, body := post(t, ts.Client(), ts.URL+"/get_reward", "", q)
+	var got GetRewardResponse
+	if code != 200 || json.Unmarshal(body, &got) != nil {
+		t.Fatalf("%d %s", code, body)
+	}
+	if want, _ := serial(testBackend(&hashScorer{}), texts); !sameRewards(got.Rewards, want) {
+		t.Errorf("rewards %v, serial %v", got.Rewards, want)
+	}
+	// 30 | 12 | 9+7 | 5+2 (longest first, greedy).
+	if fmt.Sprint(sums) != "[30 12 16 7]" {
+		t.Errorf("token sums per batch %v, want [30 12 16 7]", sums)
+	}
+}

@@ -20,6 +20,7 @@ import (
 // fields take the defaults noted.
 type Config struct {
 	MaxBatch       int           // items per forward pass (64)
+	MaxBatchTokens int           // tokens per forward pass (2048; see docs/serve.md)
 	MaxWait        time.Duration // longest a batch waits to fill (1ms); < 0: never wait
 	Workers        int           // batches computed at once (1; the engine already uses every core)
 	QueueSize      int           // requests waiting for a batch before 429 (256)
@@ -43,6 +44,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 64
+	}
+	if c.MaxBatchTokens <= 0 {
+		c.MaxBatchTokens = 2048
 	}
 	if c.MaxWait == 0 {
 		c.MaxWait = time.Millisecond
@@ -100,7 +104,7 @@ func New(cfg Config, b *Backend) (*Server, error) {
 		s.tokenHash = sha256.Sum256([]byte(cfg.Token))
 	}
 	s.backend.Store(b)
-	s.bt = newBatcher(cfg.QueueSize, cfg.MaxBatch, cfg.Workers, cfg.MaxWait, s.m, cfg.Logf)
+	s.bt = newBatcher(cfg.QueueSize, cfg.MaxBatch, cfg.MaxBatchTokens, cfg.Workers, cfg.MaxWait, s.m, cfg.Logf)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -32,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: serve-bench mkmodel|load|wait [flags]")
+		fmt.Fprintln(os.Stderr, "usage: serve-bench mkmodel|load|wait|direct [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -43,8 +43,10 @@ func main() {
 		err = load(os.Args[2:])
 	case "wait":
 		err = wait(os.Args[2:])
+	case "direct":
+		err = direct(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown mode %q (want mkmodel, load or wait)", os.Args[1])
+		err = fmt.Errorf("unknown mode %q (want mkmodel, load, wait or direct)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "serve-bench:", err)
@@ -332,4 +334,47 @@ func wait(args []string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// direct scores the items with the engine in-process, in batches of -batch,
+// with no server: the model's own speed, to compare with the served rate
+// (serving overhead) and with the PyTorch batch loop (same work).
+func direct(args []string) error {
+	fs := flag.NewFlagSet("direct", flag.ExitOnError)
+	dir := fs.String("model", "", "reward model directory")
+	itemsPath := fs.String("items", "", "items.jsonl from mkmodel")
+	batch := fs.Int("batch", 64, "items per Rewards call")
+	reps := fs.Int("reps", 3, "timed passes over all items (median reported)")
+	label := fs.String("label", "engine", "label for the result line")
+	fs.Parse(args)
+	items, err := readItems(*itemsPath)
+	if err != nil {
+		return err
+	}
+	m, err := model.Load(*dir)
+	if err != nil {
+		return err
+	}
+	pass := func() time.Duration {
+		t0 := time.Now()
+		for lo := 0; lo < len(items); lo += *batch {
+			var seqs [][]int
+			for _, it := range items[lo:min(lo+*batch, len(items))] {
+				seqs = append(seqs, it.IDs)
+			}
+			m.Rewards(seqs)
+		}
+		return time.Since(t0)
+	}
+	pass() // warm-up: buffers grow once
+	var rates []float64
+	for range *reps {
+		rates = append(rates, float64(len(items))/pass().Seconds())
+	}
+	sort.Float64s(rates)
+	res := map[string]any{"label": *label, "batch": *batch, "items_per_s": rates[len(rates)/2]}
+	line, _ := json.Marshal(res)
+	fmt.Println(string(line))
+	fmt.Fprintf(os.Stderr, "%-8s batch=%-3d %6.1f items/s (engine in-process)\n", *label, *batch, rates[len(rates)/2])
+	return nil
 }

@@ -53,6 +53,7 @@ func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) err
 	token := fs.String("token", "", "bearer token required on every endpoint but /healthz (default $WARM_SERVE_TOKEN)")
 	insecure := fs.Bool("insecure", false, "allow a non-loopback --addr without a token")
 	maxBatch := fs.Int("max-batch", 64, "items per forward pass")
+	maxBatchTokens := fs.Int("max-batch-tokens", 2048, "tokens per forward pass (the engine's throughput falls for larger passes on a 2-core machine; see docs/serve.md)")
 	maxWait := fs.Duration("max-wait", time.Millisecond, "longest a batch waits for more requests")
 	queue := fs.Int("queue", 256, "requests waiting for a batch before answering 429")
 	maxItems := fs.Int("max-items", 256, "items per request")
@@ -87,7 +88,7 @@ func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) err
 		return err
 	}
 	cfg := serve.Config{
-		MaxBatch: *maxBatch, MaxWait: *maxWait, QueueSize: *queue, MaxItems: *maxItems,
+		MaxBatch: *maxBatch, MaxBatchTokens: *maxBatchTokens, MaxWait: *maxWait, QueueSize: *queue, MaxItems: *maxItems,
 		MaxTokens: *maxTokens, MaxBodyBytes: *maxBody, RequestTimeout: *timeout,
 		Token: *token, Load: load,
 	}
