@@ -157,7 +157,11 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 		la.ln2 = grow(la.ln2, n*C)
 		la.ln2Mean, la.ln2Rstd = grow(la.ln2Mean, n), grow(la.ln2Rstd, n)
 		la.fch, la.fchGelu = grow(la.fch, n*F), grow(la.fchGelu, n*F)
-		la.geluGrad = grow(la.geluGrad, n*F)
+		var geluGrad []float32 // gelu' is only needed by backward
+		if keep {
+			la.geluGrad = grow(la.geluGrad, n*F)
+			geluGrad = la.geluGrad
+		}
 		site := uint64(16 + 4*l)
 
 		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, in, lp.ln1W.W, lp.ln1B.W, n, C, c.LayerNormEps)
@@ -180,7 +184,7 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 		residualAdd(la.res2, in, ws.tmp, mask1)
 		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, lp.ln2W.W, lp.ln2B.W, n, C, c.LayerNormEps)
 		linearForward(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, n, C, F)
-		geluForward(la.fchGelu, la.geluGrad, la.fch)
+		geluForward(la.fchGelu, geluGrad, la.fch)
 		linearForward(ws.tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, n, F, C)
 		residualAdd(ws.resid[residIdx(l+1)], la.res2, ws.tmp, mask2)
 	}
