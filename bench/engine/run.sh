@@ -9,7 +9,9 @@
 # engine wrote with its weights), then ROUNDS rounds with ours and torch run
 # alternately (the order rotates every round) so that load from other jobs
 # on the machine hits both alike; the table gives medians, the ratio
-# ours/torch, the target from WARM.md, and the min–max spread of each side.
+# ours/torch, the target from WARM.md, and the min–max spread of each side;
+# a second table gives the work per CPU-second of each process, which does
+# not depend on how much of the cores a process got.
 #
 #   bench/engine/run.sh            (ROUNDS=3 SECS=3 by default; ~3 min on a quiet machine)
 #   ROUNDS=5 SECS=6 ONLY=train,infer bench/engine/run.sh
@@ -101,8 +103,25 @@ for m, label, target, lower in rows:
         line += f" {u:.1f} | {o / best:.2f}× |"
     print(line)
 print()
+print("Work per CPU-second of the process (user+sys, all threads): does not depend on the share of the")
+print("cores a process gets, so it compares efficiency when other jobs load the machine.")
+head = "| metric | ours (2 thr) | torch (2 thr) | ours/torch |"
+if t1:
+    head += " torch (1 thr) | ours/torch (1 thr) |"
+print(head)
+print("|---|---:|---:|---:|" + ("---:|---:|" if t1 else ""))
+for m, label, target, lower in rows:
+    o, t = med("ours", m + "_cpu"), med("torch", m + "_cpu")
+    if o is None or t is None:
+        continue
+    line = f"| {label.replace('/s', '/CPU-s')} | {o:.1f} | {t:.1f} | {o / t:.2f}× |"
+    if t1:
+        u = med("torch1", m + "_cpu")
+        line += f" {u:.1f} | {o / u:.2f}× |"
+    print(line)
+print()
 print("spread (min–max over rounds): " + "; ".join(
     f"{m}: " + ", ".join(f"{w} {spread(w, m)}" for w in ("ours", "torch", "torch1") if (w, m) in runs)
-    for m, *_ in rows if ("ours", m) in runs))
+    for m in sorted({m for _, m in runs}) if ("ours", m) in runs))
 print(open(sys.argv[3]).read().strip())
 PY

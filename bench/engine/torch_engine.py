@@ -9,8 +9,9 @@ last token, tied LM head for generation).
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/engine/torch_engine.py [--secs 4] [--only train,infer,gen,gemm] [--threads 2]
   /usr/bin/python3 bench/engine/torch_engine.py --check DIR   (DIR from `engine -check DIR`)
 
-Prints "torch <metric> <value>" lines (the names the Go program uses) and
-"torch peak_rss_mb <VmHWM>"; notes go to stderr. Keep the shapes in sync with
+Prints "torch <metric> <value>" lines (the names the Go program uses: each
+rate per wall-clock second and, as <metric>_cpu, per CPU-second of the
+process) and "torch peak_rss_mb <VmHWM>"; notes go to stderr. Keep the shapes in sync with
 Reference() in bench/engine/engine/main.go.
 """
 import argparse
@@ -117,14 +118,15 @@ def rewards(ps, ids, train):
 
 def time_it(warm, min_iters, secs, fn):
     """Same loop as timeIt in the Go program: warm-up untimed, then at least
-    min_iters and until secs have passed. Returns (work, iters, seconds)."""
+    min_iters and until secs have passed. Returns (work, iters, seconds,
+    cpu_seconds); process_time is user+sys of all the process's threads."""
     for i in range(warm):
         fn(-1 - i)
-    work, iters, t0 = 0.0, 0, time.perf_counter()
+    work, iters, t0, c0 = 0.0, 0, time.perf_counter(), time.process_time()
     while iters < min_iters or time.perf_counter() - t0 < secs:
         work += fn(iters)
         iters += 1
-    return work, iters, time.perf_counter() - t0
+    return work, iters, time.perf_counter() - t0, time.process_time() - c0
 
 
 def bench_train(warm, min_iters, secs, foreach):
@@ -287,9 +289,11 @@ def main():
         if w not in works:
             raise SystemExit(f"torch_engine: --only: unknown workload {w!r} (want train, infer, gen, gemm)")
         print(f"torch_engine: {w}: {a.warmup} warm-up, then {a.secs}s ...", file=sys.stderr)
-        (work, iters, secs), note = works[w]()
-        print(f"torch_engine: {metric[w]}: {work / secs:.1f} in {iters} iterations, {secs:.2f}s {note}", file=sys.stderr)
+        (work, iters, secs, cpu), note = works[w]()
+        print(f"torch_engine: {metric[w]}: {work / secs:.1f} in {iters} iterations, {secs:.2f}s ({cpu:.2f} CPU-s) {note}",
+              file=sys.stderr)
         print(f"{a.label} {metric[w]} {work / secs:.2f}", flush=True)
+        print(f"{a.label} {metric[w]}_cpu {work / cpu:.2f}", flush=True)
     print(f"{a.label} peak_rss_mb {peak_rss_mb():.1f}")
     print(f"torch_engine: torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, blas: {blas_library()}", file=sys.stderr)

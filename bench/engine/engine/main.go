@@ -11,8 +11,9 @@
 //	gemm   gemm.Sgemm 1024³, NN                             → GFLOP/s
 //
 // and at the end the process's peak RSS (VmHWM). Results go to stdout as
-// "ours <metric> <value>" lines, one per metric, so run.sh can join them
-// with the peer's; progress goes to stderr.
+// "ours <metric> <value>" lines, so run.sh can join them with the peer's:
+// each rate twice, per wall-clock second and, as "<metric>_cpu", per
+// CPU-second of the process (see Result.CPURate); progress goes to stderr.
 //
 //	GOEXPERIMENT=simd go run ./bench/engine/engine -secs 5
 //
@@ -33,6 +34,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/warm-rm/warm/gemm"
@@ -70,17 +72,33 @@ func Reference() Shape {
 	}
 }
 
-// Result is one timed workload: Work units in Seconds, over Iters timed
+// Result is one timed workload: Work units in Seconds of wall time and
+// CPUSeconds of process CPU time (user+sys, all threads), over Iters timed
 // iterations (warm-up excluded).
 type Result struct {
-	Metric  string
-	Iters   int
-	Work    float64
-	Seconds float64
-	Note    string
+	Metric     string
+	Iters      int
+	Work       float64
+	Seconds    float64
+	CPUSeconds float64
+	Note       string
 }
 
 func (r Result) Rate() float64 { return r.Work / r.Seconds }
+
+// CPURate is work per CPU-second. On a machine shared with other jobs the
+// wall-clock rate depends on the share of the cores the process gets; this
+// does not, so it compares efficiency when the load is high.
+func (r Result) CPURate() float64 { return r.Work / r.CPUSeconds }
+
+// cpuSeconds is this process's user+sys CPU time so far (0 if unknown).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
 
 // timeIt runs fn warm times untimed, then at least minIters times and until
 // secs have passed; fn returns the work it did (tokens, sequences, flops).
@@ -89,12 +107,12 @@ func timeIt(metric string, warm, minIters int, secs float64, fn func(i int) floa
 		fn(-1 - i)
 	}
 	r := Result{Metric: metric}
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpuSeconds()
 	for r.Iters < minIters || time.Since(t0).Seconds() < secs {
 		r.Work += fn(r.Iters)
 		r.Iters++
 	}
-	r.Seconds = time.Since(t0).Seconds()
+	r.Seconds, r.CPUSeconds = time.Since(t0).Seconds(), cpuSeconds()-c0
 	return r
 }
 
@@ -302,8 +320,9 @@ func main() {
 	for _, w := range todo {
 		log("%s: %d warm-up, then %.1fs ...", w, *warm, *secs)
 		r := works[w](sh, *warm, *minIters, *secs)
-		log("%s: %.1f in %d iterations, %.2fs %s", r.Metric, r.Rate(), r.Iters, r.Seconds, r.Note)
+		log("%s: %.1f in %d iterations, %.2fs (%.2f CPU-s) %s", r.Metric, r.Rate(), r.Iters, r.Seconds, r.CPUSeconds, r.Note)
 		fmt.Printf("ours %s %.2f\n", r.Metric, r.Rate())
+		fmt.Printf("ours %s_cpu %.2f\n", r.Metric, r.CPURate())
 	}
 	fmt.Printf("ours peak_rss_mb %.1f\n", PeakRSSMB())
 }
