@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
@@ -112,5 +113,19 @@ func TestPeakRSS(t *testing.T) {
 	}
 	if mb := PeakRSSMB(); mb < 1 || mb > 1<<20 {
 		t.Errorf("VmHWM %v MiB: not read", mb)
+	}
+}
+
+// CPURate needs a process CPU clock that advances with the work done.
+func TestCPUSeconds(t *testing.T) {
+	c0, t0 := cpuSeconds(), time.Now()
+	x := 1.0
+	for time.Since(t0) < 100*time.Millisecond {
+		for i := 0; i < 1000; i++ {
+			x = math.Sqrt(x + 1)
+		}
+	}
+	if d := cpuSeconds() - c0; d < 0.03 || d > 5 {
+		t.Errorf("100 ms of busy loop took %.3f CPU-s (x=%v)", d, x)
 	}
 }
