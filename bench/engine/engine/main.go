@@ -137,7 +137,7 @@ func btStep(m *model.Model, opt *optim.AdamW, sh Shape, seqs [][]int, seed uint6
 	dR := make([]float32, len(r))
 	var loss float64
 	for i := 0; i < B; i++ {
-		d := float64(r[i] - r[B+i])                  // chosen − rejected
+		d := float64(r[i] - r[B+i])                   // chosen − rejected
 		loss += math.Log1p(math.Exp(-d)) / float64(B) // −log σ(d)
 		s := float32(1 / (1 + math.Exp(d)) / float64(B))
 		dR[i], dR[B+i] = -s, s
