@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -160,5 +161,24 @@ func TestLoadF16(t *testing.T) {
 		if back.Weights()[i] != want {
 			t.Fatalf("weight %d: %g, want F16 %g", i, back.Weights()[i], want)
 		}
+	}
+}
+
+func TestAsRewardModelPad(t *testing.T) {
+	c := tinyConfig()
+	c.Architecture, c.PadTokenID, c.EOSTokenID = ArchLM, -1, 20
+	m := New(c, 1)
+	if m.HasRewardHead() {
+		t.Fatal("LM has a reward head")
+	}
+	m.AsRewardModel(2)
+	if !m.HasRewardHead() || m.Config.PadTokenID != 20 || m.Config.Architecture != ArchRewardModel {
+		t.Fatalf("after AsRewardModel: head %v, config %+v", m.HasRewardHead(), m.Config)
+	}
+	w := m.Weights()
+	old := append([]float32(nil), w[:len(w)-c.NEmbd]...)
+	m.AsLanguageModel()
+	if m.HasRewardHead() || !reflect.DeepEqual(m.Weights(), old) {
+		t.Fatal("AsLanguageModel did not drop exactly the head")
 	}
 }

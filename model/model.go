@@ -262,10 +262,15 @@ func (m *Model) HasRewardHead() bool { return m.score != nil }
 
 // AsRewardModel turns the model into a GPT2ForSequenceClassification: it
 // adds score.weight ([1, n_embd], no bias) initialised N(0, 0.02) from seed
-// when missing (keeping it otherwise), and sets the architecture.
-// Gradients are reset.
+// when missing (keeping it otherwise), and sets the architecture. A missing
+// pad_token_id becomes eos_token_id, as TRL does: HF's
+// GPT2ForSequenceClassification needs one to pool batches. Gradients are
+// reset.
 func (m *Model) AsRewardModel(seed uint64) {
 	m.Config.Architecture = ArchRewardModel
+	if m.Config.PadTokenID < 0 {
+		m.Config.PadTokenID = m.Config.EOSTokenID
+	}
 	if m.score != nil {
 		return
 	}
