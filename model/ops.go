@@ -108,8 +108,10 @@ func linearBackward(dinp, dw, db, dout, inp, w []float32, n, ic, oc int) {
 			acc := db[lo:hi]
 			for i := 0; i < n; i++ {
 				row := dout[i*oc+lo : i*oc+hi]
-				for j, v := range row {
-					acc[j] += v
+				if !addVec(acc, row) {
+					for j, v := range row {
+						acc[j] += v
+					}
 				}
 			}
 		})

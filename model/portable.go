@@ -13,3 +13,6 @@ func maxVec(x []float32) (float32, bool) { return 0, false }
 
 // scaleVec has no vector path without GOEXPERIMENT=simd on amd64.
 func scaleVec(x []float32, s float32) bool { return false }
+
+// addVec has no vector path without GOEXPERIMENT=simd on amd64.
+func addVec(dst, src []float32) bool { return false }

@@ -160,3 +160,19 @@ func (k *expConsts) exp(x archsimd.Float32x16) archsimd.Float32x16 {
 	pow2 := fx.ConvertToInt32().Add(k.bias).ShiftAllLeft(23).AsFloat32x16()
 	return y.Mul(pow2)
 }
+
+// addVec does dst += src (equal lengths); ok is false without AVX-512.
+func addVec(dst, src []float32) bool {
+	if !archsimd.X86.AVX512() {
+		return false
+	}
+	i := 0
+	for ; i+16 <= len(dst); i += 16 {
+		d := archsimd.LoadFloat32x16Slice(dst[i : i+16])
+		d.Add(archsimd.LoadFloat32x16Slice(src[i : i+16])).StoreSlice(dst[i : i+16])
+	}
+	for ; i < len(dst); i++ {
+		dst[i] += src[i]
+	}
+	return true
+}
