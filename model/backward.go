@@ -27,6 +27,7 @@ func (p *Pass) Backward(dR []float32, dLP [][]float32) {
 	if !p.keep {
 		panic("model: Backward on an inference-only pass")
 	}
+	p.check()
 	ws := &m.ws
 	ws.dlnf = grow(ws.dlnf, n*C)
 	clear(ws.dlnf)

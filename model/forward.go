@@ -36,6 +36,7 @@ type layerActs struct {
 // workspace holds every buffer a pass needs, grown to the largest batch
 // seen and then reused, so steady-state training does not allocate.
 type workspace struct {
+	gen      uint64      // forward passes so far: a Pass checks it is still current
 	resid    [][]float32 // L+1 residual streams; resid[0] = embeddings
 	embMask  []float32
 	layers   []layerActs
@@ -55,7 +56,9 @@ type workspace struct {
 }
 
 // Pass is one forward pass over a packed batch. It refers to the model's
-// shared buffers: it is valid until the model's next Forward.
+// shared buffers: it is valid until the model's next Forward, Rewards,
+// TokenLogProbs or Generate (using it later panics). Rewards and
+// TokenLogProbs results, once computed, stay valid.
 type Pass struct {
 	m        *Model
 	seqs     [][]int
@@ -63,7 +66,8 @@ type Pass struct {
 	attOffs  []int // start of seq b's H·T·T attention block
 	n        int
 	mode     Mode
-	keep     bool // activations of every block kept (backward possible)
+	keep     bool   // activations of every block kept (backward possible)
+	gen      uint64 // workspace generation this pass's activations live in
 	rewards  []float32
 	lse      []float32 // LM head: log-sum-exp per packed row
 	logprobs [][]float32
@@ -106,6 +110,8 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 	p.n = n
 	train := mode.Train
 	ws := &m.ws
+	ws.gen++
+	p.gen = ws.gen
 
 	// Embeddings: wte[token] + wpe[position], positions from 0 per sequence.
 	if len(ws.resid) != L+1 {
@@ -296,6 +302,14 @@ func fillAttnDropout(mask []float32, T int, p float32, seed, site, row uint64) {
 	}
 }
 
+// check panics when a newer pass has overwritten this one's activations:
+// silently reading them would give another batch's numbers.
+func (p *Pass) check() {
+	if p.gen != p.m.ws.gen {
+		panic("model: Pass used after a later Forward/Rewards/TokenLogProbs/Generate on the same model")
+	}
+}
+
 // lastRow is the packed row of sequence b's last token: the reward is
 // pooled there (HF pools at the last non-pad token).
 func (p *Pass) lastRow(b int) int { return p.offs[b+1] - 1 }
@@ -304,6 +318,7 @@ func (p *Pass) lastRow(b int) int { return p.offs[b+1] - 1 }
 // what the reward head sees (for linear probing). Views into the pass's
 // buffers: copy them to keep them past the next Forward.
 func (p *Pass) Features() [][]float32 {
+	p.check()
 	C := p.m.Config.NEmbd
 	out := make([][]float32, len(p.seqs))
 	for b := range p.seqs {
@@ -319,6 +334,7 @@ func (p *Pass) Rewards() []float32 {
 	if p.rewards != nil {
 		return p.rewards
 	}
+	p.check()
 	m := p.m
 	if m.score == nil {
 		panic("model: Rewards on a model without score.weight (call AsRewardModel)")
@@ -345,6 +361,7 @@ func (p *Pass) TokenLogProbs() [][]float32 {
 	if p.logprobs != nil {
 		return p.logprobs
 	}
+	p.check()
 	m := p.m
 	C, V := m.Config.NEmbd, m.Config.VocabSize
 	p.lse = make([]float32, p.n)
@@ -410,6 +427,7 @@ func logSumExp(row []float32) float32 {
 // Logits returns the LM-head logits of sequence b after its token t
 // (predicting token t+1): h·wteᵀ, a fresh slice of vocab_size.
 func (p *Pass) Logits(b, t int) []float32 {
+	p.check()
 	m := p.m
 	C, V := m.Config.NEmbd, m.Config.VocabSize
 	r := p.offs[b] + t

@@ -210,3 +210,19 @@ func TestTrimPadding(t *testing.T) {
 		t.Error("left padding accepted")
 	}
 }
+
+func TestStalePassPanics(t *testing.T) {
+	m := tinyModel(t, 26)
+	p := m.Forward(gradSeqs, Mode{})
+	r := p.Rewards()
+	m.Rewards(gradSeqs[:1])
+	if got := p.Rewards(); !reflect.DeepEqual(got, r) {
+		t.Fatal("computed rewards changed")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("stale Pass did not panic")
+		}
+	}()
+	p.BackwardRewards([]float32{1, 1, 1, 1})
+}
