@@ -28,7 +28,8 @@ for r in $(seq "$ROUNDS"); do
 	"$tmp/gemm.test" -test.run '^$' -test.bench '^BenchmarkSgemm$' -test.benchtime "${MINTIME}s" -test.cpu 2 |
 		awk '/GFLOP\/s/ { split($1, p, "/"); sub(/-2$/, "", p[3]); print p[3], p[2], $(NF-1) }' >>"$tmp/results"
 	echo "round $r/$ROUNDS: torch" >&2
-	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/engine/gemm_torch.py "$MINTIME" 2>>"$tmp/torch.log" >>"$tmp/results"
+	verbose=$([ "$r" = 1 ] && echo -v || true) # torch's build config, once
+	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/engine/gemm_torch.py "$MINTIME" $verbose 2>>"$tmp/torch.log" >>"$tmp/results"
 	echo "round $r/$ROUNDS: go, 1 thread" >&2
 	"$tmp/gemm.test" -test.run '^$' -test.bench '^BenchmarkBlocking$' -test.benchtime "${MINTIME}s" -test.cpu 1 |
 		awk '/cpuGFLOP\/s/ { split($1, p, "/"); print "simd1cpu", p[2], $(NF-1) }' >>"$tmp/results"
@@ -36,6 +37,10 @@ for r in $(seq "$ROUNDS"); do
 	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/engine/gemm_torch.py "$MINTIME" --cpu1 2>>"$tmp/torch.log" >>"$tmp/results"
 done
 uptime >&2
+# Debian's torch reports BLAS_INFO=generic: it calls whatever libblas.so.3
+# the alternatives system points at, so the library mapped into the process
+# (last line) is what confirms OpenBLAS.
+grep -o 'BLAS_INFO=[^,]*' "$tmp/torch.log" | head -1 >&2 || true
 tail -1 "$tmp/torch.log" >&2
 
 /usr/bin/python3 - "$tmp/results" "$ROUNDS" <<'PY'
