@@ -329,22 +329,18 @@ func (j *job) sparseChunk(res []float32, xs [][]float32, b []float32, off int, s
 				for e := range d {
 					tv := x[e] - bb[e]
 					a := math.Float32frombits(math.Float32bits(tv) &^ (1 << 31))
-					if a > th || a == th && e < te {
-						d[e] = ws * float64(tv)
-					} else {
-						d[e] = 0
-					}
-					sum[e] += d[e]
+					// Branch-free: the keep decision is a coin flip at
+					// density 0.5, which a branch predictor cannot learn.
+					v := keepIf(ws*float64(tv), a > th || a == th && e < te)
+					d[e] = v
+					sum[e] += v
 				}
 			case j.dropP != nil && j.dropP[i] != 0:
 				p, seed, key, mi := j.dropP[i], j.seed, j.nameKey, uint64(i)
 				for e := range d {
-					if mix(seed, mi, key, uint64(off+k0+e)) < p {
-						d[e] = ws * float64(x[e]-bb[e])
-					} else {
-						d[e] = 0
-					}
-					sum[e] += d[e]
+					v := keepIf(ws*float64(x[e]-bb[e]), mix(seed, mi, key, uint64(off+k0+e)) < p)
+					d[e] = v
+					sum[e] += v
 				}
 			default:
 				for e := range d {
@@ -371,10 +367,9 @@ func (j *job) sparseChunk(res []float32, xs [][]float32, b []float32, off int, s
 			d, w := s.dm[i*sub:i*sub+n], j.w[i]
 			for e := range d {
 				v := d[e]
-				if v > 0 && sum[e] >= 0 || v < 0 && sum[e] < 0 {
-					mixed[e] += v
-					div[e] += w
-				}
+				agree := v != 0 && (v > 0) == (sum[e] >= 0)
+				mixed[e] += keepIf(v, agree)
+				div[e] += keepIf(w, agree)
 			}
 		}
 		for e := range r {
@@ -389,6 +384,16 @@ func (j *job) sparseChunk(res []float32, xs [][]float32, b []float32, off int, s
 			r[e] = float32(float64(bb[e]) + j.lambda*m)
 		}
 	}
+}
+
+// keepIf returns v when keep, else +0, without a branch (the bool becomes
+// an all-ones or all-zeros mask over v's bits).
+func keepIf(v float64, keep bool) float64 {
+	var m uint64
+	if keep {
+		m = 1
+	}
+	return math.Float64frombits(math.Float64bits(v) & -m)
 }
 
 // sparseSub is sparseChunk's sub-block.
