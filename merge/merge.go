@@ -259,7 +259,7 @@ type merger struct {
 	scratch  []*scratch
 	bufs     [2][]float32 // double-buffered output blocks
 	progress *progress
-	mag, tv  []float32 // ties scratch
+	bits     []uint32 // ties: |task vector| bits of the current tensor
 }
 
 func newMerger(opt *Options, cps []*safetensors.Checkpoint, total int64, tensors int) *merger {
@@ -429,18 +429,18 @@ func (m *merger) setup(j *job) error {
 		dens := o.densities()
 		if o.Method == TIES {
 			j.thresh, j.tieEnd = make([]float32, m.k), make([]int, m.k)
-			if len(m.tv) < j.n {
-				m.tv, m.mag = make([]float32, j.n), make([]float32, j.n)
+			if len(m.bits) < j.n {
+				m.bits = make([]uint32, j.n)
 			}
-			tv := m.tv[:j.n]
+			bits := m.bits[:j.n]
 			for i := range j.xs {
 				j.scale[i] = 1
 				k := int(dens[i] * float64(j.n))
 				if k < 1 {
 					k = 1 // mergekit refuses k = 0; keep the largest element
 				}
-				taskVector(tv, &j.xs[i], j.base, m.scratch[0])
-				j.thresh[i], j.tieEnd[i] = topKThreshold(tv, k, m.mag)
+				taskMagnitudes(bits, &j.xs[i], j.base, m.scratch[0])
+				j.thresh[i], j.tieEnd[i] = topKThreshold(bits, k)
 			}
 		} else {
 			j.dropP = make([]uint64, m.k)
@@ -460,15 +460,11 @@ func (m *merger) setup(j *job) error {
 	return nil
 }
 
-// taskVector writes x − base (float32) into tv.
-func taskVector(tv []float32, x, base *input, s *scratch) {
-	for c := 0; c < len(tv); c += chunk {
-		m := min(chunk, len(tv)-c)
-		xv := view(x, c, c+m, s.dec[0])
-		bv := view(base, c, c+m, s.base)
-		for k := range m {
-			tv[c+k] = xv[k] - bv[k]
-		}
+// taskMagnitudes writes the bits of |x − base| (float32) into bits.
+func taskMagnitudes(bits []uint32, x, base *input, s *scratch) {
+	for c := 0; c < len(bits); c += chunk {
+		m := min(chunk, len(bits)-c)
+		magBits(bits[c:c+m], view(x, c, c+m, s.dec[0]), view(base, c, c+m, s.base))
 	}
 }
 

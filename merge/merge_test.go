@@ -290,8 +290,13 @@ func TestTIES(t *testing.T) {
 }
 
 func TestTopKThreshold(t *testing.T) {
+	bitsOf := func(v []float32) []uint32 {
+		b := make([]uint32, len(v))
+		magBits(b, v, make([]float32, len(v)))
+		return b
+	}
 	v := []float32{1, -3, 3, 2, -3, 0.5}
-	thr, end := topKThreshold(v, 2, make([]float32, len(v)))
+	thr, end := topKThreshold(bitsOf(v), 2)
 	// Top 2 magnitudes: the 3s at indices 1, 2 (index 4 is a tie left out).
 	if thr != 3 || end != 3 {
 		t.Errorf("thr %v end %d", thr, end)
@@ -304,7 +309,7 @@ func TestTopKThreshold(t *testing.T) {
 			v[i] = float32(r.IntN(20)-10) * float32(math.Pow(10, float64(r.IntN(9)-4))) // many ties, many exponents
 		}
 		k := 1 + r.IntN(n)
-		thr, end := topKThreshold(v, k, make([]float32, n))
+		thr, end := topKThreshold(bitsOf(v), k)
 		// thr is the k-th largest magnitude (checked against a sort).
 		s := make([]float64, n)
 		for i, x := range v {
