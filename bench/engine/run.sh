@@ -64,7 +64,9 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "$(($(date +%s) - t0)) s for $ROUNDS rounds; load average before: $load0, after: $load1 (2 cores)" >"$tmp/info"
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git status --porcelain -- model gemm optim 2>/dev/null) ]]; then rev="$rev + uncommitted model/gemm/optim edits"; fi
+echo "$(($(date +%s) - t0)) s for $ROUNDS rounds at $(date -u +%FT%TZ), engine $rev; load average before: $load0, after: $load1 (2 cores)" >"$tmp/info"
 
 /usr/bin/python3 - "$tmp/results" "$ROUNDS" "$tmp/info" <<'PY'
 import statistics, sys
