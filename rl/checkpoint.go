@@ -125,26 +125,30 @@ func ReadMetrics(path string) ([]Step, error) {
 	return out, nil
 }
 
-// smoothWindow is the moving-average window used for curves and the peak:
+// smoothWindow is the moving-average window used for curves and the peak
 // per-step means over a few dozen samples are noisy.
 func smoothWindow(n int) int { return max(1, n/10) }
 
-// Smooth is a trailing moving average over w points (fewer at the start).
+// Smooth is a centred moving average over w points (2·⌊w/2⌋+1 of them,
+// fewer at the ends): centred, so that a peak is not shifted to later steps.
 func Smooth(x []float64, w int) []float64 {
+	h := w / 2
 	out := make([]float64, len(x))
-	var s float64
-	for i, v := range x {
-		s += v
-		if i >= w {
-			s -= x[i-w]
+	for i := range x {
+		lo, hi := max(0, i-h), min(len(x), i+h+1)
+		var s float64
+		for _, v := range x[lo:hi] {
+			s += v
 		}
-		out[i] = s / float64(min(i+1, w))
+		out[i] = s / float64(hi-lo)
 	}
 	return out
 }
 
-// Peak returns the step, value and KL at which the smoothed gold curve is
-// highest.
+// Peak returns the step, value and KL at which the gold curve, smoothed
+// over w steps (Smooth), is highest. Only points with a full window
+// compete when there are enough: the ends average fewer steps and would
+// win on noise.
 func Peak(steps []Step, w int) (step int, gold, kl float64) {
 	if len(steps) == 0 {
 		return 0, math.NaN(), math.NaN()
@@ -154,8 +158,12 @@ func Peak(steps []Step, w int) (step int, gold, kl float64) {
 		g[i], k[i] = s.Gold, s.KL
 	}
 	g, k = Smooth(g, w), Smooth(k, w)
-	best := 0
-	for i := range g {
+	lo, hi := w/2, len(g)-w/2
+	if lo >= hi {
+		lo, hi = 0, len(g)
+	}
+	best := lo
+	for i := lo; i < hi; i++ {
 		if g[i] > g[best] {
 			best = i
 		}
@@ -181,7 +189,7 @@ func plotRun(out string, steps []Step) error {
 		return nil
 	}
 	g, p, s := curves(filepath.Base(out), steps)
-	sub := fmt.Sprintf(" (moving average of %d steps)", smoothWindow(len(steps)))
+	sub := fmt.Sprintf(" (centred moving average of %d steps)", smoothWindow(len(steps))/2*2+1)
 	if err := report.LinePlot(filepath.Join(out, "gold_vs_kl.png"), "RL: gold reward vs KL"+sub, "KL(π‖π_ref) (nats)", "gold reward", []report.Series{g}); err != nil {
 		return err
 	}

@@ -295,3 +295,24 @@ func TestHeadToHead(t *testing.T) {
 		t.Errorf("self duel: %+v", d)
 	}
 }
+
+func TestPeak(t *testing.T) {
+	var steps []Step
+	for i, g := range []float64{5, 0, 0, 1, 2, 3, 2, 1} {
+		steps = append(steps, Step{Step: i + 1, Gold: g, KL: float64(i)})
+	}
+	// Window 3 (w = 2 or 3), full windows centred on steps 2..7: means
+	// 5/3, 1/3, 1, 2, 7/3, 2. The lone 5 at step 1 does not win, and the
+	// peak is not shifted late.
+	for _, w := range []int{2, 3} {
+		if s, g, kl := Peak(steps, w); s != 6 || math.Abs(g-7.0/3) > 1e-12 || kl != 5 {
+			t.Errorf("w=%d: Peak = step %d gold %g kl %g, want step 6, 7/3, 5", w, s, g, kl)
+		}
+	}
+	if got := Smooth([]float64{1, 2, 3, 4}, 3); got[0] != 1.5 || got[1] != 2 || got[3] != 3.5 {
+		t.Errorf("Smooth = %v", got)
+	}
+	if s, _, _ := Peak(steps[:2], 5); s != 1 {
+		t.Errorf("short run: peak at step %d, want 1", s)
+	}
+}
