@@ -619,18 +619,20 @@ func duelPairs(vs string, specs []rmSpec) ([][2]string, error) {
 }
 
 // plotBoN draws gold vs KL and standardised proxy vs KL. Members other
-// than "single" are left out of the plots (they are in bon.json) to keep
-// them readable.
+// than "single", and gold as its own proxy (the oracle: an upper bound
+// several times higher, which would flatten the other curves), are left
+// out of the plots; they are in bon.json and the table.
 func plotBoN(out string, curves []bon.Curve, goldName string) error {
 	var gs, ps []report.Series
 	for _, c := range curves {
-		if strings.HasPrefix(c.Reward, "member-") {
+		if strings.HasPrefix(c.Reward, "member-") || c.Reward == goldName {
 			continue
 		}
 		gs = append(gs, report.Series{Name: c.Reward, X: c.KL, Y: c.Gold, Err: c.GoldErr})
-		if c.Reward != goldName || len(curves) == 1 {
-			ps = append(ps, report.Series{Name: c.Reward, X: c.KL, Y: finiteOr0(c.ProxyZ), Err: finiteOr0(c.ProxyZErr)})
-		}
+		ps = append(ps, report.Series{Name: c.Reward, X: c.KL, Y: finiteOr0(c.ProxyZ), Err: finiteOr0(c.ProxyZErr)})
+	}
+	if len(gs) == 0 {
+		return nil
 	}
 	if err := report.LinePlot(filepath.Join(out, "bon_gold_vs_kl.png"), "Best-of-N: gold reward of the pick (mean ± s.e. over prompts)",
 		"KL_bon = log N − (N−1)/N (nats)", "gold reward (VADER compound)", gs); err != nil {
