@@ -171,16 +171,20 @@ def bench_infer(warm, min_iters, secs):
 @torch.no_grad()
 def generate(ps, prompts, new, temperature=1.0):
     """Sample `new` tokens per row with a KV cache: one prefill over the
-    prompts, then one forward per token. Returns [B, new]."""
+    prompts, then one forward per token; temperature 0 is greedy. Returns
+    [B, new]."""
     B, T0 = prompts.shape
     S = T0 + new
-    caches = [(torch.empty(B, H, S, HD), torch.empty(B, H, S, HD)) for _ in range(L)]
+    dt = ps["transformer.wte.weight"].dtype
+    caches = [(torch.empty(B, H, S, HD, dtype=dt), torch.empty(B, H, S, HD, dtype=dt)) for _ in range(L)]
     wte = ps["transformer.wte.weight"]
     out = torch.empty(B, new, dtype=torch.long)
     h = body(ps, prompts, False, caches, 0)[:, -1]
     for j in range(new):
-        probs = torch.softmax((h @ wte.t()) / temperature, dim=-1)
-        tok = torch.multinomial(probs, 1)
+        if temperature == 0:
+            tok = (h @ wte.t()).argmax(dim=-1, keepdim=True)
+        else:
+            tok = torch.multinomial(torch.softmax((h @ wte.t()) / temperature, dim=-1), 1)
         out[:, j] = tok[:, 0]
         if j + 1 < new:
             h = body(ps, tok, False, caches, T0 + j)[:, -1]
@@ -260,7 +264,18 @@ def check(d):
     ok = worst < 1e-4
     print(f"peer check: {n} sequences (1..128 tokens), max |reward ours - torch float64| / max(1,|r|) = {worst:.2e} "
           f"(tolerance 1e-4): {'ok' if ok else 'MISMATCH'}")
-    return 0 if ok else 1
+    # Greedy decoding exercises the peer's KV-cache path (prefill, then
+    # positions T0, T0+1, ...) against the engine's Generate.
+    same = 0
+    for pr, want in zip(case["prompts"], case["greedy"]):
+        got = generate(ps, torch.tensor([pr]), len(want), temperature=0)[0].tolist()
+        if got == want:
+            same += 1
+        else:
+            print(f"peer check: greedy continuation of a {len(pr)}-token prompt: ours {want}, torch {got}")
+    print(f"peer check: greedy generation with KV cache, {same}/{len(case['prompts'])} prompts identical "
+          f"({len(case['greedy'][0])} tokens each): {'ok' if same == len(case['prompts']) else 'MISMATCH'}")
+    return 0 if ok and same == len(case["prompts"]) else 1
 
 
 def main():

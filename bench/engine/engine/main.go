@@ -244,11 +244,14 @@ func PeakRSSMB() float64 {
 type checkCase struct {
 	Seqs    [][]int   `json:"seqs"`
 	Rewards []float32 `json:"rewards"`
+	Prompts [][]int   `json:"prompts"`
+	Greedy  [][]int   `json:"greedy"` // Generate at temperature 0 (argmax), KV cache
 }
 
 // WriteCheck saves a reward model with non-trivial weights (HF init is so
-// small that most maths would hide) and its eval rewards on a padded batch
-// of mixed lengths, atomically into dir.
+// small that most maths would hide), its eval rewards on a padded batch of
+// mixed lengths and greedy continuations (tied LM head, KV cache) of a few
+// prompts, atomically into dir.
 func WriteCheck(sh Shape, dir string) error {
 	m := model.New(sh.Cfg, 11)
 	r := rand.New(rand.NewPCG(9, 10))
@@ -262,6 +265,10 @@ func WriteCheck(sh Shape, dir string) error {
 		seqs = append(seqs, randSeqs(r, 1, min(n, sh.Cfg.NPositions), sh.Cfg.VocabSize)[0])
 	}
 	cc := checkCase{Seqs: seqs, Rewards: m.Rewards(seqs)}
+	for _, n := range []int{1, 5, 16} {
+		cc.Prompts = append(cc.Prompts, randSeqs(r, 1, n, sh.Cfg.VocabSize)[0])
+	}
+	cc.Greedy = m.Generate(cc.Prompts, model.SampleOptions{MaxNewTokens: 12, StopToken: -1})
 	if err := m.Save(dir, safetensors.F32); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,6 +101,14 @@ func TestWriteCheck(t *testing.T) {
 	for i := range got {
 		if got[i] != cc.Rewards[i] {
 			t.Errorf("seq %d (%d tokens): reloaded reward %v, written %v", i, len(cc.Seqs[i]), got[i], cc.Rewards[i])
+		}
+	}
+	if len(cc.Greedy) != len(cc.Prompts) || len(cc.Prompts) == 0 {
+		t.Fatalf("%d greedy continuations for %d prompts", len(cc.Greedy), len(cc.Prompts))
+	}
+	for i, g := range m.Generate(cc.Prompts, model.SampleOptions{MaxNewTokens: len(cc.Greedy[0]), StopToken: -1}) {
+		if len(g) != 12 || !slices.Equal(g, cc.Greedy[i]) {
+			t.Errorf("prompt %d: reloaded greedy %v, written %v (want 12 tokens)", i, g, cc.Greedy[i])
 		}
 	}
 	if len(cc.Seqs) < 2 || len(cc.Seqs[0]) == len(cc.Seqs[2]) {
