@@ -5,10 +5,10 @@
 # of WARM.md section 5: member training tokens/s, inference sequences/s,
 # generation tokens/s, 1024³ GEMM GFLOP/s and peak RSS.
 #
-# First a correctness check (the peer recomputes in float64 the rewards our
-# engine wrote with its weights), then ROUNDS rounds with ours and torch run
-# alternately (the order rotates every round) so that load from other jobs
-# on the machine hits both alike; the table gives medians, the ratio
+# First a correctness check (the peer recomputes in float64 the rewards and
+# greedy KV-cache generations our engine wrote with its weights), then
+# ROUNDS rounds with ours and torch run alternately (the order rotates every
+# round) so that load from other jobs on the machine hits both alike; the table gives medians, the ratio
 # ours/torch, the target from WARM.md, and the min–max spread of each side;
 # a second table gives the work per CPU-second of each process, which does
 # not depend on how much of the cores a process got.
