@@ -57,7 +57,7 @@ for r in $(seq "$ROUNDS"); do
 		echo "round $r/$ROUNDS: $who" >&2
 		case $who in
 		ours) "$tmp/engine" -secs "$SECS" -only "$ONLY" >>"$tmp/results" ;;
-		torch) /usr/bin/python3 bench/engine/torch_engine.py --secs "$SECS" --only "$ONLY" >>"$tmp/results" ;;
+		torch) /usr/bin/python3 bench/engine/torch_engine.py --secs "$SECS" --only "$ONLY" >>"$tmp/results" 2> >(tee -a "$tmp/torch.log" >&2) ;;
 		torch1) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/engine/torch_engine.py --threads 1 --label torch1 \
 			--secs "$SECS" --only "$ONLY" >>"$tmp/results" ;;
 		esac
@@ -66,7 +66,8 @@ done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git status --porcelain -- model gemm optim 2>/dev/null) ]]; then rev="$rev + uncommitted model/gemm/optim edits"; fi
-echo "$(($(date +%s) - t0)) s for $ROUNDS rounds at $(date -u +%FT%TZ), engine $rev; load average before: $load0, after: $load1 (2 cores)" >"$tmp/info"
+grep -h 'blas:' "$tmp/torch.log" | tail -1 | sed 's/^torch_engine: /peer: /' >"$tmp/info" || true
+echo "$(($(date +%s) - t0)) s for $ROUNDS rounds at $(date -u +%FT%TZ), engine $rev; load average before: $load0, after: $load1 (2 cores)" >>"$tmp/info"
 
 /usr/bin/python3 - "$tmp/results" "$ROUNDS" "$tmp/info" <<'PY'
 import statistics, sys
