@@ -40,6 +40,15 @@ func TestMakePrompts(t *testing.T) {
 	if !skip["a sentence opening that"] || !skip["exactly eight"] {
 		t.Error("kept prompts not added to skip")
 	}
+	// Cut at the last word boundary within 24 tokens ("…that| is"), or at
+	// 24 when there is none.
+	if !got["a sentence opening that"] {
+		t.Errorf("long opening not cut before a word: %v", got)
+	}
+	ps = MakePrompts(byteTok{}, []string{"abcdefghijklmnopqrstuvwxyz0123456789"}, 8, 24, 3, map[string]bool{})
+	if len(ps) != 1 || ps[0].Text != "abcdefghijklmnopqrstuvwx" {
+		t.Errorf("no word boundary: %+v", ps)
+	}
 }
 
 func TestGeneratePairs(t *testing.T) {

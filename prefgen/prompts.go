@@ -31,8 +31,8 @@ type Prompt struct {
 }
 
 // MakePrompts turns candidate openings into prompts of minTok..maxTok
-// tokens: openings shorter than minTok are dropped, longer ones cut to
-// maxTok tokens. Duplicates (after cutting) and prompts whose decoded text
+// tokens: openings shorter than minTok are dropped, longer ones cut at the
+// last word boundary within maxTok tokens. Duplicates (after cutting) and prompts whose decoded text
 // is not clean UTF-8 (a cut inside a multi-byte character) are dropped.
 // skip holds prompt texts that must not be reused (another split's); the
 // kept texts are added to it. The order of the result is a seeded shuffle.
@@ -48,7 +48,18 @@ func MakePrompts(tok Tokenizer, openings []string, minTok, maxTok int, seed uint
 			continue
 		}
 		if len(ids) > maxTok {
-			ids = ids[:maxTok]
+			// Cut before a word-initial token (" word"), so that the
+			// prompt ends with a whole word and prompt+response
+			// re-tokenizes to the ids the policy saw; no such token
+			// within range: cut at maxTok.
+			k := maxTok
+			for k > minTok && !strings.HasPrefix(tok.Decode(ids[k:k+1]), " ") {
+				k--
+			}
+			if !strings.HasPrefix(tok.Decode(ids[k:k+1]), " ") {
+				k = maxTok
+			}
+			ids = ids[:k]
 		}
 		text := tok.Decode(ids)
 		if !utf8.ValidString(text) || strings.ContainsRune(text, utf8.RuneError) {
