@@ -21,6 +21,8 @@ type state struct {
 	Steps     int     `json:"steps"`      // run length
 	Batch     int     `json:"batch"`      // windows per step
 	Seed      uint64  `json:"seed"`       // run seed
+	LR        float64 `json:"lr"`         // peak learning rate
+	Warmup    int     `json:"warmup"`     // warm-up steps
 	Tokens    int64   `json:"tokens"`     // training tokens seen
 	Seconds   float64 `json:"seconds"`    // training wall time so far
 	TrainLoss float64 `json:"train_loss"` // last logged

@@ -144,9 +144,9 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 		if m, st, err = loadResume(from); err != nil {
 			return nil, err
 		}
-		if st.Steps != cfg.Steps || st.Batch != cfg.Batch || st.Seed != cfg.Seed || m.Config != mcfg {
-			return nil, fmt.Errorf("%s holds a run of %d steps × batch %d (seed %d, model %+v); asked for %d × %d (seed %d, model %+v): use the same settings, or --restart",
-				from, st.Steps, st.Batch, st.Seed, m.Config, cfg.Steps, cfg.Batch, cfg.Seed, mcfg)
+		if st.Steps != cfg.Steps || st.Batch != cfg.Batch || st.Seed != cfg.Seed || st.LR != cfg.LR || st.Warmup != cfg.Warmup || m.Config != mcfg {
+			return nil, fmt.Errorf("%s holds a run of %d steps × batch %d (seed %d, lr %g, warm-up %d, model %+v); asked for %d × %d (seed %d, lr %g, warm-up %d, model %+v): use the same settings, or --restart",
+				from, st.Steps, st.Batch, st.Seed, st.LR, st.Warmup, m.Config, cfg.Steps, cfg.Batch, cfg.Seed, cfg.LR, cfg.Warmup, mcfg)
 		}
 	} else {
 		m = model.New(mcfg, cfg.Seed)
@@ -163,7 +163,7 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 		}
 		fmt.Fprintf(log, "pretrain: resuming at step %d/%d from %s\n", st.Step, cfg.Steps, from)
 	}
-	st.Steps, st.Batch, st.Seed = cfg.Steps, cfg.Batch, cfg.Seed
+	st.Steps, st.Batch, st.Seed, st.LR, st.Warmup = cfg.Steps, cfg.Batch, cfg.Seed, cfg.LR, cfg.Warmup
 	if err := trimMetrics(filepath.Join(cfg.Out, "metrics.jsonl"), st.Step); err != nil {
 		return nil, err
 	}
