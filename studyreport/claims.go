@@ -3,6 +3,7 @@ package studyreport
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/warm-rm/warm/report"
 	"github.com/warm-rm/warm/rmeval"
@@ -20,6 +21,8 @@ func (s *study) claims() []report.Claim {
 	var cs []report.Claim
 	cs = append(cs, s.lmcClaims()...)
 	cs = append(cs, s.evalClaims()...)
+	cs = append(cs, s.bonClaims()...)
+	cs = append(cs, s.rlClaims()...)
 	return cs
 }
 
@@ -96,3 +99,76 @@ func (s *study) evalClaims() []report.Claim {
 	}
 	return []report.Claim{approx, mem, id, ood}
 }
+
+func (s *study) bonClaims() []report.Claim {
+	c := report.Claim{Name: "BoN: gold reward of the pick ranks WARM M=all > WARM M=2 > ENS > single RM as N grows", Paper: "holds [Fig 6–7]"}
+	if s.bon == nil || s.rm == nil {
+		return []report.Claim{c}
+	}
+	M := len(s.rm.Members)
+	at := map[string]float64{}
+	for _, cv := range s.bon.Curves {
+		at[cv.Reward] = cv.Gold[len(cv.Gold)-1]
+	}
+	names := []string{fmt.Sprintf("warm%d", M), "warm2", fmt.Sprintf("ens%d", M), "single"}
+	ok := true
+	var parts []string
+	for i, n := range names {
+		v, found := at[n]
+		if !found {
+			return []report.Claim{c}
+		}
+		parts = append(parts, fmt.Sprintf("%s %.4f", n, v))
+		if i > 0 && at[names[i-1]] <= v {
+			ok = false
+		}
+	}
+	c.Ours = fmt.Sprintf("gold at N=%d: %s", s.bon.NMax, join(parts))
+	c.Holds = holds(ok)
+	return []report.Claim{c}
+}
+
+func (s *study) rlClaims() []report.Claim {
+	hack := report.Claim{Name: "RL with a single RM: gold rises then collapses as KL grows (hacking)", Paper: "holds [Fig 8]"}
+	delay := report.Claim{Name: "WARM delays the collapse and reaches a higher gold peak than the single RM", Paper: "holds [Fig 8–9]"}
+	ens := report.Claim{Name: "ENS hacks earlier than WARM", Paper: "holds [Fig 8]"}
+	win := report.Claim{Name: "The WARM policy beats the single-RM policy head to head", Paper: "79.4% win rate (M=6 vs best single) [Fig 9]"}
+	runs := map[string]*rlRun{}
+	for _, r := range s.rl {
+		runs[r.name] = r
+	}
+	single := runs["single"]
+	var warm, en *rlRun
+	for _, r := range s.rl {
+		switch {
+		case strings.HasPrefix(r.name, "warm"):
+			warm = r
+		case strings.HasPrefix(r.name, "ens"):
+			en = r
+		}
+	}
+	if single != nil {
+		drop := single.sum.PeakGold - single.sum.Final.Gold
+		hack.Ours = fmt.Sprintf("peak %.4f at step %d (KL %.2f), final %.4f at KL %.2f", single.sum.PeakGold, single.sum.PeakStep, single.sum.PeakKL, single.sum.Final.Gold, single.sum.Final.KL)
+		hack.Holds = holds(single.sum.PeakStep < single.sum.Steps && drop > 0)
+		hack.Note = "peak of the smoothed gold curve before the last step and a lower final value"
+	}
+	if single != nil && warm != nil {
+		delay.Ours = fmt.Sprintf("peak step %d vs %d; peak gold %.4f vs %.4f (WARM vs single)", warm.sum.PeakStep, single.sum.PeakStep, warm.sum.PeakGold, single.sum.PeakGold)
+		delay.Holds = holds(warm.sum.PeakStep >= single.sum.PeakStep && warm.sum.PeakGold > single.sum.PeakGold)
+	}
+	if en != nil && warm != nil {
+		ens.Ours = fmt.Sprintf("peak step ENS %d vs WARM %d", en.sum.PeakStep, warm.sum.PeakStep)
+		ens.Holds = holds(en.sum.PeakStep < warm.sum.PeakStep)
+	}
+	for _, d := range s.duels {
+		if d.b == "single" {
+			win.Ours = fmt.Sprintf("%s vs single: %.1f%% (95%% CI %.1f–%.1f%%, %d prompts)", d.a, 100*d.d.Rate, 100*d.d.Lo, 100*d.d.Hi, d.d.Prompts)
+			win.Holds = holds(d.d.Lo > 0.5)
+			win.Note = "holds when the 95% CI is above 50%"
+		}
+	}
+	return []report.Claim{hack, delay, ens, win}
+}
+
+func join(p []string) string { return strings.Join(p, " > ") }

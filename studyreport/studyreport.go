@@ -50,6 +50,9 @@ type study struct {
 	rm       *rmtrain.Summary
 	eval     *rmeval.Result
 	lmc      []*rmeval.Curve
+	bon      *bonResult
+	rl       []*rlRun
+	duels    []duel
 }
 
 func load[T any](path string) (*T, error) {
@@ -85,6 +88,13 @@ func read(dir string) (*study, error) {
 	if lmc != nil {
 		s.lmc = *lmc
 	}
+	members := 0
+	if s.rm != nil {
+		members = len(s.rm.Members)
+	}
+	if err := s.readUse(members); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -111,6 +121,11 @@ func Write(dir string, o Options) (string, error) {
 	s.rmSection(d)
 	s.evalSection(d)
 	s.lmcSection(d)
+	s.bonSection(d)
+	s.rlSection(d)
+	if err := s.samplesSection(d); err != nil {
+		return "", err
+	}
 
 	md := filepath.Join(dir, "report.md")
 	if err := d.WriteMarkdown(md); err != nil {
@@ -260,4 +275,11 @@ func pct(x float64) string { return fmt.Sprintf("%.1f", 100*x) }
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// RLRewards names the rewards the study's RL runs optimise, WARM last:
+// the best single member, ENS of all members and WARM of all members (the
+// names warm rl --members understands).
+func RLRewards(members int) []string {
+	return []string{"single", fmt.Sprintf("ens%d", members), fmt.Sprintf("warm%d", members)}
 }

@@ -27,6 +27,11 @@ Modes:
   warm eval --policies A B --judge gold                 head-to-head win rate of two policies`
 
 func runEval(args []string) error {
+	for _, a := range args {
+		if a == "--policies" || a == "-policies" {
+			return runPolicyDuel(args)
+		}
+	}
 	fs := newFlagSet("eval", evalSynopsis)
 	dataDir := fs.String("data", "runs/data", "directory with train.jsonl, val.jsonl, ood.jsonl (from warm data)")
 	trainPath := fs.String("train", "", "training pairs (default DATA/train.jsonl); split into clean and corrupted by their flags")

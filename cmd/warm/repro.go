@@ -91,6 +91,33 @@ func reproStages() []reproStage {
 				{"eval", "--data", r.dir("data"), "--ladder", r.dir("rm"), "--out", r.dir("eval")},
 			}, nil
 		}},
+		{"bon", func(r *reproRun) ([][]string, error) {
+			return [][]string{{"bon", "--preset", r.preset, "--policy", r.dir("pretrain", "final"), "--data", r.dir("data"),
+				"--members", r.dir("rm"), "--out", r.dir("bon")}}, nil
+		}},
+		{"rl", func(r *reproRun) ([][]string, error) {
+			var cmds [][]string
+			names := studyreport.RLRewards(r.ps.Members)
+			var dirs []string
+			for _, name := range names {
+				d := r.dir("rl-" + name)
+				dirs = append(dirs, d)
+				cmds = append(cmds, []string{"rl", "--preset", r.preset, "--policy", r.dir("pretrain", "final"), "--data", r.dir("data"),
+					"--members", r.dir("rm"), "--reward", name, "--out", d})
+			}
+			plot := append([]string{"rl", "--plot", "--names", strings.Join(names, ","), "-o", r.dir("rl-plots")}, dirs...)
+			return append(cmds, plot), nil
+		}},
+		{"duel", func(r *reproRun) ([][]string, error) {
+			names := studyreport.RLRewards(r.ps.Members)
+			warm := names[len(names)-1]
+			var cmds [][]string
+			for _, other := range names[:len(names)-1] {
+				cmds = append(cmds, []string{"duel", r.dir("rl-"+warm, "final"), r.dir("rl-"+other, "final"), "--preset", r.preset,
+					"--data", r.dir("data"), "--split", "ood", "--out", r.dir("duel-" + warm + "-vs-" + other + ".json")})
+			}
+			return cmds, nil
+		}},
 	}
 }
 

@@ -24,6 +24,8 @@ func TestReproTinyEndToEnd(t *testing.T) {
 		"pretrain/summary.json", "pretrain/final/config.json", "pretrain/final/model.safetensors", "pretrain/final/tokenizer.json",
 		"data/summary.json", "rm/summary.json", "rm/probe/probe.json", "rm/member-00/train.json", "rm/member-02/config.json",
 		"warm-m2/config.json", "warm-m3/model.safetensors", "eval/eval.json", "eval/lmc.json", "stages.json",
+		"bon/bon.json", "rl-single/summary.json", "rl-ens3/final/config.json", "rl-warm3/summary.json",
+		"duel-warm3-vs-single.json", "duel-warm3-vs-ens3.json",
 	} {
 		p := filepath.Join(out, f)
 		b, err := os.ReadFile(p)
@@ -45,7 +47,7 @@ func TestReproTinyEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"eval/accuracy.png", "eval/lmc_val.png"} {
+	for _, f := range []string{"eval/accuracy.png", "eval/lmc_val.png", "bon/bon_gold_vs_kl.png", "rl-plots/rl_gold_vs_kl.png"} {
 		fh, err := os.Open(filepath.Join(out, f))
 		if err != nil {
 			t.Fatal(err)
@@ -59,7 +61,7 @@ func TestReproTinyEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Claims of the paper", "WA ≥ ENS on OOD pairs", "Linear mode connectivity"} {
+	for _, want := range []string{"Claims of the paper", "WA ≥ ENS on OOD pairs", "Linear mode connectivity", "Best-of-N", "Head-to-head", "Samples at the same KL"} {
 		if !strings.Contains(string(md), want) {
 			t.Fatalf("report.md lacks %q", want)
 		}
