@@ -92,7 +92,13 @@ func runEval(args []string) error {
 		}
 		return ""
 	}
-	splits, err := rmeval.LoadSplits(tok, cfg.NPositions, def(*trainPath, "train.jsonl"), def(*valPath, "val.jsonl"), def(*oodPath, "ood.jsonl"), *maxTrain)
+	trainFile := def(*trainPath, "train.jsonl")
+	if (*interp || *ladder != "") && *trainPath == "" {
+		// An interpolation scores every split at every λ: by default only
+		// the held-out splits, where connectivity is the question.
+		trainFile = ""
+	}
+	splits, err := rmeval.LoadSplits(tok, cfg.NPositions, trainFile, def(*valPath, "val.jsonl"), def(*oodPath, "ood.jsonl"), *maxTrain)
 	if err != nil {
 		return err
 	}
