@@ -23,7 +23,8 @@ ONLY=${ONLY:-train,infer,gen,gemm}
 # TORCH1=1 (default) also runs torch on 1 thread. On a loaded machine torch's
 # OpenMP and OpenBLAS threads spin at barriers while their sibling is
 # descheduled and 2 threads can be far slower than 1; the last column then
-# compares us with the better of the two torch runs, a conservative ratio.
+# compares us with the better of the two torch runs (still unfair under
+# load: 2 threads get up to twice the CPU share of 1; see the CPU-s table).
 TORCH1=${TORCH1:-1}
 export OPENBLAS_NUM_THREADS=2 GOMAXPROCS=2
 
