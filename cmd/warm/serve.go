@@ -53,7 +53,7 @@ func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) err
 	token := fs.String("token", "", "bearer token required on every endpoint but /healthz (default $WARM_SERVE_TOKEN)")
 	insecure := fs.Bool("insecure", false, "allow a non-loopback --addr without a token")
 	maxBatch := fs.Int("max-batch", 64, "items per forward pass")
-	maxBatchTokens := fs.Int("max-batch-tokens", 2048, "tokens per forward pass (the engine's throughput falls for larger passes on a 2-core machine; see docs/serve.md)")
+	maxBatchTokens := fs.Int("max-batch-tokens", 2048, "tokens per forward pass (bigger passes gained no throughput on 2 cores, only latency; see docs/serve.md)")
 	maxWait := fs.Duration("max-wait", time.Millisecond, "longest a batch waits for more requests")
 	queue := fs.Int("queue", 256, "requests waiting for a batch before answering 429")
 	maxItems := fs.Int("max-items", 256, "items per request")
