@@ -156,7 +156,7 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 			residualAdd(x[:nb*C], x, tmp, nil)
 			layerNormForward(h, mean, rstd, x, lp.ln2W.W, lp.ln2B.W, nb, C, c.LayerNormEps)
 			linearForward(f, h, lp.fcW.W, lp.fcB.W, nb, C, F)
-			geluForward(fg[:nb*F], nil, f)
+			geluForward(fg[:nb*F], nil, f[:nb*F])
 			linearForward(tmp, fg, lp.fcProjW.W, lp.fcProjB.W, nb, F, C)
 			residualAdd(x[:nb*C], x, tmp, nil)
 		}

@@ -226,3 +226,28 @@ func TestStalePassPanics(t *testing.T) {
 	}()
 	p.BackwardRewards([]float32{1, 1, 1, 1})
 }
+
+// Rows that stop early leave the batch while others go on: the shrunken
+// batch must be computed on its own rows only (this panicked once).
+func TestGenerateRowsStopAtDifferentTimes(t *testing.T) {
+	m := New(Config{VocabSize: 40, NPositions: 64, NEmbd: 16, NLayer: 2, NHead: 2, LayerNormEps: 1e-5,
+		PadTokenID: -1, BOSTokenID: -1, EOSTokenID: -1, Architecture: ArchLM}, 3)
+	prompts := make([][]int, 24)
+	for i := range prompts {
+		prompts[i] = []int{1 + i%37, 2}
+	}
+	out := m.Generate(prompts, SampleOptions{MaxNewTokens: 30, Temperature: 1, Seed: 9, StopToken: 0})
+	early := 0
+	for i, o := range out {
+		stopped := len(o) > 0 && o[len(o)-1] == 0
+		if !stopped && len(o) != 30 {
+			t.Fatalf("row %d: %d tokens without the stop token", i, len(o))
+		}
+		if stopped && len(o) < 30 {
+			early++
+		}
+	}
+	if early == 0 || early == len(out) {
+		t.Fatalf("%d of %d rows stopped early: the test needs a mix", early, len(out))
+	}
+}
