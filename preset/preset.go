@@ -52,7 +52,7 @@ type Study struct {
 var studies = map[string]Study{
 	"tiny": {
 		Name: "tiny", VocabSize: 512, NEmbd: 32, NLayer: 2, NHead: 2, NPositions: 64,
-		PretrainToks: 40_000, PretrainBS: 8, PretrainLR: 3e-3, CorpusMB: 0.3,
+		PretrainToks: 160_000, PretrainBS: 8, PretrainLR: 3e-3, CorpusMB: 0.3,
 		TrainPairs: 96, ValPairs: 32, OODPairs: 32, MinNew: 8, MaxNew: 12,
 		BTTemperature: 0.1, Corrupt: 0.25, OODTemperature: 1.5,
 		Members: 3, RMBatch: 8, LPEpochs: 1, FTEpochs: 1, RMBaseLR: 1e-3, RMDropout: []float64{0.05, 0.1},
