@@ -105,13 +105,18 @@ func memberDirs(rm string) ([]string, error) {
 		sort.SliceStable(sum.Members, func(i, j int) bool { return sum.Members[i].ValAcc > sum.Members[j].ValAcc })
 		var dirs []string
 		for _, m := range sum.Members {
+			if !strings.HasPrefix(m.Member.Name, "member-") {
+				continue // a --ladder run's extra models are not WARM members
+			}
 			d := filepath.Join(rm, m.Member.Name)
 			if !fileExists(filepath.Join(d, "config.json")) {
 				return nil, fmt.Errorf("%s/summary.json lists %s, which is not a model directory", rm, m.Member.Name)
 			}
 			dirs = append(dirs, d)
 		}
-		return dirs, nil
+		if len(dirs) > 0 {
+			return dirs, nil
+		}
 	}
 	found, err := filepath.Glob(filepath.Join(rm, "member-*"))
 	if err != nil {
