@@ -85,12 +85,9 @@ func Sample(policy *model.Model, tok *tokenizer.Tokenizer, prompts []string, opt
 				rows = append(rows, ids[p])
 			}
 		}
-		// No stop token in Generate: rows that stop early make the model
-		// package's decode step index past a buffer (see rl.generate);
-		// Cut drops what follows the stop token instead.
 		outs := policy.Generate(rows, model.SampleOptions{
 			MaxNewTokens: opt.MaxNew, Temperature: float32(opt.Temperature),
-			Seed: opt.Seed ^ (uint64(g)+1)*0x9e3779b97f4a7c15, StopToken: -1,
+			Seed: opt.Seed ^ (uint64(g)+1)*0x9e3779b97f4a7c15, StopToken: eot,
 		})
 		for p := p0; p < p1; p++ {
 			rng := rand.New(rand.NewPCG(opt.Seed, uint64(p)))

@@ -534,16 +534,11 @@ func saveModel(dir string, m *model.Model, tok *tokenizer.Tokenizer) error {
 	return os.Rename(tmp, dir)
 }
 
-// generate samples up to maxNew tokens per row and cuts each row after its
-// first stop token (kept). It runs Generate without a stop token: in the
-// model package as of this writing, a decode step with fewer live rows
-// than the batch (rows that stopped early) indexes past a buffer
-// (model/generate.go: geluForward(fg[:nb*F], f) with f of B rows), so
-// every row runs to maxNew and the tail is dropped here. Row b's tokens up
-// to its stop token are the same either way (each row has its own random
-// stream).
+// generate samples up to maxNew tokens per row, each row ending after its
+// first stop token (kept). The cut is repeated here so that the result
+// does not depend on how Generate treats rows that stop early.
 func generate(m *model.Model, rows [][]int, maxNew int, temperature float64, seed uint64, stop int) [][]int {
-	outs := m.Generate(rows, model.SampleOptions{MaxNewTokens: maxNew, Temperature: float32(temperature), Seed: seed, StopToken: -1})
+	outs := m.Generate(rows, model.SampleOptions{MaxNewTokens: maxNew, Temperature: float32(temperature), Seed: seed, StopToken: stop})
 	for b, o := range outs {
 		for i, t := range o {
 			if t == stop {
