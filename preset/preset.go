@@ -66,7 +66,7 @@ var studies = map[string]Study{
 		BTTemperature: 0.1, Corrupt: 0.25, OODTemperature: 1.5,
 		Members: 6, RMBatch: 16, LPEpochs: 1, FTEpochs: 2, RMBaseLR: 4e-4, RMDropout: []float64{0.05, 0.1},
 		BoNPrompts: 128, BoNMaxN: 64,
-		RLSteps: 120, RLPrompts: 8, RLSamples: 4, RLLR: 3e-5,
+		RLSteps: 120, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4,
 	},
 	"full": {
 		Name: "full", VocabSize: 8192, NEmbd: 256, NLayer: 4, NHead: 4, NPositions: 128,

@@ -26,6 +26,12 @@ func init() {
 type reproStage struct {
 	name string
 	args func(r *reproRun) ([][]string, error)
+	// knobs are the preset values the stage's verbs read: part of the
+	// stage's hash, so editing a preset reruns exactly what it affects.
+	knobs func(p preset.Study) []any
+	// outs are the stage's outputs, removed before it reruns with other
+	// inputs (verbs refuse to resume a directory made with other settings).
+	outs []string
 }
 
 type reproRun struct {
@@ -61,7 +67,9 @@ func reproStages() []reproStage {
 	return []reproStage{
 		{"pretrain", func(r *reproRun) ([][]string, error) {
 			return [][]string{r.common("pretrain", "--out", r.dir("pretrain"))}, nil
-		}},
+		}, func(p preset.Study) []any {
+			return []any{p.VocabSize, p.NEmbd, p.NLayer, p.NHead, p.NPositions, p.PretrainToks, p.PretrainBS, p.PretrainLR, p.CorpusMB}
+		}, []string{"pretrain"}},
 		{"data", func(r *reproRun) ([][]string, error) {
 			a := r.common("data", "--policy", r.dir("pretrain", "final"), "--out", r.dir("data"))
 			if r.preset == "tiny" {
@@ -70,10 +78,14 @@ func reproStages() []reproStage {
 				a = append(a, "--drop-ties=false")
 			}
 			return [][]string{a}, nil
-		}},
+		}, func(p preset.Study) []any {
+			return []any{p.TrainPairs, p.ValPairs, p.OODPairs, p.MinNew, p.MaxNew, p.BTTemperature, p.Corrupt, p.OODTemperature}
+		}, []string{"data"}},
 		{"train", func(r *reproRun) ([][]string, error) {
 			return [][]string{{"train", "--preset", r.preset, "--pretrain", r.dir("pretrain"), "--data", r.dir("data"), "--out", r.dir("rm"), "--ladder"}}, nil
-		}},
+		}, func(p preset.Study) []any {
+			return []any{p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMBaseLR, p.RMDropout}
+		}, []string{"rm"}},
 		{"merge", func(r *reproRun) ([][]string, error) {
 			order, err := rankedMembers(r.dir("rm"))
 			if err != nil {
@@ -84,17 +96,17 @@ func reproStages() []reproStage {
 				cmds = append(cmds, append([]string{"merge", "--method", "linear", "--quiet", "-o", r.dir(fmt.Sprintf("warm-m%d", m))}, order[:m]...))
 			}
 			return cmds, nil
-		}},
+		}, nil, nil},
 		{"eval", func(r *reproRun) ([][]string, error) {
 			return [][]string{
 				{"eval", "--data", r.dir("data"), "--rm", r.dir("rm"), "--soup", "--out", r.dir("eval")},
 				{"eval", "--data", r.dir("data"), "--ladder", r.dir("rm"), "--out", r.dir("eval")},
 			}, nil
-		}},
+		}, nil, []string{"eval"}},
 		{"bon", func(r *reproRun) ([][]string, error) {
 			return [][]string{{"bon", "--preset", r.preset, "--policy", r.dir("pretrain", "final"), "--data", r.dir("data"),
 				"--members", r.dir("rm"), "--out", r.dir("bon")}}, nil
-		}},
+		}, func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, []string{"bon"}},
 		{"rl", func(r *reproRun) ([][]string, error) {
 			var cmds [][]string
 			names := studyreport.RLRewards(r.ps.Members)
@@ -107,7 +119,7 @@ func reproStages() []reproStage {
 			}
 			plot := append([]string{"rl", "--plot", "--names", strings.Join(names, ","), "-o", r.dir("rl-plots")}, dirs...)
 			return append(cmds, plot), nil
-		}},
+		}, func(p preset.Study) []any { return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew} }, nil},
 		{"duel", func(r *reproRun) ([][]string, error) {
 			names := studyreport.RLRewards(r.ps.Members)
 			warm := names[len(names)-1]
@@ -117,7 +129,7 @@ func reproStages() []reproStage {
 					"--data", r.dir("data"), "--split", "ood", "--out", r.dir("duel-" + warm + "-vs-" + other + ".json")})
 			}
 			return cmds, nil
-		}},
+		}, func(p preset.Study) []any { return []any{p.MaxNew} }, nil},
 	}
 }
 
@@ -201,6 +213,9 @@ func runRepro(args []string) error {
 		}
 		h := sha256.New()
 		fmt.Fprintf(h, "%s|%s|%q", prev, st.name, cmds)
+		if st.knobs != nil {
+			fmt.Fprintf(h, "|%v", st.knobs(ps))
+		}
 		hash := hex.EncodeToString(h.Sum(nil))[:16]
 		prev = hash
 		if rec := recs[st.name]; rec != nil && rec.Done && rec.Hash == hash && i < fromIdx {
@@ -208,6 +223,16 @@ func runRepro(args []string) error {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "== repro: stage %d/%d %s\n", i+1, len(stages), st.name)
+		if rec := recs[st.name]; rec != nil && (rec.Hash != hash || i >= fromIdx) {
+			// Other inputs than the outputs on disk were made with (or a
+			// forced rerun): start the stage afresh. Same inputs but not
+			// done means a killed run, which the verbs resume.
+			for _, o := range st.removeOuts(r) {
+				if err := os.RemoveAll(o); err != nil {
+					return err
+				}
+			}
+		}
 		ts := time.Now()
 		recs[st.name] = &stageRecord{Hash: hash, Args: cmds}
 		for _, c := range cmds {
@@ -238,6 +263,26 @@ func runRepro(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "== repro: done in %s (this invocation); report: %s\n", time.Since(t0).Round(time.Second), rep)
 	return nil
+}
+
+// removeOuts lists what a rerun of the stage deletes first.
+func (st reproStage) removeOuts(r *reproRun) []string {
+	var out []string
+	for _, o := range st.outs {
+		out = append(out, r.dir(o))
+	}
+	switch st.name {
+	case "rl":
+		for _, n := range studyreport.RLRewards(r.ps.Members) {
+			out = append(out, r.dir("rl-"+n))
+		}
+		out = append(out, r.dir("rl-plots"))
+	case "merge":
+		for _, m := range studyreport.WARMSizes(r.ps.Members) {
+			out = append(out, r.dir(fmt.Sprintf("warm-m%d", m)))
+		}
+	}
+	return out
 }
 
 func stageNames() []string {
