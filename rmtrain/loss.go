@@ -1,6 +1,10 @@
 package rmtrain
 
-import "math"
+import (
+	"math"
+
+	"github.com/warm-rm/warm/stats"
+)
 
 // BTLoss is the Bradley-Terry reward-model loss of a batch of pairs, as TRL's
 // RewardTrainer computes it:
@@ -21,8 +25,8 @@ func BTLoss(rc, rr, margin []float32, center float64) (loss float64, dc, dr []fl
 		if margin != nil {
 			d -= float64(margin[i])
 		}
-		loss += softplus(-d) * inv
-		g := -sigmoid(-d) * inv // dL/dd
+		loss -= stats.LogSigmoid(d) * inv
+		g := -stats.Sigmoid(-d) * inv // dL/dd
 		s := float64(rc[i]) + float64(rr[i])
 		loss += center * s * s * inv
 		gc := 2 * center * s * inv
@@ -36,25 +40,6 @@ func BTLoss(rc, rr, margin []float32, center float64) (loss float64, dc, dr []fl
 		}
 	}
 	return loss, dc, dr, acc
-}
-
-// softplus(x) = log(1 + e^x), computed without overflow.
-func softplus(x float64) float64 {
-	if x > 30 {
-		return x
-	}
-	if x < -30 {
-		return math.Exp(x)
-	}
-	return math.Log1p(math.Exp(x))
-}
-
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
 }
 
 func pow(x float64, n int) float64 { return math.Pow(x, float64(n)) }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -87,7 +86,7 @@ func reproStages() []reproStage {
 			return []any{p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMBaseLR, p.RMDropout}
 		}, []string{"rm"}},
 		{"merge", func(r *reproRun) ([][]string, error) {
-			order, err := rankedMembers(r.dir("rm"))
+			order, err := memberDirs(r.dir("rm"))
 			if err != nil {
 				return nil, err
 			}
@@ -131,31 +130,6 @@ func reproStages() []reproStage {
 			return cmds, nil
 		}, func(p preset.Study) []any { return []any{p.MaxNew} }, nil},
 	}
-}
-
-// rankedMembers lists a warm train run's member directories by validation
-// accuracy (best first; ties by name), the order warm eval uses.
-func rankedMembers(rm string) ([]string, error) {
-	var sum struct {
-		Members []struct {
-			Member struct {
-				Name string `json:"name"`
-			} `json:"member"`
-			ValAcc float64 `json:"val_acc"`
-		} `json:"members"`
-	}
-	if err := runlog.ReadJSON(filepath.Join(rm, "summary.json"), &sum); err != nil {
-		return nil, err
-	}
-	sort.SliceStable(sum.Members, func(i, j int) bool { return sum.Members[i].ValAcc > sum.Members[j].ValAcc })
-	var out []string
-	for _, m := range sum.Members {
-		out = append(out, filepath.Join(rm, m.Member.Name))
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s/summary.json lists no members", rm)
-	}
-	return out, nil
 }
 
 func runRepro(args []string) error {
