@@ -185,12 +185,7 @@ func runRepro(args []string) error {
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", st.name, err)
 		}
-		h := sha256.New()
-		fmt.Fprintf(h, "%s|%s|%q", prev, st.name, cmds)
-		if st.knobs != nil {
-			fmt.Fprintf(h, "|%v", st.knobs(ps))
-		}
-		hash := hex.EncodeToString(h.Sum(nil))[:16]
+		hash := st.hash(prev, cmds, ps)
 		prev = hash
 		if rec := recs[st.name]; rec != nil && rec.Done && rec.Hash == hash && i < fromIdx {
 			fmt.Fprintf(os.Stderr, "== repro: stage %s cached (%.0fs when run)\n", st.name, rec.Seconds)
@@ -237,6 +232,18 @@ func runRepro(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "== repro: done in %s (this invocation); report: %s\n", time.Since(t0).Round(time.Second), rep)
 	return nil
+}
+
+// hash identifies the stage's inputs: the previous stage's hash (so a
+// changed upstream reruns everything after it), its verb invocations and
+// the preset knobs it reads.
+func (st reproStage) hash(prev string, cmds [][]string, ps preset.Study) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%q", prev, st.name, cmds)
+	if st.knobs != nil {
+		fmt.Fprintf(h, "|%v", st.knobs(ps))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // removeOuts lists what a rerun of the stage deletes first.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/warm-rm/warm/preset"
 )
 
 // The whole study at the tiny preset, on the embedded corpus sample: every
@@ -78,5 +80,27 @@ func TestReproTinyEndToEnd(t *testing.T) {
 	after, _ := os.ReadFile(filepath.Join(out, "stages.json"))
 	if string(before) != string(after) {
 		t.Fatal("a rerun of a finished study ran stages again")
+	}
+}
+
+// Editing a preset knob changes the hash of exactly the stages that read
+// it: the RL learning rate reruns rl (and, through the chain, what follows
+// it), never pretraining or reward-model training.
+func TestReproStageHashFollowsKnobs(t *testing.T) {
+	ps, err := preset.Get("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := ps
+	changed.RLLR *= 2
+	for _, st := range reproStages() {
+		cmds := [][]string{{st.name}}
+		same := st.hash("p", cmds, ps) == st.hash("p", cmds, changed)
+		if want := st.name != "rl"; same != want {
+			t.Errorf("stage %s: hash unchanged = %v after editing RLLR, want %v", st.name, same, want)
+		}
+	}
+	if st := reproStages()[0]; st.hash("a", nil, ps) == st.hash("b", nil, ps) {
+		t.Error("a stage's hash ignores the previous stage's")
 	}
 }
