@@ -1,9 +1,6 @@
 package pretrain
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,32 +93,3 @@ func loadResume(dir string) (*model.Model, state, error) {
 	return m, st, nil
 }
 
-// trimMetrics drops the lines of metrics.jsonl logged after step, which a
-// killed run wrote after its last resume checkpoint, so that a resumed run
-// does not log those steps twice.
-func trimMetrics(path string, step int) error {
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var keep bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var rec struct {
-			Step int `json:"step"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Step > step {
-			continue // a torn last line, or a step after the checkpoint
-		}
-		keep.Write(sc.Bytes())
-		keep.WriteByte('\n')
-	}
-	if keep.Len() == len(b) {
-		return nil
-	}
-	return runlog.WriteFile(path, keep.Bytes())
-}

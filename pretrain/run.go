@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 		fmt.Fprintf(log, "pretrain: resuming at step %d/%d from %s\n", st.Step, cfg.Steps, from)
 	}
 	st.Steps, st.Batch, st.Seed, st.LR, st.Warmup = cfg.Steps, cfg.Batch, cfg.Seed, cfg.LR, cfg.Warmup
-	if err := trimMetrics(filepath.Join(cfg.Out, "metrics.jsonl"), st.Step); err != nil {
+	if err := runlog.TrimMetrics(filepath.Join(cfg.Out, "metrics.jsonl"), st.Step); err != nil {
 		return nil, err
 	}
 	metrics, err := runlog.OpenMetrics(filepath.Join(cfg.Out, "metrics.jsonl"))

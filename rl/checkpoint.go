@@ -1,7 +1,6 @@
 package rl
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -77,32 +76,6 @@ func LastCheckpoint(out string) (string, int) {
 		best, bestStep = dir, n
 	}
 	return best, bestStep
-}
-
-// trimMetrics drops the lines of metrics.jsonl logged after step (a killed
-// run's steps after its last checkpoint) and a torn last line.
-func trimMetrics(path string, step int) error {
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var keep bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var rec struct {
-			Step int `json:"step"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Step > step {
-			continue
-		}
-		keep.Write(sc.Bytes())
-		keep.WriteByte('\n')
-	}
-	return runlog.WriteFile(path, keep.Bytes())
 }
 
 // ReadMetrics reads a run's metrics.jsonl.

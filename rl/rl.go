@@ -278,7 +278,7 @@ func Train(r Run) (*Summary, error) {
 			}
 			copy(ref.Weights(), a.Weights())
 		}
-		if err := trimMetrics(metricsPath, step); err != nil {
+		if err := runlog.TrimMetrics(metricsPath, step); err != nil {
 			return nil, err
 		}
 		if r.Progress != nil {

@@ -3,7 +3,9 @@ package rmtrain
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/warm-rm/warm/model"
@@ -141,6 +143,16 @@ func TestFineTuneResume(t *testing.T) {
 	}
 	if _, err := FineTune(mb, head, train, nil, ft, dir, nil, nil); err != nil {
 		t.Fatal(err)
+	}
+	// The steps logged before the kill but after the checkpoint are not
+	// logged twice.
+	mb2, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf, _ := os.ReadFile(filepath.Join(full, "metrics.jsonl"))
+	if strings.Count(string(mb2), "\n") != strings.Count(string(mf), "\n") {
+		t.Fatalf("resumed run logged %d metric lines, uninterrupted %d", strings.Count(string(mb2), "\n"), strings.Count(string(mf), "\n"))
 	}
 	a, _ := model.Load(full)
 	b, _ := model.Load(dir)

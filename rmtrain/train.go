@@ -105,6 +105,11 @@ func FineTune(mb Member, head []float32, pairs, val []Pair, o FTOptions, dir str
 	if err := os.MkdirAll(partial, 0o755); err != nil {
 		return nil, err
 	}
+	if resumed {
+		if err := runlog.TrimMetrics(filepath.Join(partial, "metrics.jsonl"), start); err != nil {
+			return nil, err
+		}
+	}
 	metrics, err := runlog.OpenMetrics(filepath.Join(partial, "metrics.jsonl"))
 	if err != nil {
 		return nil, err

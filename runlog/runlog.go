@@ -4,9 +4,13 @@
 package runlog
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -93,6 +97,37 @@ func (m *Metrics) Log(rec map[string]any) error {
 
 // Close closes the file.
 func (m *Metrics) Close() error { return m.f.Close() }
+
+// TrimMetrics drops the lines of a metrics.jsonl logged after step (what a
+// killed run wrote after its last resume checkpoint) and a torn last line,
+// so that a resumed run does not log those steps twice. A missing file is
+// fine.
+func TrimMetrics(path string, step int) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var rec struct {
+			Step int `json:"step"`
+		}
+		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Step > step {
+			continue
+		}
+		keep.Write(sc.Bytes())
+		keep.WriteByte('\n')
+	}
+	if keep.Len() == len(b) {
+		return nil
+	}
+	return WriteFile(path, keep.Bytes())
+}
 
 // Progress prints "name: done/total (pct) rate/s ETA … extra" to w at most
 // once per interval, and always on Done.

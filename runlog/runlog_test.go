@@ -63,3 +63,17 @@ func TestProgressLine(t *testing.T) {
 		}
 	}
 }
+
+func TestTrimMetrics(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.jsonl")
+	os.WriteFile(p, []byte("{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n{\"ste"), 0o644)
+	if err := TrimMetrics(p, 2); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "{\"step\":1}\n{\"step\":2}\n" {
+		t.Fatalf("trimmed to %q", b)
+	}
+	if err := TrimMetrics(filepath.Join(t.TempDir(), "none.jsonl"), 1); err != nil {
+		t.Fatalf("missing file: %v", err)
+	}
+}
