@@ -92,4 +92,3 @@ func loadResume(dir string) (*model.Model, state, error) {
 	}
 	return m, st, nil
 }
-
