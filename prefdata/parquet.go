@@ -6,6 +6,8 @@ import (
 	"io"
 	"reflect"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/warm-rm/warm/internal/atomicfile"
@@ -83,7 +85,9 @@ func reconstruct(schema *parquet.Schema, row parquet.Row) (rec record, err error
 // maps and structs map[string]any.
 func normalize(v any) any {
 	switch x := v.(type) {
-	case nil, string, bool, []byte:
+	case string:
+		return validUTF8(x)
+	case nil, bool, []byte:
 		return x
 	case map[string]any:
 		for k, e := range x {
@@ -107,7 +111,7 @@ func normalize(v any) any {
 	case reflect.Float64:
 		return json.Number(strconv.FormatFloat(rv.Float(), 'g', -1, 64))
 	case reflect.String:
-		return rv.String()
+		return validUTF8(rv.String())
 	case reflect.Pointer, reflect.Interface:
 		if rv.IsNil() {
 			return nil
@@ -189,4 +193,24 @@ func kindName(chat bool) string {
 		return "conversational (chat messages)"
 	}
 	return "text"
+}
+
+// validUTF8 replaces each byte that is not part of valid UTF-8 with U+FFFD,
+// as encoding/json does when it reads a JSONL line, so both formats give
+// the same text.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }

@@ -10,15 +10,6 @@ import (
 	"testing"
 )
 
-func sampleRows() []Row {
-	return []Row{
-		{ID: "r0", Prompt: "The weather today", Chosen: " is lovely & warm <3", Rejected: " is awful.", Margin: Float(1.5), Subset: "id",
-			GoldChosen: Float(0.8), GoldRejected: Float(-0.4), Split: "train"},
-		{ID: "r1", Prompt: "", Chosen: "ünïcode ✓ \"quoted\"\nnewline", Rejected: "b", Corrupted: true, Split: "val"},
-		{Prompt: "p", Chosen: "c", Rejected: "r", GoldChosen: Float(0), GoldRejected: Float(0)},
-	}
-}
-
 func TestReadPairsLongLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 64 MB line")
