@@ -71,28 +71,32 @@ func decodeLine(b []byte) (record, error) {
 	return m, nil
 }
 
-// jsonRow is a Row as written to JSONL: text fields are strings, or lists
-// of messages for a conversational row.
-type jsonRow struct {
-	ID           string   `json:"id,omitempty"`
-	Prompt       any      `json:"prompt"`
-	Chosen       any      `json:"chosen"`
-	Rejected     any      `json:"rejected"`
-	Margin       *float64 `json:"margin,omitempty"`
-	Subset       string   `json:"subset,omitempty"`
-	GoldChosen   *float64 `json:"gold_chosen,omitempty"`
-	GoldRejected *float64 `json:"gold_rejected,omitempty"`
-	Corrupted    bool     `json:"corrupted,omitempty"`
-	Split        string   `json:"split,omitempty"`
+// tableRow is a Row as written to a file, its texts of type T: any (a
+// string or messages) for JSONL, []Message for conversational Parquet.
+// Text rows go to Parquet as Row itself.
+type tableRow[T any] struct {
+	ID           string   `json:"id,omitempty" parquet:"id"`
+	Prompt       T        `json:"prompt" parquet:"prompt,list"`
+	Chosen       T        `json:"chosen" parquet:"chosen,list"`
+	Rejected     T        `json:"rejected" parquet:"rejected,list"`
+	Margin       *float64 `json:"margin,omitempty" parquet:"margin,optional"`
+	Subset       string   `json:"subset,omitempty" parquet:"subset"`
+	GoldChosen   *float64 `json:"gold_chosen,omitempty" parquet:"gold_chosen,optional"`
+	GoldRejected *float64 `json:"gold_rejected,omitempty" parquet:"gold_rejected,optional"`
+	Corrupted    bool     `json:"corrupted,omitempty" parquet:"corrupted"`
+	Split        string   `json:"split,omitempty" parquet:"split"`
 }
 
-func toJSONRow(r *Row) jsonRow {
-	j := jsonRow{ID: r.ID, Prompt: r.Prompt, Chosen: r.Chosen, Rejected: r.Rejected, Margin: r.Margin, Subset: r.Subset,
+func newTableRow[T any](r *Row, prompt, chosen, rejected T) tableRow[T] {
+	return tableRow[T]{ID: r.ID, Prompt: prompt, Chosen: chosen, Rejected: rejected, Margin: r.Margin, Subset: r.Subset,
 		GoldChosen: r.GoldChosen, GoldRejected: r.GoldRejected, Corrupted: r.Corrupted, Split: r.Split}
+}
+
+func toJSONRow(r *Row) tableRow[any] {
 	if r.Conversational() {
-		j.Prompt, j.Chosen, j.Rejected = orEmpty(r.PromptMessages), r.ChosenMessages, r.RejectedMessages
+		return newTableRow[any](r, orEmpty(r.PromptMessages), r.ChosenMessages, r.RejectedMessages)
 	}
-	return j
+	return newTableRow[any](r, r.Prompt, r.Chosen, r.Rejected)
 }
 
 // orEmpty keeps an empty prompt a list ([]), not null: null would read

@@ -139,22 +139,6 @@ func normalize(v any) any {
 	return v // reported by describe as an unsupported type
 }
 
-// chatParquetRow is a conversational Row as written to Parquet: the text
-// columns are list<struct<role, content>>, as Hugging Face datasets store
-// TRL's conversational format.
-type chatParquetRow struct {
-	ID           string    `parquet:"id"`
-	Prompt       []Message `parquet:"prompt,list"`
-	Chosen       []Message `parquet:"chosen,list"`
-	Rejected     []Message `parquet:"rejected,list"`
-	Margin       *float64  `parquet:"margin,optional"`
-	Subset       string    `parquet:"subset"`
-	GoldChosen   *float64  `parquet:"gold_chosen,optional"`
-	GoldRejected *float64  `parquet:"gold_rejected,optional"`
-	Corrupted    bool      `parquet:"corrupted"`
-	Split        string    `parquet:"split"`
-}
-
 // WriteParquet writes rows as a zstd-compressed Parquet file, atomically.
 // Text rows give string columns; conversational rows give
 // list<struct<role, content>> columns. A column holds one type, so the
@@ -170,11 +154,12 @@ func WriteParquet(path string, rows []Row) error {
 		if !chat {
 			return writeParquetRows(w, rows)
 		}
-		out := make([]chatParquetRow, len(rows))
+		// list<struct<role, content>> columns, as Hugging Face datasets
+		// store TRL's conversational format.
+		out := make([]tableRow[[]Message], len(rows))
 		for i := range rows {
 			r := &rows[i]
-			out[i] = chatParquetRow{ID: r.ID, Prompt: orEmpty(r.PromptMessages), Chosen: r.ChosenMessages, Rejected: r.RejectedMessages,
-				Margin: r.Margin, Subset: r.Subset, GoldChosen: r.GoldChosen, GoldRejected: r.GoldRejected, Corrupted: r.Corrupted, Split: r.Split}
+			out[i] = newTableRow(r, orEmpty(r.PromptMessages), r.ChosenMessages, r.RejectedMessages)
 		}
 		return writeParquetRows(w, out)
 	})
