@@ -59,9 +59,10 @@ func TestReadPairsFormats(t *testing.T) {
 			[]Row{withID}},
 		{"optional and study columns, unknown fields, blank lines, BOM",
 			"\xef\xbb\xbf" + `{"id":"r0","prompt":"p","chosen":"c","rejected":"r","margin":2,"subset":"math","gold_chosen":0.5,"gold_rejected":-1e-3,"corrupted":true,"split":"train","extra":{"x":[1]}}` +
-				"\n\n  \r\n" + `{"prompt":"p","chosen":"c","rejected":"r","margin":null,"id":null,"corrupted":false}` + "\r\n",
+				"\n\n  \r\n" + `{"prompt":"p","chosen":"c","rejected":"r","margin":null,"id":null,"corrupted":false}` + "\r\n" +
+				`{"id":-123456789012345678901234567890,"prompt":"p","chosen":"c","rejected":"r"}`,
 			[]Row{{ID: "r0", Prompt: "p", Chosen: "c", Rejected: "r", Margin: Float(2), Subset: "math", GoldChosen: Float(0.5), GoldRejected: Float(-1e-3), Corrupted: true, Split: "train"},
-				{Prompt: "p", Chosen: "c", Rejected: "r"}}},
+				{Prompt: "p", Chosen: "c", Rejected: "r"}, {ID: "-123456789012345678901234567890", Prompt: "p", Chosen: "c", Rejected: "r"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ReadPairs(writeTemp(t, "d.jsonl", c.body))
@@ -101,6 +102,7 @@ func TestPairErrors(t *testing.T) {
 		{"margin a string", `{"prompt":"a","chosen":"b","rejected":"c","margin":"big"}`, `1: "margin" must be a number, got a string`},
 		{"margin too large", `{"prompt":"a","chosen":"b","rejected":"c","margin":1e999}`, `1: "margin" must be a finite number, got 1e999`},
 		{"gold a boolean", `{"prompt":"a","chosen":"b","rejected":"c","gold_chosen":true}`, `1: "gold_chosen" must be a number, got true`},
+		{"exponent id", `{"id":1e3,"prompt":"a","chosen":"b","rejected":"c"}`, `1: "id" must be a string or a whole number, got a number`},
 		{"fractional id", `{"id":1.5,"prompt":"a","chosen":"b","rejected":"c"}`, `1: "id" must be a string or a whole number, got a number`},
 		{"subset a number", `{"prompt":"a","chosen":"b","rejected":"c","subset":3}`, `1: "subset" must be a string, got a number`},
 		{"corrupted a string", `{"prompt":"a","chosen":"b","rejected":"c","corrupted":"yes"}`, `1: "corrupted" must be true or false, got a string`},

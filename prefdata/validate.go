@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -224,12 +225,17 @@ func (rec record) id() (string, error) {
 	if s, isStr := asString(v); isStr {
 		return s, nil
 	}
-	if n, isNum := v.(json.Number); isNum {
-		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-			return strconv.FormatInt(i, 10), nil
-		}
+	if n, isNum := v.(json.Number); isNum && isInteger(string(n)) {
+		return string(n), nil
 	}
 	return "", fmt.Errorf(`"id" must be a string or a whole number, got %s`, describe(v))
+}
+
+// isInteger reports whether a JSON number is written as a whole number
+// (any size: ids can exceed 64 bits).
+func isInteger(n string) bool {
+	n = strings.TrimPrefix(n, "-")
+	return n != "" && strings.Trim(n, "0123456789") == ""
 }
 
 // number reads an optional finite number.
