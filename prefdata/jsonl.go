@@ -7,221 +7,119 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+
+	"github.com/warm-rm/warm/internal/atomicfile"
 )
 
 // MaxLine is the longest JSONL line the readers accept.
 const MaxLine = 64 << 20
 
-// rawRow decodes one JSONL line in a single pass; the pointers tell an
-// absent (or null) field from an empty one.
-type rawRow struct {
-	ID           *string  `json:"id"`
-	Prompt       *string  `json:"prompt"`
-	Chosen       *string  `json:"chosen"`
-	Rejected     *string  `json:"rejected"`
-	Margin       *float64 `json:"margin"`
-	Subset       *string  `json:"subset"`
-	GoldChosen   *float64 `json:"gold_chosen"`
-	GoldRejected *float64 `json:"gold_rejected"`
-	Corrupted    *bool    `json:"corrupted"`
-	Split        *string  `json:"split"`
-}
-
-// ReadJSONL reads preference rows, one JSON object a line. It is strict
-// about what matters and lenient about the rest: "prompt" must be present
-// and a string (it may be empty), "chosen" and "rejected" must be non-empty
-// strings, optional fields must have their types (or be null); unknown
-// fields are ignored and blank lines skipped. Errors read "file:line: problem".
-func ReadJSONL(path string) ([]Row, error) {
-	var rows []Row
-	err := eachLine(path, func(b []byte) error {
-		var x rawRow
-		if err := json.Unmarshal(b, &x); err != nil {
-			return decodeError(err)
-		}
-		switch {
-		case x.Prompt == nil:
-			return fmt.Errorf(`missing "prompt" (or null)`)
-		case x.Chosen == nil:
-			return fmt.Errorf(`missing "chosen" (or null)`)
-		case x.Rejected == nil:
-			return fmt.Errorf(`missing "rejected" (or null)`)
-		case *x.Chosen == "":
-			return fmt.Errorf(`"chosen" is empty`)
-		case *x.Rejected == "":
-			return fmt.Errorf(`"rejected" is empty`)
-		}
-		r := Row{Prompt: *x.Prompt, Chosen: *x.Chosen, Rejected: *x.Rejected,
-			Margin: x.Margin, GoldChosen: x.GoldChosen, GoldRejected: x.GoldRejected}
-		if x.ID != nil {
-			r.ID = *x.ID
-		}
-		if x.Subset != nil {
-			r.Subset = *x.Subset
-		}
-		if x.Split != nil {
-			r.Split = *x.Split
-		}
-		if x.Corrupted != nil {
-			r.Corrupted = *x.Corrupted
-		}
-		rows = append(rows, r)
-		return nil
-	})
-	return rows, err
-}
-
-// decodeError turns encoding/json's errors into "field must be a T" ones.
-func decodeError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		want := "a string"
-		switch te.Type.String() {
-		case "float64":
-			want = "a number"
-		case "bool":
-			want = "true or false"
-		}
-		return fmt.Errorf("%q must be %s, got %s", te.Field, want, te.Value)
-	}
-	return fmt.Errorf("invalid JSON: %v", err)
-}
-
-// ReadScoreRows reads {"prompt", "response"} rows (prompt present, possibly
-// empty; response a non-empty string; optional string "id").
-func ReadScoreRows(path string) ([]ScoreRow, error) {
-	var rows []ScoreRow
-	err := eachLine(path, func(b []byte) error {
-		var x struct {
-			ID       *string `json:"id"`
-			Prompt   *string `json:"prompt"`
-			Response *string `json:"response"`
-		}
-		if err := json.Unmarshal(b, &x); err != nil {
-			return decodeError(err)
-		}
-		switch {
-		case x.Prompt == nil:
-			return fmt.Errorf(`missing "prompt" (or null)`)
-		case x.Response == nil:
-			return fmt.Errorf(`missing "response" (or null)`)
-		case *x.Response == "":
-			return fmt.Errorf(`"response" is empty`)
-		}
-		r := ScoreRow{Prompt: *x.Prompt, Response: *x.Response}
-		if x.ID != nil {
-			r.ID = *x.ID
-		}
-		rows = append(rows, r)
-		return nil
-	})
-	return rows, err
-}
-
-// eachLine calls fn with each non-blank line that starts as a JSON object
-// and prefixes fn's errors with "path:line: ".
-func eachLine(path string, fn func(obj []byte) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+// eachJSONL decodes one JSON object a line into a record and calls fn;
+// blank lines are skipped, a UTF-8 byte-order mark at the start is
+// ignored. Errors read "name:line: problem". It returns the number of
+// rows.
+func eachJSONL(in io.Reader, name string, fn func(record) error) (int, error) {
+	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
-	line := 0
+	line, rows := 0, 0
 	for sc.Scan() {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
+		b := sc.Bytes()
+		if line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+		}
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue
 		}
-		if b[0] != '{' {
-			return fmt.Errorf("%s:%d: not a JSON object (starts with %q)", path, line, clip(b[:1]))
+		rec, err := decodeLine(b)
+		if err == nil {
+			rows++
+			err = fn(rec)
 		}
-		if err := fn(b); err != nil {
-			return fmt.Errorf("%s:%d: %v", path, line, err)
+		if err != nil {
+			return rows, fmt.Errorf("%s:%d: %v", name, line, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("%s:%d: line longer than %d MB", path, line+1, MaxLine>>20)
+			return rows, fmt.Errorf("%s:%d: line longer than %d MB", name, line+1, MaxLine>>20)
 		}
-		return fmt.Errorf("%s:%d: %v", path, line+1, err)
+		return rows, fmt.Errorf("%s:%d: %v", name, line+1, err)
 	}
-	return nil
+	return rows, nil
 }
 
-// clip shortens a raw value for an error message.
-func clip(b []byte) string {
-	if len(b) > 40 {
-		return string(b[:40]) + "..."
+// decodeLine parses one line as a JSON object, numbers kept as written.
+func decodeLine(b []byte) (record, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("invalid JSON: the line ends inside a value")
+		}
+		return nil, fmt.Errorf("invalid JSON: %v", err)
 	}
-	return string(b)
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("invalid JSON: more than one value on the line")
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("a line must be a JSON object, got %s", describe(v))
+	}
+	return m, nil
 }
 
-// WriteJSONL writes rows as JSONL, atomically: into a temporary file in the
-// same folder, renamed over path only when complete.
+// tableRow is a Row as written to a file, its texts of type T: any (a
+// string or messages) for JSONL, []Message for conversational Parquet.
+// Text rows go to Parquet as Row itself.
+type tableRow[T any] struct {
+	ID           string   `json:"id,omitempty" parquet:"id"`
+	Prompt       T        `json:"prompt" parquet:"prompt,list"`
+	Chosen       T        `json:"chosen" parquet:"chosen,list"`
+	Rejected     T        `json:"rejected" parquet:"rejected,list"`
+	Margin       *float64 `json:"margin,omitempty" parquet:"margin,optional"`
+	Subset       string   `json:"subset,omitempty" parquet:"subset"`
+	GoldChosen   *float64 `json:"gold_chosen,omitempty" parquet:"gold_chosen,optional"`
+	GoldRejected *float64 `json:"gold_rejected,omitempty" parquet:"gold_rejected,optional"`
+	Corrupted    bool     `json:"corrupted,omitempty" parquet:"corrupted"`
+	Split        string   `json:"split,omitempty" parquet:"split"`
+}
+
+func newTableRow[T any](r *Row, prompt, chosen, rejected T) tableRow[T] {
+	return tableRow[T]{ID: r.ID, Prompt: prompt, Chosen: chosen, Rejected: rejected, Margin: r.Margin, Subset: r.Subset,
+		GoldChosen: r.GoldChosen, GoldRejected: r.GoldRejected, Corrupted: r.Corrupted, Split: r.Split}
+}
+
+func toJSONRow(r *Row) tableRow[any] {
+	if r.Conversational() {
+		return newTableRow[any](r, orEmpty(r.PromptMessages), r.ChosenMessages, r.RejectedMessages)
+	}
+	return newTableRow[any](r, r.Prompt, r.Chosen, r.Rejected)
+}
+
+// orEmpty keeps an empty prompt a list ([]), not null: null would read
+// back as an absent prompt, which asks for an implicit one.
+func orEmpty(m []Message) []Message {
+	if m == nil {
+		return []Message{}
+	}
+	return m
+}
+
+// WriteJSONL writes rows as JSONL, atomically. The prompt is always
+// written (an empty one as "" or []), so the file reads back with the same
+// prompts; absent optional fields are left out.
 func WriteJSONL(path string, rows []Row) error {
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false) // keep "<", ">" and "&" readable in text
 		for i := range rows {
-			if err := enc.Encode(&rows[i]); err != nil {
-				return err
+			if err := enc.Encode(toJSONRow(&rows[i])); err != nil {
+				return fmt.Errorf("row %d: %v", i+1, err)
 			}
 		}
 		return nil
 	})
-}
-
-// WriteScoreRows writes {"prompt","response"} rows as JSONL, atomically.
-func WriteScoreRows(path string, rows []ScoreRow) error {
-	return writeAtomic(path, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for i := range rows {
-			if err := enc.Encode(&rows[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// writeAtomic runs write on a buffered temp file next to path and renames
-// it into place; on any error the temp file is removed and path untouched.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -6,16 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
-)
 
-// Sigmoid is the logistic function 1/(1+e^-x).
-func Sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
-}
+	"github.com/warm-rm/warm/stats"
+)
 
 // BTProb is the Bradley-Terry probability that a is preferred to b given
 // their gold scores: σ((gA−gB)/T). T = 0 is the deterministic limit (1, 0,
@@ -30,7 +23,7 @@ func BTProb(goldA, goldB, temperature float64) float64 {
 		}
 		return 0.5
 	}
-	return Sigmoid((goldA - goldB) / temperature)
+	return stats.Sigmoid((goldA - goldB) / temperature)
 }
 
 // BTLabel samples whether a is preferred to b: P(a≻b) = σ((gA−gB)/T).

@@ -10,79 +10,7 @@ import (
 	"testing"
 )
 
-func sampleRows() []Row {
-	return []Row{
-		{ID: "r0", Prompt: "The weather today", Chosen: " is lovely & warm <3", Rejected: " is awful.", Margin: Float(1.5), Subset: "id",
-			GoldChosen: Float(0.8), GoldRejected: Float(-0.4), Split: "train"},
-		{ID: "r1", Prompt: "", Chosen: "ünïcode ✓ \"quoted\"\nnewline", Rejected: "b", Corrupted: true, Split: "val"},
-		{Prompt: "p", Chosen: "c", Rejected: "r", GoldChosen: Float(0), GoldRejected: Float(0)},
-	}
-}
-
-func TestJSONLRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "prefs.jsonl")
-	rows := sampleRows()
-	if err := WriteJSONL(path, rows); err != nil {
-		t.Fatal(err)
-	}
-	back, err := ReadJSONL(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(rows, back) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", back, rows)
-	}
-	b, _ := os.ReadFile(path)
-	if !strings.Contains(string(b), "lovely & warm <3") || strings.Contains(string(b), `"margin":null`) {
-		t.Errorf("JSONL should keep & < > readable and omit absent optionals:\n%s", b)
-	}
-	// No temp files left behind.
-	ents, _ := os.ReadDir(filepath.Dir(path))
-	if len(ents) != 1 {
-		t.Errorf("%d files in the folder after WriteJSONL, want 1", len(ents))
-	}
-}
-
-func TestReadJSONLErrors(t *testing.T) {
-	dir := t.TempDir()
-	cases := []struct {
-		body string
-		want string // substring of the error, after "file:line: "
-		line int
-	}{
-		{`{"prompt":"a","chosen":"b","rejected":"c"}` + "\n" + `{"prompt":"a","chosen":"b"}`, `missing "rejected"`, 2},
-		{`{"chosen":"b","rejected":"c"}`, `missing "prompt"`, 1},
-		{"\n\n" + `{"prompt":"a","chosen":"","rejected":"c"}`, `"chosen" is empty`, 3},
-		{`{"prompt":3,"chosen":"b","rejected":"c"}`, `"prompt" must be a string`, 1},
-		{`{"prompt":"a","chosen":"b","rejected":"c","margin":"big"}`, `"margin" must be a number`, 1},
-		{`{"prompt":"a","chosen":"b","rejected":"c","corrupted":"yes"}`, `"corrupted" must be true or false`, 1},
-		{`{"prompt":"a","chosen":"b",`, `invalid JSON`, 1},
-		{`["prompt","a"]`, `not a JSON object`, 1},
-		{`{"prompt":"a","chosen":"b","rejected":null}`, `missing "rejected" (or null)`, 1},
-		{`{"prompt":"a","chosen":"b","rejected":"c","gold_chosen":true}`, `"gold_chosen" must be a number, got bool`, 1},
-	}
-	for i, c := range cases {
-		path := filepath.Join(dir, "bad.jsonl")
-		os.WriteFile(path, []byte(c.body), 0o644)
-		_, err := ReadJSONL(path)
-		prefix := path + ":" + string(rune('0'+c.line)) + ": "
-		if err == nil || !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("case %d: error %v, want prefix %q and %q", i, err, prefix, c.want)
-		}
-	}
-	// Unknown fields and blank lines are fine; null optionals are absent.
-	path := filepath.Join(dir, "ok.jsonl")
-	os.WriteFile(path, []byte("\n"+`{"prompt":"","chosen":"b","rejected":"c","extra":{"x":1},"margin":null,"id":null}`+"\n\n"), 0o644)
-	rows, err := ReadJSONL(path)
-	if err != nil || len(rows) != 1 || rows[0].Margin != nil {
-		t.Errorf("lenient case: rows %+v, err %v", rows, err)
-	}
-	if _, err := ReadJSONL(filepath.Join(dir, "missing.jsonl")); err == nil || !strings.Contains(err.Error(), "missing.jsonl") {
-		t.Errorf("missing file: error %v", err)
-	}
-}
-
-func TestReadJSONLLongLine(t *testing.T) {
+func TestReadPairsLongLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 64 MB line")
 	}
@@ -92,50 +20,9 @@ func TestReadJSONLLongLine(t *testing.T) {
 	f.WriteString(strings.Repeat("x", MaxLine))
 	f.WriteString(`","chosen":"b","rejected":"c"}` + "\n")
 	f.Close()
-	_, err := ReadJSONL(path)
-	if err == nil || !strings.Contains(err.Error(), path+":2: line longer than 64 MB") {
+	_, err := ReadPairs(path)
+	if err == nil || err.Error() != path+":2: line longer than 64 MB" {
 		t.Errorf("error %v", err)
-	}
-}
-
-func TestScoreRows(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "s.jsonl")
-	rows := []ScoreRow{{ID: "a", Prompt: "Hi", Response: " there"}, {Prompt: "", Response: "x"}}
-	if err := WriteScoreRows(path, rows); err != nil {
-		t.Fatal(err)
-	}
-	back, err := ReadScoreRows(path)
-	if err != nil || !reflect.DeepEqual(back, rows) {
-		t.Fatalf("got %+v, %v", back, err)
-	}
-	os.WriteFile(path, []byte(`{"prompt":"a"}`), 0o644)
-	if _, err := ReadScoreRows(path); err == nil || !strings.Contains(err.Error(), path+`:1: missing "response"`) {
-		t.Errorf("error %v", err)
-	}
-}
-
-func TestParquetRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "prefs.parquet")
-	rows := sampleRows()
-	if err := WriteParquet(path, rows); err != nil {
-		t.Fatal(err)
-	}
-	back, err := ReadParquet(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(rows, back) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", back, rows)
-	}
-	b, _ := os.ReadFile(path)
-	if string(b[:4]) != "PAR1" || string(b[len(b)-4:]) != "PAR1" {
-		t.Error("not a Parquet file (magic)")
-	}
-	bad := filepath.Join(filepath.Dir(path), "bad.parquet")
-	os.WriteFile(bad, []byte("not parquet at all"), 0o644)
-	if _, err := ReadParquet(bad); err == nil || !strings.Contains(err.Error(), "bad.parquet") {
-		t.Errorf("bad file: error %v", err)
 	}
 }
 
@@ -145,9 +32,6 @@ func TestBTLabelDeterministic(t *testing.T) {
 	}
 	if p := BTProb(1, 0, 1); math.Abs(p-1/(1+math.Exp(-1))) > 1e-15 {
 		t.Errorf("BTProb(1,0,1) = %v", p)
-	}
-	if p := Sigmoid(-800); p != 0 || Sigmoid(800) != 1 || math.IsNaN(Sigmoid(-800)) {
-		t.Errorf("Sigmoid overflow: %v", p)
 	}
 }
 
@@ -261,7 +145,7 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func BenchmarkReadJSONL(b *testing.B) {
+func BenchmarkReadPairs(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "b.jsonl")
 	rows := make([]Row, 10000)
 	for i := range rows {
@@ -272,7 +156,7 @@ func BenchmarkReadJSONL(b *testing.B) {
 	st, _ := os.Stat(path)
 	b.SetBytes(st.Size())
 	for b.Loop() {
-		if _, err := ReadJSONL(path); err != nil {
+		if _, err := ReadPairs(path); err != nil {
 			b.Fatal(err)
 		}
 	}
