@@ -3,6 +3,7 @@ package stats
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Verdict is the outcome of testing a claim with a 95% interval.
@@ -58,13 +59,16 @@ type Hypothesis struct {
 // formatted by format (e.g. "%+.1f pts").
 func (h Hypothesis) Format(format string) string {
 	b := fmt.Sprintf(format, h.Bound)
+	if h.Bound == 0 {
+		b = "0"
+	}
 	switch h.Dir {
 	case Above:
 		return "d > " + b
 	case Below:
 		return "d < " + b
 	case Within:
-		return "|d| < " + fmt.Sprintf(format, math.Abs(h.Bound))
+		return "|d| < " + strings.TrimPrefix(fmt.Sprintf(format, math.Abs(h.Bound)), "+")
 	}
 	return fmt.Sprintf("Direction(%d)", int(h.Dir))
 }
