@@ -1,6 +1,7 @@
 package studyreport
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,13 +187,27 @@ func TestWriteWithPerPair(t *testing.T) {
 	if err := atomicfile.WriteJSON(filepath.Join(dir, "eval", "eval.json"), res); err != nil {
 		t.Fatal(err)
 	}
+	// Training and validation pairs where "good" marks the chosen response:
+	// the bag-of-words ceiling must find it (100% on val).
+	for _, f := range []string{"train.jsonl", "val.jsonl"} {
+		var rows strings.Builder
+		for i := range 60 {
+			fmt.Fprintf(&rows, `{"prompt":"p%d","chosen":"a good day %d","rejected":"a day %d"}`+"\n", i, i%5, i%7)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := atomicfile.WriteFile(filepath.Join(dir, "data", f), []byte(rows.String())); err != nil {
+			t.Fatal(err)
+		}
+	}
 	md, err := Write(dir, Options{Preset: "tiny", Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(md)
 	page := string(b)
-	for _, want := range []string{"Smoke test — verdicts mean nothing", "| WA ≥ ENS on ID validation | WA M=3 − ENS M=3, accuracy on val (pts) | +3.0 [+2.4, +3.6] | d > -1.0 | 3000 pairs | holds |"} {
+	for _, want := range []string{"Smoke test — verdicts mean nothing", "| val | 100.0 [94.0, 100.0] | 60 |", "| WA ≥ ENS on ID validation | WA M=3 − ENS M=3, accuracy on val (pts) | +3.0 [+2.4, +3.6] | d > -1.0 | 3000 pairs | holds |"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.md lacks %q", want)
 		}

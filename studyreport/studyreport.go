@@ -127,6 +127,9 @@ func Write(dir string, o Options) (string, error) {
 	s.pretrainSection(d)
 	s.dataSection(d)
 	s.rmSection(d)
+	if err := s.ceilingSection(d); err != nil {
+		return "", err
+	}
 	s.evalSection(d)
 	s.lmcSection(d)
 	s.bonSection(d)
