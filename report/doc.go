@@ -270,7 +270,7 @@ th{background:#f3f3f3}td[align=right],td[style*=right]{font-variant-numeric:tabu
 td.verdict{font-weight:600;white-space:nowrap}td.holds{color:#1a7f37}td.fails{color:#c62828}td.inconclusive{color:#8a6d00}
 code{background:#f3f3f3;padding:0 .2em;border-radius:3px}
 img{max-width:100%;height:auto}pre{background:#f6f6f6;padding:.8em;overflow-x:auto}pre code{background:none;padding:0}
-.banner{border:2px solid #c62828;background:#fdecea;padding:.6em 1em;font-weight:600}
+blockquote{border-left:6px solid #c62828;background:#fdecea;margin:1em 0;padding:.5em 1em}
 h1,h2,h3{line-height:1.2}`
 
 // markdown is the one renderer the HTML goes through: CommonMark plus the

@@ -109,14 +109,16 @@ func Claims(ev Evidence) []report.Claim {
 // decide fills a claim's estimate, test, n and verdict from an interval
 // in the claim's display units; format prints one number.
 func decide(c report.Claim, h stats.Hypothesis, iv stats.Interval, format, unit string) report.Claim {
-	c.Test = h.Format(format)
+	// No-break spaces keep "d > -1.0" and "+0.4 [-0.3, +1.1]" on one line
+	// in a narrow table cell.
+	c.Test = strings.ReplaceAll(h.Format(format), " ", nbsp)
 	if math.IsNaN(iv.Est) {
 		c.Verdict = report.VerdictNotTested
 		return c
 	}
 	c.Verdict = stats.Decide(h, iv).String()
 	if iv.Valid() {
-		c.Estimate = fmt.Sprintf(format+" ["+format+", "+format+"]", iv.Est, iv.Lo, iv.Hi)
+		c.Estimate = fmt.Sprintf(format+nbsp+"["+format+","+nbsp+format+"]", iv.Est, iv.Lo, iv.Hi)
 		c.N = fmt.Sprintf("%d %s", iv.N, unit)
 	} else {
 		c.Estimate = fmt.Sprintf(format+" (no interval)", iv.Est)
@@ -126,6 +128,8 @@ func decide(c report.Claim, h stats.Hypothesis, iv stats.Interval, format, unit 
 	}
 	return c
 }
+
+const nbsp = "\u00a0"
 
 // pointOnly is an interval-less estimate: inconclusive by construction.
 func pointOnly(est float64) stats.Interval {

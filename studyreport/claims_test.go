@@ -120,7 +120,7 @@ func TestClaimsVerdicts(t *testing.T) {
 		})
 	}
 	val := find(t, cs, "WA ≥ ENS on ID validation")
-	if val.Estimate != "+3.0 [+2.4, +3.6]" || val.N != "3000 pairs" || val.Test != "d > -1.0" {
+	if val.Estimate != "+3.0\u00a0[+2.4,\u00a0+3.6]" || val.N != "3000 pairs" || val.Test != "d\u00a0>\u00a0-1.0" {
 		t.Errorf("WA − ENS on val: %q over %q with test %q, want +3.0 [+2.4, +3.6] over 3000 pairs (half-width 1.96·√(0.03·0.97/3000) = 0.61)", val.Estimate, val.N, val.Test)
 	}
 	if h := find(t, cs, "WA ≥ ENS on human-labelled pairs"); h.Note != "no per-pair data" || h.Estimate != "+1.0 (no interval)" {
@@ -207,7 +207,7 @@ func TestWriteWithPerPair(t *testing.T) {
 	}
 	b, _ := os.ReadFile(md)
 	page := string(b)
-	for _, want := range []string{"Smoke test — verdicts mean nothing", "| val | 100.0 [94.0, 100.0] | 60 |", "| WA ≥ ENS on ID validation | WA M=3 − ENS M=3, accuracy on val (pts) | +3.0 [+2.4, +3.6] | d > -1.0 | 3000 pairs | holds |"} {
+	for _, want := range []string{"Smoke test — verdicts mean nothing", "| val | 100.0 [94.0, 100.0] | 60 |", "| WA ≥ ENS on ID validation | WA M=3 − ENS M=3, accuracy on val (pts) | +3.0\u00a0[+2.4,\u00a0+3.6] | d\u00a0>\u00a0-1.0 | 3000 pairs | holds |"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.md lacks %q", want)
 		}
