@@ -166,6 +166,21 @@ func memberMean(per map[string][]float64, members []string) []float64 {
 	return out
 }
 
+// discordant is the fraction of pairs on which two models' correctness
+// differs.
+func discordant(a, b []float64) float64 {
+	if len(a) == 0 {
+		return math.NaN()
+	}
+	n := 0
+	for i := range a {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(a))
+}
+
 func lmcClaims(ev Evidence) []report.Claim {
 	var cs []report.Claim
 	const q = "accuracy at λ=½ − mean of the endpoints, val (pts)"
@@ -224,7 +239,14 @@ func evalClaims(ev Evidence) []report.Claim {
 				vb = memberMean(per, ev.Members)
 			}
 			if va != nil && vb != nil && len(va) == len(vb) {
-				return accDiff(va, vb), ""
+				note := ""
+				if b != "mean member" {
+					// The discordant share sets the interval's width
+					// (docs/power.md); printing it lets a reader redo
+					// the power calculation with this run's value.
+					note = fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb))
+				}
+				return accDiff(va, vb), note
 			}
 		}
 		pt := ev.Point[split]

@@ -123,6 +123,9 @@ func TestClaimsVerdicts(t *testing.T) {
 	if val.Estimate != "+3.0\u00a0[+2.4,\u00a0+3.6]" || val.N != "3000 pairs" || val.Test != "d\u00a0>\u00a0-1.0" {
 		t.Errorf("WA − ENS on val: %q over %q with test %q, want +3.0 [+2.4, +3.6] over 3000 pairs (half-width 1.96·√(0.03·0.97/3000) = 0.61)", val.Estimate, val.N, val.Test)
 	}
+	if val.Note != "discordant pairs 3.0%" {
+		t.Errorf("note %q, want the discordant share 3.0%%", val.Note)
+	}
 	if h := find(t, cs, "WA ≥ ENS on human-labelled pairs"); h.Note != "no per-pair data" || h.Estimate != "+1.0 (no interval)" {
 		t.Errorf("fallback row: %+v", h)
 	}
