@@ -206,3 +206,19 @@ func TestPower(t *testing.T) {
 		t.Errorf("UnitsFor(0.3, 0.03) = %d, want 385", n)
 	}
 }
+
+func TestHypothesisFormat(t *testing.T) {
+	for _, c := range []struct {
+		h    Hypothesis
+		want string
+	}{
+		{Hypothesis{Above, -1}, "d > -1.0"},
+		{Hypothesis{Above, 0}, "d > 0"},
+		{Hypothesis{Below, 0}, "d < 0"},
+		{Hypothesis{Within, 1}, "-1.0 < d < +1.0"},
+	} {
+		if got := c.h.Format("%+.1f"); got != c.want {
+			t.Errorf("Format = %q, want %q", got, c.want)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package stats
 import (
 	"fmt"
 	"math"
-	"strings"
 )
 
 // Verdict is the outcome of testing a claim with a 95% interval.
@@ -68,7 +67,10 @@ func (h Hypothesis) Format(format string) string {
 	case Below:
 		return "d < " + b
 	case Within:
-		return "|d| < " + strings.TrimPrefix(fmt.Sprintf(format, math.Abs(h.Bound)), "+")
+		// Written as a double inequality, which reads as well and does not
+		// break across lines after the "|" of |d| in a narrow table cell.
+		b := math.Abs(h.Bound)
+		return fmt.Sprintf(format, -b) + " < d < " + fmt.Sprintf(format, b)
 	}
 	return fmt.Sprintf("Direction(%d)", int(h.Dir))
 }

@@ -119,17 +119,25 @@ func decide(c report.Claim, h stats.Hypothesis, iv stats.Interval, format, unit 
 	c.Verdict = stats.Decide(h, iv).String()
 	if iv.Valid() {
 		c.Estimate = fmt.Sprintf(format+nbsp+"["+format+","+nbsp+format+"]", iv.Est, iv.Lo, iv.Hi)
-		c.N = fmt.Sprintf("%d %s", iv.N, unit)
+		c.N = count(iv.N, unit)
 	} else {
 		c.Estimate = fmt.Sprintf(format+" (no interval)", iv.Est)
 		if iv.N > 0 {
-			c.N = fmt.Sprintf("%d %s", iv.N, unit)
+			c.N = count(iv.N, unit)
 		}
 	}
 	return c
 }
 
 const nbsp = "\u00a0"
+
+// count writes "1 seed", "3 seeds" (units are given in the plural).
+func count(n int, unit string) string {
+	if n == 1 {
+		unit = strings.TrimSuffix(unit, "s")
+	}
+	return fmt.Sprintf("%d %s", n, unit)
+}
 
 // pointOnly is an interval-less estimate: inconclusive by construction.
 func pointOnly(est float64) stats.Interval {
@@ -388,7 +396,10 @@ func rlClaims(ev Evidence) []report.Claim {
 
 	for _, d := range ev.Duels {
 		c := report.Claim{Name: fmt.Sprintf("The %s policy beats the %s policy head to head", d.A, d.B),
-			Quantity: fmt.Sprintf("mean gold per prompt, %s − %s", d.A, d.B), Paper: "79.4% win rate (WARM M=6 vs best single) [Fig 9]"}
+			Quantity: fmt.Sprintf("mean gold per prompt, %s − %s", d.A, d.B)}
+		if d.B == "single" {
+			c.Paper = "79.4% win rate (WARM M=6 vs best single) [Fig 9]"
+		}
 		iv := notTested
 		if d.GoldA != nil && len(d.GoldA) == len(d.GoldB) {
 			iv = stats.PairedDiff(d.GoldA, d.GoldB, stats.Resamples, stats.BootstrapSeed)
@@ -525,6 +536,12 @@ func (s *study) evidence() (Evidence, error) {
 				}
 				ev.Point[sp][e.Name] = m.Acc
 			}
+		}
+		for sp, sm := range s.eval.Summary {
+			if ev.Point[sp] == nil {
+				ev.Point[sp] = map[string]float64{}
+			}
+			ev.Point[sp]["mean member"] = sm.MemberMean
 		}
 		var pp perPairFile
 		path := filepath.Join(s.dir, "eval", "eval.json")
