@@ -210,7 +210,7 @@ func TestWriteWithPerPair(t *testing.T) {
 	}
 	b, _ := os.ReadFile(md)
 	page := string(b)
-	for _, want := range []string{"Smoke test — verdicts mean nothing", "| val | 100.0 [94.0, 100.0] | 60 |", "| WA ≥ ENS on ID validation | WA M=3 − ENS M=3, accuracy on val (pts) | +3.0\u00a0[+2.4,\u00a0+3.6] | d\u00a0>\u00a0-1.0 | 3000 pairs | holds |"} {
+	for _, want := range []string{"Smoke test — verdicts mean nothing", "| val | 100.0 [94.0, 100.0] | 60 |", "### Accuracy with 95% intervals", "| WA M=3 | 30.0\u00a0[27.2,\u00a032.9] | 75.0\u00a0[73.4,\u00a076.5] |", "| WA ≥ ENS on ID validation | WA M=3 − ENS M=3, accuracy on val (pts) | +3.0\u00a0[+2.4,\u00a0+3.6] | d\u00a0>\u00a0-1.0 | 3000 pairs | holds |"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.md lacks %q", want)
 		}

@@ -131,6 +131,9 @@ func Write(dir string, o Options) (string, error) {
 		return "", err
 	}
 	s.evalSection(d)
+	if err := s.accuracyIntervals(d); err != nil {
+		return "", err
+	}
 	s.lmcSection(d)
 	s.bonSection(d)
 	s.rlSection(d)
