@@ -43,15 +43,7 @@ func outDir(t *testing.T) string {
 
 func decodePNG(t *testing.T, path string) image.Image {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	img := decodePNGAny(t, path)
 	if b := img.Bounds(); b.Dx() != WidthPx || b.Dy() != HeightPx {
 		t.Fatalf("%s: %dx%d, want %dx%d", path, b.Dx(), b.Dy(), WidthPx, HeightPx)
 	}
