@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -220,5 +221,23 @@ func TestHypothesisFormat(t *testing.T) {
 		if got := c.h.Format("%+.1f"); got != c.want {
 			t.Errorf("Format = %q, want %q", got, c.want)
 		}
+	}
+}
+
+func TestCorrectStrings(t *testing.T) {
+	c := PairCorrect([]float64{1, 0, 2, 3}, []float64{0, 0, 5, 1})
+	s := EncodeCorrect(c)
+	if s != "1=01" {
+		t.Fatalf("encode: %q", s)
+	}
+	v, err := DecodeCorrect(s)
+	if err != nil || len(v) != 4 || v[0] != 1 || v[1] != 0.5 || v[2] != 0 || v[3] != 1 {
+		t.Fatalf("decode: %v %v", v, err)
+	}
+	if acc, _ := PairAccuracy([]float64{1, 0, 2, 3}, []float64{0, 0, 5, 1}); acc != 2.5/4 {
+		t.Fatalf("PairAccuracy %v disagrees with the correctness mean 0.625", acc)
+	}
+	if _, err := DecodeCorrect("11x"); err == nil || !strings.Contains(err.Error(), "pair 2") {
+		t.Errorf("bad character: %v", err)
 	}
 }

@@ -466,49 +466,13 @@ type rlFile struct {
 	} `json:"final"`
 }
 
-// DecodeCorrectness turns a per-pair string ('1' right, '0' wrong, '=' a
-// tie) into correctness values 1, 0, ½; any other character is an error
-// naming its position.
-func DecodeCorrectness(s string) ([]float64, error) {
-	out := make([]float64, len(s))
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '1':
-			out[i] = 1
-		case '0':
-		case '=':
-			out[i] = 0.5
-		default:
-			return nil, fmt.Errorf("pair %d: %q is not 1, 0 or = (right, wrong, tie)", i, s[i])
-		}
-	}
-	return out, nil
-}
-
-// EncodeCorrectness is the inverse of DecodeCorrectness for a pair's
-// chosen and rejected scores: '1' when chosen > rejected, '=' on a tie.
-func EncodeCorrectness(chosen, rejected []float64) string {
-	b := make([]byte, len(chosen))
-	for i := range chosen {
-		switch {
-		case chosen[i] > rejected[i]:
-			b[i] = '1'
-		case chosen[i] == rejected[i]:
-			b[i] = '='
-		default:
-			b[i] = '0'
-		}
-	}
-	return string(b)
-}
-
 // decodeAll decodes every string of a split and checks they have one
 // length (the same pairs).
 func decodeAll(file, split string, in map[string]string) (map[string][]float64, error) {
 	out := map[string][]float64{}
 	n := -1
 	for name, s := range in {
-		v, err := DecodeCorrectness(s)
+		v, err := stats.DecodeCorrect(s)
 		if err != nil {
 			return nil, fmt.Errorf("%s: per_pair.%s[%q]: %v", file, split, name, err)
 		}

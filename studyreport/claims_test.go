@@ -10,6 +10,7 @@ import (
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/report"
 	"github.com/warm-rm/warm/rmeval"
+	"github.com/warm-rm/warm/stats"
 )
 
 // firstRight returns n pairs of which the first k are right.
@@ -148,20 +149,6 @@ func TestClaimsVerdicts(t *testing.T) {
 	}
 }
 
-func TestCorrectnessStrings(t *testing.T) {
-	s := EncodeCorrectness([]float64{1, 0, 2, 3}, []float64{0, 0, 5, 1})
-	if s != "1=01" {
-		t.Fatalf("encode: %q", s)
-	}
-	v, err := DecodeCorrectness(s)
-	if err != nil || len(v) != 4 || v[0] != 1 || v[1] != 0.5 || v[2] != 0 || v[3] != 1 {
-		t.Fatalf("decode: %v %v", v, err)
-	}
-	if _, err := DecodeCorrectness("11x"); err == nil || !strings.Contains(err.Error(), "pair 2") {
-		t.Errorf("bad character: %v", err)
-	}
-}
-
 // A run directory with per-pair data in eval.json: the report shows the
 // intervals and verdicts in words, the tiny banner, and a bad per-pair
 // string is an error naming the file.
@@ -171,14 +158,7 @@ func TestWriteWithPerPair(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := sampleEvidence()
-	half := func(n int) []float64 {
-		r := make([]float64, n)
-		for i := range r {
-			r[i] = 0.5
-		}
-		return r
-	}
-	enc := func(v []float64) string { return EncodeCorrectness(v, half(len(v))) }
+	enc := stats.EncodeCorrect
 	perPair := map[string]map[string]string{}
 	for sp, m := range ev.Correct {
 		perPair[sp] = map[string]string{}
