@@ -10,7 +10,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/warm-rm/warm/runlog"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/text"
+
+	"github.com/warm-rm/warm/internal/atomicfile"
 )
 
 // Doc is a report built block by block and written as Markdown (with the
@@ -78,28 +84,56 @@ func (d *Doc) Bullets(items []string) {
 	d.blocks = append(d.blocks, block{kind: bullets, items: append([]string(nil), items...)})
 }
 
-// Claim is one row of a claims table: a statement from the paper, what
-// our run measured, what the paper reports, and whether it held
-// (nil = not tested in this run).
+// Verdict words of a claims table. A claim is decided by a stated test on
+// a 95% interval (see stats.Decide); "not tested" means the stage that
+// measures it did not run.
+const (
+	VerdictHolds        = "holds"
+	VerdictFails        = "fails"
+	VerdictInconclusive = "inconclusive"
+	VerdictNotTested    = "not tested"
+)
+
+// Claim is one row of a claims table: a statement from the paper, the
+// quantity our run measured, its estimate with a 95% interval, the test
+// that decides it (direction and margin), the number of units behind
+// the interval, and the verdict in words.
 type Claim struct {
-	Name, Ours, Paper string
-	Holds             *bool
-	Note              string
+	Name     string // the claim, in words
+	Quantity string // what d is, with units
+	Estimate string // d with its 95% interval, e.g. "−0.4 [−1.1, +0.3]"
+	Test     string // the decision rule on d, e.g. "d > −1.0"
+	N        string // units behind the interval: "2500 pairs", "2 seeds"
+	Verdict  string // VerdictHolds, VerdictFails, VerdictInconclusive or VerdictNotTested
+	Paper    string // what the paper reports
+	Note     string
 }
 
-// ClaimTable returns the header and rows of a claims table, with a
-// ✅ (holds), ❌ (does not hold) or — (not tested) column.
+// ClaimTable returns the header and rows of a claims table. The Note
+// column appears only when some claim has a note.
 func ClaimTable(claims []Claim) (header []string, rows [][]string) {
-	header = []string{"Claim", "Ours", "Paper", "Holds", "Note"}
+	notes := false
 	for _, c := range claims {
-		mark := "—"
-		if c.Holds != nil {
-			mark = "❌"
-			if *c.Holds {
-				mark = "✅"
-			}
+		notes = notes || c.Note != ""
+	}
+	header = []string{"Claim", "Quantity d", "Estimate [95% CI]", "Test", "n", "Verdict", "Paper"}
+	if notes {
+		header = append(header, "Note")
+	}
+	for _, c := range claims {
+		v := c.Verdict
+		if v == "" {
+			v = VerdictNotTested
 		}
-		rows = append(rows, []string{c.Name, c.Ours, c.Paper, mark, c.Note})
+		est := c.Estimate
+		if est == "" {
+			est = "—"
+		}
+		r := []string{c.Name, c.Quantity, est, c.Test, c.N, v, c.Paper}
+		if notes {
+			r = append(r, c.Note)
+		}
+		rows = append(rows, r)
 	}
 	return header, rows
 }
@@ -113,7 +147,11 @@ func pad(r []string, n int) []string {
 	return out
 }
 
-// Markdown returns the document as GitHub-flavoured Markdown.
+// Markdown returns the document as GitHub-flavoured Markdown. Text is
+// Markdown inline syntax (`code`, **bold**, *emphasis*) but never raw
+// HTML: a '<' that could open a tag is written as &lt;, so text from a
+// model or a data file cannot inject markup, and the only HTML in the
+// output is the <br> this package writes for a line break in a cell.
 func (d *Doc) Markdown() []byte {
 	var b bytes.Buffer
 	for i, bl := range d.blocks {
@@ -122,9 +160,9 @@ func (d *Doc) Markdown() []byte {
 		}
 		switch bl.kind {
 		case heading:
-			fmt.Fprintf(&b, "%s %s\n", strings.Repeat("#", bl.level), oneLine(bl.text))
+			fmt.Fprintf(&b, "%s %s\n", strings.Repeat("#", bl.level), noRawHTML(oneLine(bl.text)))
 		case para:
-			fmt.Fprintf(&b, "%s\n", strings.TrimRight(bl.text, "\n"))
+			fmt.Fprintf(&b, "%s\n", noRawHTML(strings.TrimRight(bl.text, "\n")))
 		case table:
 			writeMDRow(&b, bl.header)
 			b.WriteByte('|')
@@ -150,21 +188,43 @@ func (d *Doc) Markdown() []byte {
 			fmt.Fprintf(&b, "%s\n%s\n%s\n", fence, strings.TrimRight(bl.text, "\n"), fence)
 		case bullets:
 			for _, it := range bl.items {
-				fmt.Fprintf(&b, "- %s\n", oneLine(it))
+				fmt.Fprintf(&b, "- %s\n", noRawHTML(oneLine(it)))
 			}
 		}
 	}
 	return b.Bytes()
 }
 
-// WriteMarkdown writes the Markdown to path atomically.
+// WriteMarkdown writes the Markdown to path atomically (mode 0644 under
+// the umask).
 func (d *Doc) WriteMarkdown(path string) error {
-	return runlog.WriteFile(path, d.Markdown())
+	return atomicfile.WriteFile(path, d.Markdown())
+}
+
+// noRawHTML writes '<' as the entity &lt; where it could start raw HTML or
+// an autolink (before a letter, '/', '!' or '?'); Markdown renders the
+// entity as '<'. '&' needs nothing: a stray '&' is literal in Markdown.
+func noRawHTML(s string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '<' && i+1 < len(s) {
+			if c := s[i+1]; c == '/' || c == '!' || c == '?' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') {
+				b.WriteString("&lt;")
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 func writeMDRow(b *bytes.Buffer, cells []string) {
 	b.WriteByte('|')
 	for _, c := range cells {
+		c = noRawHTML(c)
 		// A pipe would end the cell and a newline the row.
 		c = strings.ReplaceAll(c, "|", `\|`)
 		c = strings.ReplaceAll(strings.ReplaceAll(c, "\r\n", "\n"), "\n", "<br>")
@@ -191,7 +251,7 @@ func numericColumn(rows [][]string, c int) bool {
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func mdEscapeAlt(s string) string {
-	return strings.NewReplacer("[", `\[`, "]", `\]`).Replace(oneLine(s))
+	return strings.NewReplacer("[", `\[`, "]", `\]`).Replace(noRawHTML(oneLine(s)))
 }
 
 // mdPath writes a link target; one with spaces or parentheses goes in
@@ -204,91 +264,95 @@ func mdPath(p string) string {
 	return p
 }
 
-const css = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:960px;margin:2em auto;padding:0 1em;line-height:1.45;color:#222}
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}
-th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-img{max-width:100%;height:auto}pre{background:#f6f6f6;padding:.8em;overflow-x:auto}
+const css = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45;color:#222}
+table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td[align=right],td[style*=right]{font-variant-numeric:tabular-nums;white-space:nowrap}
+td.verdict{font-weight:600;white-space:nowrap}td.holds{color:#1a7f37}td.fails{color:#c62828}td.inconclusive{color:#8a6d00}
+code{background:#f3f3f3;padding:0 .2em;border-radius:3px}
+img{max-width:100%;height:auto}pre{background:#f6f6f6;padding:.8em;overflow-x:auto}pre code{background:none;padding:0}
+blockquote{border-left:6px solid #c62828;background:#fdecea;margin:1em 0;padding:.5em 1em}
 h1,h2,h3{line-height:1.2}`
 
-// HTML returns the document as one self-contained HTML page: images are
-// read from dir (the directory the page is meant for, against which
-// image paths are resolved) and inlined as base64 data: URIs. A missing
-// or unreadable image is an error naming the file.
+// markdown is the one renderer the HTML goes through: CommonMark plus the
+// GFM table extension. Raw HTML is let through because Markdown() never
+// emits any except <br> in table cells (see noRawHTML).
+var markdown = goldmark.New(
+	goldmark.WithExtensions(extension.Table),
+	goldmark.WithRendererOptions(gmhtml.WithUnsafe()),
+)
+
+// HTML returns the document as one self-contained HTML page: the
+// Markdown of Markdown() rendered by goldmark (CommonMark + GFM tables),
+// with images read from dir (the directory the page is meant for,
+// against which image paths are resolved) and inlined as base64 data:
+// URIs. A missing or unreadable image is an error naming the file.
+// Verdict cells ("holds", "fails", "inconclusive") get a class so that
+// the stylesheet can colour them; the word stays the message.
 func (d *Doc) HTML(dir string) ([]byte, error) {
-	var b bytes.Buffer
+	src := d.Markdown()
+	root := markdown.Parser().Parse(text.NewReader(src))
+	var werr error
+	err := ast.Walk(root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		im, ok := n.(*ast.Image)
+		if !ok || !entering {
+			return ast.WalkContinue, nil
+		}
+		uri, err := dataURI(dir, string(im.Destination))
+		if err != nil {
+			werr = err
+			return ast.WalkStop, nil
+		}
+		im.Destination = []byte(uri)
+		return ast.WalkSkipChildren, nil
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return nil, err
+	}
+	var body bytes.Buffer
+	if err := markdown.Renderer().Render(&body, src, root); err != nil {
+		return nil, fmt.Errorf("rendering Markdown: %w", err)
+	}
+	page := body.String()
+	for _, v := range []string{VerdictHolds, VerdictFails, VerdictInconclusive} {
+		page = strings.ReplaceAll(page, "<td>"+v+"</td>", `<td class="verdict `+v+`">`+v+"</td>")
+	}
 	title := "report"
 	for _, bl := range d.blocks {
 		if bl.kind == heading {
-			title = oneLine(bl.text)
+			title = plainTitle(bl.text)
 			break
 		}
 	}
-	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n",
-		html.EscapeString(title), css)
-	for _, bl := range d.blocks {
-		switch bl.kind {
-		case heading:
-			fmt.Fprintf(&b, "<h%d>%s</h%d>\n", bl.level, html.EscapeString(oneLine(bl.text)), bl.level)
-		case para:
-			fmt.Fprintf(&b, "<p>%s</p>\n", html.EscapeString(strings.TrimRight(bl.text, "\n")))
-		case table:
-			b.WriteString("<table>\n<thead><tr>")
-			for _, h := range bl.header {
-				fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(h))
-			}
-			b.WriteString("</tr></thead>\n<tbody>\n")
-			num := make([]bool, len(bl.header))
-			for c := range num {
-				num[c] = numericColumn(bl.rows, c)
-			}
-			for _, r := range bl.rows {
-				b.WriteString("<tr>")
-				for c, cell := range r {
-					cls := ""
-					if num[c] {
-						cls = ` class="num"`
-					}
-					cell = strings.ReplaceAll(html.EscapeString(cell), "\n", "<br>")
-					fmt.Fprintf(&b, "<td%s>%s</td>", cls, cell)
-				}
-				b.WriteString("</tr>\n")
-			}
-			b.WriteString("</tbody>\n</table>\n")
-		case img:
-			uri, err := dataURI(dir, bl.items[0])
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(&b, "<p><img alt=\"%s\" src=\"%s\"></p>\n", html.EscapeString(bl.text), uri)
-		case code:
-			fmt.Fprintf(&b, "<pre><code>%s</code></pre>\n", html.EscapeString(strings.TrimRight(bl.text, "\n")))
-		case bullets:
-			b.WriteString("<ul>\n")
-			for _, it := range bl.items {
-				fmt.Fprintf(&b, "<li>%s</li>\n", html.EscapeString(it))
-			}
-			b.WriteString("</ul>\n")
-		}
-	}
-	b.WriteString("</body>\n</html>\n")
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n%s</body>\n</html>\n",
+		html.EscapeString(title), css, page)
 	return b.Bytes(), nil
 }
 
-// WriteHTML writes the self-contained HTML page to path atomically;
-// image paths are resolved against path's directory. Nothing is written
-// if an image cannot be read.
+// plainTitle drops the inline Markdown marks a heading may carry, for the
+// page's <title>, which is plain text.
+func plainTitle(s string) string {
+	return strings.NewReplacer("`", "", "**", "", "__", "").Replace(oneLine(s))
+}
+
+// WriteHTML writes the self-contained HTML page to path atomically (mode
+// 0644 under the umask); image paths are resolved against path's
+// directory. Nothing is written if an image cannot be read.
 func (d *Doc) WriteHTML(path string) error {
 	page, err := d.HTML(filepath.Dir(path))
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return runlog.WriteFile(path, page)
+	return atomicfile.WriteFile(path, page)
 }
 
 func dataURI(dir, rel string) (string, error) {
-	p := rel
+	p := filepath.FromSlash(rel)
 	if !filepath.IsAbs(p) {
-		p = filepath.Join(dir, rel)
+		p = filepath.Join(dir, p)
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/internal/atomicfile"
 )
 
 // Image size of every plot, in pixels.
@@ -92,9 +92,9 @@ func LinePlot(path, title, xlabel, ylabel string, series []Series) error {
 		}
 		line.Color = col
 		line.Width = vg.Points(2)
-		line.Dashes = plotutil.Dashes(i)
+		line.Dashes = seriesDashes(i)
 		points.Color = col
-		points.Shape = plotutil.Shape(i)
+		points.Shape = plotutil.Shape(i % 8)
 		points.Radius = vg.Points(3)
 		p.Add(line, points)
 		names = append(names, s.Name)
@@ -174,6 +174,8 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	p.X.Tick.Label.Font.Size = vg.Points(10)
 	p.Y.Tick.Label.Font.Size = vg.Points(10)
 	p.Legend.TextStyle.Font.Size = vg.Points(11)
+	// Wide legend swatches, so that a dash pattern shows a full period.
+	p.Legend.ThumbnailWidth = vg.Points(36)
 	p.X.Tick.Marker = niceTicks{}
 	p.Y.Tick.Marker = niceTicks{}
 	p.Add(plotter.NewGrid())
@@ -210,7 +212,7 @@ func save(path string, p *plot.Plot, names []string, thumbs [][]plot.Thumbnailer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
-	return runlog.WriteFile(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 // barErrors draws vertical error bars on a grouped bar chart: x is the
@@ -259,5 +261,35 @@ func finite(xs ...[]float64) error {
 	return nil
 }
 
+// palette is the Okabe–Ito colour-blind-safe set (Okabe & Ito 2008)
+// without its yellow, which is too faint on white, plus a brown: eight
+// saturated colours that stay apart in print and for common colour-vision
+// deficiencies. (gonum's plotutil palette has seven pastel colours, so the
+// eighth series repeated the first.)
+var palette = []color.Color{
+	color.RGBA{0x00, 0x72, 0xB2, 0xff}, // blue
+	color.RGBA{0xD5, 0x5E, 0x00, 0xff}, // vermillion
+	color.RGBA{0x00, 0x9E, 0x73, 0xff}, // bluish green
+	color.RGBA{0xCC, 0x79, 0xA7, 0xff}, // reddish purple
+	color.RGBA{0xE6, 0x9F, 0x00, 0xff}, // orange
+	color.RGBA{0x56, 0xB4, 0xE9, 0xff}, // sky blue
+	color.RGBA{0x00, 0x00, 0x00, 0xff}, // black
+	color.RGBA{0x8C, 0x56, 0x4B, 0xff}, // brown
+}
+
 // seriesColor is the colour of the i-th series in every plot.
-func seriesColor(i int) color.Color { return plotutil.Color(i) }
+func seriesColor(i int) color.Color { return palette[i%len(palette)] }
+
+// dashes are six patterns (in points) that stay distinct at a 2-point line
+// width; the count is coprime with the eight colours, so series i and
+// i+8 differ in pattern even where their colour repeats.
+var dashes = [][]vg.Length{
+	nil,                          // solid
+	{vg.Points(8), vg.Points(4)}, // dashed
+	{vg.Points(2), vg.Points(3)}, // dotted
+	{vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)},                             // dash-dot
+	{vg.Points(14), vg.Points(4)},                                                        // long dash
+	{vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3), vg.Points(2), vg.Points(3)}, // dash-dot-dot
+}
+
+func seriesDashes(i int) []vg.Length { return dashes[i%len(dashes)] }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -42,15 +43,7 @@ func outDir(t *testing.T) string {
 
 func decodePNG(t *testing.T, path string) image.Image {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	img := decodePNGAny(t, path)
 	if b := img.Bounds(); b.Dx() != WidthPx || b.Dy() != HeightPx {
 		t.Fatalf("%s: %dx%d, want %dx%d", path, b.Dx(), b.Dy(), WidthPx, HeightPx)
 	}
@@ -157,10 +150,9 @@ func TestMarkdown(t *testing.T) {
 	})
 	d.Image("LMC (λ)", "plots/lmc.png")
 	d.Code("warm eval --rm a b\n```nested```")
-	yes, no := true, false
 	d.Claims([]Claim{
-		{Name: "WA ≥ ENS (OOD)", Ours: "0.66 vs 0.64", Paper: "yes", Holds: &yes},
-		{Name: "M=6 > M=2", Ours: "0.60 vs 0.61", Paper: "yes", Holds: &no, Note: "1 seed"},
+		{Name: "WA ≥ ENS (OOD)", Quantity: "WA − ENS (pts)", Estimate: "+0.4 [−0.3, +1.1]", Test: "d > −1", N: "2500 pairs", Verdict: VerdictHolds, Paper: "yes"},
+		{Name: "M=6 > M=2", Quantity: "M6 − M2", Estimate: "−1.0 [−2.1, −0.2]", Test: "d > 0", N: "2 seeds", Verdict: VerdictFails, Paper: "yes", Note: "1 <b>seed</b>"},
 		{Name: "RL win rate", Paper: "79.4%"},
 	})
 	got := string(d.Markdown())
@@ -178,11 +170,11 @@ Reward models: *6*.
 
 ` + "````\nwarm eval --rm a b\n```nested```\n````" + `
 
-| Claim | Ours | Paper | Holds | Note |
-|---|---|---|---|---|
-| WA ≥ ENS (OOD) | 0.66 vs 0.64 | yes | ✅ |  |
-| M=6 > M=2 | 0.60 vs 0.61 | yes | ❌ | 1 seed |
-| RL win rate |  | 79.4% | — |  |
+| Claim | Quantity d | Estimate [95% CI] | Test | n | Verdict | Paper | Note |
+|---|---|---|---|---|---|---|---|
+| WA ≥ ENS (OOD) | WA − ENS (pts) | +0.4 [−0.3, +1.1] | d > −1 | 2500 pairs | holds | yes |  |
+| M=6 > M=2 | M6 − M2 | −1.0 [−2.1, −0.2] | d > 0 | 2 seeds | fails | yes | 1 &lt;b>seed&lt;/b> |
+| RL win rate |  | — |  |  | not tested | 79.4% |  |
 `
 	// The image path has no spaces or parentheses, so no angle brackets.
 	want = strings.Replace(want, "(<plots/lmc.png>)", "(plots/lmc.png)", 1)
@@ -208,8 +200,9 @@ func TestHTML(t *testing.T) {
 	}
 	var d Doc
 	d.Heading(1, "Study <1> & co")
-	d.Para(`scores "a" < b & c`)
+	d.Para("scores \"a\" < b & c **bold** `tiny`")
 	d.Table([]string{"k", "v"}, [][]string{{"<script>", "0.5"}})
+	d.Claims([]Claim{{Name: "x", Verdict: VerdictHolds}})
 	d.Image(`plot "one"`, "plots/lmc.png")
 	d.Code("if a < b {}")
 	path := filepath.Join(dir, "report.html")
@@ -224,10 +217,11 @@ func TestHTML(t *testing.T) {
 	for _, s := range []string{
 		"<title>Study &lt;1&gt; &amp; co</title>",
 		"<h1>Study &lt;1&gt; &amp; co</h1>",
-		"<p>scores &#34;a&#34; &lt; b &amp; c</p>",
-		"<td>&lt;script&gt;</td><td class=\"num\">0.5</td>",
-		`alt="plot &#34;one&#34;"`,
-		"<pre><code>if a &lt; b {}</code></pre>",
+		"<p>scores &quot;a&quot; &lt; b &amp; c <strong>bold</strong> <code>tiny</code></p>",
+		"<td>&lt;script&gt;</td>\n<td style=\"text-align:right\">0.5</td>",
+		`alt="plot &quot;one&quot;"`,
+		"<pre><code>if a &lt; b {}\n</code></pre>",
+		`<td class="verdict holds">holds</td>`,
 	} {
 		if !strings.Contains(page, s) {
 			t.Errorf("HTML lacks %q", s)
@@ -344,4 +338,55 @@ func TestManySeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	decodePNG(t, path)
+}
+
+// Every series of a plot with up to 8 lines has its own colour, and up to
+// 24 lines no two share colour, dash pattern and marker all at once.
+func TestSeriesStylesDistinct(t *testing.T) {
+	type style struct{ c, d, m int }
+	seen := map[style]int{}
+	for i := range 24 {
+		s := style{i % len(palette), i % len(dashes), i % 8}
+		if j, ok := seen[s]; ok {
+			t.Errorf("series %d and %d look the same", j, i)
+		}
+		seen[s] = i
+	}
+	for i := range palette {
+		for j := range i {
+			if palette[i] == palette[j] {
+				t.Errorf("colours %d and %d equal", i, j)
+			}
+		}
+	}
+}
+
+// Output files are world-readable (0644 under the usual umask 022), not
+// the 0600 of a bare os.CreateTemp.
+func TestFileMode(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	var d Doc
+	d.Heading(1, "x")
+	png := filepath.Join(dir, "a.png")
+	if err := LinePlot(png, "t", "x", "y", lmcSeries()); err != nil {
+		t.Fatal(err)
+	}
+	d.Image("a", "a.png")
+	if err := d.WriteMarkdown(filepath.Join(dir, "r.md")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteHTML(filepath.Join(dir, "r.html")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"a.png", "r.md", "r.html"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", f, st.Mode().Perm())
+		}
+	}
 }

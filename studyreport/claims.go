@@ -3,172 +3,611 @@ package studyreport
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/warm-rm/warm/report"
 	"github.com/warm-rm/warm/rmeval"
+	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/stats"
 )
 
-// lmcTolerance is how far (in accuracy) the interpolation's midpoint may
-// fall below the straight line and still count as "at or above it": about
-// one validation pair in a few hundred, below the split's sampling noise.
-const lmcTolerance = 0.005
+// Margins of the claims table (docs/power.md explains the sizes that make
+// intervals narrower than these).
+const (
+	// AccMargin is the non-inferiority / equivalence margin for accuracy
+	// differences, in accuracy points: "WA ≥ ENS" holds when the interval
+	// of WA − ENS lies above −1 point; "WA ≈ ENS" when it lies in (−1, +1).
+	// One point is below the paper's smallest reported WA/ENS gap
+	// (0.5–2 points) only at its upper end, so a holds here means "no
+	// worse than one point", not "equal".
+	AccMargin = 1.0
+	// LMCMargin is how far (in points) the midpoint of an interpolation may
+	// fall below the straight line and still count as "at or above it".
+	LMCMargin = 1.0
+)
 
-func holds(b bool) *bool { return &b }
+// Evidence is everything the claims table reads, as plain data, so that
+// any evaluation can feed it (docs/report.md gives the JSON it is read
+// from). Missing parts are nil; their claims say "not tested".
+type Evidence struct {
+	Preset string
+	// Members in the order ENS and WA take them (best first, ranked on
+	// the validation split).
+	Members []string
+	// Correct[split][model] is the per-pair correctness of a model on a
+	// split: 1 right, 0 wrong, ½ a tie; every model has the same pairs in
+	// the same order. Model names are the members and "ENS M=k",
+	// "WA M=k". Nil when eval.json has no per_pair field.
+	Correct map[string]map[string][]float64
+	// Point[split][model] is the accuracy from eval.json's summary: the
+	// fallback when there is no per-pair data (no interval, so
+	// inconclusive).
+	Point map[string]map[string]float64
+	LMC   []LMCRung
+	// BoNGold[reward] is the per-prompt expected gold of the best-of-N
+	// pick at N = BoNN, the same prompts in the same order for every
+	// reward; BoNPoint[reward] the mean when per-prompt data is missing.
+	BoNN     int
+	BoNGold  map[string][]float64
+	BoNPoint map[string]float64
+	Duels    []DuelEvidence
+	// RL[reward] has one entry per seed (replicate run).
+	RL map[string][]RLSeed
+}
+
+// LMCRung is one rung of the diversity ladder: per-pair correctness, per
+// split, of the two endpoints (A at λ = 0, B at λ = 1) and of the weight
+// average at λ = ½ (Mid); Point[split] the midpoint − line in accuracy
+// when there is no per-pair data.
+type LMCRung struct {
+	Name      string
+	A, Mid, B map[string][]float64
+	Point     map[string]float64
+}
+
+// DuelEvidence is one head-to-head of two policies: the mean gold of each
+// policy's responses per prompt (averaged over that prompt's samples).
+type DuelEvidence struct {
+	A, B         string
+	GoldA, GoldB []float64
+	// MeanA, MeanB are the fallback means when there is no per-prompt data.
+	MeanA, MeanB float64
+}
+
+// RLSeed is what one RL run (one seed) contributes: the peak of its
+// smoothed gold curve, the smoothed gold at the end, and the KL at the peak.
+type RLSeed struct {
+	PeakGold, EndGold, PeakKL float64
+}
 
 // claims evaluates the paper's claims (WARM.md section 1) on this run.
-func (s *study) claims() []report.Claim {
+func (s *study) claims() ([]report.Claim, error) {
+	ev, err := s.evidence()
+	if err != nil {
+		return nil, err
+	}
+	return Claims(ev), nil
+}
+
+// Claims decides every claim of the paper on ev. Each row's verdict comes
+// from stats.Decide on a 95% interval; rows without the data for an
+// interval are inconclusive (or not tested when the stage did not run).
+func Claims(ev Evidence) []report.Claim {
 	var cs []report.Claim
-	cs = append(cs, s.lmcClaims()...)
-	cs = append(cs, s.evalClaims()...)
-	cs = append(cs, s.bonClaims()...)
-	cs = append(cs, s.rlClaims()...)
+	cs = append(cs, lmcClaims(ev)...)
+	cs = append(cs, evalClaims(ev)...)
+	cs = append(cs, bonClaims(ev)...)
+	cs = append(cs, rlClaims(ev)...)
 	return cs
 }
 
-func (s *study) lmcClaims() []report.Claim {
-	lmc := report.Claim{Name: "LMC: accuracy along (1−λ)φ₁ + λφ₂ stays at or above the straight line", Paper: "holds for all rungs [Fig 3]"}
-	div := report.Claim{Name: "LMC gain grows with diversity (same run < data order < lr < Baklava)", Paper: "holds [Fig 3]"}
-	if len(s.lmc) == 0 {
-		return []report.Claim{lmc, div}
+// decide fills a claim's estimate, test, n and verdict from an interval
+// in the claim's display units; format prints one number.
+func decide(c report.Claim, h stats.Hypothesis, iv stats.Interval, format, unit string) report.Claim {
+	// No-break spaces keep "d > -1.0" and "+0.4 [-0.3, +1.1]" on one line
+	// in a narrow table cell.
+	c.Test = strings.ReplaceAll(h.Format(format), " ", nbsp)
+	if math.IsNaN(iv.Est) {
+		c.Verdict = report.VerdictNotTested
+		return c
 	}
-	ok := true
-	ours := ""
-	var gains []float64
-	for _, c := range s.lmc {
-		wa, _ := c.Barrier(rmeval.Val)
-		if wa < -lmcTolerance {
-			ok = false
+	c.Verdict = stats.Decide(h, iv).String()
+	if iv.Valid() {
+		c.Estimate = fmt.Sprintf(format+nbsp+"["+format+","+nbsp+format+"]", iv.Est, iv.Lo, iv.Hi)
+		c.N = count(iv.N, unit)
+	} else {
+		c.Estimate = fmt.Sprintf(format+" (no interval)", iv.Est)
+		if iv.N > 0 {
+			c.N = count(iv.N, unit)
 		}
-		gains = append(gains, wa)
-		ours += fmt.Sprintf("%s %+.1f; ", c.Name, 100*wa)
 	}
-	lmc.Ours = "val, midpoint − line (pts): " + ours
-	lmc.Holds = holds(ok)
-	lmc.Note = fmt.Sprintf("tolerance %.1f pts", 100*lmcTolerance)
-	div.Ours = lmc.Ours
-	if len(gains) >= 2 {
-		inc := true
-		for i := 1; i < len(gains); i++ {
-			if gains[i] < gains[i-1]-lmcTolerance {
-				inc = false
+	return c
+}
+
+const nbsp = "\u00a0"
+
+// count writes "1 seed", "3 seeds" (units are given in the plural).
+func count(n int, unit string) string {
+	if n == 1 {
+		unit = strings.TrimSuffix(unit, "s")
+	}
+	return fmt.Sprintf("%d %s", n, unit)
+}
+
+// pointOnly is an interval-less estimate: inconclusive by construction.
+func pointOnly(est float64) stats.Interval {
+	return stats.Interval{Est: est, Lo: math.NaN(), Hi: math.NaN()}
+}
+
+var notTested = stats.Interval{Est: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
+
+func accDiff(a, b []float64) stats.Interval {
+	return stats.PairedDiff(a, b, stats.Resamples, stats.BootstrapSeed).Scale(100)
+}
+
+// memberMean is the per-pair mean correctness over the members: the
+// "average individual RM" as one vector, so WA − mean member stays paired.
+func memberMean(per map[string][]float64, members []string) []float64 {
+	var out []float64
+	k := 0
+	for _, m := range members {
+		v, ok := per[m]
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make([]float64, len(v))
+		}
+		for i := range v {
+			out[i] += v[i]
+		}
+		k++
+	}
+	for i := range out {
+		out[i] /= float64(k)
+	}
+	return out
+}
+
+// discordant is the fraction of pairs on which two models' correctness
+// differs.
+func discordant(a, b []float64) float64 {
+	if len(a) == 0 {
+		return math.NaN()
+	}
+	n := 0
+	for i := range a {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(a))
+}
+
+func lmcClaims(ev Evidence) []report.Claim {
+	var cs []report.Claim
+	const q = "accuracy at λ=½ − mean of the endpoints, val (pts)"
+	gains := make([][]float64, len(ev.LMC))
+	for i, r := range ev.LMC {
+		c := report.Claim{Name: "LMC (" + r.Name + "): the weight-interpolation midpoint is at or above the straight line", Quantity: q, Paper: "holds for all rungs [Fig 3]"}
+		iv := notTested
+		if a, m, b := r.A[rmeval.Val], r.Mid[rmeval.Val], r.B[rmeval.Val]; a != nil && len(a) == len(m) && len(m) == len(b) {
+			g := make([]float64, len(m))
+			for k := range m {
+				g[k] = m[k] - (a[k]+b[k])/2
+			}
+			gains[i] = g
+			iv = stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100)
+			iv.Method = "paired " + iv.Method
+		} else if p, ok := r.Point[rmeval.Val]; ok {
+			iv = pointOnly(100 * p)
+			c.Note = "no per-pair data"
+		}
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: -LMCMargin}, iv, "%+.1f", "pairs"))
+	}
+	div := report.Claim{Name: "The LMC gain grows with diversity (last rung − first rung)", Quantity: "midpoint gain of the last rung − of the first, val (pts)", Paper: "holds [Fig 3]"}
+	iv := notTested
+	if n := len(ev.LMC); n >= 2 {
+		first, last := gains[0], gains[n-1]
+		if first != nil && last != nil && len(first) == len(last) {
+			iv = accDiff(last, first)
+		} else {
+			iv = pointOnly(100 * (ev.LMC[n-1].Point[rmeval.Val] - ev.LMC[0].Point[rmeval.Val]))
+			div.Note = "no per-pair data"
+		}
+		div.Name = fmt.Sprintf("The LMC gain grows with diversity (%s − %s)", ev.LMC[n-1].Name, ev.LMC[0].Name)
+	}
+	return append(cs, decide(div, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.1f", "pairs"))
+}
+
+// accuracySplits are the splits on which WA is compared with ENS and the
+// members, in report order; "human" is the human-labelled review pairs.
+var accuracySplits = []string{rmeval.Val, rmeval.OOD, "human"}
+
+var splitWords = map[string]string{rmeval.Val: "ID validation", rmeval.OOD: "OOD pairs", "human": "human-labelled pairs", rmeval.TrainCorrupted: "swapped training labels"}
+
+func evalClaims(ev Evidence) []report.Claim {
+	M := len(ev.Members)
+	if M < 2 {
+		return []report.Claim{{Name: "WA ≈ ENS, WA ≥ ENS, WA > members (accuracy)", Verdict: report.VerdictNotTested, Paper: "holds [Fig 3–5]"}}
+	}
+	wa, ens := fmt.Sprintf("WA M=%d", M), fmt.Sprintf("ENS M=%d", M)
+	best := ev.Members[0]
+	// diff is a − b on split in points: paired bootstrap when there is
+	// per-pair data, else the point estimate (inconclusive).
+	diff := func(split, a, b string) (stats.Interval, string) {
+		if per := ev.Correct[split]; per != nil {
+			va, vb := per[a], per[b]
+			if b == "mean member" {
+				vb = memberMean(per, ev.Members)
+			}
+			if va != nil && vb != nil && len(va) == len(vb) {
+				note := ""
+				if b != "mean member" {
+					// The discordant share sets the interval's width
+					// (docs/power.md); printing it lets a reader redo
+					// the power calculation with this run's value.
+					note = fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb))
+				}
+				return accDiff(va, vb), note
 			}
 		}
-		div.Holds = holds(inc)
-		div.Note = "non-decreasing within tolerance along the rungs"
+		pt := ev.Point[split]
+		if pt == nil {
+			return notTested, ""
+		}
+		pa, okA := pt[a]
+		pb, okB := pt[b]
+		if !okA || !okB {
+			return notTested, ""
+		}
+		return pointOnly(100 * (pa - pb)), "no per-pair data"
 	}
-	return []report.Claim{lmc, div}
+	row := func(name, split, a, b, paper string, h stats.Hypothesis) report.Claim {
+		bName := b
+		if b == best {
+			bName = "best member (" + b + ")"
+		}
+		c := report.Claim{Name: name, Quantity: fmt.Sprintf("%s − %s, accuracy on %s (pts)", a, bName, split), Paper: paper}
+		iv, note := diff(split, a, b)
+		c.Note = note
+		return decide(c, h, iv, "%+.1f", "pairs")
+	}
+	nonInf := stats.Hypothesis{Dir: stats.Above, Bound: -AccMargin}
+	equiv := stats.Hypothesis{Dir: stats.Within, Bound: AccMargin}
+	sup := stats.Hypothesis{Dir: stats.Above, Bound: 0}
+	less := stats.Hypothesis{Dir: stats.Below, Bound: 0}
+	var cs []report.Claim
+	for _, sp := range accuracySplits {
+		if ev.Correct[sp] == nil && ev.Point[sp] == nil {
+			if sp == "human" {
+				continue // an optional split: no row rather than "not tested"
+			}
+		}
+		w := splitWords[sp]
+		cs = append(cs,
+			row("WA ≈ ENS on "+w, sp, wa, ens, "WA ≈ ENS [Fig 3–4]", equiv),
+			row("WA ≥ ENS on "+w, sp, wa, ens, "holds [Fig 4–5]", nonInf),
+			row("WA > the best member on "+w, sp, wa, best, "holds [Fig 4–5]", sup),
+			row("WA > the mean member on "+w, sp, wa, "mean member", "holds [Fig 4–5]", sup))
+	}
+	tc := rmeval.TrainCorrupted
+	cs = append(cs,
+		row("WA memorises swapped training labels less than ENS", tc, wa, ens, "holds [Fig 4(a)]", less),
+		row("WA memorises swapped training labels less than the mean member", tc, wa, "mean member", "holds [Fig 4(a)]", less))
+	return cs
 }
 
-func (s *study) evalClaims() []report.Claim {
-	approx := report.Claim{Name: "Weight averaging ≈ prediction ensembling (WA M vs ENS M)", Paper: "WA ≈ ENS [Fig 3, 4]"}
-	mem := report.Claim{Name: "With 25% swapped labels, WA memorises corrupted labels less than ENS and than individual RMs", Paper: "holds [Fig 4(a)]"}
-	id := report.Claim{Name: "WA ≥ ENS on ID validation", Paper: "holds [Fig 4(b)]"}
-	ood := report.Claim{Name: "WA ≥ ENS on OOD pairs", Paper: "holds [Fig 4(c), 5]"}
-	e := s.eval
-	if e == nil || len(e.Order) < 2 {
-		return []report.Claim{approx, mem, id, ood}
-	}
-	M := len(e.Order)
-	get := func(split string) (wa, ens, indiv float64, ok bool) {
-		sm, ok := e.Summary[split]
-		if !ok {
-			return 0, 0, 0, false
-		}
-		return sm.WA[M], sm.ENS[M], sm.MemberMean, true
-	}
-	if wa, ens, _, ok := get(rmeval.OOD); ok {
-		wv, ev, _, _ := get(rmeval.Val)
-		d := math.Max(math.Abs(wa-ens), math.Abs(wv-ev))
-		approx.Ours = fmt.Sprintf("M=%d: val WA %s vs ENS %s; ood WA %s vs ENS %s", M, pct(wv), pct(ev), pct(wa), pct(ens))
-		approx.Holds = holds(d <= 0.02)
-		approx.Note = "within 2 points"
-	}
-	if wa, ens, indiv, ok := get(rmeval.TrainCorrupted); ok {
-		mem.Ours = fmt.Sprintf("M=%d: acc on swapped labels WA %s, ENS %s, individual mean %s", M, pct(wa), pct(ens), pct(indiv))
-		mem.Holds = holds(wa < ens && wa < indiv)
-		mem.Note = "lower is better"
-	}
-	if wa, ens, _, ok := get(rmeval.Val); ok {
-		id.Ours = fmt.Sprintf("M=%d: WA %s, ENS %s", M, pct(wa), pct(ens))
-		id.Holds = holds(wa >= ens)
-	}
-	if wa, ens, _, ok := get(rmeval.OOD); ok {
-		ood.Ours = fmt.Sprintf("M=%d: WA %s, ENS %s", M, pct(wa), pct(ens))
-		ood.Holds = holds(wa >= ens)
-	}
-	return []report.Claim{approx, mem, id, ood}
-}
-
-func (s *study) bonClaims() []report.Claim {
-	c := report.Claim{Name: "BoN: gold reward of the pick ranks WARM M=all > WARM M=2 > ENS > single RM as N grows", Paper: "holds [Fig 6–7]"}
-	if s.bon == nil || s.rm == nil {
-		return []report.Claim{c}
-	}
-	M := len(s.rm.Members)
-	at := map[string]float64{}
-	for _, cv := range s.bon.Curves {
-		at[cv.Reward] = cv.Gold[len(cv.Gold)-1]
-	}
-	names := []string{fmt.Sprintf("warm%d", M), "warm2", fmt.Sprintf("ens%d", M), "single"}
-	ok := true
-	var parts []string
-	for i, n := range names {
-		v, found := at[n]
-		if !found {
-			return []report.Claim{c}
-		}
-		parts = append(parts, fmt.Sprintf("%s %.4f", n, v))
-		if i > 0 && at[names[i-1]] <= v {
-			ok = false
+func bonClaims(ev Evidence) []report.Claim {
+	M := len(ev.Members)
+	warmM, ensM := fmt.Sprintf("warm%d", M), fmt.Sprintf("ens%d", M)
+	// The median member: the member whose mean BoN gold is the median
+	// among members (the lower median for an even count).
+	median := ""
+	var ms []string
+	for _, m := range ev.Members {
+		if _, ok := ev.BoNGold[m]; ok {
+			ms = append(ms, m)
 		}
 	}
-	c.Ours = fmt.Sprintf("gold at N=%d: %s", s.bon.NMax, join(parts))
-	c.Holds = holds(ok)
-	return []report.Claim{c}
-}
-
-func (s *study) rlClaims() []report.Claim {
-	hack := report.Claim{Name: "RL with a single RM: gold rises then collapses as KL grows (hacking)", Paper: "holds [Fig 8]"}
-	delay := report.Claim{Name: "WARM delays the collapse and reaches a higher gold peak than the single RM", Paper: "holds [Fig 8–9]"}
-	ens := report.Claim{Name: "ENS hacks earlier than WARM", Paper: "holds [Fig 8]"}
-	win := report.Claim{Name: "The WARM policy beats the single-RM policy head to head", Paper: "79.4% win rate (M=6 vs best single) [Fig 9]"}
-	runs := map[string]*rlRun{}
-	for _, r := range s.rl {
-		runs[r.name] = r
+	if len(ms) > 0 {
+		sort.Slice(ms, func(i, j int) bool { return mean(ev.BoNGold[ms[i]]) < mean(ev.BoNGold[ms[j]]) })
+		median = ms[(len(ms)-1)/2]
 	}
-	single := runs["single"]
-	var warm, en *rlRun
-	for _, r := range s.rl {
+	type cmp struct{ a, b, label string }
+	cmps := []cmp{{warmM, "single", "single RM (best member)"}, {warmM, ensM, ensM}, {warmM, "warm2", "warm2"}, {ensM, "single", "single RM (best member)"}}
+	if median != "" {
+		cmps = append(cmps, cmp{warmM, median, "median member (" + median + ")"})
+	}
+	var cs []report.Claim
+	for _, x := range cmps {
+		c := report.Claim{Name: fmt.Sprintf("BoN: %s picks better responses than %s", x.a, x.label),
+			Quantity: fmt.Sprintf("gold of the best-of-%d pick, %s − %s", ev.BoNN, x.a, x.b), Paper: "WARM > ENS > single [Fig 6–7]"}
+		iv := notTested
+		ga, gb := ev.BoNGold[x.a], ev.BoNGold[x.b]
 		switch {
-		case strings.HasPrefix(r.name, "warm"):
-			warm = r
-		case strings.HasPrefix(r.name, "ens"):
-			en = r
+		case ga != nil && gb != nil && len(ga) == len(gb):
+			iv = stats.PairedDiff(ga, gb, stats.Resamples, stats.BootstrapSeed)
+		default:
+			pa, okA := ev.BoNPoint[x.a]
+			pb, okB := ev.BoNPoint[x.b]
+			if okA && okB {
+				iv = pointOnly(pa - pb)
+				c.Note = "no per-prompt data"
+			}
+		}
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "prompts"))
+	}
+	return cs
+}
+
+func rlClaims(ev Evidence) []report.Claim {
+	M := len(ev.Members)
+	single, ens, warm := ev.RL["single"], ev.RL[fmt.Sprintf("ens%d", M)], ev.RL[fmt.Sprintf("warm%d", M)]
+	field := func(runs []RLSeed, f func(RLSeed) float64) []float64 {
+		var out []float64
+		for _, r := range runs {
+			out = append(out, f(r))
+		}
+		return out
+	}
+	peak := func(r RLSeed) float64 { return r.PeakGold }
+	kl := func(r RLSeed) float64 { return r.PeakKL }
+	// seeds gives an interval over replicate runs, and says why there is
+	// none with a single seed.
+	welch := func(a, b []RLSeed, f func(RLSeed) float64) (stats.Interval, string) {
+		if len(a) == 0 || len(b) == 0 {
+			return notTested, ""
+		}
+		iv := stats.WelchDiff(field(a, f), field(b, f))
+		if !iv.Valid() {
+			return iv, "needs ≥ 2 seeds per reward"
+		}
+		return iv, ""
+	}
+	var cs []report.Claim
+
+	hack := report.Claim{Name: "RL with a single RM: gold rises then falls (hacking)", Quantity: "peak − end of the smoothed gold curve, single RM", Paper: "holds [Fig 8]"}
+	iv := notTested
+	if len(single) > 0 {
+		iv = stats.TInterval(field(single, func(r RLSeed) float64 { return r.PeakGold - r.EndGold }))
+		if !iv.Valid() {
+			hack.Note = "needs ≥ 2 seeds"
 		}
 	}
-	if single != nil {
-		drop := single.sum.PeakGold - single.sum.Final.Gold
-		hack.Ours = fmt.Sprintf("peak %.4f at step %d (KL %.2f), final %.4f at KL %.2f", single.sum.PeakGold, single.sum.PeakStep, single.sum.PeakKL, single.sum.Final.Gold, single.sum.Final.KL)
-		hack.Holds = holds(single.sum.PeakStep < single.sum.Steps && drop > 0)
-		hack.Note = "peak of the smoothed gold curve before the last step and a lower final value"
+	cs = append(cs, decide(hack, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "seeds"))
+
+	higher := report.Claim{Name: "WARM reaches a higher gold peak than the single RM", Quantity: "peak smoothed gold, WARM − single", Paper: "holds [Fig 8]"}
+	iv, higher.Note = welch(warm, single, peak)
+	cs = append(cs, decide(higher, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "seeds"))
+
+	delay := report.Claim{Name: "WARM delays the collapse (peaks at a larger KL than the single RM)", Quantity: "KL at the gold peak, WARM − single (nats)", Paper: "holds [Fig 8]"}
+	iv, delay.Note = welch(warm, single, kl)
+	cs = append(cs, decide(delay, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.2f", "seeds"))
+
+	early := report.Claim{Name: "ENS hacks earlier than WARM", Quantity: "KL at the gold peak, ENS − WARM (nats)", Paper: "holds [Fig 8]"}
+	iv, early.Note = welch(ens, warm, kl)
+	cs = append(cs, decide(early, stats.Hypothesis{Dir: stats.Below, Bound: 0}, iv, "%+.2f", "seeds"))
+
+	for _, d := range ev.Duels {
+		c := report.Claim{Name: fmt.Sprintf("The %s policy beats the %s policy head to head", d.A, d.B),
+			Quantity: fmt.Sprintf("mean gold per prompt, %s − %s", d.A, d.B)}
+		if d.B == "single" {
+			c.Paper = "79.4% win rate (WARM M=6 vs best single) [Fig 9]"
+		}
+		iv := notTested
+		if d.GoldA != nil && len(d.GoldA) == len(d.GoldB) {
+			iv = stats.PairedDiff(d.GoldA, d.GoldB, stats.Resamples, stats.BootstrapSeed)
+			w, t, l := stats.WinTieLoss(d.GoldA, d.GoldB)
+			c.Note = fmt.Sprintf("wins %s, ties %s, losses %s", pctIv(w), pctIv(t), pctIv(l))
+		} else if !math.IsNaN(d.MeanA) {
+			iv = pointOnly(d.MeanA - d.MeanB)
+			c.Note = "no per-prompt data"
+		}
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "prompts"))
 	}
-	if single != nil && warm != nil {
-		delay.Ours = fmt.Sprintf("peak step %d vs %d; peak gold %.4f vs %.4f (WARM vs single)", warm.sum.PeakStep, single.sum.PeakStep, warm.sum.PeakGold, single.sum.PeakGold)
-		delay.Holds = holds(warm.sum.PeakStep >= single.sum.PeakStep && warm.sum.PeakGold > single.sum.PeakGold)
+	return cs
+}
+
+func pctIv(iv stats.Interval) string {
+	return fmt.Sprintf("%.0f%% [%.0f, %.0f]", 100*iv.Est, 100*iv.Lo, 100*iv.Hi)
+}
+
+func mean(x []float64) float64 {
+	m, _ := stats.MeanStd(x)
+	return m
+}
+
+// ---- reading the evidence from a run directory ----
+
+// perPairFile is the part of eval/eval.json the claims read beyond
+// rmeval.Result: per split, per model, one character per pair.
+type perPairFile struct {
+	PerPair map[string]map[string]string `json:"per_pair"`
+}
+
+// lmcFile is the part of eval/lmc.json the claims read beyond
+// rmeval.Curve: per split, the correctness strings of the endpoints
+// ("a", "b") and of the weight average at λ = ½ ("mid").
+type lmcFile struct {
+	Name    string                       `json:"name"`
+	PerPair map[string]map[string]string `json:"per_pair"`
+}
+
+// bonFile is the part of bon/bon.json the claims read beyond bonResult.
+type bonFile struct {
+	PerPrompt *struct {
+		N    int                  `json:"n"`
+		Gold map[string][]float64 `json:"gold"`
+	} `json:"per_prompt"`
+}
+
+// duelFile is the part of a duel JSON the claims read.
+type duelFile struct {
+	MeanGoldA float64   `json:"mean_gold_a"`
+	MeanGoldB float64   `json:"mean_gold_b"`
+	GoldA     []float64 `json:"per_prompt_gold_a"`
+	GoldB     []float64 `json:"per_prompt_gold_b"`
+}
+
+// rlFile is the part of an RL summary.json the claims read; end_gold (the
+// smoothed gold at the last step) falls back to final.gold.
+type rlFile struct {
+	PeakGold float64  `json:"peak_gold"`
+	PeakKL   float64  `json:"peak_gold_kl"`
+	EndGold  *float64 `json:"end_gold"`
+	Final    struct {
+		Gold float64 `json:"gold"`
+	} `json:"final"`
+}
+
+// decodeAll decodes every string of a split and checks they have one
+// length (the same pairs).
+func decodeAll(file, split string, in map[string]string) (map[string][]float64, error) {
+	out := map[string][]float64{}
+	n := -1
+	for name, s := range in {
+		v, err := stats.DecodeCorrect(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: per_pair.%s[%q]: %v", file, split, name, err)
+		}
+		if n >= 0 && len(v) != n {
+			return nil, fmt.Errorf("%s: per_pair.%s[%q] has %d pairs, others %d", file, split, name, len(v), n)
+		}
+		n = len(v)
+		out[name] = v
 	}
-	if en != nil && warm != nil {
-		ens.Ours = fmt.Sprintf("peak step ENS %d vs WARM %d", en.sum.PeakStep, warm.sum.PeakStep)
-		ens.Holds = holds(en.sum.PeakStep < warm.sum.PeakStep)
+	return out, nil
+}
+
+// evidence gathers the claims' inputs from the run directory. Optional
+// fields that are missing leave their part empty (the claims then say
+// "no per-pair data"); a malformed per-pair string is an error naming
+// the file, split and model.
+func (s *study) evidence() (Evidence, error) {
+	ev := Evidence{Correct: map[string]map[string][]float64{}, Point: map[string]map[string]float64{}, RL: map[string][]RLSeed{}}
+	if s.eval != nil {
+		ev.Members = s.eval.Order
+		for _, e := range s.eval.Entries {
+			for sp, m := range e.Splits {
+				if ev.Point[sp] == nil {
+					ev.Point[sp] = map[string]float64{}
+				}
+				ev.Point[sp][e.Name] = m.Acc
+			}
+		}
+		for sp, sm := range s.eval.Summary {
+			if ev.Point[sp] == nil {
+				ev.Point[sp] = map[string]float64{}
+			}
+			ev.Point[sp]["mean member"] = sm.MemberMean
+		}
+		var pp perPairFile
+		path := filepath.Join(s.dir, "eval", "eval.json")
+		if runlog.ReadJSON(path, &pp) == nil {
+			for sp, m := range pp.PerPair {
+				v, err := decodeAll(path, sp, m)
+				if err != nil {
+					return ev, err
+				}
+				ev.Correct[sp] = v
+			}
+		}
+	}
+	var lf []lmcFile
+	lpath := filepath.Join(s.dir, "eval", "lmc.json")
+	_ = runlog.ReadJSON(lpath, &lf) // optional: a missing file means no ladder
+	for i, c := range s.lmc {
+		r := LMCRung{Name: c.Name, A: map[string][]float64{}, Mid: map[string][]float64{}, B: map[string][]float64{}, Point: map[string]float64{}}
+		for _, sp := range []string{rmeval.Val, rmeval.OOD} {
+			if len(c.Points) > 0 {
+				r.Point[sp], _ = c.Barrier(sp)
+			}
+		}
+		if i < len(lf) && lf[i].Name == c.Name {
+			for sp, m := range lf[i].PerPair {
+				v, err := decodeAll(lpath, sp, m)
+				if err != nil {
+					return ev, err
+				}
+				r.A[sp], r.Mid[sp], r.B[sp] = v["a"], v["mid"], v["b"]
+			}
+		}
+		ev.LMC = append(ev.LMC, r)
+	}
+	if s.bon != nil {
+		ev.BoNN = s.bon.NMax
+		ev.BoNPoint = map[string]float64{}
+		for _, c := range s.bon.Curves {
+			if len(c.Gold) > 0 {
+				ev.BoNPoint[c.Reward] = c.Gold[len(c.Gold)-1]
+			}
+		}
+		var bf bonFile
+		if runlog.ReadJSON(filepath.Join(s.dir, "bon", "bon.json"), &bf) == nil && bf.PerPrompt != nil {
+			ev.BoNN = bf.PerPrompt.N
+			ev.BoNGold = bf.PerPrompt.Gold
+		}
 	}
 	for _, d := range s.duels {
-		if d.b == "single" {
-			win.Ours = fmt.Sprintf("%s vs single: %.1f%% (95%% CI %.1f–%.1f%%, %d prompts)", d.a, 100*d.d.Rate, 100*d.d.Lo, 100*d.d.Hi, d.d.Prompts)
-			win.Holds = holds(d.d.Lo > 0.5)
-			win.Note = "holds when the 95% CI is above 50%"
+		de := DuelEvidence{A: d.a, B: d.b, MeanA: d.d.MeanGoldA, MeanB: d.d.MeanGoldB}
+		var df duelFile
+		if runlog.ReadJSON(filepath.Join(s.dir, "duel-"+d.a+"-vs-"+d.b+".json"), &df) == nil && len(df.GoldA) == len(df.GoldB) && len(df.GoldA) > 0 {
+			de.GoldA, de.GoldB = df.GoldA, df.GoldB
 		}
+		ev.Duels = append(ev.Duels, de)
 	}
-	return []report.Claim{hack, delay, ens, win}
+	for _, r := range s.rl {
+		ev.RL[r.name] = readSeeds(s.dir, r.name)
+	}
+	return ev, nil
 }
 
-func join(p []string) string { return strings.Join(p, " > ") }
+var seedDir = regexp.MustCompile(`^-seed[0-9]+$`)
+
+// readSeeds reads the RL summaries of reward name: rl-NAME/ (the first
+// seed) and rl-NAME-seedK/ (replicates), in name order.
+func readSeeds(dir, name string) []RLSeed {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "rl-"+name)
+		if ok && e.IsDir() && (rest == "" || seedDir.MatchString(rest)) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return seedNumber(names[i]) < seedNumber(names[j]) })
+	var out []RLSeed
+	for _, n := range names {
+		var f rlFile
+		if runlog.ReadJSON(filepath.Join(dir, n, "summary.json"), &f) != nil {
+			continue
+		}
+		end := f.Final.Gold
+		if f.EndGold != nil {
+			end = *f.EndGold
+		}
+		out = append(out, RLSeed{PeakGold: f.PeakGold, EndGold: end, PeakKL: f.PeakKL})
+	}
+	return out
+}
+
+func seedNumber(dir string) int {
+	i := strings.LastIndex(dir, "-seed")
+	if i < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(dir[i+len("-seed"):])
+	if err != nil {
+		return -1
+	}
+	return n
+}

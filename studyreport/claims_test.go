@@ -1,79 +1,209 @@
 package studyreport
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
-	"github.com/warm-rm/warm/bon"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/report"
-	"github.com/warm-rm/warm/rl"
 	"github.com/warm-rm/warm/rmeval"
-	"github.com/warm-rm/warm/rmtrain"
+	"github.com/warm-rm/warm/stats"
 )
 
-func verdict(t *testing.T, cs []report.Claim, name string) *bool {
+// firstRight returns n pairs of which the first k are right.
+func firstRight(n, k int) []float64 {
+	v := make([]float64, n)
+	for i := range k {
+		v[i] = 1
+	}
+	return v
+}
+
+func find(t *testing.T, cs []report.Claim, name string) report.Claim {
 	t.Helper()
 	for _, c := range cs {
 		if c.Name == name {
-			return c.Holds
+			return c
 		}
 	}
-	t.Fatalf("no claim %q", name)
-	return nil
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	t.Fatalf("no claim %q among:\n%s", name, strings.Join(names, "\n"))
+	return report.Claim{}
 }
 
-func summary(mean float64, ens, wa float64) rmeval.Summary {
-	return rmeval.Summary{MemberMean: mean, BestMember: mean, ENS: map[int]float64{3: ens}, WA: map[int]float64{3: wa}}
-}
-
-// The claims follow the numbers: each verdict flips when the numbers do.
-func TestClaimsFollowTheNumbers(t *testing.T) {
-	s := &study{
-		eval: &rmeval.Result{Order: []string{"a", "b", "c"}, Summary: map[string]rmeval.Summary{
-			rmeval.TrainCorrupted: summary(0.60, 0.58, 0.55), // WA memorises least
-			rmeval.Val:            summary(0.70, 0.72, 0.73),
-			rmeval.OOD:            summary(0.60, 0.64, 0.63), // ENS better OOD
-		}},
-		rm: &rmtrain.Summary{Members: make([]*rmtrain.MemberResult, 3)},
-		bon: &bonResult{NMax: 8, Curves: []bon.Curve{
-			{Reward: "warm3", Gold: []float64{0, 0.5}}, {Reward: "warm2", Gold: []float64{0, 0.4}},
-			{Reward: "ens3", Gold: []float64{0, 0.3}}, {Reward: "single", Gold: []float64{0, 0.2}},
-		}},
-		rl: []*rlRun{
-			{name: "single", sum: &rl.Summary{Steps: 100, PeakStep: 40, PeakGold: 0.5, Final: rl.Step{Gold: 0.3}}},
-			{name: "ens3", sum: &rl.Summary{Steps: 100, PeakStep: 50, PeakGold: 0.55, Final: rl.Step{Gold: 0.5}}},
-			{name: "warm3", sum: &rl.Summary{Steps: 100, PeakStep: 70, PeakGold: 0.6, Final: rl.Step{Gold: 0.6}}},
+func sampleEvidence() Evidence {
+	const n = 3000
+	val := map[string][]float64{
+		"a": firstRight(n, 2100), "b": firstRight(n, 2040), "c": firstRight(n, 1980),
+		"ENS M=3": firstRight(n, 2160), "WA M=3": firstRight(n, 2250), // WA − ENS = +3 points
+	}
+	ood := map[string][]float64{
+		"a": firstRight(n, 1800), "b": firstRight(n, 1800), "c": firstRight(n, 1800),
+		"ENS M=3": firstRight(n, 1800), "WA M=3": firstRight(n, 1800), // all identical: d = 0 exactly
+	}
+	corr := map[string][]float64{
+		"a": firstRight(1000, 400), "b": firstRight(1000, 380), "c": firstRight(1000, 420),
+		"ENS M=3": firstRight(1000, 350), "WA M=3": firstRight(1000, 300),
+	}
+	bonGold := map[string][]float64{}
+	for _, r := range []string{"single", "ens3", "warm2", "warm3", "a", "b", "c"} {
+		bonGold[r] = make([]float64, 400)
+	}
+	for i := range 400 {
+		base := float64(i%7)/10 - 0.3
+		bonGold["single"][i] = base
+		bonGold["a"][i], bonGold["b"][i], bonGold["c"][i] = base, base-0.05, base-0.1
+		bonGold["ens3"][i] = base + 0.02*float64(i%3) // mean +0.02, noisy
+		bonGold["warm2"][i] = base + 0.1 + 0.05*float64(i%2)
+		bonGold["warm3"][i] = base + 0.1 + 0.05*float64(i%2)
+	}
+	ga, gb := make([]float64, 500), make([]float64, 500)
+	for i := range ga {
+		ga[i] = 0.1 * float64(i%5)
+		if i%4 != 0 {
+			gb[i] = ga[i] - 0.1
+		} else {
+			gb[i] = ga[i] // a tie on every fourth prompt
+		}
+	}
+	return Evidence{
+		Preset: "quick", Members: []string{"a", "b", "c"},
+		Correct: map[string]map[string][]float64{rmeval.Val: val, rmeval.OOD: ood, rmeval.TrainCorrupted: corr},
+		Point:   map[string]map[string]float64{"human": {"WA M=3": 0.66, "ENS M=3": 0.65, "a": 0.6}},
+		BoNN:    16, BoNGold: bonGold,
+		Duels: []DuelEvidence{{A: "warm3", B: "single", GoldA: ga, GoldB: gb}},
+		RL: map[string][]RLSeed{
+			"single": {{PeakGold: 0.5, EndGold: 0.3, PeakKL: 2}, {PeakGold: 0.52, EndGold: 0.28, PeakKL: 2.2}, {PeakGold: 0.51, EndGold: 0.29, PeakKL: 2.1}},
+			"warm3":  {{PeakGold: 0.6, EndGold: 0.58, PeakKL: 4}, {PeakGold: 0.63, EndGold: 0.6, PeakKL: 4.5}, {PeakGold: 0.615, EndGold: 0.59, PeakKL: 4.2}},
+			"ens3":   {{PeakGold: 0.55, EndGold: 0.5, PeakKL: 3}},
 		},
-		duels: []duel{{a: "warm3", b: "single", d: &rl.Duel{Rate: 0.7, Lo: 0.62, Hi: 0.77, Prompts: 256}}},
 	}
-	cs := s.claims()
-	want := map[string]bool{
-		"With 25% swapped labels, WA memorises corrupted labels less than ENS and than individual RMs": true,
-		"WA ≥ ENS on ID validation": true,
-		"WA ≥ ENS on OOD pairs":     false,
-		"BoN: gold reward of the pick ranks WARM M=all > WARM M=2 > ENS > single RM as N grows": true,
-		"RL with a single RM: gold rises then collapses as KL grows (hacking)":                  true,
-		"WARM delays the collapse and reaches a higher gold peak than the single RM":            true,
-		"ENS hacks earlier than WARM":                             true,
-		"The WARM policy beats the single-RM policy head to head": true,
+}
+
+// Each verdict follows from the numbers and the stated test; a missing
+// interval is inconclusive, a missing stage not tested.
+func TestClaimsVerdicts(t *testing.T) {
+	ev := sampleEvidence()
+	cs := Claims(ev)
+	for _, c := range []struct{ name, verdict string }{
+		{"WA ≥ ENS on ID validation", report.VerdictHolds},
+		{"WA ≈ ENS on ID validation", report.VerdictFails}, // +3 points, interval above +1
+		{"WA > the best member on ID validation", report.VerdictHolds},
+		{"WA ≈ ENS on OOD pairs", report.VerdictHolds},
+		{"WA ≥ ENS on OOD pairs", report.VerdictHolds},
+		{"WA > the best member on OOD pairs", report.VerdictInconclusive}, // d = 0 exactly
+		{"WA ≥ ENS on human-labelled pairs", report.VerdictInconclusive},  // point only
+		{"WA memorises swapped training labels less than ENS", report.VerdictHolds},
+		{"WA memorises swapped training labels less than the mean member", report.VerdictHolds},
+		{"BoN: warm3 picks better responses than single RM (best member)", report.VerdictHolds},
+		{"BoN: warm3 picks better responses than median member (b)", report.VerdictHolds},
+		{"BoN: ens3 picks better responses than single RM (best member)", report.VerdictHolds},
+		{"RL with a single RM: gold rises then falls (hacking)", report.VerdictHolds},
+		{"WARM reaches a higher gold peak than the single RM", report.VerdictHolds},
+		{"ENS hacks earlier than WARM", report.VerdictInconclusive}, // one ENS seed
+		{"The warm3 policy beats the single policy head to head", report.VerdictHolds},
+		{"LMC gain grows with diversity (last rung − first rung)", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.verdict == "" {
+				return
+			}
+			got := find(t, cs, c.name)
+			if got.Verdict != c.verdict {
+				t.Errorf("verdict %q, want %q (estimate %s, test %s, note %s)", got.Verdict, c.verdict, got.Estimate, got.Test, got.Note)
+			}
+		})
 	}
-	for name, w := range want {
-		h := verdict(t, cs, name)
-		if h == nil || *h != w {
-			t.Errorf("%s: verdict %v, want %v", name, h, w)
+	val := find(t, cs, "WA ≥ ENS on ID validation")
+	if val.Estimate != "+3.0\u00a0[+2.4,\u00a0+3.6]" || val.N != "3000 pairs" || val.Test != "d\u00a0>\u00a0-1.0" {
+		t.Errorf("WA − ENS on val: %q over %q with test %q, want +3.0 [+2.4, +3.6] over 3000 pairs (half-width 1.96·√(0.03·0.97/3000) = 0.61)", val.Estimate, val.N, val.Test)
+	}
+	if val.Note != "discordant pairs 3.0%" {
+		t.Errorf("note %q, want the discordant share 3.0%%", val.Note)
+	}
+	if h := find(t, cs, "WA ≥ ENS on human-labelled pairs"); h.Note != "no per-pair data" || h.Estimate != "+1.0 (no interval)" {
+		t.Errorf("fallback row: %+v", h)
+	}
+	if e := find(t, cs, "ENS hacks earlier than WARM"); !strings.Contains(e.Note, "2 seeds") {
+		t.Errorf("one-seed row does not say why: %+v", e)
+	}
+	if d := find(t, cs, "The warm3 policy beats the single policy head to head"); !strings.Contains(d.Note, "ties 25%") {
+		t.Errorf("duel note %q does not show the ties", d.Note)
+	}
+	// Flip WA and ENS on val: non-inferiority now fails.
+	ev.Correct[rmeval.Val]["WA M=3"], ev.Correct[rmeval.Val]["ENS M=3"] = ev.Correct[rmeval.Val]["ENS M=3"], ev.Correct[rmeval.Val]["WA M=3"]
+	if got := find(t, Claims(ev), "WA ≥ ENS on ID validation"); got.Verdict != report.VerdictFails {
+		t.Errorf("WA 3 points below ENS: %s %s", got.Verdict, got.Estimate)
+	}
+	// No stage at all: everything not tested, nothing decided.
+	for _, c := range Claims(Evidence{}) {
+		if c.Verdict != report.VerdictNotTested {
+			t.Errorf("%s: %q with no evidence", c.Name, c.Verdict)
 		}
 	}
-	// Untested claims say so (nil), not false.
-	if h := verdict(t, cs, "LMC: accuracy along (1−λ)φ₁ + λφ₂ stays at or above the straight line"); h != nil {
-		t.Errorf("LMC claim without a ladder run: %v, want untested", *h)
+}
+
+// A run directory with per-pair data in eval.json: the report shows the
+// intervals and verdicts in words, the tiny banner, and a bad per-pair
+// string is an error naming the file.
+func TestWriteWithPerPair(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "eval"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	// Flip the BoN order and the duel: the verdicts flip.
-	s.bon.Curves[3].Gold[1] = 0.9
-	s.duels[0].d.Lo = 0.45
-	cs = s.claims()
-	if h := verdict(t, cs, "BoN: gold reward of the pick ranks WARM M=all > WARM M=2 > ENS > single RM as N grows"); h == nil || *h {
-		t.Error("BoN claim holds with single best")
+	ev := sampleEvidence()
+	enc := stats.EncodeCorrect
+	perPair := map[string]map[string]string{}
+	for sp, m := range ev.Correct {
+		perPair[sp] = map[string]string{}
+		for k, v := range m {
+			perPair[sp][k] = enc(v)
+		}
 	}
-	if h := verdict(t, cs, "The WARM policy beats the single-RM policy head to head"); h == nil || *h {
-		t.Error("win-rate claim holds with the CI reaching below 50%")
+	res := map[string]any{"order": ev.Members, "per_pair": perPair, "summary": map[string]any{}, "entries": []any{}}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "eval", "eval.json"), res); err != nil {
+		t.Fatal(err)
+	}
+	// Training and validation pairs where "good" marks the chosen response:
+	// the bag-of-words ceiling must find it (100% on val).
+	for _, f := range []string{"train.jsonl", "val.jsonl"} {
+		var rows strings.Builder
+		for i := range 60 {
+			fmt.Fprintf(&rows, `{"prompt":"p%d","chosen":"a good day %d","rejected":"a day %d"}`+"\n", i, i%5, i%7)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := atomicfile.WriteFile(filepath.Join(dir, "data", f), []byte(rows.String())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md, err := Write(dir, Options{Preset: "tiny", Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(md)
+	page := string(b)
+	for _, want := range []string{"Smoke test — verdicts mean nothing", "| val | 100.0 [94.0, 100.0] | 60 |", "### Accuracy with 95% intervals", "| WA M=3 | 30.0\u00a0[27.2,\u00a032.9] | 75.0\u00a0[73.4,\u00a076.5] |", "| WA ≥ ENS on ID validation | WA M=3 − ENS M=3, accuracy on val (pts) | +3.0\u00a0[+2.4,\u00a0+3.6] | d\u00a0>\u00a0-1.0 | 3000 pairs | holds |"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	h, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if !strings.Contains(string(h), `<td class="verdict holds">holds</td>`) || strings.Contains(string(h), "**") {
+		t.Error("report.html: verdict cell missing or raw Markdown left")
+	}
+	perPair[rmeval.Val]["a"] = "10x"
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "eval", "eval.json"), res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(dir, Options{Preset: "quick"}); err == nil || !strings.Contains(err.Error(), "eval.json") || !strings.Contains(err.Error(), "pair 2") {
+		t.Errorf("bad per-pair string: err = %v", err)
 	}
 }

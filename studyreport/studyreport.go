@@ -20,6 +20,7 @@ import (
 	"github.com/warm-rm/warm/rmeval"
 	"github.com/warm-rm/warm/rmtrain"
 	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/stats"
 )
 
 // Options describe the run for the report's header.
@@ -110,16 +111,29 @@ func Write(dir string, o Options) (string, error) {
 	d.Para(fmt.Sprintf("Preset `%s`, warm %s, written %s. Weight Averaged Reward Models (Ramé et al., ICML 2024, arXiv 2401.12187) reproduced at laptop scale: a small GPT-2 pretrained here, preference pairs judged by VADER sentiment (the gold judge) with 25%% of training labels swapped, M reward models fine-tuned from one shared init, and their weight average (WA/WARM) compared with the prediction ensemble (ENS) and single members.",
 		o.Preset, o.Version, time.Now().UTC().Format("2006-01-02 15:04 UTC")))
 
-	claims := s.claims()
+	if o.Preset == "tiny" {
+		d.Para("> **Smoke test — verdicts mean nothing.** The `tiny` preset only checks that every stage runs end to end; its splits are far too small to decide any claim, whatever the table below says. Run the `quick` or `full` preset for numbers.")
+	}
+	claims, err := s.claims()
+	if err != nil {
+		return "", err
+	}
 	d.Heading(2, "Claims of the paper, tested on this run")
 	d.Claims(claims)
-	d.Para("✅ holds on this run, ❌ does not, — not tested (stage missing). Our numbers are pairwise accuracies in % unless stated; the paper's are from its figures, at PaLM-XXS scale on TL;DR, so only the direction is comparable.")
+	d.Para(fmt.Sprintf("Each claim is a statement about a quantity d, decided on its 95%% interval: **holds** when the whole interval satisfies the test, **fails** when none of it does, **inconclusive** otherwise (or when there is no interval: per-pair data missing, a single seed); **not tested** when the stage did not run. Accuracy differences are in points, with a paired bootstrap over pairs (%d resamples, fixed seed); BoN and duels use a paired bootstrap over prompts; RL compares seeds (t / Welch intervals). Margins: WA ≥ ENS is non-inferiority within %.0f point, WA ≈ ENS equivalence within ±%.0f point, LMC allows the midpoint %.0f point below the line. The paper's numbers are from its figures, at PaLM-XXS scale on TL;DR, so only the direction is comparable.",
+		stats.Resamples, AccMargin, AccMargin, LMCMargin))
 
 	s.timings(d, o.StageSeconds)
 	s.pretrainSection(d)
 	s.dataSection(d)
 	s.rmSection(d)
+	if err := s.ceilingSection(d); err != nil {
+		return "", err
+	}
 	s.evalSection(d)
+	if err := s.accuracyIntervals(d); err != nil {
+		return "", err
+	}
 	s.lmcSection(d)
 	s.bonSection(d)
 	s.rlSection(d)
