@@ -88,6 +88,8 @@ func BenchmarkLinearF64(b *testing.B)          { benchKernel(b, "linear", "f64",
 func BenchmarkLinearF32(b *testing.B)          { benchKernel(b, "linear", "f32", safetensors.F32, 2) }
 func BenchmarkLinearF64OneWorker(b *testing.B) { benchKernel(b, "linear", "f64", safetensors.F32, 1) }
 func BenchmarkLinearBF16Out(b *testing.B)      { benchKernel(b, "linear", "f64", safetensors.BF16, 2) }
-func BenchmarkTaskArithmetic(b *testing.B)     { benchKernel(b, "task_arithmetic", "f64", safetensors.F32, 2) }
-func BenchmarkTIES(b *testing.B)               { benchKernel(b, "ties", "f64", safetensors.F32, 2) }
-func BenchmarkDARE(b *testing.B)               { benchKernel(b, "dare_linear", "f64", safetensors.F32, 2) }
+func BenchmarkTaskArithmetic(b *testing.B) {
+	benchKernel(b, "task_arithmetic", "f64", safetensors.F32, 2)
+}
+func BenchmarkTIES(b *testing.B) { benchKernel(b, "ties", "f64", safetensors.F32, 2) }
+func BenchmarkDARE(b *testing.B) { benchKernel(b, "dare_linear", "f64", safetensors.F32, 2) }
