@@ -188,9 +188,16 @@ func (w weighted) chunk(res []float32, xs [][]float32, b []float32, off int, s *
 	}
 }
 
-// zeros pads an input group to four with a zero-coefficient zero vector:
-// adding +0 leaves every partial sum unchanged.
-var zeros = make([]float32, chunk)
+// zeros pads an input group to four with a zero-coefficient vector of
+// negative zeros: 0·(−0) = −0, and adding −0 leaves every partial sum
+// unchanged, the sign of a zero included (+0 would turn −0 into +0).
+var zeros = func() []float32 {
+	z := make([]float32, chunk)
+	for i := range z {
+		z[i] = float32(math.Copysign(0, -1))
+	}
+	return z
+}()
 
 // group4 returns inputs [g, g+4) and their coefficients, padded.
 func group4(xs [][]float32, coef []float64, g, n int) (x [4][]float32, c [4]float64) {
