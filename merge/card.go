@@ -86,7 +86,7 @@ func modelCard(o *Options, r *Result) string {
 	}
 	b.WriteString("---\n\n# Merged model\n\n")
 	fmt.Fprintf(&b, "Made by warm %s (`warm merge`) with method **%s**", o.Version, o.Method)
-	if o.Method == "linear" && o.Params == nil && o.ModelParams == nil {
+	if o.Method == "linear" && uniform(o) {
 		fmt.Fprintf(&b, " (uniform weight average of %d models: WARM, Ramé et al. 2024)", len(o.Models))
 	}
 	b.WriteString(".\n\n")
@@ -104,6 +104,9 @@ func modelCard(o *Options, r *Result) string {
 		b.WriteString(" (gradients: layer i of L takes position i/(L−1); embeddings 0, other tensors outside the layers 1)")
 	}
 	b.WriteString(".\n")
+	if ig := ignoredParams(o); len(ig) > 0 {
+		fmt.Fprintf(&b, "Parameters given but not used by %s (ignored, as mergekit does): %s.\n", o.Method, strings.Join(ig, ", "))
+	}
 	if len(r.Dropped) > 0 {
 		fmt.Fprintf(&b, "Dropped buffers present in only some inputs: %s.\n", strings.Join(r.Dropped, ", "))
 	}
@@ -120,6 +123,30 @@ func modelCard(o *Options, r *Result) string {
 	}
 	fmt.Fprintf(&b, "\n%d tensors, %d bytes written.\n", r.Tensors, r.BytesWritten)
 	return b.String()
+}
+
+// uniform reports whether every model has the same constant weight and
+// normalize is not off: the plain mean.
+func uniform(o *Options) bool {
+	ws := map[float64]bool{}
+	for i := range o.Models {
+		s, ok := Setting{}, false
+		if i < len(o.ModelParams) {
+			s, ok = o.ModelParams[i]["weight"]
+		}
+		if !ok {
+			s, ok = o.Params["weight"]
+		}
+		w := 1.0
+		if ok {
+			if w, ok = s.constant(); !ok {
+				return false
+			}
+		}
+		ws[w] = true
+	}
+	n, ok := o.Params["normalize"]
+	return len(ws) == 1 && (!ok || n.String() == "1")
 }
 
 // recipeYAML writes the resolved options as a mergekit config.

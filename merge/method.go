@@ -86,6 +86,33 @@ func paramDefOf(m method, name string) (paramDef, bool) {
 	return paramDef{}, false
 }
 
+// knownParam reports whether any method takes parameter name.
+func knownParam(name string) bool {
+	for _, m := range methods {
+		if _, ok := paramDefOf(m, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ignoredParams lists the parameters in o that o's method does not read.
+func ignoredParams(o *Options) []string {
+	m, err := lookupMethod(o.Method)
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, ps := range append([]Params{o.Params}, o.ModelParams...) {
+		for name := range ps {
+			if _, ok := paramDefOf(m, name); !ok {
+				seen[name] = true
+			}
+		}
+	}
+	return sortedKeys(seen)
+}
+
 // paramNames lists m's parameters for messages.
 func paramNames(m method, perModel bool) string {
 	var n []string
@@ -126,6 +153,9 @@ func b2f(b bool) float64 {
 func checkParams(m method, o *Options) error {
 	chk := func(where, name string, s Setting, perModel bool) error {
 		p, ok := paramDefOf(m, name)
+		if !ok && knownParam(name) {
+			return nil // another method's parameter: mergekit ignores it, and so do we (the card lists it)
+		}
 		if !ok {
 			return fmt.Errorf("%sparameter %q is not one of %s's (it takes %s per model; %s globally)", where, name, o.Method, paramNames(m, true), paramNames(m, false))
 		}
