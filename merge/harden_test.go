@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -165,14 +166,14 @@ func TestBreadcrumbs(t *testing.T) {
 	//   a: |9|,|-6| dropped; keep 5, 4, -3, 2   → (0,0,2,0,-3,4,0,0,0,5)
 	//   b: 8, 7 dropped; keep -5, 3, -2, -1.5   → (-2,0,-1.5,3,0,0,0,0,-5,0)
 	want := []float32{-2, 0, 0.5, 3, -3, 4, 0, 0, -5, 5}
-	if got := mergeVec(t, o); !equal32(got, want) {
+	if got := mergeVec(t, o); !slices.Equal(got, want) {
 		t.Errorf("breadcrumbs %v, want %v", got, want)
 	}
 	o.Method = "breadcrumbs_ties"
 	// Element 2 has two contributors, 2 and −1.5: + is elected and only a's
 	// 2 counts (normalize off: a sum, not a mean); the others have one.
 	want[2] = 2
-	if got := mergeVec(t, o); !equal32(got, want) {
+	if got := mergeVec(t, o); !slices.Equal(got, want) {
 		t.Errorf("breadcrumbs_ties %v, want %v", got, want)
 	}
 	c := writeVec(t, dir, "c", []float32{-9, 1, -2, -0.5, 3, -4, -0.1, 6, -0.2, -5})
@@ -182,19 +183,7 @@ func TestBreadcrumbs(t *testing.T) {
 	o.Set("gamma", 0.2)
 	// a keeps (0,0,2,0,-3,4,0,0,0,5), c keeps (0,0,-2,0,3,-4,0,0,0,-5): sums 0 → +.
 	want = []float32{0, 0, 2, 0, 3, 4, 0, 0, 0, 5}
-	if got := mergeVec(t, o); !equal32(got, want) {
+	if got := mergeVec(t, o); !slices.Equal(got, want) {
 		t.Errorf("breadcrumbs_ties opposite %v, want %v", got, want)
 	}
-}
-
-func equal32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
