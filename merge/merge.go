@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/internal/parallel"
 	"github.com/warm-rm/warm/safetensors"
 )
 
@@ -323,22 +323,15 @@ func (m *merger) tensor(t safetensors.TensorInfo, outDt safetensors.Dtype, w io.
 	for bi, lo := 0, 0; lo < n; bi, lo = bi+1, lo+blockElems {
 		hi := min(lo+blockElems, n)
 		buf := unsafe.Slice((*byte)(unsafe.Pointer(&m.bufs[bi%2][0])), 8*blockElems)[:(hi-lo)*osize]
-		var wg sync.WaitGroup
-		errs := make([]error, m.workers)
+		// One aligned part per worker; a part's worker owns its scratch.
 		per := (hi - lo + m.workers - 1) / m.workers
 		per = (per + 15) &^ 15 // keep every part's start aligned
-		for wi := 0; wi < m.workers; wi++ {
-			a, b := lo+wi*per, min(lo+(wi+1)*per, hi)
-			if a >= b {
-				break
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[wi] = j.run(a, b, buf[(a-lo)*osize:(b-lo)*osize], m.scratch[wi])
-			}()
-		}
-		wg.Wait()
+		parts := (hi - lo + per - 1) / per
+		errs := make([]error, parts)
+		parallel.JobsN(m.workers, parts, func(wi, p int) {
+			a, b := lo+p*per, min(lo+(p+1)*per, hi)
+			errs[p] = j.run(a, b, buf[(a-lo)*osize:(b-lo)*osize], m.scratch[wi])
+		})
 		if runErr = errors.Join(errs...); runErr != nil {
 			break
 		}
