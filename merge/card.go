@@ -146,7 +146,7 @@ func uniform(o *Options) bool {
 		ws[w] = true
 	}
 	n, ok := o.Params["normalize"]
-	return len(ws) == 1 && (!ok || n.String() == "1")
+	return len(ws) == 1 && (!ok || n.String() != "0")
 }
 
 // recipeYAML writes the resolved options as a mergekit config.
@@ -184,9 +184,23 @@ func recipeYAML(o *Options) string {
 func flowParams(p Params) string {
 	parts := make([]string, 0, len(p))
 	for _, k := range sortedKeys(p) {
-		parts = append(parts, k+": "+p[k].String())
+		v := p[k].String()
+		if isBoolParam(k) && (v == "0" || v == "1") {
+			v = map[string]string{"0": "false", "1": "true"}[v]
+		}
+		parts = append(parts, k+": "+v)
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// isBoolParam reports whether some method takes name as true/false.
+func isBoolParam(name string) bool {
+	for _, m := range methods {
+		if p, ok := paramDefOf(m, name); ok && p.boolean {
+			return true
+		}
+	}
+	return false
 }
 
 func hasGradient(o *Options) bool {

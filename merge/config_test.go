@@ -282,6 +282,22 @@ dtype: float16
 	if !strings.Contains(string(raw), `"torch_dtype": "float16"`) {
 		t.Errorf("config.json: %s", raw)
 	}
+	// The card's resolved recipe reruns to the same bytes.
+	_, recipe, ok := strings.Cut(string(card), "## Recipe")
+	_, recipe, _ = strings.Cut(recipe, "```yaml\n")
+	recipe, _, _ = strings.Cut(recipe, "```")
+	if !ok || !strings.Contains(recipe, "int8_mask: true") {
+		t.Fatalf("recipe block:\n%s", recipe)
+	}
+	os.WriteFile("recipe.yml", []byte(recipe), 0o644)
+	if _, err := Run("again", "recipe.yml", Overrides{}, Defaults()); err != nil {
+		t.Fatalf("recipe: %v\n%s", err, recipe)
+	}
+	a, _ := os.ReadFile("out/model.safetensors")
+	b, _ := os.ReadFile("again/model.safetensors")
+	if len(a) == 0 || string(a) != string(b) {
+		t.Error("the recipe's merge differs")
+	}
 }
 
 // TestSlicesEqualModels: a slices: config whose sources all cover every

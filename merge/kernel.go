@@ -25,7 +25,7 @@ type scratch struct {
 	base  []float32
 	acc   []float64
 	acc32 []float32
-	// sparseChunk's per-model partial vectors and per-element sums.
+	// taskVectors' per-model partial vectors and per-element sums.
 	dm, sum, mixed, div []float64
 }
 

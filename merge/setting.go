@@ -30,15 +30,6 @@ func Scalar(v float64) Setting { return Setting{Cases: []Case{{Values: []float64
 // Gradient is a setting interpolated over the layers.
 func Gradient(v ...float64) Setting { return Setting{Cases: []Case{{Values: v}}} }
 
-// Bool is a boolean setting (stored as 1 or 0, as mergekit's YAML allows
-// any parameter to be a number).
-func Bool(b bool) Setting {
-	if b {
-		return Scalar(1)
-	}
-	return Scalar(0)
-}
-
 // at evaluates s for tensor name at layer position t ∈ [0, 1]; ok is false
 // when no case matches.
 //
