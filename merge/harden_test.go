@@ -187,3 +187,30 @@ func TestBreadcrumbs(t *testing.T) {
 		t.Errorf("breadcrumbs_ties opposite %v, want %v", got, want)
 	}
 }
+
+// TestDARERescaleOff: with rescale false the kept task-vector entries are
+// not divided by the density.
+func TestDARERescaleOff(t *testing.T) {
+	dir := t.TempDir()
+	n := 2048
+	bv, av := make([]float32, n), make([]float32, n)
+	for i := range av {
+		av[i] = float32(i%9) + 1
+	}
+	base, a := writeVec(t, dir, "base", bv), writeVec(t, dir, "a", av)
+	o := opts("dare_linear", a)
+	o.Base, o.Seed = base, 3
+	o.Set("density", 0.5)
+	o.Set("rescale", 0)
+	got := mergeVec(t, o)
+	key := fnvKey("w")
+	for i := range got {
+		want := float32(0)
+		if mix(3, 0, key, uint64(i)) < uint64(0.5*(1<<64)) {
+			want = av[i]
+		}
+		if got[i] != want {
+			t.Fatalf("[%d] = %v, want %v", i, got[i], want)
+		}
+	}
+}
