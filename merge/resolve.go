@@ -1,6 +1,9 @@
 package merge
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+)
 
 // Overrides are settings from the command line. Zero values (nil, "") were
 // not given and leave the config file's value, or the default.
@@ -22,6 +25,12 @@ type Overrides struct {
 // (when not ""), then the overrides.
 func Resolve(config string, ov Overrides, run Options) (Options, error) {
 	opt := run
+	// Copies: Set and SetModel below must not write into run's maps.
+	opt.Params = maps.Clone(run.Params)
+	opt.ModelParams = nil
+	for _, p := range run.ModelParams {
+		opt.ModelParams = append(opt.ModelParams, maps.Clone(p))
+	}
 	if config != "" {
 		if err := LoadConfig(config, &opt); err != nil {
 			return opt, err
