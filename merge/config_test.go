@@ -396,3 +396,31 @@ func refGradient(v []float64, t float64) float64 {
 	frac := scaled - float64(i0)
 	return (1-frac)*v[i0] + frac*v[i1]
 }
+
+// TestSlerpGradientFilter: t from a filter list with a gradient lands each
+// tensor on the right endpoint: self_attn tensors at t = 1 (the second
+// model) everywhere, the others on the gradient [0, 1] (the first model at
+// layer 0 and the embeddings, the second at the last layer and the head).
+func TestSlerpGradientFilter(t *testing.T) {
+	root := t.TempDir()
+	t.Chdir(root)
+	a, b := llamaDir(t, "a", 1), llamaDir(t, "b", 2)
+	cfg := writeYAML(t, root, "merge_method: slerp\nbase_model: a\nmodels:\n  - model: a\n  - model: b\nparameters:\n  t:\n    - {filter: self_attn, value: 1}\n    - {value: [0, 1]}\ndtype: float32\n")
+	if _, err := Run("out.safetensors", cfg, Overrides{}, Defaults()); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := safetensors.Open("out.safetensors")
+	defer f.Close()
+	for name, want := range map[string]map[string][]float32{
+		"model.embed_tokens.weight":              a,
+		"model.layers.0.mlp.up_proj.weight":      a,
+		"model.layers.0.self_attn.q_proj.weight": b,
+		"model.layers.3.mlp.down_proj.weight":    b,
+		"score.weight":                           b,
+	} {
+		got, _ := f.Float32(name)
+		if !reflect.DeepEqual(got, want[name]) {
+			t.Errorf("%s: not the expected endpoint", name)
+		}
+	}
+}
