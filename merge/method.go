@@ -3,7 +3,6 @@ package merge
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -60,14 +59,7 @@ var methods = map[string]method{
 }
 
 // MethodNames lists the merge methods, sorted.
-func MethodNames() []string {
-	var names []string
-	for n := range methods {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func MethodNames() []string { return sortedKeys(methods) }
 
 func lookupMethod(name string) (method, error) {
 	if m, ok := methods[name]; ok {
