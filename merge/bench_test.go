@@ -34,12 +34,15 @@ func benchModels(b *testing.B, k, n int) []string {
 // benchKernel runs the streaming tensor loop on mapped, page-cached inputs
 // and discards the output: the merge's compute and memory traffic without
 // the file system. Bytes/s counts bytes read + written.
-func benchKernel(b *testing.B, method Method, accum string, outDt safetensors.Dtype, workers int) {
+func benchKernel(b *testing.B, method string, accum string, outDt safetensors.Dtype, workers int) {
 	const k, n = 6, 8 << 20
 	paths := benchModels(b, k, n)
 	o := Defaults()
 	o.Method, o.Models, o.Accum, o.Workers = method, paths, accum, workers
-	if method != Linear {
+	if method == "ties" || method == "dare_linear" {
+		o.Set("density", 0.5) // the figures in docs/merge.md are at density 0.5
+	}
+	if method != "linear" {
 		o.Models, o.Base = paths[1:], paths[0]
 	}
 	var cps []*safetensors.Checkpoint
@@ -54,7 +57,11 @@ func benchKernel(b *testing.B, method Method, accum string, outDt safetensors.Dt
 		defer c.Close()
 		cps = append(cps, c)
 	}
-	m := newMerger(&o, cps, 0, 1)
+	if err := o.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	meth, _ := lookupMethod(o.Method)
+	m := newMerger(&o, meth, cps, 0, 0, 1)
 	info, _ := cps[0].Info("w")
 	b.SetBytes(int64(len(cps))*4*n + int64(outDt.Size())*n)
 	b.ResetTimer()
@@ -77,10 +84,12 @@ func cpuTime() float64 {
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
-func BenchmarkLinearF64(b *testing.B)          { benchKernel(b, Linear, "f64", safetensors.F32, 2) }
-func BenchmarkLinearF32(b *testing.B)          { benchKernel(b, Linear, "f32", safetensors.F32, 2) }
-func BenchmarkLinearF64OneWorker(b *testing.B) { benchKernel(b, Linear, "f64", safetensors.F32, 1) }
-func BenchmarkLinearBF16Out(b *testing.B)      { benchKernel(b, Linear, "f64", safetensors.BF16, 2) }
-func BenchmarkTaskArithmetic(b *testing.B)     { benchKernel(b, TaskArithmetic, "f64", safetensors.F32, 2) }
-func BenchmarkTIES(b *testing.B)               { benchKernel(b, TIES, "f64", safetensors.F32, 2) }
-func BenchmarkDARE(b *testing.B)               { benchKernel(b, DARE, "f64", safetensors.F32, 2) }
+func BenchmarkLinearF64(b *testing.B)          { benchKernel(b, "linear", "f64", safetensors.F32, 2) }
+func BenchmarkLinearF32(b *testing.B)          { benchKernel(b, "linear", "f32", safetensors.F32, 2) }
+func BenchmarkLinearF64OneWorker(b *testing.B) { benchKernel(b, "linear", "f64", safetensors.F32, 1) }
+func BenchmarkLinearBF16Out(b *testing.B)      { benchKernel(b, "linear", "f64", safetensors.BF16, 2) }
+func BenchmarkTaskArithmetic(b *testing.B) {
+	benchKernel(b, "task_arithmetic", "f64", safetensors.F32, 2)
+}
+func BenchmarkTIES(b *testing.B) { benchKernel(b, "ties", "f64", safetensors.F32, 2) }
+func BenchmarkDARE(b *testing.B) { benchKernel(b, "dare_linear", "f64", safetensors.F32, 2) }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/warm-rm/warm/internal/atomicfile"
 )
 
 // hashFiles fills in the sha256 of each input file. Digests are cached
@@ -41,7 +43,8 @@ func hashFiles(files []InputFile, cacheDir string) error {
 		files[i].SHA256 = hex.EncodeToString(h.Sum(nil))
 		if key != "" && key == cacheKey(files[i].Path) { // unchanged while hashing
 			if os.MkdirAll(cacheDir, 0o755) == nil {
-				writeAtomic(filepath.Join(cacheDir, key), []byte(files[i].SHA256))
+				// A cache entry that cannot be written only costs a re-hash.
+				_ = atomicfile.WriteFile(filepath.Join(cacheDir, key), []byte(files[i].SHA256))
 			}
 		}
 	}
@@ -71,23 +74,10 @@ func cacheKey(path string) string {
 	return hex.EncodeToString(h[:16])
 }
 
-func writeAtomic(path string, data []byte) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp*")
-	if err != nil {
-		return
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil && cerr == nil {
-		if os.Rename(f.Name(), path) == nil {
-			return
-		}
-	}
-	os.Remove(f.Name())
-}
-
-// modelCard is the README.md of a merged model: the recipe and the exact
-// inputs (sha256 of each safetensors file), so the merge can be checked and
-// redone.
+// modelCard is the README.md of a merged model: the recipe (the YAML as
+// given, and the recipe as resolved from it and the flags, in mergekit's
+// form) and the exact inputs (sha256 of each safetensors file), so the
+// merge can be checked and redone.
 func modelCard(o *Options, r *Result) string {
 	var b strings.Builder
 	b.WriteString("---\nlibrary_name: transformers\ntags:\n- merge\n- warm\n")
@@ -96,46 +86,133 @@ func modelCard(o *Options, r *Result) string {
 	}
 	b.WriteString("---\n\n# Merged model\n\n")
 	fmt.Fprintf(&b, "Made by warm %s (`warm merge`) with method **%s**", o.Version, o.Method)
-	if o.Method == Linear && o.Weights == nil && o.normalize() {
+	if o.Method == "linear" && uniform(o) {
 		fmt.Fprintf(&b, " (uniform weight average of %d models: WARM, Ramé et al. 2024)", len(o.Models))
 	}
 	b.WriteString(".\n\n")
 	if o.Command != "" {
 		fmt.Fprintf(&b, "```sh\n%s\n```\n\n", o.Command)
 	}
-	b.WriteString("## Parameters\n\n")
-	fmt.Fprintf(&b, "- method: %s\n- normalize: %v\n", o.Method, o.normalize())
-	switch o.Method {
-	case SLERP:
-		fmt.Fprintf(&b, "- t: %g\n", o.T)
-	case TaskArithmetic:
-		fmt.Fprintf(&b, "- lambda: %g\n", o.Lambda)
-	case TIES:
-		fmt.Fprintf(&b, "- lambda: %g\n", o.Lambda)
-	case DARE:
-		fmt.Fprintf(&b, "- lambda: %g\n- seed: %d\n- then: %s\n", o.Lambda, o.Seed, o.DareThen)
+	if o.Config != "" {
+		fmt.Fprintf(&b, "## Configuration\n\nThe mergekit YAML given (%s):\n\n```yaml\n%s\n```\n\n", o.ConfigPath, strings.TrimRight(o.Config, "\n"))
 	}
-	fmt.Fprintf(&b, "- accumulator: %s\n- output dtype: %s\n", o.Accum, o.Dtype)
+	b.WriteString("## Recipe\n\nAs resolved from the configuration and the flags (mergekit YAML; parameters not listed take the method's defaults):\n\n```yaml\n")
+	b.WriteString(recipeYAML(o))
+	b.WriteString("```\n\n")
+	fmt.Fprintf(&b, "Accumulator %s; %d layers found in the tensor names", o.Accum, r.Layers)
+	if hasGradient(o) {
+		b.WriteString(" (gradients: layer i of L takes position i/(L−1); embeddings 0, other tensors outside the layers 1)")
+	}
+	b.WriteString(".\n")
+	if ig := ignoredParams(o); len(ig) > 0 {
+		fmt.Fprintf(&b, "Parameters given but not used by %s (ignored, as mergekit does): %s.\n", o.Method, strings.Join(ig, ", "))
+	}
 	if len(r.Dropped) > 0 {
-		fmt.Fprintf(&b, "- dropped buffers present in only some inputs: %s\n", strings.Join(r.Dropped, ", "))
+		fmt.Fprintf(&b, "Dropped buffers present in only some inputs: %s.\n", strings.Join(r.Dropped, ", "))
 	}
-	b.WriteString("\n## Inputs\n\n| role | model | weight | density | file | sha256 |\n|---|---|---|---|---|---|\n")
-	ws, ds := o.weights(), o.densities()
+	b.WriteString("\n## Inputs\n\n| role | model | file | sha256 |\n|---|---|---|---|\n")
 	for _, in := range r.Inputs {
-		role, w, d := "base", "", ""
+		role := "base"
 		for i, m := range o.Models {
 			if m == in.Model {
-				role, w = fmt.Sprintf("model %d", i+1), fmt.Sprintf("%g", ws[i])
-				if o.Method == TIES || o.Method == DARE {
-					d = fmt.Sprintf("%g", ds[i])
-				}
+				role = fmt.Sprintf("model %d", i+1)
 				break
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | `%s` |\n", role, in.Model, w, d, filepath.Base(in.Path), in.SHA256)
+		fmt.Fprintf(&b, "| %s | %s | %s | `%s` |\n", role, in.Model, filepath.Base(in.Path), in.SHA256)
 	}
 	fmt.Fprintf(&b, "\n%d tensors, %d bytes written.\n", r.Tensors, r.BytesWritten)
 	return b.String()
+}
+
+// uniform reports whether every model has the same constant weight and
+// normalize is not off: the plain mean.
+func uniform(o *Options) bool {
+	ws := map[float64]bool{}
+	for i := range o.Models {
+		s, ok := Setting{}, false
+		if i < len(o.ModelParams) {
+			s, ok = o.ModelParams[i]["weight"]
+		}
+		if !ok {
+			s, ok = o.Params["weight"]
+		}
+		w := 1.0
+		if ok {
+			if w, ok = s.constant(); !ok {
+				return false
+			}
+		}
+		ws[w] = true
+	}
+	n, ok := o.Params["normalize"]
+	return len(ws) == 1 && (!ok || n.String() != "0")
+}
+
+// recipeYAML writes the resolved options as a mergekit config.
+func recipeYAML(o *Options) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "merge_method: %s\n", o.Method)
+	if o.Base != "" {
+		fmt.Fprintf(&b, "base_model: %s\n", yamlString(o.Base))
+	}
+	b.WriteString("models:\n")
+	if o.Base != "" {
+		fmt.Fprintf(&b, "  - model: %s\n", yamlString(o.Base))
+	}
+	for i, m := range o.Models {
+		fmt.Fprintf(&b, "  - model: %s\n", yamlString(m))
+		if i < len(o.ModelParams) && len(o.ModelParams[i]) > 0 {
+			fmt.Fprintf(&b, "    parameters: %s\n", flowParams(o.ModelParams[i]))
+		}
+	}
+	if len(o.Params) > 0 {
+		fmt.Fprintf(&b, "parameters: %s\n", flowParams(o.Params))
+	}
+	if o.Dtype != "keep" {
+		fmt.Fprintf(&b, "dtype: %s\n", map[string]string{"F32": "float32", "BF16": "bfloat16", "F16": "float16"}[o.Dtype])
+	}
+	if o.TokenizerSource != "" {
+		fmt.Fprintf(&b, "tokenizer_source: %s\n", o.TokenizerSource)
+	}
+	if strings.HasPrefix(o.Method, "dare") {
+		fmt.Fprintf(&b, "seed: %d\n", o.Seed)
+	}
+	return b.String()
+}
+
+func flowParams(p Params) string {
+	parts := make([]string, 0, len(p))
+	for _, k := range sortedKeys(p) {
+		v := p[k].String()
+		if isBoolParam(k) && (v == "0" || v == "1") {
+			v = map[string]string{"0": "false", "1": "true"}[v]
+		}
+		parts = append(parts, k+": "+v)
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// isBoolParam reports whether some method takes name as true/false.
+func isBoolParam(name string) bool {
+	for _, m := range methods {
+		if p, ok := paramDefOf(m, name); ok && p.boolean {
+			return true
+		}
+	}
+	return false
+}
+
+func hasGradient(o *Options) bool {
+	all := append([]Params{o.Params}, o.ModelParams...)
+	for _, ps := range all {
+		for _, s := range ps {
+			if _, ok := s.constant(); !ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func yamlString(s string) string {

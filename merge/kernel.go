@@ -19,40 +19,13 @@ type input struct {
 	file  string // shard path, for error messages
 }
 
-// job is one output tensor.
-type job struct {
-	name   string
-	n      int
-	xs     []input // the models
-	base   *input  // nil for linear and slerp
-	outDt  safetensors.Dtype
-	accF64 bool
-
-	// Linear family (linear, slerp, task_arithmetic):
-	// out = Σ coef_i·x_i, or base + Σ coef_i·(x_i − base) with a base.
-	coef []float64
-
-	// ties/dare: out = base + λ·combine(w_i·keep_i·scale_i·(x_i − base)).
-	sparse  bool
-	w       []float64
-	scale   []float64 // dare rescale 1/density (1 for ties)
-	ties    bool      // sign election and disjoint sum
-	norm    bool
-	lambda  float64
-	thresh  []float32 // ties trim: keep |tv| > thresh, or == thresh at index < tieEnd
-	tieEnd  []int
-	dropP   []uint64 // dare: keep when hash < dropP (0: keep all)
-	seed    uint64
-	nameKey uint64
-}
-
 // scratch is one worker's buffers.
 type scratch struct {
 	dec   [][]float32 // decoded input chunks (when not aliasable F32)
 	base  []float32
 	acc   []float64
 	acc32 []float32
-	// sparseChunk's per-model partial vectors and per-element sums.
+	// taskVectors' per-model partial vectors and per-element sums.
 	dm, sum, mixed, div []float64
 }
 
@@ -78,9 +51,24 @@ func view(in *input, lo, hi int, buf []float32) []float32 {
 	return out
 }
 
+// kernel is the per-element work of one prepared tensor. chunk computes
+// res (elements off.. off+len(res) of the tensor) from the models' values
+// xs and the base's b (nil without a base model).
+type kernel interface {
+	chunk(res []float32, xs [][]float32, b []float32, off int, s *scratch)
+}
+
+// job is one output tensor being computed.
+type job struct {
+	name  string
+	n     int
+	outDt safetensors.Dtype
+	step
+}
+
 // run computes elements [lo, hi) of j into out (encoded as j.outDt, already
 // offset to lo). It returns an error naming the input file when an input
-// holds NaN or Inf.
+// holds NaN or Inf, or naming the tensor when a value overflows F16.
 func (j *job) run(lo, hi int, out []byte, s *scratch) error {
 	osize := j.outDt.Size()
 	xs := make([][]float32, len(j.xs))
@@ -102,26 +90,37 @@ func (j *job) run(lo, hi int, out []byte, s *scratch) error {
 		} else {
 			res = s.acc32[:m]
 		}
-		switch {
-		case j.sparse:
-			j.sparseChunk(res, xs, b, c, s)
-		case j.accF64:
-			linear64(res, xs, b, j.coef, s.acc[:m])
-		default:
-			linear32(res, xs, b, j.coef)
-		}
+		j.k.chunk(res, xs, b, c, s)
 		if !finite(res) {
 			return j.nonFinite(c, c+m, xs, b)
 		}
 		if !aliased {
-			encode(ob, res, j.outDt)
+			if err := encode(ob, res, j.outDt); err != nil {
+				return fmt.Errorf("tensor %q: %v", j.name, err)
+			}
 		}
 	}
 	return nil
 }
 
-func encode(dst []byte, src []float32, dt safetensors.Dtype) {
+// maxF16 is the largest finite IEEE half; values at or above 65520 round
+// to Inf.
+const maxF16 = 65504
+
+// encode writes src as dt into dst. F16 is torch's cast (round to nearest
+// even, via safetensors.F16FromFloat32); a value that would become ±Inf in
+// F16 is an error rather than a silently infinite weight.
+func encode(dst []byte, src []float32, dt safetensors.Dtype) error {
 	switch dt {
+	case safetensors.F16:
+		dst = dst[:2*len(src)]
+		for i, v := range src {
+			h := safetensors.F16FromFloat32(v)
+			if h&0x7c00 == 0x7c00 {
+				return fmt.Errorf("value %g overflows float16 (largest %d); write bf16 or f32", v, maxF16)
+			}
+			dst[2*i], dst[2*i+1] = byte(h), byte(h>>8)
+		}
 	case safetensors.BF16:
 		dst = dst[:2*len(src)]
 		for i, v := range src {
@@ -132,6 +131,7 @@ func encode(dst []byte, src []float32, dt safetensors.Dtype) {
 		// dst has exactly the room needed, so append writes in place.
 		safetensors.EncodeFloat32(dst[:0], src, dt)
 	}
+	return nil
 }
 
 // littleEndian is true when float32 values can alias output bytes.
@@ -173,9 +173,31 @@ func (j *job) nonFinite(lo, hi int, xs [][]float32, b []float32) error {
 	return fmt.Errorf("tensor %q: merged values overflow to Inf (elements %d..%d); check the weights", j.name, lo, hi)
 }
 
-// zeros pads an input group to four with a zero-coefficient zero vector:
-// adding +0 leaves every partial sum unchanged.
-var zeros = make([]float32, chunk)
+// weighted is the kernel of linear, slerp and task arithmetic:
+// res = Σ coef_i·x_i, or b + Σ coef_i·(x_i − b) with a base.
+type weighted struct {
+	coef []float64
+	f64  bool // float64 accumulator (linear64), else float32 (linear32)
+}
+
+func (w weighted) chunk(res []float32, xs [][]float32, b []float32, off int, s *scratch) {
+	if w.f64 {
+		linear64(res, xs, b, w.coef, s.acc[:len(res)])
+	} else {
+		linear32(res, xs, b, w.coef)
+	}
+}
+
+// zeros pads an input group to four with a zero-coefficient vector of
+// negative zeros: 0·(−0) = −0, and adding −0 leaves every partial sum
+// unchanged, the sign of a zero included (+0 would turn −0 into +0).
+var zeros = func() []float32 {
+	z := make([]float32, chunk)
+	for i := range z {
+		z[i] = float32(math.Copysign(0, -1))
+	}
+	return z
+}()
 
 // group4 returns inputs [g, g+4) and their coefficients, padded.
 func group4(xs [][]float32, coef []float64, g, n int) (x [4][]float32, c [4]float64) {
@@ -294,122 +316,4 @@ func linear64(res []float32, xs [][]float32, b []float32, coef []float64, acc []
 	for k := range res {
 		res[k] = float32(float64(b[k]) + acc[k])
 	}
-}
-
-// sparseChunk is ties and dare in float64, following mergekit's
-// generalized task arithmetic: task vectors tv_i = x_i − base are sparsified
-// (ties: top-k magnitude; dare: Bernoulli drop and rescale by 1/density),
-// weighted, then either summed (dare linear) or reduced to the elected sign
-// (ties: sign of the weighted sum, 0 counting as +) and summed over the
-// agreeing models; normalize divides by the sum of the contributing
-// weights. It works model by model over sub-blocks of 1K elements, so the
-// inner loops are simple and the K partial vectors stay in L1/L2.
-func (j *job) sparseChunk(res []float32, xs [][]float32, b []float32, off int, s *scratch) {
-	const sub = sparseSub
-	k := len(xs)
-	sumW := 0.0
-	for _, w := range j.w {
-		sumW += w
-	}
-	if math.Abs(sumW) < 1e-8 {
-		sumW = 1
-	}
-	for k0 := 0; k0 < len(res); k0 += sub {
-		n := min(sub, len(res)-k0)
-		bb := b[k0 : k0+n]
-		sum := s.sum[:n]
-		clear(sum)
-		for i := range k {
-			d := s.dm[i*sub : i*sub+n]
-			x := xs[i][k0 : k0+n]
-			ws := j.w[i] * j.scale[i]
-			switch {
-			case j.thresh != nil:
-				th, te := j.thresh[i], j.tieEnd[i]-(off+k0) // index bound relative to this sub-block
-				for e := range d {
-					tv := x[e] - bb[e]
-					a := math.Float32frombits(math.Float32bits(tv) &^ (1 << 31))
-					// Branch-free: the keep decision is a coin flip at
-					// density 0.5, which a branch predictor cannot learn.
-					v := keepIf(ws*float64(tv), a > th || a == th && e < te)
-					d[e] = v
-					sum[e] += v
-				}
-			case j.dropP != nil && j.dropP[i] != 0:
-				p, seed, key, mi := j.dropP[i], j.seed, j.nameKey, uint64(i)
-				for e := range d {
-					v := keepIf(ws*float64(x[e]-bb[e]), mix(seed, mi, key, uint64(off+k0+e)) < p)
-					d[e] = v
-					sum[e] += v
-				}
-			default:
-				for e := range d {
-					d[e] = ws * float64(x[e]-bb[e])
-					sum[e] += d[e]
-				}
-			}
-		}
-		r := res[k0 : k0+n]
-		if !j.ties {
-			div := 1.0
-			if j.norm {
-				div = sumW
-			}
-			for e := range r {
-				r[e] = float32(float64(bb[e]) + j.lambda*(sum[e]/div))
-			}
-			continue
-		}
-		mixed, div := s.mixed[:n], s.div[:n]
-		clear(mixed)
-		clear(div)
-		for i := range k {
-			d, w := s.dm[i*sub:i*sub+n], j.w[i]
-			for e := range d {
-				v := d[e]
-				agree := v != 0 && (v > 0) == (sum[e] >= 0)
-				mixed[e] += keepIf(v, agree)
-				div[e] += keepIf(w, agree)
-			}
-		}
-		for e := range r {
-			m := mixed[e]
-			if j.norm {
-				dv := div[e]
-				if dv == 0 {
-					dv = 1
-				}
-				m /= dv
-			}
-			r[e] = float32(float64(bb[e]) + j.lambda*m)
-		}
-	}
-}
-
-// keepIf returns v when keep, else +0, without a branch (the bool becomes
-// an all-ones or all-zeros mask over v's bits).
-func keepIf(v float64, keep bool) float64 {
-	var m uint64
-	if keep {
-		m = 1
-	}
-	return math.Float64frombits(math.Float64bits(v) & -m)
-}
-
-// sparseSub is sparseChunk's sub-block.
-const sparseSub = 1024
-
-// mix hashes (seed, model, tensor, element) to a uniform 64-bit value
-// (splitmix64 finaliser): dare's drop mask is a pure function of its
-// coordinates, so it is the same whatever the chunking or worker count.
-func mix(seed, model, tensor, elem uint64) uint64 {
-	z := seed ^ model*0x9e3779b97f4a7c15 ^ tensor ^ elem*0xbf58476d1ce4e5b9
-	z += 0x9e3779b97f4a7c15
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	z ^= z >> 31
-	z += elem
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
 }

@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/internal/parallel"
 	"github.com/warm-rm/warm/safetensors"
 )
 
@@ -28,7 +27,10 @@ const blockElems = 1 << 20
 // Result summarises a finished merge.
 type Result struct {
 	Out          string
+	Method       string // the method run (aliases resolved)
+	Models       int    // models merged (the base not counted)
 	Tensors      int
+	Layers       int      // layers found in the tensor names (for gradients)
 	Dropped      []string // GPT-2 buffers present in only some inputs
 	BytesRead    int64    // tensor bytes read from the inputs (once each)
 	BytesWritten int64    // tensor bytes written
@@ -43,22 +45,21 @@ type InputFile struct {
 	SHA256 string
 }
 
-// tokenizerFiles are copied from the first (or base) model directory.
-var tokenizerFiles = []string{"config.json", "tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"}
-
 // Merge merges opt.Models into out: an HF model directory, or a single
 // .safetensors file when out ends in .safetensors. Everything is written
-// under a temporary name next to out and renamed only on success; on error
-// nothing is left behind.
+// into a stage next to out (internal/atomicfile) that replaces out only on
+// success: on error nothing is left behind, an existing out is kept until
+// the new one is in place, and stages left by killed runs are removed.
 func Merge(out string, opt Options) (*Result, error) {
 	start := time.Now()
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
+	meth, _ := lookupMethod(opt.Method)
 	if out == "" {
 		return nil, errors.New("no output path")
 	}
-	if _, err := os.Stat(out); err == nil && !opt.Overwrite {
+	if _, err := os.Lstat(out); err == nil && !opt.Overwrite {
 		return nil, fmt.Errorf("%s already exists (use --force to replace it)", out)
 	}
 	paths := append([]string(nil), opt.Models...)
@@ -71,6 +72,13 @@ func Merge(out string, opt Options) (*Result, error) {
 		}
 	}
 	if err := checkConfigs(paths); err != nil {
+		return nil, err
+	}
+	tokSrc := paths[0]
+	if opt.Base != "" {
+		tokSrc = opt.Base
+	}
+	if err := checkTokenizers(opt.TokenizerSource, tokSrc, paths); err != nil {
 		return nil, err
 	}
 	cps := make([]*safetensors.Checkpoint, 0, len(paths))
@@ -90,19 +98,15 @@ func Merge(out string, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	layers := countLayers(plan)
+	if r := opt.LayerRange; r != nil && (r[0] != 0 || r[1] != layers) {
+		return nil, fmt.Errorf("layer_range [%d, %d]: the models have %d layers; warm merges whole models only (layer_range: [0, %d])", r[0], r[1], layers, layers)
+	}
 	// Output dtypes.
 	outInfos := make([]safetensors.TensorInfo, len(plan))
 	var bytesRead, bytesOut int64
 	for i, t := range plan {
-		dt := t.Dtype
-		if t.Dtype.IsFloat() {
-			switch strings.ToUpper(opt.Dtype) {
-			case "F32":
-				dt = safetensors.F32
-			case "BF16":
-				dt = safetensors.BF16
-			}
-		}
+		dt := opt.outDtype(t.Dtype)
 		outInfos[i] = safetensors.TensorInfo{Name: t.Name, Dtype: dt, Shape: t.Shape}
 		bytesOut += t.NumElements() * int64(dt.Size())
 		for _, c := range cps {
@@ -123,39 +127,38 @@ func Merge(out string, opt Options) (*Result, error) {
 	go func() { hashDone <- hashFiles(inputs, opt.HashCache) }()
 	waitHash := func() error { return <-hashDone }
 
-	// Output location.
-	single := strings.HasSuffix(out, ".safetensors")
-	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
+	// The stage: a hidden directory next to out, removed on any failure.
+	stage, err := atomicfile.NewDir(out)
 	if err != nil {
 		waitHash()
 		return nil, err
 	}
-	os.Chmod(tmp, 0o755) // MkdirTemp makes 0700
+	defer stage.Abort()
 	fail := func(err error) (*Result, error) {
 		waitHash()
-		os.RemoveAll(tmp)
 		return nil, err
 	}
-	meta := map[string]string{"format": "pt", "merged_by": "warm " + opt.Version, "merge_method": string(opt.Method)}
+	single := strings.HasSuffix(out, ".safetensors")
+	meta := map[string]string{"format": "pt", "merged_by": "warm " + opt.Version, "merge_method": opt.Method}
 	var w io.Writer
 	var closeOut func() error
 	var abortOut func()
 	if single {
-		sw, err := safetensors.Create(filepath.Join(tmp, "model.safetensors"), outInfos, meta)
+		sw, err := safetensors.Create(filepath.Join(stage.Path, "model.safetensors"), outInfos, meta)
 		if err != nil {
 			return fail(err)
 		}
 		sw.NoSync = opt.NoSync
 		w, closeOut, abortOut = sw, sw.Close, sw.Abort
 	} else {
-		cw, err := safetensors.CreateCheckpoint(tmp, outInfos, meta, opt.ShardSize, opt.NoSync)
+		cw, err := safetensors.CreateCheckpoint(stage.Path, outInfos, meta, opt.ShardSize, opt.NoSync)
 		if err != nil {
 			return fail(err)
 		}
 		w, closeOut, abortOut = cw, cw.Close, cw.Abort
 	}
 
-	m := newMerger(&opt, cps, bytesRead+bytesOut, len(plan))
+	m := newMerger(&opt, meth, cps, layers, bytesRead+bytesOut, len(plan))
 	for i, t := range plan {
 		if err := m.tensor(t, outInfos[i].Dtype, w); err != nil {
 			if opt.Context != nil && opt.Context.Err() != nil {
@@ -171,99 +174,54 @@ func Merge(out string, opt Options) (*Result, error) {
 	}
 	m.progress.finish()
 	if err := waitHash(); err != nil {
-		os.RemoveAll(tmp)
 		return nil, err
 	}
-	res := &Result{Out: out, Tensors: len(plan), Dropped: dropped, BytesRead: bytesRead, BytesWritten: bytesOut, Inputs: inputs}
-
-	final := tmp
-	if single {
-		final = filepath.Join(tmp, "model.safetensors")
-	} else {
-		// config and tokenizer from the base model if there is one, else the first.
-		src := opt.Models[0]
-		if opt.Base != "" {
-			src = opt.Base
-		}
-		if st, err := os.Stat(src); err == nil && st.IsDir() {
-			for _, name := range tokenizerFiles {
-				if err := copyFile(filepath.Join(src, name), filepath.Join(tmp, name)); err != nil && !os.IsNotExist(err) {
-					return fail(err)
-				}
-			}
-		}
-		if err := os.WriteFile(filepath.Join(tmp, "README.md"), []byte(modelCard(&opt, res)), 0o644); err != nil {
-			return fail(err)
+	res := &Result{Out: out, Method: opt.Method, Models: len(opt.Models), Tensors: len(plan), Layers: layers, Dropped: dropped,
+		BytesRead: bytesRead, BytesWritten: bytesOut, Inputs: inputs}
+	if !single {
+		if err := writeSidecars(stage.Path, tokSrc, &opt, res, outInfos); err != nil {
+			return nil, err
 		}
 	}
-	if err := replace(final, out, opt.Overwrite); err != nil {
-		return fail(err)
+	if err := fixModes(stage.Path); err != nil {
+		return nil, err
 	}
-	if single {
-		os.RemoveAll(tmp)
+	if err := commit(stage, out, single, &opt); err != nil {
+		return nil, err
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
 }
 
-// replace renames src to dst; an existing dst (when allowed) is moved aside
-// first and removed only after the rename succeeded.
-func replace(src, dst string, overwrite bool) error {
-	if _, err := os.Lstat(dst); err == nil {
-		if !overwrite {
-			return fmt.Errorf("%s already exists", dst)
-		}
-		old := dst + ".old"
-		os.RemoveAll(old)
-		if err := os.Rename(dst, old); err != nil {
-			return err
-		}
-		if err := os.Rename(src, dst); err != nil {
-			os.Rename(old, dst)
-			return err
-		}
-		return os.RemoveAll(old)
+// commit moves the stage (or, for a single file, the file in it) into
+// place: an existing out is moved aside under a hidden name and removed
+// only once the new one is there.
+func commit(stage *atomicfile.Dir, out string, single bool, opt *Options) error {
+	if single {
+		return atomicfile.ReplaceDir(filepath.Join(stage.Path, "model.safetensors"), out, opt.Overwrite)
 	}
-	return os.Rename(src, dst)
-}
-
-func sameFile(a, b string) bool {
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
+	if opt.NoSync { // benchmarks: no fsync of the tree
+		return atomicfile.ReplaceDir(stage.Path, out, opt.Overwrite)
 	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return stage.Commit(opt.Overwrite)
 }
 
 // merger holds the per-run state for streaming tensors.
 type merger struct {
 	opt      *Options
+	meth     method
 	cps      []*safetensors.Checkpoint // models, then base
 	k        int                       // number of models
+	layers   int
 	workers  int
 	scratch  []*scratch
 	bufs     [2][]float32 // double-buffered output blocks
 	progress *progress
-	bits     []uint32 // ties: |task vector| bits of the current tensor
+	bits     []uint32 // rank-based sparsifiers: |task vector| bits of the current tensor
 }
 
-func newMerger(opt *Options, cps []*safetensors.Checkpoint, total int64, tensors int) *merger {
-	m := &merger{opt: opt, cps: cps, k: len(opt.Models), workers: opt.Workers}
+func newMerger(opt *Options, meth method, cps []*safetensors.Checkpoint, layers int, total int64, tensors int) *merger {
+	m := &merger{opt: opt, meth: meth, cps: cps, k: len(opt.Models), layers: layers, workers: opt.Workers}
 	if m.workers <= 0 {
 		m.workers = 2
 	}
@@ -281,6 +239,34 @@ func (m *merger) input(c *safetensors.Checkpoint, name string) input {
 	b, _ := c.Bytes(name)
 	info, _ := c.Info(name)
 	return input{data: b, dtype: info.Dtype, file: c.FileOf(name).Path()}
+}
+
+// prepare asks the method for the tensor's kernel and inputs.
+func (m *merger) prepare(t safetensors.TensorInfo, ins []input) (step, error) {
+	c := &tensorCtx{name: t.Name, n: int(t.NumElements()), pos: layerPos(t.Name, m.layers), xs: ins[:m.k], opt: m.opt, m: m.meth,
+		accF64: m.opt.Accum == "f64", scratch: m.scratch[0]}
+	if m.opt.Base != "" {
+		c.base = &ins[m.k]
+	}
+	c.bits = func(n int) []uint32 {
+		if len(m.bits) < n {
+			m.bits = make([]uint32, n)
+		}
+		return m.bits[:n]
+	}
+	return m.meth.tensor(c)
+}
+
+// countLayers is one more than the largest layer index in the tensor names
+// (0 when none has one).
+func countLayers(plan []safetensors.TensorInfo) int {
+	n := 0
+	for _, t := range plan {
+		if i, ok := layerIndex(t.Name); ok {
+			n = max(n, i+1)
+		}
+	}
+	return n
 }
 
 // tensor merges one tensor and writes it to w.
@@ -313,13 +299,11 @@ func (m *merger) tensor(t safetensors.TensorInfo, outDt safetensors.Dtype, w io.
 		m.progress.add(read + int64(len(ins[0].data)))
 		return nil
 	}
-	j := &job{name: t.Name, n: n, xs: ins[:m.k], outDt: outDt, accF64: m.opt.Accum == "f64"}
-	if m.opt.Base != "" {
-		j.base = &ins[m.k]
-	}
-	if err := m.setup(j); err != nil {
+	st, err := m.prepare(t, ins)
+	if err != nil {
 		return err
 	}
+	j := &job{name: t.Name, n: n, outDt: outDt, step: st}
 	osize := outDt.Size()
 	// Compute blocks with all workers, write each block while the next
 	// one is computed.
@@ -339,22 +323,15 @@ func (m *merger) tensor(t safetensors.TensorInfo, outDt safetensors.Dtype, w io.
 	for bi, lo := 0, 0; lo < n; bi, lo = bi+1, lo+blockElems {
 		hi := min(lo+blockElems, n)
 		buf := unsafe.Slice((*byte)(unsafe.Pointer(&m.bufs[bi%2][0])), 8*blockElems)[:(hi-lo)*osize]
-		var wg sync.WaitGroup
-		errs := make([]error, m.workers)
+		// One aligned part per worker; a part's worker owns its scratch.
 		per := (hi - lo + m.workers - 1) / m.workers
 		per = (per + 15) &^ 15 // keep every part's start aligned
-		for wi := 0; wi < m.workers; wi++ {
-			a, b := lo+wi*per, min(lo+(wi+1)*per, hi)
-			if a >= b {
-				break
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[wi] = j.run(a, b, buf[(a-lo)*osize:(b-lo)*osize], m.scratch[wi])
-			}()
-		}
-		wg.Wait()
+		parts := (hi - lo + per - 1) / per
+		errs := make([]error, parts)
+		parallel.JobsN(m.workers, parts, func(wi, p int) {
+			a, b := lo+p*per, min(lo+(p+1)*per, hi)
+			errs[p] = j.run(a, b, buf[(a-lo)*osize:(b-lo)*osize], m.scratch[wi])
+		})
 		if runErr = errors.Join(errs...); runErr != nil {
 			break
 		}
@@ -386,118 +363,4 @@ func (m *merger) tensor(t safetensors.TensorInfo, outDt safetensors.Dtype, w io.
 		m.progress.add(read)
 	}
 	return werr
-}
-
-// setup fills the method-specific fields of j.
-func (m *merger) setup(j *job) error {
-	o := m.opt
-	ws := o.weights()
-	sumW := 0.0
-	for _, w := range ws {
-		sumW += w
-	}
-	norm := o.normalize()
-	switch o.Method {
-	case Linear, TaskArithmetic:
-		j.coef = make([]float64, m.k)
-		for i, w := range ws {
-			c := w
-			if norm {
-				c /= sumW
-			}
-			if o.Method == TaskArithmetic {
-				c *= o.Lambda
-			}
-			j.coef[i] = c
-		}
-	case SLERP:
-		// The first endpoint is the base when given, else the first model.
-		a, b := &j.xs[0], (*input)(nil)
-		if j.base != nil {
-			a, b = j.base, &j.xs[0]
-			j.xs = []input{*a, *b}
-			j.base = nil
-		} else {
-			b = &j.xs[1]
-		}
-		s0, s1 := slerpCoef(a, b, j.n, o.T)
-		j.coef = []float64{s0, s1}
-	case TIES, DARE:
-		j.sparse, j.w, j.norm, j.lambda = true, ws, norm, o.Lambda
-		j.ties = o.Method == TIES || o.DareThen == TIES
-		j.scale = make([]float64, m.k)
-		dens := o.densities()
-		if o.Method == TIES {
-			j.thresh, j.tieEnd = make([]float32, m.k), make([]int, m.k)
-			if len(m.bits) < j.n {
-				m.bits = make([]uint32, j.n)
-			}
-			bits := m.bits[:j.n]
-			for i := range j.xs {
-				j.scale[i] = 1
-				k := int(dens[i] * float64(j.n))
-				if k < 1 {
-					k = 1 // mergekit refuses k = 0; keep the largest element
-				}
-				taskMagnitudes(bits, &j.xs[i], j.base, m.scratch[0])
-				j.thresh[i], j.tieEnd[i] = topKThreshold(bits, k)
-			}
-		} else {
-			j.dropP = make([]uint64, m.k)
-			h := fnv.New64a()
-			h.Write([]byte(j.name))
-			j.nameKey, j.seed = h.Sum64(), o.Seed
-			for i, d := range dens {
-				j.scale[i] = 1 / d
-				if d < 1 {
-					j.dropP[i] = uint64(d * (1 << 64))
-				} else {
-					j.scale[i] = 1
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// taskMagnitudes writes the bits of |x − base| (float32) into bits.
-func taskMagnitudes(bits []uint32, x, base *input, s *scratch) {
-	for c := 0; c < len(bits); c += chunk {
-		m := min(chunk, len(bits)-c)
-		magBits(bits[c:c+m], view(x, c, c+m, s.dec[0]), view(base, c, c+m, s.base))
-	}
-}
-
-// slerpCoef returns mergekit's SLERP coefficients for endpoints a (t=0) and
-// b (t=1), computed over the whole tensor in float64: with the unit vectors'
-// cosine dot, s0 = sin((1−t)θ)/sin θ and s1 = sin(tθ)/sin θ, applied to the
-// original (unnormalised) tensors. Nearly colinear vectors (|dot| > 0.9995)
-// fall back to lerp, as mergekit does.
-func slerpCoef(a, b *input, n int, t float64) (float64, float64) {
-	var dot, na, nb float64
-	bufA, bufB := make([]float32, chunk), make([]float32, chunk)
-	for c := 0; c < n; c += chunk {
-		m := min(chunk, n-c)
-		x, y := view(a, c, c+m, bufA), view(b, c, c+m, bufB)
-		for k := range m {
-			xa, yb := float64(x[k]), float64(y[k])
-			dot += xa * yb
-			na += xa * xa
-			nb += yb * yb
-		}
-	}
-	const eps = 1e-8
-	na, nb = math.Sqrt(na), math.Sqrt(nb)
-	if na > eps {
-		dot /= na
-	}
-	if nb > eps {
-		dot /= nb
-	}
-	if math.Abs(dot) > 0.9995 {
-		return 1 - t, t
-	}
-	theta := math.Acos(dot)
-	sin := math.Sin(theta)
-	return math.Sin(theta-theta*t) / sin, math.Sin(theta*t) / sin
 }

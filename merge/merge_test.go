@@ -96,7 +96,7 @@ func readOut(t testing.TB, path string) map[string][]float32 {
 	return out
 }
 
-func opts(m Method, paths ...string) Options {
+func opts(m string, paths ...string) Options {
 	o := Defaults()
 	o.Method, o.Models, o.Version = m, paths, "test"
 	return o
@@ -109,7 +109,7 @@ func TestLinearExact(t *testing.T) {
 	root, paths, data := models(t, 3)
 	for _, acc := range []string{"f64", "f32"} {
 		out := filepath.Join(root, "out-"+acc)
-		o := opts(Linear, paths...)
+		o := opts("linear", paths...)
 		o.Accum = acc
 		res, err := Merge(out, o)
 		if err != nil {
@@ -144,8 +144,10 @@ func TestLinearExact(t *testing.T) {
 		}
 	}
 	// Per-model weights with normalize: w = 1,2,3 → (x0 + 2x1 + 3x2)/6.
-	o := opts(Linear, paths...)
-	o.Weights = []float64{1, 2, 3}
+	o := opts("linear", paths...)
+	for i, w := range []float64{1, 2, 3} {
+		o.SetModel(i, "weight", w)
+	}
 	out := filepath.Join(root, "weighted")
 	if _, err := Merge(out, o); err != nil {
 		t.Fatal(err)
@@ -157,7 +159,7 @@ func TestLinearExact(t *testing.T) {
 		t.Errorf("weighted mean %v, want %v", g, ref)
 	}
 	card, _ := os.ReadFile(filepath.Join(out, "README.md"))
-	for _, want := range []string{"linear", "| model 3 | " + paths[2] + " | 3 |", "model-00001-of-"} {
+	for _, want := range []string{"merge_method: linear", "  - model: \"" + paths[2] + "\"\n    parameters: {weight: 3}", "| model 3 | " + paths[2] + " |", "model-00001-of-"} {
 		if !strings.Contains(string(card), want) {
 			t.Errorf("model card lacks %q:\n%s", want, card)
 		}
@@ -209,36 +211,37 @@ func TestSLERP(t *testing.T) {
 		t    float64
 		want []float32
 	}{{0, []float32{1, 0, 0, 0}}, {1, []float32{0, 1, 0, 0}}} {
-		o := opts(SLERP, a, b)
-		o.T = tc.t
+		o := opts("slerp", a, b)
+		o.Set("t", tc.t)
 		if got := mergeVec(t, o); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("t=%g: %v", tc.t, got)
 		}
 	}
 	// Orthogonal unit vectors: the midpoint keeps norm 1 (lerp would give 0.707).
-	o := opts(SLERP, a, b)
-	o.T = 0.5
+	o := opts("slerp", a, b)
+	o.Set("t", 0.5)
 	got := mergeVec(t, o)
 	norm := math.Hypot(float64(got[0]), float64(got[1]))
 	if math.Abs(norm-1) > 1e-6 || math.Abs(float64(got[0]-got[1])) > 1e-7 {
 		t.Errorf("slerp midpoint %v, norm %v", got, norm)
 	}
 	// t=0.25: cos(π/8), sin(π/8).
-	o.T = 0.25
+	o.Set("t", 0.25)
 	got = mergeVec(t, o)
 	if math.Abs(float64(got[0])-math.Cos(math.Pi/8)) > 1e-6 || math.Abs(float64(got[1])-math.Sin(math.Pi/8)) > 1e-6 {
 		t.Errorf("slerp t=0.25: %v", got)
 	}
 	// Nearly colinear: lerp.
 	c := writeVec(t, dir, "c", []float32{2, 0.001, 0, 0})
-	o = opts(SLERP, a, c)
-	o.T = 0.5
+	o = opts("slerp", a, c)
+	o.Set("t", 0.5)
 	if got := mergeVec(t, o); got[0] != 1.5 || got[1] != 0.0005 {
 		t.Errorf("colinear fallback: %v", got)
 	}
 	// With a base model, the base is the t=0 endpoint.
-	o = opts(SLERP, b)
-	o.Base, o.T = a, 0
+	o = opts("slerp", b)
+	o.Base = a
+	o.Set("t", 0)
 	if got := mergeVec(t, o); !reflect.DeepEqual(got, []float32{1, 0, 0, 0}) {
 		t.Errorf("base endpoint: %v", got)
 	}
@@ -249,8 +252,9 @@ func TestTaskArithmetic(t *testing.T) {
 	base := writeVec(t, dir, "base", []float32{1, 1, 1})
 	a := writeVec(t, dir, "a", []float32{2, 1, 0})
 	b := writeVec(t, dir, "b", []float32{1, 3, 1})
-	o := opts(TaskArithmetic, a, b)
-	o.Base, o.Lambda = base, 0.5
+	o := opts("task_arithmetic", a, b)
+	o.Base = base
+	o.Set("lambda", 0.5)
 	// base + 0.5·((1,0,-1) + (0,2,0)) = (1.5, 2, 0.5)
 	if got := mergeVec(t, o); !reflect.DeepEqual(got, []float32{1.5, 2, 0.5}) {
 		t.Errorf("task arithmetic %v", got)
@@ -266,8 +270,9 @@ func TestTIES(t *testing.T) {
 	a := writeVec(t, dir, "a", []float32{3, -2, 0.5, 1, -4, 0.1})
 	b := writeVec(t, dir, "b", []float32{-1, -3, 2, 0.2, 5, 0.3})
 	c := writeVec(t, dir, "c", []float32{2, 1, -3, -0.4, 0.6, -0.2})
-	o := opts(TIES, a, b, c)
-	o.Base, o.Density = base, 0.5
+	o := opts("ties", a, b, c)
+	o.Base = base
+	o.Set("density", 0.5)
 	// Trim to the top 3 magnitudes of each:
 	//   a: 3, -2, -4 → (3, -2, 0, 0, -4, 0)
 	//   b: -3, 2, 5  → (0, -3, 2, 0, 5, 0)
@@ -279,8 +284,10 @@ func TestTIES(t *testing.T) {
 		t.Errorf("ties %v, want %v", got, want)
 	}
 	// Weights (1, 1, 2) without normalize: c counts double, sums not means.
-	n := false
-	o.Weights, o.Normalize = []float64{1, 1, 2}, &n
+	for i, w := range []float64{1, 1, 2} {
+		o.SetModel(i, "weight", w)
+	}
+	o.Set("normalize", 0)
 	// weighted: a (3,-2,0,0,-4,0), b (0,-3,2,0,5,0), c (4,2,-6,0,0,0)
 	// sums: 7, -3, -4, 0, 1, 0 → signs + - - + + +
 	want = []float32{7, -5, -6, 0, 5, 0}
@@ -344,8 +351,9 @@ func TestDARE(t *testing.T) {
 		cv[i] = 1 - float32(i%5+1)
 	}
 	base, a, c := writeVec(t, dir, "base", bv), writeVec(t, dir, "a", av), writeVec(t, dir, "c", cv)
-	o := opts(DARE, a, c)
-	o.Base, o.Density, o.Seed = base, 0.25, 42
+	o := opts("dare_linear", a, c)
+	o.Base, o.Seed = base, 42
+	o.Set("density", 0.25)
 	got := mergeVec(t, o)
 	key := fnvKey("w")
 	keptA := 0
@@ -376,15 +384,15 @@ func TestDARE(t *testing.T) {
 		t.Error("seed ignored")
 	}
 	// Density 1: plain task arithmetic.
-	o.Density = 1
+	o.Set("density", 1)
 	got = mergeVec(t, o)
-	ta := opts(TaskArithmetic, a, c)
+	ta := opts("task_arithmetic", a, c)
 	ta.Base = base
 	if want := mergeVec(t, ta); !reflect.DeepEqual(got, want) {
 		t.Error("dare with density 1 differs from task arithmetic")
 	}
 	// dare then ties runs the sign election on the rescaled vectors.
-	o.Density, o.DareThen = 1, TIES
+	o.Method = "dare_ties"
 	got = mergeVec(t, o)
 	for i := range got {
 		da, dc := float64(av[i]-1), float64(cv[i]-1) // da > 0 > dc
@@ -412,7 +420,7 @@ func fnvKey(s string) uint64 {
 func TestBF16AndDtypes(t *testing.T) {
 	root, paths, data := models(t, 2)
 	out := filepath.Join(root, "bf16")
-	o := opts(Linear, paths...)
+	o := opts("linear", paths...)
 	o.Dtype = "bf16"
 	if _, err := Merge(out, o); err != nil {
 		t.Fatal(err)
@@ -434,7 +442,7 @@ func TestBF16AndDtypes(t *testing.T) {
 		}
 	}
 	// keep: a BF16 model merged with keep stays BF16.
-	o2 := opts(Linear, out, out)
+	o2 := opts("linear", out, copyTree(t, out, filepath.Join(root, "bf16-copy")))
 	out2 := filepath.Join(root, "bf16-keep")
 	if _, err := Merge(out2, o2); err != nil {
 		t.Fatal(err)
@@ -475,7 +483,7 @@ func TestBuffersAndIntTensors(t *testing.T) {
 	}
 	a, b, c := mk("a", true, []int64{0, 1, 2}), mk("b", true, []int64{0, 1, 2}), mk("c", false, []int64{0, 1, 2})
 	out := filepath.Join(dir, "o1.safetensors")
-	res, err := Merge(out, opts(Linear, a, b))
+	res, err := Merge(out, opts("linear", a, b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,13 +495,13 @@ func TestBuffersAndIntTensors(t *testing.T) {
 	}
 	f.Close()
 	// Present in only some inputs: dropped, not an error.
-	res, err = Merge(filepath.Join(dir, "o2.safetensors"), opts(Linear, a, c))
+	res, err = Merge(filepath.Join(dir, "o2.safetensors"), opts("linear", a, c))
 	if err != nil || res.Tensors != 2 || len(res.Dropped) != 1 {
 		t.Errorf("partial buffers: %v %+v", err, res)
 	}
 	// Differing integer tensors are an error naming both files.
 	d := mk("d", false, []int64{0, 1, 5})
-	_, err = Merge(filepath.Join(dir, "o3.safetensors"), opts(Linear, c, d))
+	_, err = Merge(filepath.Join(dir, "o3.safetensors"), opts("linear", c, d))
 	if err == nil || !strings.Contains(err.Error(), "position_ids") || !strings.Contains(err.Error(), d) {
 		t.Errorf("differing ints: %v", err)
 	}
@@ -528,7 +536,7 @@ func TestFailedMergeLeavesNothing(t *testing.T) {
 	bad := append([]byte(nil), orig...)
 	binary.LittleEndian.PutUint32(bad[off:], math.Float32bits(float32(math.NaN())))
 	os.WriteFile(p, bad, 0o644)
-	_, err := Merge(out, opts(Linear, paths...))
+	_, err := Merge(out, opts("linear", paths...))
 	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "mlp.c_fc.weight") || !strings.Contains(err.Error(), "NaN") {
 		t.Errorf("NaN: %v", err)
 	}
@@ -536,7 +544,7 @@ func TestFailedMergeLeavesNothing(t *testing.T) {
 
 	// Truncated input.
 	os.WriteFile(p, orig[:len(orig)-10], 0o644)
-	_, err = Merge(out, opts(Linear, paths...))
+	_, err = Merge(out, opts("linear", paths...))
 	if err == nil || !strings.Contains(err.Error(), p) {
 		t.Errorf("truncated: %v", err)
 	}
@@ -558,59 +566,26 @@ func TestFailedMergeLeavesNothing(t *testing.T) {
 		ts = append(ts, safetensors.Tensor{Name: s.name, Shape: shape, Data: make([]float32, n)})
 	}
 	safetensors.SaveCheckpoint(other, ts, safetensors.F32, nil, 0)
-	_, err = Merge(out, opts(Linear, paths[0], other))
+	_, err = Merge(out, opts("linear", paths[0], other))
 	if err == nil || !strings.Contains(err.Error(), "transformer.ln_f.weight") || !strings.Contains(err.Error(), other) || !strings.Contains(err.Error(), paths[0]) {
 		t.Errorf("shape mismatch: %v", err)
 	}
 	// Incompatible configs are caught before tensors.
 	writeConfig(t, other, 8)
-	_, err = Merge(out, opts(Linear, paths[0], other))
+	_, err = Merge(out, opts("linear", paths[0], other))
 	if err == nil || !strings.Contains(err.Error(), "n_embd") {
 		t.Errorf("config mismatch: %v", err)
 	}
 	assertClean(t, root, keep)
 	// Existing output is not overwritten without Overwrite.
 	os.Mkdir(out, 0o755)
-	if _, err := Merge(out, opts(Linear, paths...)); err == nil {
+	if _, err := Merge(out, opts("linear", paths...)); err == nil {
 		t.Error("existing output replaced")
 	}
-	o := opts(Linear, paths...)
+	o := opts("linear", paths...)
 	o.Overwrite = true
 	if _, err := Merge(out, o); err != nil {
 		t.Error(err)
-	}
-}
-
-func TestLoadConfig(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "merge.yml")
-	os.WriteFile(p, []byte(`merge_method: dare_ties
-base_model: base
-models:
-  - model: base
-  - model: a
-    parameters: {weight: 0.7, density: 0.3}
-  - model: b
-    parameters: {weight: 0.3}
-parameters:
-  lambda: 0.8
-  density: 0.6
-  normalize: true
-dtype: bfloat16
-seed: 9
-`), 0o644)
-	o := Defaults()
-	if err := LoadConfig(p, &o); err != nil {
-		t.Fatal(err)
-	}
-	if o.Method != DARE || o.DareThen != TIES || o.Base != "base" || !reflect.DeepEqual(o.Models, []string{"a", "b"}) ||
-		!reflect.DeepEqual(o.Weights, []float64{0.7, 0.3}) || !reflect.DeepEqual(o.Densities, []float64{0.3, 0.6}) ||
-		o.Lambda != 0.8 || o.Dtype != "BF16" || o.Seed != 9 || o.Normalize == nil || !*o.Normalize {
-		t.Errorf("%+v", o)
-	}
-	os.WriteFile(p, []byte("merge_method: linear\nmodelz: []\n"), 0o644)
-	if err := LoadConfig(p, &o); err == nil || !strings.Contains(err.Error(), p) {
-		t.Errorf("unknown field: %v", err)
 	}
 }
 
@@ -637,7 +612,7 @@ func TestHashCache(t *testing.T) {
 func TestProgress(t *testing.T) {
 	root, paths, _ := models(t, 2)
 	var buf strings.Builder
-	o := opts(Linear, paths...)
+	o := opts("linear", paths...)
 	o.Progress, o.ProgressNow = &buf, true
 	if _, err := Merge(filepath.Join(root, "out"), o); err != nil {
 		t.Fatal(err)
@@ -661,7 +636,9 @@ func TestProgress(t *testing.T) {
 func TestKeepDtypes(t *testing.T) {
 	fx := "../safetensors/testdata/torch_fixture.safetensors"
 	out := filepath.Join(t.TempDir(), "out.safetensors")
-	if _, err := Merge(out, opts(Linear, fx, fx, fx)); err != nil {
+	dir := t.TempDir()
+	fxs := []string{fx, copyTree(t, fx, filepath.Join(dir, "b.safetensors")), copyTree(t, fx, filepath.Join(dir, "c.safetensors"))}
+	if _, err := Merge(out, opts("linear", fxs...)); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := safetensors.Open(fx)
@@ -689,7 +666,7 @@ func TestCancelLeavesNothing(t *testing.T) {
 	root, paths, _ := models(t, 2)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	o := opts(Linear, paths...)
+	o := opts("linear", paths...)
 	o.Context = ctx
 	if _, err := Merge(filepath.Join(root, "out"), o); err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Errorf("cancelled merge: %v", err)
@@ -726,4 +703,31 @@ func TestLinear64Sequential(t *testing.T) {
 			}
 		}
 	}
+}
+
+// copyTree copies a file, or a directory's files, to dst and returns dst.
+func copyTree(t testing.TB, src, dst string) string {
+	t.Helper()
+	st, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.IsDir() {
+		raw, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dst
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(src)
+	for _, e := range ents {
+		copyTree(t, filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()))
+	}
+	return dst
 }

@@ -22,21 +22,26 @@ func TestMergekitFixtures(t *testing.T) {
 		tol  float64 // absolute; 0 means 1 ulp
 	}{
 		{"ties", func() Options {
-			o := opts(TIES, models...)
-			o.Base, o.Density, o.Weights = td("base"), 0.4, []float64{1, 0.5, 2}
+			o := opts("ties", models...)
+			o.Base = td("base")
+			o.Set("density", 0.4)
+			for i, w := range []float64{1, 0.5, 2} {
+				o.SetModel(i, "weight", w)
+			}
 			return o
 		}, 1e-6},
 		{"ta", func() Options {
-			o := opts(TaskArithmetic, models...)
-			o.Base, o.Lambda = td("base"), 0.7
+			o := opts("task_arithmetic", models...)
+			o.Base = td("base")
+			o.Set("lambda", 0.7)
 			return o
 		}, 0},
 		{"slerp", func() Options {
-			o := opts(SLERP, models[0], models[1])
-			o.T = 0.3
+			o := opts("slerp", models[0], models[1])
+			o.Set("t", 0.3)
 			return o
 		}, 0},
-		{"linear", func() Options { return opts(Linear, models...) }, 0},
+		{"linear", func() Options { return opts("linear", models...) }, 0},
 	}
 	for _, c := range cases {
 		out := filepath.Join(t.TempDir(), "out.safetensors")

@@ -180,6 +180,41 @@ func TestMergeCLI(t *testing.T) {
 		t.Errorf("config weights: %v, want %v", got[3], want)
 	}
 	c4.Close()
+	// The mergekit YAML: int8_mask, float16, a gradient density;
+	// flags override it (--lambda), and the card embeds it.
+	cfg = filepath.Join(root, "ties.yml")
+	os.WriteFile(cfg, []byte("merge_method: ties\nbase_model: "+dirs[0]+"\nmodels:\n  - model: "+dirs[0]+"\n  - model: "+dirs[1]+"\n  - model: "+dirs[2]+"\nparameters:\n  density: [1, 0.7, 0.1]\n  int8_mask: true\ndtype: float16\n"), 0o644)
+	out5 := filepath.Join(root, "out5")
+	if msg, code := runWarm(t, "merge", "--config", cfg, "--lambda", "0.5", "-o", out5, "--quiet"); code != 0 {
+		t.Fatalf("ties yaml: exit %d: %s", code, msg)
+	}
+	c5, _ := safetensors.OpenCheckpoint(out5)
+	if info, _ := c5.Info("score.weight"); info.Dtype != safetensors.F16 {
+		t.Errorf("dtype %s", info.Dtype)
+	}
+	c5.Close()
+	card, _ = os.ReadFile(filepath.Join(out5, "README.md"))
+	for _, want := range []string{"density: [1, 0.7, 0.1]", "lambda: 0.5", "int8_mask: true", "--lambda 0.5"} {
+		if !strings.Contains(string(card), want) {
+			t.Errorf("card lacks %q", want)
+		}
+	}
+	// One-line errors naming the problem: a path twice, an unknown key.
+	if msg, code := runWarm(t, "merge", "-o", filepath.Join(root, "dup"), dirs[0], dirs[1], dirs[0]); code != 1 || !strings.Contains(msg, "listed twice") || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+		t.Errorf("duplicate: exit %d: %q", code, msg)
+	}
+	os.WriteFile(cfg, []byte("merge_method: linear\nint8mask: true\n"), 0o644)
+	if msg, code := runWarm(t, "merge", "--config", cfg, "-o", filepath.Join(root, "bad")); code != 1 || !strings.Contains(msg, cfg+":2: unknown key \"int8mask\"") {
+		t.Errorf("unknown key: exit %d: %q", code, msg)
+	}
+	// --force keeps a user's OUT.old; bare --normalize is a bool flag.
+	os.WriteFile(out4+".old", []byte("mine"), 0o644)
+	if msg, code := runWarm(t, "merge", "--force", "--normalize", "-o", out4, "--quiet", dirs[0], dirs[1]); code != 0 {
+		t.Fatalf("force: exit %d: %s", code, msg)
+	}
+	if b, _ := os.ReadFile(out4 + ".old"); string(b) != "mine" {
+		t.Errorf("OUT.old: %q", b)
+	}
 	// Usage errors exit 2.
 	if _, code := runWarm(t, "merge", dirs[0]); code != 2 {
 		t.Errorf("missing -o: exit %d", code)
