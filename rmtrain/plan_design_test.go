@@ -1,0 +1,152 @@
+package rmtrain
+
+import (
+	"fmt"
+	"testing"
+)
+
+// spread is max − min over counts.
+func spread(counts []int) int {
+	lo, hi := counts[0], counts[0]
+	for _, c := range counts {
+		lo, hi = min(lo, c), max(hi, c)
+	}
+	return hi - lo
+}
+
+// tally counts levels of one factor (or a pair, as a·nb+b) over cells.
+func tally(cells []Cell, k int, key func(Cell) int) []int {
+	out := make([]int, k)
+	for _, c := range cells {
+		out[key(c)]++
+	}
+	return out
+}
+
+// TestDesignBalance checks the properties Design documents, by counting,
+// for every shape up to 6 lrs × 4 dropouts × 6 bodies and every prefix of
+// three cycles.
+func TestDesignBalance(t *testing.T) {
+	for nl := 1; nl <= 6; nl++ {
+		for nd := 1; nd <= 4; nd++ {
+			for nb := 1; nb <= 6; nb++ {
+				t.Run(fmt.Sprintf("%dx%dx%d", nl, nd, nb), func(t *testing.T) {
+					cyc := nl * nd * nb
+					cells, err := Design(nl, nd, nb, 3*cyc)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for n := 1; n <= len(cells); n++ {
+						p := cells[:n]
+						if s := spread(tally(p, nl, func(c Cell) int { return c.LR })); s > 1 {
+							t.Fatalf("first %d members: lr counts spread %d", n, s)
+						}
+						if s := spread(tally(p, nb, func(c Cell) int { return c.Body })); s > 1 {
+							t.Fatalf("first %d members: body counts spread %d", n, s)
+						}
+						if s := spread(tally(p, nl*nb, func(c Cell) int { return c.LR*nb + c.Body })); s > 1 {
+							t.Fatalf("first %d members: lr×body counts spread %d", n, s)
+						}
+						if n%cyc == 0 {
+							full := tally(p[n-cyc:], cyc, func(c Cell) int { return (c.LR*nd+c.Dropout)*nb + c.Body })
+							for k, v := range full {
+								if v != 1 {
+									t.Fatalf("cycle ending at %d: cell %d used %d times, want 1", n, k, v)
+								}
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestDesignPresetShapes: for the presets' shapes the dropout is balanced
+// too, against lr and body, at every multiple of max(lrs, bodies)·dropouts.
+func TestDesignPresetShapes(t *testing.T) {
+	for _, sh := range [][3]int{{3, 2, 1}, {3, 2, 2}, {3, 2, 3}, {3, 1, 3}, {2, 2, 2}} {
+		nl, nd, nb := sh[0], sh[1], sh[2]
+		t.Run(fmt.Sprintf("%dx%dx%d", nl, nd, nb), func(t *testing.T) {
+			cells, _ := Design(nl, nd, nb, 4*nl*nd*nb)
+			step := max(nl, nb) * nd
+			for n := step; n <= len(cells); n += step {
+				p := cells[:n]
+				for name, s := range map[string]int{
+					"dropout":      spread(tally(p, nd, func(c Cell) int { return c.Dropout })),
+					"lr×dropout":   spread(tally(p, nl*nd, func(c Cell) int { return c.LR*nd + c.Dropout })),
+					"dropout×body": spread(tally(p, nd*nb, func(c Cell) int { return c.Dropout*nb + c.Body })),
+				} {
+					if s > 1 {
+						t.Errorf("first %d members: %s counts spread %d", n, name, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The quick (6 members) and full (12) tables written in docs/study-design.md.
+func TestDesignTables(t *testing.T) {
+	cells, _ := Design(3, 2, 3, 12)
+	want := []Cell{{0, 0, 0}, {1, 0, 1}, {2, 0, 2}, {0, 1, 1}, {1, 1, 2}, {2, 1, 0},
+		{0, 0, 2}, {1, 0, 0}, {2, 0, 1}, {0, 1, 0}, {1, 1, 1}, {2, 1, 2}}
+	for i := range want {
+		if cells[i] != want[i] {
+			t.Errorf("member %d: %+v, want %+v", i, cells[i], want[i])
+		}
+	}
+	// Quick's six: each lr and each body twice, each dropout three times,
+	// and no lr paired with one body twice.
+	six := cells[:6]
+	if spread(tally(six, 9, func(c Cell) int { return c.LR*3 + c.Body })) != 1 || tally(six, 2, func(c Cell) int { return c.Dropout })[0] != 3 {
+		t.Errorf("quick's six members are not balanced: %+v", six)
+	}
+}
+
+func TestDesignRejects(t *testing.T) {
+	for _, c := range []struct{ l, d, b, n int }{{0, 1, 1, 3}, {1, 0, 1, 3}, {1, 1, 0, 3}, {1, 1, 1, -1}} {
+		if _, err := Design(c.l, c.d, c.b, c.n); err == nil {
+			t.Errorf("Design(%d, %d, %d, %d): no error", c.l, c.d, c.b, c.n)
+		}
+	}
+}
+
+// Plan maps the design onto settings: learning rate and body are not tied
+// (the old i mod 3 rule gave lr 1e-4 always the shared init), a single
+// member job equals the same member of a whole run, and disabled sources
+// keep their default level.
+func TestPlanUnconfounded(t *testing.T) {
+	lrs, drops := []float64{1e-4, 2e-4, 4e-4}, []float64{0.05, 0.1}
+	bodies := []string{"ckpt-a", "ckpt-b", "final"}
+	all := Diversity{Order: true, LR: true, Dropout: true, Baklava: true}
+	ms, err := Plan("final", bodies, lrs, drops, all, 1, 0, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[[2]string]int{}
+	for _, m := range ms {
+		seen[[2]string{fmt.Sprint(m.LR), m.Init}]++
+	}
+	if len(seen) != 6 {
+		t.Errorf("6 members hold %d distinct (lr, body) pairs, want 6: %v", len(seen), seen)
+	}
+	if ms[0].Init != "final" || ms[0].LR != 1e-4 || ms[0].Dropout != 0.05 {
+		t.Errorf("member 0 = %+v, want the shared init, first lr and dropout", ms[0])
+	}
+	for i := range ms {
+		one, err := Plan("final", bodies, lrs, drops, all, 1, i, 1)
+		if err != nil || one[0] != ms[i] {
+			t.Errorf("member %d alone: %+v (err %v), in the run: %+v", i, one, err, ms[i])
+		}
+	}
+	none, _ := Plan("final", bodies, lrs, drops, Diversity{}, 1, 0, 4)
+	for _, m := range none {
+		if m.LR != 2e-4 || m.Dropout != 0.05 || m.Init != "final" || m.Seed != 1 {
+			t.Errorf("no diversity: %+v", m)
+		}
+	}
+	if _, err := Plan("final", nil, lrs, drops, all, 1, 0, 3); err == nil {
+		t.Error("Baklava without bodies: no error")
+	}
+}
