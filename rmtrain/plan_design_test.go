@@ -2,7 +2,12 @@ package rmtrain
 
 import (
 	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/warm-rm/warm/model"
 )
 
 // spread is max − min over counts.
@@ -148,5 +153,99 @@ func TestPlanUnconfounded(t *testing.T) {
 	}
 	if _, err := Plan("final", nil, lrs, drops, all, 1, 0, 3); err == nil {
 		t.Error("Baklava without bodies: no error")
+	}
+}
+
+func TestHeadAccuracy(t *testing.T) {
+	w := []float32{1, -1}
+	fc := [][]float32{{2, 0}, {0, 0}, {1, 1}, {0, 3}}
+	fr := [][]float32{{0, 0}, {1, 0}, {0, 0}, {0, 1}}
+	// rewards: chosen 2, 0, 0, -3; rejected 0, 1, 0, -1 → win, loss, tie, loss.
+	if got, want := HeadAccuracy(w, fc, fr), 1.5/4; got != want {
+		t.Errorf("HeadAccuracy = %v, want %v", got, want)
+	}
+	if HeadAccuracy(w, nil, nil) != 0 {
+		t.Error("no pairs: want 0")
+	}
+}
+
+// ProbeAccuracy on frozen features equals the accuracy of the same body
+// turned into a reward model with that head (a different code path: the
+// model's reward read-out), and leaves the body untouched.
+func TestProbeAccuracyMatchesRewardModel(t *testing.T) {
+	init := tinyInit(t)
+	body, err := model.Load(init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := synthetic(96, 4)
+	fc, fr := Features(body, pairs, 32)
+	head, _, _ := Probe(fc, fr, nil, make([]float32, 16), ProbeOptions{Epochs: 10, Batch: 32, LR: 0.02, Seed: 1})
+	got, err := ProbeAccuracy(body, head, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body.HasRewardHead() {
+		t.Fatal("ProbeAccuracy turned the body into a reward model")
+	}
+	rm, _ := model.Load(init)
+	rm.AsRewardModel(0)
+	copy(rm.Param("score.weight").W, head)
+	if want := Accuracy(rm, pairs); math.Abs(got-want) > 1e-12 {
+		t.Errorf("probe accuracy %v, reward-model accuracy %v", got, want)
+	}
+	if got <= 0.5 {
+		t.Errorf("probe accuracy %v on its own training pairs: the head learnt nothing", got)
+	}
+	if _, err := ProbeAccuracy(body, head[:3], pairs); err == nil || !strings.Contains(err.Error(), "width") {
+		t.Errorf("short head: error %v", err)
+	}
+	if _, err := ProbeAccuracy(body, head, nil); err == nil {
+		t.Error("no pairs: no error")
+	}
+}
+
+// BodyDistance against hand-computed values: a shift of δ on every weight
+// of one n-element tensor moves the body by δ·√n; the reference norm is
+// the norm of the LM's flat weight buffer (all of it is body), computed
+// here independently; the reward head of a member is ignored.
+func TestBodyDistance(t *testing.T) {
+	init := tinyInit(t)
+	ref, _ := model.Load(init)
+	m, _ := model.Load(init)
+	m.AsRewardModel(3)
+	p := m.Param("transformer.h.1.mlp.c_fc.bias")
+	for i := range p.W {
+		p.W[i] += 0.25
+	}
+	var ss float64
+	for _, w := range ref.Weights() {
+		ss += float64(w) * float64(w)
+	}
+	d, err := BodyDistance(m, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAbs := 0.25 * math.Sqrt(float64(len(p.W)))
+	if math.Abs(d.Abs-wantAbs) > 1e-6*wantAbs || math.Abs(d.RefNorm-math.Sqrt(ss)) > 1e-9*math.Sqrt(ss) {
+		t.Errorf("distance %+v, want abs %v, ref norm %v", d, wantAbs, math.Sqrt(ss))
+	}
+	if math.Abs(d.Rel-d.Abs/d.RefNorm) > 1e-15 || d.Tensors != len(ref.Params) {
+		t.Errorf("rel %v, tensors %d (want %d)", d.Rel, d.Tensors, len(ref.Params))
+	}
+	if same, _ := BodyDistance(ref, ref); same.Abs != 0 {
+		t.Errorf("distance to itself %v", same.Abs)
+	}
+	other := model.New(model.Config{VocabSize: 32, NPositions: 16, NEmbd: 8, NLayer: 2, NHead: 2,
+		LayerNormEps: 1e-5, PadTokenID: -1, BOSTokenID: -1, EOSTokenID: -1, Architecture: model.ArchLM}, 7)
+	if _, err := BodyDistance(other, ref); err == nil || !strings.Contains(err.Error(), "shape") {
+		t.Errorf("other width: error %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "member")
+	if err := m.Save(dir, "F32"); err != nil {
+		t.Fatal(err)
+	}
+	if md, err := MemberDistance(dir, init); err != nil || math.Abs(md.Abs-d.Abs) > 1e-9 {
+		t.Errorf("MemberDistance %+v, %v; want abs %v", md, err, d.Abs)
 	}
 }
