@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -177,7 +178,9 @@ func Names() []string {
 func (s Study) RMLearningRates() []float64 {
 	out := make([]float64, len(s.RMLRFactors))
 	for i, f := range s.RMLRFactors {
-		out[i] = f * s.PretrainLR
+		// Rounded to 12 significant digits: 0.05 × 3e-3 is 1.5e-4 in logs
+		// and plan.json, not 0.00015000000000000001.
+		out[i], _ = strconv.ParseFloat(strconv.FormatFloat(f*s.PretrainLR, 'g', 12, 64), 64)
 	}
 	return out
 }

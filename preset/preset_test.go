@@ -68,7 +68,7 @@ func TestLearningRates(t *testing.T) {
 				t.Fatalf("lrs %v, want %v", got, c.want)
 			}
 			for i := range got {
-				if math.Abs(got[i]-c.want[i]) > 1e-12 {
+				if got[i] != c.want[i] {
 					t.Fatalf("lrs %v, want %v", got, c.want)
 				}
 				// Calibration (issue 16): lrs under 5% of the peak leave members
