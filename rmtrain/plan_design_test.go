@@ -3,11 +3,14 @@ package rmtrain
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/safetensors"
 )
 
 // spread is max − min over counts.
@@ -247,5 +250,26 @@ func TestBodyDistance(t *testing.T) {
 	}
 	if md, err := MemberDistance(dir, init); err != nil || math.Abs(md.Abs-d.Abs) > 1e-9 {
 		t.Errorf("MemberDistance %+v, %v; want abs %v", md, err, d.Abs)
+	}
+}
+
+// LoadHead reads back the head file warm train writes (same layout as
+// Run's probe step) and names the file when it is missing.
+func TestLoadHead(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "probe"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := []float32{0.5, -1.25, 3}
+	path := filepath.Join(dir, "probe", "head.safetensors")
+	if err := safetensors.WriteFloat32(path, []safetensors.Tensor{{Name: "score.weight", Shape: []int{1, 3}, Data: w}}, safetensors.F32, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadHead(dir)
+	if err != nil || !slices.Equal(got, w) {
+		t.Fatalf("LoadHead = %v, %v; want %v", got, err, w)
+	}
+	if _, err := LoadHead(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "probe head") {
+		t.Errorf("missing head: error %v", err)
 	}
 }

@@ -3,8 +3,10 @@ package rmtrain
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/safetensors"
 )
 
 // Features runs the frozen body once over every pair and returns the pooled
@@ -143,4 +145,21 @@ func ProbeAccuracy(body *model.Model, head []float32, pairs []Pair) (float64, er
 	}
 	fc, fr := Features(body, pairs, 64)
 	return HeadAccuracy(head, fc, fr), nil
+}
+
+// LoadHead reads the shared probed head a training run saved
+// (RMDIR/probe/head.safetensors, tensor score.weight [1, n_embd]), for
+// ProbeAccuracy in eval.
+func LoadHead(rmDir string) ([]float32, error) {
+	path := filepath.Join(rmDir, "probe", "head.safetensors")
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("probe head: %w", err)
+	}
+	defer f.Close()
+	w, err := f.Float32("score.weight")
+	if err != nil {
+		return nil, fmt.Errorf("probe head %s: %w", path, err)
+	}
+	return w, nil
 }
