@@ -458,22 +458,33 @@ func chunks(seqs [][]int) [][2]int {
 	return out
 }
 
-// Rewards scores seqs in eval mode (no dropout), batching internally.
-func (m *Model) Rewards(seqs [][]int) []float32 {
+// Rewards scores seqs in eval mode (no dropout), batching internally. A
+// sequence the model cannot take is an error (see CheckSeqs); so is a model
+// without a reward head.
+func (m *Model) Rewards(seqs [][]int) ([]float32, error) {
+	if !m.HasRewardHead() {
+		return nil, fmt.Errorf("model: not a reward model (no score.weight)")
+	}
+	if err := m.CheckSeqs(seqs); err != nil {
+		return nil, err
+	}
 	out := make([]float32, 0, len(seqs))
 	for _, c := range chunks(seqs) {
 		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false, nil).Rewards()...)
 	}
-	return out
+	return out, nil
 }
 
 // TokenLogProbs is Pass.TokenLogProbs in eval mode, batched internally.
-func (m *Model) TokenLogProbs(seqs [][]int) [][]float32 {
+func (m *Model) TokenLogProbs(seqs [][]int) ([][]float32, error) {
+	if err := m.CheckSeqs(seqs); err != nil {
+		return nil, err
+	}
 	out := make([][]float32, 0, len(seqs))
 	for _, c := range chunks(seqs) {
 		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false, nil).TokenLogProbs()...)
 	}
-	return out
+	return out, nil
 }
 
 // TrimPadding turns an HF-style right-padded batch (input_ids and an

@@ -149,8 +149,14 @@ func TestInferencePath(t *testing.T) {
 	m := tinyModel(t, 24)
 	old := maxBatchTokens
 	maxBatchTokens = 9 // several internal batches
-	r := m.Rewards(gradSeqs)
-	lp := m.TokenLogProbs(gradSeqs)
+	r, err := m.Rewards(gradSeqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, err := m.TokenLogProbs(gradSeqs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	maxBatchTokens = old
 	// Different batch compositions may round differently in gemm's edge
 	// kernels: 1e-5 absolute.

@@ -224,7 +224,9 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 				"tokens": st.Tokens, "tokens_per_second": rate, "seconds": elapsed()}
 		}
 		if st.Step%cfg.EvalEvery == 0 || st.Step == cfg.Steps {
-			valLoss = evalLoss(m, valWin, cfg.Batch)
+			if valLoss, err = evalLoss(m, valWin, cfg.Batch); err != nil {
+				return nil, err
+			}
 			if rec == nil {
 				rec = map[string]any{"step": st.Step, "tokens": st.Tokens, "seconds": elapsed()}
 			}
@@ -262,7 +264,9 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 		}
 	}
 	if math.IsNaN(valLoss) { // resumed at the very end
-		valLoss = evalLoss(m, valWin, cfg.Batch)
+		if valLoss, err = evalLoss(m, valWin, cfg.Batch); err != nil {
+			return nil, err
+		}
 	}
 	if err := saveHF(m, tok, filepath.Join(cfg.Out, "final"), cfg.NPositions); err != nil {
 		return nil, err
@@ -317,11 +321,14 @@ func trainStep(m *model.Model, opt *optim.AdamW, wins [][]int, lr, clip float64,
 }
 
 // evalLoss is the mean next-token loss over fixed windows, in eval mode.
-func evalLoss(m *model.Model, wins [][]int, batch int) float64 {
+func evalLoss(m *model.Model, wins [][]int, batch int) (float64, error) {
 	var nll float64
 	n := 0
 	for lo := 0; lo < len(wins); lo += batch {
-		lp := m.TokenLogProbs(wins[lo:min(lo+batch, len(wins))])
+		lp, err := m.TokenLogProbs(wins[lo:min(lo+batch, len(wins))])
+		if err != nil {
+			return 0, fmt.Errorf("validation windows: %w", err)
+		}
 		for _, r := range lp {
 			for _, v := range r {
 				nll -= float64(v)
@@ -329,7 +336,7 @@ func evalLoss(m *model.Model, wins [][]int, batch int) float64 {
 			}
 		}
 	}
-	return nll / float64(n)
+	return nll / float64(n), nil
 }
 
 // saveHF writes an HF GPT2LMHeadModel directory (F32 weights and the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/stats"
 	"github.com/warm-rm/warm/tokenizer"
@@ -61,8 +62,8 @@ func HeadToHead(a, b *model.Model, tok *tokenizer.Tokenizer, prompts []string, j
 	if err != nil {
 		return nil, err
 	}
-	ga := judgeAll(judge, prompts, ra)
-	gb := judgeAll(judge, prompts, rb)
+	ga := gold.Batch(judge, prompts, ra)
+	gb := gold.Batch(judge, prompts, rb)
 	d := &Duel{Prompts: len(prompts)}
 	d.Rate, d.Lo, d.Hi = stats.WinRate(ga, gb)
 	for i := range ga {

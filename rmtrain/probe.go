@@ -1,6 +1,7 @@
 package rmtrain
 
 import (
+	"github.com/warm-rm/warm/reward"
 	"math/rand/v2"
 
 	"github.com/warm-rm/warm/model"
@@ -10,7 +11,7 @@ import (
 // last-token features (after ln_f) of chosen and rejected texts: with the
 // body frozen and no dropout they never change, so linear probing needs
 // only this one pass.
-func Features(m *model.Model, pairs []Pair, batch int) (fc, fr [][]float32) {
+func Features(m *model.Model, pairs []reward.Pair, batch int) (fc, fr [][]float32) {
 	fc = make([][]float32, len(pairs))
 	fr = make([][]float32, len(pairs))
 	for lo := 0; lo < len(pairs); lo += batch {

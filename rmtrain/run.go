@@ -2,6 +2,7 @@ package rmtrain
 
 import (
 	"fmt"
+	"github.com/warm-rm/warm/reward"
 	"io"
 	"os"
 	"path/filepath"
@@ -84,17 +85,17 @@ func Run(o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	pairs, err := Tokenize(tok, rows, maxLen)
+	pairs, err := reward.TokenizePairs(tok, rows, maxLen)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Train, err)
 	}
-	var val []Pair
+	var val []reward.Pair
 	if o.Val != "" {
 		vr, err := prefdata.ReadJSONL(o.Val)
 		if err != nil {
 			return nil, err
 		}
-		if val, err = Tokenize(tok, vr, maxLen); err != nil {
+		if val, err = reward.TokenizePairs(tok, vr, maxLen); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Val, err)
 		}
 	}
@@ -154,7 +155,7 @@ func Run(o Options) (*Summary, error) {
 }
 
 // probe loads or fits the shared linear-probed head (out/probe/).
-func probe(o Options, pairs, val []Pair, log io.Writer) ([]float32, probeResult, error) {
+func probe(o Options, pairs, val []reward.Pair, log io.Writer) ([]float32, probeResult, error) {
 	dir := filepath.Join(o.Out, "probe")
 	path := filepath.Join(dir, "head.safetensors")
 	var pr probeResult
@@ -185,7 +186,9 @@ func probe(o Options, pairs, val []Pair, log io.Writer) ([]float32, probeResult,
 	if len(val) > 0 {
 		m.AsRewardModel(0)
 		copy(m.Param("score.weight").W, w)
-		pr.ValAcc = Accuracy(m, val)
+		if pr.ValAcc, err = Accuracy(m, val); err != nil {
+			return nil, pr, err
+		}
 	}
 	pr.Seconds = time.Since(t0).Seconds()
 	fmt.Fprintf(log, "probe: train loss %.4f acc %.3f, val acc %.3f (%.1fs)\n", loss, acc, pr.ValAcc, pr.Seconds)

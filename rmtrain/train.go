@@ -2,6 +2,8 @@ package rmtrain
 
 import (
 	"fmt"
+	"github.com/warm-rm/warm/reward"
+	"github.com/warm-rm/warm/stats"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -59,7 +61,7 @@ type MemberResult struct {
 // progress lives in dir+".partial" (model, optimiser state, step), so a
 // killed run resumes from its last checkpoint; dir appears only when the
 // member is done. copyFiles copies tokenizer files into a model directory.
-func FineTune(mb Member, head []float32, pairs, val []Pair, o FTOptions, dir string, copyFiles func(dst string) error, log io.Writer) (*MemberResult, error) {
+func FineTune(mb Member, head []float32, pairs, val []reward.Pair, o FTOptions, dir string, copyFiles func(dst string) error, log io.Writer) (*MemberResult, error) {
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("no training pairs")
 	}
@@ -188,7 +190,9 @@ func FineTune(mb Member, head []float32, pairs, val []Pair, o FTOptions, dir str
 		res.TrainLoss, res.TrainAcc = tailLoss/float64(tailN), tailAcc/float64(tailN)
 	}
 	if len(val) > 0 {
-		res.ValAcc = Accuracy(m, val)
+		if res.ValAcc, err = Accuracy(m, val); err != nil {
+			return nil, err
+		}
 	}
 	prog.Done(fmt.Sprintf("val acc %.3f", res.ValAcc))
 	// Dropout is a training setting: the saved model keeps the member's p
@@ -253,29 +257,19 @@ func checkpoint(m *model.Model, opt *optim.AdamW, partial string, st memberState
 }
 
 // Accuracy is the pairwise accuracy of m on pairs (a tie counts half).
-func Accuracy(m *model.Model, pairs []Pair) float64 {
-	rc, rr := Rewards(m, pairs)
-	var acc float64
-	for i := range rc {
-		switch {
-		case rc[i] > rr[i]:
-			acc++
-		case rc[i] == rr[i]:
-			acc += 0.5
-		}
+func Accuracy(m model.RewardModel, pairs []reward.Pair) (float64, error) {
+	rc, rr, err := reward.PairRewards(m, pairs)
+	if err != nil {
+		return 0, err
 	}
-	return acc / float64(len(pairs))
+	acc, _ := stats.PairAccuracy(f64(rc), f64(rr))
+	return acc, nil
 }
 
-// Rewards scores the chosen and rejected texts of pairs in eval mode.
-func Rewards(m interface{ Rewards([][]int) []float32 }, pairs []Pair) (rc, rr []float32) {
-	seqs := make([][]int, 0, 2*len(pairs))
-	for _, p := range pairs {
-		seqs = append(seqs, p.Chosen)
+func f64(x []float32) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
 	}
-	for _, p := range pairs {
-		seqs = append(seqs, p.Rejected)
-	}
-	r := m.Rewards(seqs)
-	return r[:len(pairs)], r[len(pairs):]
+	return out
 }

@@ -5,12 +5,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/rl"
-	"github.com/warm-rm/warm/runlog"
-	"github.com/warm-rm/warm/tokenizer"
 )
 
 func init() {
@@ -53,53 +50,17 @@ judges both with gold (VADER), and prints A's win rate (ties half) with a 95% Wi
 	if *maxNew <= 0 {
 		*maxNew = st.MaxNew
 	}
-	tok, err := tokenizer.Load(pos[0])
-	if err != nil {
-		return fmt.Errorf("policy A tokenizer: %w", err)
-	}
-	var ms [2]*model.Model
-	for i, d := range pos {
-		if ms[i], err = model.Load(d); err != nil {
-			return err
-		}
-	}
-	if ms[0].Config.VocabSize != ms[1].Config.VocabSize {
-		return fmt.Errorf("%s and %s have different vocabularies (%d, %d)", pos[0], pos[1], ms[0].Config.VocabSize, ms[1].Config.VocabSize)
-	}
-	src, err := promptSource(*promptsFile, *dataDir, *split)
+	src, err := prefgen.PromptFile(*promptsFile, *dataDir, *split)
 	if err != nil {
 		return err
 	}
-	prompts, err := loadPrompts(src, 0)
-	if err != nil {
-		return err
-	}
-	ctx := min(ms[0].Config.NPositions, ms[1].Config.NPositions)
-	prompts = fitPrompts(tok, prompts, ctx, *maxNew, "duel")
-	if len(prompts) > *n {
-		prompts = prompts[:*n]
-	}
-	if len(prompts) == 0 {
-		return fmt.Errorf("%s: no usable prompts", src)
-	}
-	d, err := rl.HeadToHead(ms[0], ms[1], tok, prompts, gold.NewVADER(), rl.DuelOptions{MaxNew: *maxNew, Temperature: *temp, Seed: *seed, Progress: os.Stderr})
+	d, err := rl.DuelStudy(rl.DuelStudyOptions{A: pos[0], B: pos[1], PromptFile: src, N: *n, MaxNew: *maxNew,
+		Temperature: *temp, Seed: *seed, Out: *out, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
 	fmt.Printf("A = %s\nB = %s\n", pos[0], pos[1])
 	fmt.Printf("gold win rate of A over B: %.3f [95%% CI %.3f, %.3f] over %d prompts from %s (wins %d, ties %d, losses %d; mean gold A %.4f, B %.4f)\n",
 		d.Rate, d.Lo, d.Hi, d.Prompts, src, d.Wins, d.Ties, d.Losses, d.MeanGoldA, d.MeanGoldB)
-	if *out != "" {
-		res := struct {
-			A      string  `json:"policy_a"`
-			B      string  `json:"policy_b"`
-			Source string  `json:"prompt_source"`
-			Temp   float64 `json:"temperature"`
-			*rl.Duel
-		}{pos[0], pos[1], src, *temp, d}
-		if err := runlog.WriteJSON(*out, res); err != nil {
-			return err
-		}
-	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/warm-rm/warm/rmtrain"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -86,7 +87,7 @@ func reproStages() []reproStage {
 			return []any{p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMBaseLR, p.RMDropout}
 		}, []string{"rm"}},
 		{"merge", func(r *reproRun) ([][]string, error) {
-			order, err := memberDirs(r.dir("rm"))
+			order, err := rmtrain.MemberDirs(r.dir("rm"))
 			if err != nil {
 				return nil, err
 			}

@@ -1,16 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
+	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/rl"
-	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/studyreport"
 )
 
 func init() {
@@ -71,7 +72,7 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 		if *names != "" {
 			ns = strings.Split(*names, ",")
 		}
-		files, err := rl.PlotRuns(pos, ns, *out)
+		files, err := studyreport.PlotRLRuns(pos, ns, *out)
 		if err != nil {
 			return err
 		}
@@ -85,16 +86,10 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	or := func(v, d int) int {
-		if v > 0 {
-			return v
-		}
-		return d
-	}
 	cfg := rl.Config{
-		Steps: or(*steps, st.RLSteps), Prompts: or(*perStep, st.RLPrompts), K: or(*k, st.RLSamples),
+		Steps: cmp.Or(*steps, st.RLSteps), Prompts: cmp.Or(*perStep, st.RLPrompts), K: cmp.Or(*k, st.RLSamples),
 		LR: st.RLLR, Warmup: *warmup, WeightDecay: *wd, ClipNorm: *clip, KLCoef: rl.DefaultKLCoef(!*clean),
-		Temperature: *temp, MaxNew: or(*maxNew, st.MaxNew), Baseline: *baseline, EMAAnchor: *ema,
+		Temperature: *temp, MaxNew: cmp.Or(*maxNew, st.MaxNew), Baseline: *baseline, EMAAnchor: *ema,
 		CkptEvery: *ckptEvery, Seed: *seed,
 	}
 	if *baseline == "mean" {
@@ -106,74 +101,40 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 	if *klCoef >= 0 {
 		cfg.KLCoef = *klCoef
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
 	specs, err := collectSpecs(*members, *ms, rms, false)
 	if err != nil {
 		return err
 	}
-	var spec *rmSpec
-	for i := range specs {
-		if specs[i].Name == *rewardName || (*rewardName == "" && len(rms) == 1 && *members == "" && specs[i].Kind != "gold") {
-			spec = &specs[i]
-			break
-		}
-	}
-	if spec == nil {
-		var have []string
-		for _, s := range specs {
-			have = append(have, s.Name)
-		}
-		return fmt.Errorf("%w: pick the reward with --reward NAME (have %s)", errUsage, strings.Join(have, ", "))
-	}
-	tok, err := tokenizer.Load(*policyDir)
-	if err != nil {
-		return fmt.Errorf("policy tokenizer: %w", err)
-	}
-	policy, err := model.Load(*policyDir)
+	spec, err := pickReward(specs, *rewardName, len(rms) == 1 && *members == "")
 	if err != nil {
 		return err
 	}
-	if policy.HasRewardHead() {
-		return fmt.Errorf("%s is a reward model, not a policy", *policyDir)
-	}
-	judge := gold.NewVADER()
-	var proxy rl.Reward
-	if spec.Kind == "gold" {
-		proxy = rl.JudgeReward{Judge: judge}
-	} else {
-		cache := modelCache{}
-		sc, err := cache.scorer(*spec)
-		if err != nil {
-			return err
-		}
-		m, _ := cache.get(spec.Dirs[0])
-		if m.Config.VocabSize != policy.Config.VocabSize {
-			return fmt.Errorf("reward %s has a vocabulary of %d, the policy %d: they must share the tokenizer", spec.Name, m.Config.VocabSize, policy.Config.VocabSize)
-		}
-		proxy = rl.ModelReward{Scorer: sc, Tok: tok, MaxLen: m.Config.NPositions}
-	}
-	src, err := promptSource(*promptsFile, *dataDir, *split)
+	src, err := prefgen.PromptFile(*promptsFile, *dataDir, *split)
 	if err != nil {
 		return err
 	}
-	prompts, err := loadPrompts(src, 0)
+	sum, err := rl.RunStudy(rl.StudyOptions{Policy: *policyDir, Reward: spec, PromptFile: src, Config: cfg, Out: *out, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	prompts = fitPrompts(tok, prompts, policy.Config.NPositions, cfg.MaxNew, "rl")
-	if len(prompts) == 0 {
-		return fmt.Errorf("%s: no usable prompts", src)
-	}
-	fmt.Fprintf(os.Stderr, "warm rl: %s reward %s (%s), %d steps × %d prompts × %d samples, α=%g, lr=%g, %d prompts in the pool\n",
-		*out, spec.Name, spec.Kind, cfg.Steps, cfg.Prompts, cfg.K, cfg.KLCoef, cfg.LR, len(prompts))
-	sum, err := rl.Train(rl.Run{Policy: policy, Tok: tok, Prompts: prompts, Proxy: proxy, Gold: judge, Config: cfg, Out: *out, Progress: os.Stderr})
-	if err != nil {
+	if err := studyreport.PlotRL(*out); err != nil {
 		return err
 	}
 	fmt.Printf("rl %s (reward %s): %d steps in %.0fs; final proxy %.4f gold %.4f KL %.3f length %.1f; gold peak %.4f at step %d (KL %.3f)\n",
 		*out, spec.Name, sum.Steps, sum.Seconds, sum.Final.Proxy, sum.Final.Gold, sum.Final.KL, sum.Final.Length, sum.PeakGold, sum.PeakStep, sum.PeakKL)
 	fmt.Printf("final policy: %s; curves: %s\n", sum.FinalDir, filepath.Join(*out, "gold_vs_kl.png"))
 	return nil
+}
+
+// pickReward finds the reward named name; with name empty and only one
+// --rm given, that one.
+func pickReward(specs []reward.Spec, name string, onlyRM bool) (reward.Spec, error) {
+	var have []string
+	for _, s := range specs {
+		if s.Name == name || (name == "" && onlyRM && s.Kind != reward.KindGold) {
+			return s, nil
+		}
+		have = append(have, s.Name)
+	}
+	return reward.Spec{}, fmt.Errorf("%w: pick the reward with --reward NAME (have %s)", errUsage, strings.Join(have, ", "))
 }

@@ -128,4 +128,3 @@ func TestRemoveStaleOnlyDeadWriters(t *testing.T) {
 		}
 	}
 }
-
