@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/warm-rm/warm/corpus"
 	"io"
 	"math"
 	"os"
@@ -412,4 +413,30 @@ func Samples(m *model.Model, tok interface {
 		res[i] = kept[i] + tok.Decode(o)
 	}
 	return res
+}
+
+// StudyOptions are one `warm pretrain` run: the corpus, the tokenizer and
+// data preparation, and the training Config.
+type StudyOptions struct {
+	Docs        []corpus.Doc
+	VocabSize   int
+	ValFrac     float64 // documents held out (where warm data takes prompts)
+	CorpusMB    float64 // cap on training text (0: all)
+	TokenizerMB float64 // training text the tokenizer sees (0: all)
+	Config      Config
+}
+
+// RunStudy prepares the tokenizer and token files in o.Config.Out, then
+// trains (resuming a checkpoint there).
+func RunStudy(ctx context.Context, o StudyOptions) (*Summary, error) {
+	c := o.Config
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	data, err := PrepareData(o.Docs, c.Out, o.VocabSize, o.ValFrac, o.CorpusMB, o.TokenizerMB, c.NPositions, c.Seed, c.Log)
+	if err != nil {
+		return nil, err
+	}
+	return Run(ctx, c, data, time.Since(t0).Seconds())
 }

@@ -3,17 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/warm-rm/warm/corpus"
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
-	"github.com/warm-rm/warm/pretrain"
-	"github.com/warm-rm/warm/runlog"
-	"github.com/warm-rm/warm/tokenizer"
 )
 
 func init() {
@@ -81,101 +74,26 @@ func runData(args []string) error {
 	if *corrupt >= 0 {
 		cfg.Corrupt = *corrupt
 	}
-	switch {
-	case cfg.Corrupt > 1:
-		return fmt.Errorf("--corrupt %g must be in [0, 1]", cfg.Corrupt)
-	case cfg.MinNew < 1 || cfg.MaxNew < cfg.MinNew:
-		return fmt.Errorf("response length range %d..%d is empty", cfg.MinNew, cfg.MaxNew)
-	case cfg.PromptMinTok < 1 || cfg.PromptMaxTok < cfg.PromptMinTok:
-		return fmt.Errorf("prompt length range %d..%d is empty", cfg.PromptMinTok, cfg.PromptMaxTok)
-	case *temp <= 0 || cfg.OODTemperature <= 0:
-		return fmt.Errorf("sampling temperatures must be positive")
+	if err := cfg.Check(); err != nil {
+		return err
 	}
-
-	// The policy and its tokenizer.
-	m, err := model.Load(*policyDir)
-	if err != nil {
-		return fmt.Errorf("policy: %w (train one with warm pretrain)", err)
-	}
-	if m.Config.Architecture != model.ArchLM {
-		return fmt.Errorf("policy %s is a %s, want a %s", *policyDir, m.Config.Architecture, model.ArchLM)
-	}
-	tok, err := tokenizer.Load(*policyDir)
-	if err != nil {
-		return fmt.Errorf("policy: %w", err)
-	}
-	if tok.EOT() < 0 {
-		return fmt.Errorf("policy %s: tokenizer has no <|endoftext|>", *policyDir)
-	}
-	if need := cfg.PromptMaxTok + cfg.MaxNew; need >= m.Config.NPositions {
-		return fmt.Errorf("prompts of %d + responses of %d tokens exceed the policy's context of %d", cfg.PromptMaxTok, cfg.MaxNew, m.Config.NPositions)
-	}
-
-	// Prompts: held-out documents of the policy's own corpus split.
-	vf, ss := 0.1, uint64(1)
-	var prep pretrain.Prep
-	if err := runlog.ReadJSON(filepath.Join(filepath.Dir(filepath.Clean(*policyDir)), "prep.json"), &prep); err == nil {
-		vf, ss = prep.ValFrac, prep.Seed
-	}
-	if *valFrac > 0 {
-		vf = *valFrac
-	}
-	if *splitSeed > 0 {
-		ss = *splitSeed
-	}
-	docs, err := loadCorpus(*sample, *dataDir, *sources)
+	ds, err := prefgen.RunStudy(prefgen.StudyOptions{Config: cfg, Policy: *policyDir, Sample: *sample, DataDir: *dataDir, Sources: splitList(*sources),
+		ValFrac: *valFrac, SplitSeed: *splitSeed, Out: *out, Parquet: *parquet, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	if prep.CorpusSHA != "" && prep.CorpusSHA != pretrain.CorpusHash(docs) {
-		fmt.Fprintf(os.Stderr, "warm data: warning: the corpus differs from the one %s was pretrained on (other --data, --sources or --sample?): prompts may come from text the policy trained on\n", *policyDir)
-	}
-	trainDocs, valDocs := corpus.Split(docs, vf, ss)
-	cfg.IDOpenings = corpus.Prompts(valDocs, 6, 18, *seed)
-	promptSrc := fmt.Sprintf("train/val: openings of %d held-out documents (val-frac %g, split seed %d); ood: ", len(valDocs), vf, ss)
-	if *sample {
-		cfg.OODOpenings = corpus.Prompts(trainDocs, 6, 18, *seed)
-		promptSrc += "openings of the sample's train-split documents (the sample has no review sentences)"
-	} else {
-		rev, err := corpus.ReviewSentences(*dataDir)
-		if err != nil {
-			return err
-		}
-		rdocs := make([]corpus.Doc, len(rev))
-		for i, r := range rev {
-			rdocs[i] = corpus.Doc{Source: r.Source, ID: fmt.Sprintf("%s/%d", r.Source, i), Text: r.Text}
-		}
-		// Review sentences are short: openings of 5–14 words still reach
-		// 8 tokens often enough.
-		cfg.OODOpenings = corpus.Prompts(rdocs, 5, 14, *seed)
-		promptSrc += fmt.Sprintf("openings of %d labelled review sentences (npm sentiment fixtures)", len(rev))
-	}
+	printData(ds.Summary, *out, cfg.DropTies)
+	return nil
+}
 
-	// No StopToken: every row runs to maxNew and prefgen cuts at
-	// <|endoftext|>. (model.Generate at HEAD panics when some rows of a
-	// batch stop before others; with no stop token none does.)
-	policy := func(prompts [][]int, temperature float64, maxNew int, seed uint64) [][]int {
-		return m.Generate(prompts, model.SampleOptions{MaxNewTokens: maxNew, Temperature: float32(temperature), Seed: seed, StopToken: -1})
-	}
-	ds, err := prefgen.Build(tok, policy, gold.NewVADER(), cfg)
-	if err != nil {
-		return err
-	}
-	ds.Summary.Policy = *policyDir
-	ds.Summary.Judge = "VADER compound sentiment of the response (gold.VADER)"
-	ds.Summary.Prompts = promptSrc
-	if err := prefgen.Write(*out, ds, *parquet); err != nil {
-		return err
-	}
-	s := ds.Summary
-	fmt.Printf("data: %d train, %d val, %d OOD pairs in %s (%.0fs, %.1f sequences/s)\n", s.Sizes["train"], s.Sizes["val"], s.Sizes["ood"], *out, s.Seconds, s.SeqPerSecond)
+func printData(s prefgen.Summary, out string, dropTies bool) {
+	fmt.Printf("data: %d train, %d val, %d OOD pairs in %s (%.0fs, %.1f sequences/s)\n", s.Sizes["train"], s.Sizes["val"], s.Sizes["ood"], out, s.Seconds, s.SeqPerSecond)
 	for _, x := range []struct {
 		name string
 		s    prefgen.SplitSummary
 	}{{"train", s.Train}, {"val", s.Val}, {"ood", s.OOD}} {
 		fmt.Printf("  %-5s gold agreement %.3f (BT implies %.3f before corruption; observed %.3f), corrupted %.3f, mean |gold margin| %.3f, ties %.1f%% of sampled pairs%s\n",
 			x.name, x.s.GoldAgreement, x.s.ExpectedAgreement, x.s.CleanAgreement, x.s.CorruptionRate, x.s.MeanAbsGoldMargin, 100*x.s.TieFraction,
-			map[bool]string{true: " (dropped)", false: " (kept)"}[cfg.DropTies])
+			map[bool]string{true: " (dropped)", false: " (kept)"}[dropTies])
 	}
-	return nil
 }

@@ -1,15 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/warm-rm/warm/corpus"
 	"github.com/warm-rm/warm/preset"
@@ -64,97 +62,62 @@ func runPretrain(args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	set := func(dst *int, v int) {
-		if v > 0 {
-			*dst = v
-		}
+	for _, o := range []struct {
+		dst *int
+		v   int
+	}{{&st.VocabSize, *vocab}, {&st.NEmbd, *nEmbd}, {&st.NLayer, *nLayer}, {&st.NHead, *nHead}, {&st.NPositions, *nPos}, {&st.PretrainBS, *batch}} {
+		*o.dst = cmp.Or(max(o.v, 0), *o.dst)
 	}
-	set(&st.VocabSize, *vocab)
-	set(&st.NEmbd, *nEmbd)
-	set(&st.NLayer, *nLayer)
-	set(&st.NHead, *nHead)
-	set(&st.NPositions, *nPos)
-	set(&st.PretrainBS, *batch)
-	if *tokens > 0 {
-		st.PretrainToks = *tokens
-	}
-	if *lr > 0 {
-		st.PretrainLR = *lr
-	}
+	st.PretrainToks = cmp.Or(max(*tokens, 0), st.PretrainToks)
+	st.PretrainLR = cmp.Or(max(*lr, 0), st.PretrainLR)
 	if *corpusMB >= 0 {
 		st.CorpusMB = *corpusMB
 	}
-	nSteps := int(st.PretrainToks / int64(st.PretrainBS*st.NPositions))
-	if *steps > 0 {
-		nSteps = *steps
-	}
+	nSteps := cmp.Or(max(*steps, 0), int(st.PretrainToks/int64(st.PretrainBS*st.NPositions)))
 	if nSteps < 1 {
 		return fmt.Errorf("%d tokens make no step of %d × %d tokens", st.PretrainToks, st.PretrainBS, st.NPositions)
 	}
 	if *valFrac == 0 {
-		*valFrac = 0.1
-		if *sample {
-			*valFrac = 0.4
-		}
+		*valFrac = map[bool]float64{false: 0.1, true: 0.4}[*sample]
 	}
 	if *valFrac <= 0 || *valFrac >= 1 {
 		return fmt.Errorf("--val-frac %g must be in (0, 1)", *valFrac)
 	}
-	if *warmup <= 0 {
-		*warmup = max(1, nSteps/20)
-	}
-
-	docs, err := loadCorpus(*sample, *dataDir, *sources)
+	docs, err := corpus.Open(*sample, *dataDir, splitList(*sources))
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	t0 := time.Now()
-	data, err := pretrain.PrepareData(docs, *out, st.VocabSize, *valFrac, st.CorpusMB, *tokMB, st.NPositions, *seed, os.Stderr)
-	if err != nil {
-		return err
-	}
-	prepSec := time.Since(t0).Seconds()
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sum, err := pretrain.Run(ctx, pretrain.Config{
-		Out: *out, NEmbd: st.NEmbd, NLayer: st.NLayer, NHead: st.NHead, NPositions: st.NPositions,
-		Steps: nSteps, Batch: st.PretrainBS, LR: st.PretrainLR, Warmup: *warmup, WeightDecay: *wd, ClipNorm: *clip,
-		Seed: *seed, LogEvery: *logEvery, EvalEvery: *evalEvery, ValWindows: *valWindows, SaveEvery: *saveEvery,
-		Restart: *restart, Samples: samplePrompts, SampleLen: 40, Log: os.Stderr,
-	}, data, prepSec)
+	sum, err := pretrain.RunStudy(ctx, pretrain.StudyOptions{Docs: docs, VocabSize: st.VocabSize, ValFrac: *valFrac, CorpusMB: st.CorpusMB, TokenizerMB: *tokMB,
+		Config: pretrain.Config{
+			Out: *out, NEmbd: st.NEmbd, NLayer: st.NLayer, NHead: st.NHead, NPositions: st.NPositions,
+			Steps: nSteps, Batch: st.PretrainBS, LR: st.PretrainLR, Warmup: cmp.Or(max(*warmup, 0), max(1, nSteps/20)), WeightDecay: *wd, ClipNorm: *clip,
+			Seed: *seed, LogEvery: *logEvery, EvalEvery: *evalEvery, ValWindows: *valWindows, SaveEvery: *saveEvery,
+			Restart: *restart, Samples: samplePrompts, SampleLen: 40, Log: os.Stderr,
+		}})
 	if err != nil {
 		return err
 	}
+	printPretrain(sum, *out)
+	return nil
+}
+
+func printPretrain(sum *pretrain.Summary, out string) {
 	fmt.Printf("pretrain: %d steps, %d tokens in %.0fs (+%.0fs tokenizer and data), %.0f tokens/s\n",
 		sum.Steps, sum.Tokens, sum.Seconds, sum.PrepSeconds, sum.TokensPerSec)
 	fmt.Printf("held-out loss %.3f nats/token, perplexity %.1f (unigram baseline %.1f)\n", sum.ValLoss, sum.ValPPL, sum.UnigramPPL)
-	fmt.Printf("checkpoints: %s (in %s)\n", strings.Join(sum.Checkpoints, ", "), *out)
+	fmt.Printf("checkpoints: %s (in %s)\n", strings.Join(sum.Checkpoints, ", "), out)
 	fmt.Println("samples from the final model:")
 	for _, s := range sum.Samples {
 		fmt.Printf("  %q\n", s)
 	}
-	return nil
 }
 
-// loadCorpus loads the study corpus from dataDir, or the embedded sample.
-func loadCorpus(sample bool, dataDir, sources string) ([]corpus.Doc, error) {
-	if sample {
-		return corpus.LoadSample(), nil
+// splitList splits a comma-separated flag value ("" is none).
+func splitList(s string) []string {
+	if s == "" {
+		return nil
 	}
-	var src []string
-	if sources != "" {
-		src = strings.Split(sources, ",")
-	}
-	if _, err := os.Stat(dataDir); err != nil {
-		return nil, fmt.Errorf("data folder %s: %w (run scripts/setup, or use --sample)", dataDir, errors.Unwrap(err))
-	}
-	docs, err := corpus.Load(filepath.Clean(dataDir), src)
-	if err != nil {
-		return nil, err
-	}
-	return docs, nil
+	return strings.Split(s, ",")
 }
