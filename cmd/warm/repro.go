@@ -164,17 +164,9 @@ func runRepro(args []string) error {
 		return err
 	}
 	stages := reproStages()
-	fromIdx := len(stages)
-	if *from != "" {
-		fromIdx = -1
-		for i, s := range stages {
-			if s.name == *from {
-				fromIdx = i
-			}
-		}
-		if fromIdx < 0 {
-			return fmt.Errorf("--from %q: no such stage (have %s)", *from, strings.Join(stageNames(), ", "))
-		}
+	fromIdx, err := stageIndex(stages, *from)
+	if err != nil {
+		return err
 	}
 	recPath := r.dir("stages.json")
 	recs := map[string]*stageRecord{}
@@ -203,21 +195,9 @@ func runRepro(args []string) error {
 				}
 			}
 		}
-		ts := time.Now()
-		recs[st.name] = &stageRecord{Hash: hash, Args: cmds}
-		for _, c := range cmds {
-			fmt.Fprintf(os.Stderr, "== warm %s\n", strings.Join(c, " "))
-			cmd, ok := commands[c[0]]
-			if !ok {
-				return fmt.Errorf("stage %s: no verb %q", st.name, c[0])
-			}
-			if err := cmd.run(c[1:]); err != nil {
-				return fmt.Errorf("stage %s: warm %s: %w", st.name, c[0], err)
-			}
+		if recs[st.name], err = st.run(cmds, hash); err != nil {
+			return err
 		}
-		recs[st.name].Seconds = time.Since(ts).Seconds()
-		recs[st.name].Done = true
-		recs[st.name].When = time.Now().UTC().Format(time.RFC3339)
 		if err := runlog.WriteJSON(recPath, recs); err != nil {
 			return err
 		}
@@ -233,6 +213,22 @@ func runRepro(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "== repro: done in %s (this invocation); report: %s\n", time.Since(t0).Round(time.Second), rep)
 	return nil
+}
+
+// run runs the stage's verb invocations and returns its record.
+func (st reproStage) run(cmds [][]string, hash string) (*stageRecord, error) {
+	ts := time.Now()
+	for _, c := range cmds {
+		fmt.Fprintf(os.Stderr, "== warm %s\n", strings.Join(c, " "))
+		cmd, ok := commands[c[0]]
+		if !ok {
+			return nil, fmt.Errorf("stage %s: no verb %q", st.name, c[0])
+		}
+		if err := cmd.run(c[1:]); err != nil {
+			return nil, fmt.Errorf("stage %s: warm %s: %w", st.name, c[0], err)
+		}
+	}
+	return &stageRecord{Hash: hash, Args: cmds, Seconds: time.Since(ts).Seconds(), Done: true, When: time.Now().UTC().Format(time.RFC3339)}, nil
 }
 
 // hash identifies the stage's inputs: the previous stage's hash (so a
@@ -265,6 +261,19 @@ func (st reproStage) removeOuts(r *reproRun) []string {
 		}
 	}
 	return out
+}
+
+// stageIndex is the index of the stage named from (len(stages) for "").
+func stageIndex(stages []reproStage, from string) (int, error) {
+	if from == "" {
+		return len(stages), nil
+	}
+	for i, s := range stages {
+		if s.name == from {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("--from %q: no such stage (have %s)", from, strings.Join(stageNames(), ", "))
 }
 
 func stageNames() []string {

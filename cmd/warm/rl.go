@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,22 +38,8 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 	var rms rmFlags
 	fs.Var(&rms, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
 	rewardName := fs.String("reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
-	steps := fs.Int("steps", 0, "RL steps (default: preset RLSteps)")
-	perStep := fs.Int("prompts-per-step", 0, "prompts per step (default: preset RLPrompts)")
-	k := fs.Int("k", 0, "samples per prompt, the RLOO group (default: preset RLSamples)")
-	lr := fs.Float64("lr", 0, "AdamW learning rate (default: preset RLLR)")
-	warmup := fs.Int("warmup", 0, "linear learning-rate warm-up steps")
-	klCoef := fs.Float64("kl-coef", -1, "α, the KL penalty (default 0.01: the study's labels are 25% corrupted; 0.003 with --clean-labels)")
-	clean := fs.Bool("clean-labels", false, "the reward models were trained on clean labels: default α = 0.003")
-	temp := fs.Float64("temperature", 0.9, "sampling temperature")
-	maxNew := fs.Int("max-new", 0, "longest response in tokens (default: preset MaxNew)")
-	baseline := fs.String("baseline", "rloo", "rloo (leave-one-out over the k samples of a prompt) or mean (running mean of the reward)")
-	baseDecay := fs.Float64("baseline-decay", 0.9, "decay of the running-mean baseline")
-	ema := fs.Float64("ema-anchor", 0, "WARP EMA anchor: the KL reference becomes an EMA of the policy with this rate (0: the SFT policy)")
-	clip := fs.Float64("clip", 1, "gradient-norm clipping (0: none)")
-	wd := fs.Float64("weight-decay", 0, "AdamW weight decay")
-	ckptEvery := fs.Int("ckpt-every", 10, "checkpoint every this many steps (and at the end)")
-	seed := fs.Uint64("seed", 1, "seed of prompt order and sampling")
+	var cfg rl.Config
+	klCoef, clean, lrFlag := rlConfigFlags(fs, &cfg)
 	out := fs.String("out", "", "run directory (required)")
 	fs.StringVar(out, "o", "", "same as --out")
 	plot := fs.Bool("plot", false, "plot the runs given as arguments on one set of curves into --out")
@@ -65,19 +52,7 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 		return fmt.Errorf("%w: --out is required", errUsage)
 	}
 	if *plot {
-		if len(pos) == 0 {
-			return fmt.Errorf("%w: --plot needs run directories", errUsage)
-		}
-		var ns []string
-		if *names != "" {
-			ns = strings.Split(*names, ",")
-		}
-		files, err := studyreport.PlotRLRuns(pos, ns, *out)
-		if err != nil {
-			return err
-		}
-		fmt.Println(strings.Join(files, "\n"))
-		return nil
+		return plotRLRuns(pos, *names, *out)
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected arguments %v (runs are plotted with --plot)", errUsage, pos)
@@ -86,20 +61,17 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	cfg := rl.Config{
-		Steps: cmp.Or(*steps, st.RLSteps), Prompts: cmp.Or(*perStep, st.RLPrompts), K: cmp.Or(*k, st.RLSamples),
-		LR: st.RLLR, Warmup: *warmup, WeightDecay: *wd, ClipNorm: *clip, KLCoef: rl.DefaultKLCoef(!*clean),
-		Temperature: *temp, MaxNew: cmp.Or(*maxNew, st.MaxNew), Baseline: *baseline, EMAAnchor: *ema,
-		CkptEvery: *ckptEvery, Seed: *seed,
+	cfg.Steps, cfg.Prompts, cfg.K = cmp.Or(cfg.Steps, st.RLSteps), cmp.Or(cfg.Prompts, st.RLPrompts), cmp.Or(cfg.K, st.RLSamples)
+	cfg.MaxNew, cfg.LR = cmp.Or(cfg.MaxNew, st.MaxNew), st.RLLR
+	if *lrFlag > 0 {
+		cfg.LR = *lrFlag
 	}
-	if *baseline == "mean" {
-		cfg.BaselineDecay = *baseDecay
-	}
-	if *lr > 0 {
-		cfg.LR = *lr
-	}
+	cfg.KLCoef = rl.DefaultKLCoef(!*clean)
 	if *klCoef >= 0 {
 		cfg.KLCoef = *klCoef
+	}
+	if cfg.Baseline != "mean" {
+		cfg.BaselineDecay = 0
 	}
 	specs, err := collectSpecs(*members, *ms, rms, false)
 	if err != nil {
@@ -137,4 +109,40 @@ func pickReward(specs []reward.Spec, name string, onlyRM bool) (reward.Spec, err
 		have = append(have, s.Name)
 	}
 	return reward.Spec{}, fmt.Errorf("%w: pick the reward with --reward NAME (have %s)", errUsage, strings.Join(have, ", "))
+}
+
+// rlConfigFlags declares the flags that set rl.Config fields (0: the
+// preset's value where one exists); the KL coefficient, --clean-labels and
+// --lr need the preset and are returned.
+func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config) (klCoef *float64, clean *bool, lr *float64) {
+	fs.IntVar(&cfg.Steps, "steps", 0, "RL steps (default: preset RLSteps)")
+	fs.IntVar(&cfg.Prompts, "prompts-per-step", 0, "prompts per step (default: preset RLPrompts)")
+	fs.IntVar(&cfg.K, "k", 0, "samples per prompt, the RLOO group (default: preset RLSamples)")
+	lr = fs.Float64("lr", 0, "AdamW learning rate (default: preset RLLR)")
+	fs.IntVar(&cfg.Warmup, "warmup", 0, "linear learning-rate warm-up steps")
+	klCoef = fs.Float64("kl-coef", -1, "α, the KL penalty (default 0.01: the study's labels are 25% corrupted; 0.003 with --clean-labels)")
+	clean = fs.Bool("clean-labels", false, "the reward models were trained on clean labels: default α = 0.003")
+	fs.Float64Var(&cfg.Temperature, "temperature", 0.9, "sampling temperature")
+	fs.IntVar(&cfg.MaxNew, "max-new", 0, "longest response in tokens (default: preset MaxNew)")
+	fs.StringVar(&cfg.Baseline, "baseline", "rloo", "rloo (leave-one-out over the k samples of a prompt) or mean (running mean of the reward)")
+	fs.Float64Var(&cfg.BaselineDecay, "baseline-decay", 0.9, "decay of the running-mean baseline")
+	fs.Float64Var(&cfg.EMAAnchor, "ema-anchor", 0, "WARP EMA anchor: the KL reference becomes an EMA of the policy with this rate (0: the SFT policy)")
+	fs.Float64Var(&cfg.ClipNorm, "clip", 1, "gradient-norm clipping (0: none)")
+	fs.Float64Var(&cfg.WeightDecay, "weight-decay", 0, "AdamW weight decay")
+	fs.IntVar(&cfg.CkptEvery, "ckpt-every", 10, "checkpoint every this many steps (and at the end)")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of prompt order and sampling")
+	return klCoef, clean, lr
+}
+
+// plotRLRuns is warm rl --plot: several runs on one set of curves.
+func plotRLRuns(runs []string, names, out string) error {
+	if len(runs) == 0 {
+		return fmt.Errorf("%w: --plot needs run directories", errUsage)
+	}
+	files, err := studyreport.PlotRLRuns(runs, splitList(names), out)
+	if err != nil {
+		return err
+	}
+	fmt.Println(strings.Join(files, "\n"))
+	return nil
 }
