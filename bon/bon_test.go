@@ -2,7 +2,6 @@ package bon
 
 import (
 	"fmt"
-	"github.com/warm-rm/warm/model/modeltest"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/tokenizer"
 )
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/gold"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/reward"
@@ -148,7 +149,7 @@ func Run(o RunOptions) (*Result, error) {
 	if err := WriteSamples(samplesPath, pool, scores); err != nil {
 		return nil, err
 	}
-	if err := runlog.WriteJSON(metaPath, mt); err != nil {
+	if err := atomicfile.WriteJSON(metaPath, mt); err != nil {
 		return nil, err
 	}
 	ns := Ns(o.N)
@@ -169,7 +170,7 @@ func Run(o RunOptions) (*Result, error) {
 		duels = append(duels, d)
 	}
 	res := &Result{policyAbs, len(pool.Prompts), o.N, o.MinNew, o.MaxNew, o.Temperature, o.Seed, goldName, mt.Rewards, curves, duels, time.Since(start).Seconds()}
-	return res, runlog.WriteJSON(filepath.Join(o.Out, "bon.json"), res)
+	return res, atomicfile.WriteJSON(filepath.Join(o.Out, "bon.json"), res)
 }
 
 // reusePool returns the cached pool and the scores whose rewards are

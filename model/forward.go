@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/warm-rm/warm/gemm"
+	"github.com/warm-rm/warm/internal/parallel"
 )
 
 // Mode selects training (dropout on, with masks drawn from Seed) or eval.
@@ -132,7 +133,7 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 		}
 	}
 	x := ws.resid[0]
-	parallelJobs(len(seqs), func(_, b int) {
+	parallel.Jobs(len(seqs), func(_, b int) {
 		for t, tok := range seqs[b] {
 			xi := x[(p.offs[b]+t)*C : (p.offs[b]+t+1)*C]
 			te := m.wte.W[tok*C : (tok+1)*C]
@@ -230,7 +231,7 @@ func (m *Model) attentionForward(p *Pass, la *layerActs, site uint64) {
 	if dropP > 0 {
 		scratch = m.ws.scratchFor(maxT * maxT)
 	}
-	parallelJobs(len(p.seqs)*H, func(w, job int) {
+	parallel.Jobs(len(p.seqs)*H, func(w, job int) {
 		b, h := job/H, job%H
 		T, off := len(p.seqs[b]), p.offs[b]
 		q := la.qkv[off*3*C+h*hd:]
@@ -373,7 +374,7 @@ func (p *Pass) TokenLogProbs() [][]float32 {
 		R := r1 - r0
 		lg := m.ws.logits[:R*V]
 		gemm.Sgemm(false, true, R, V, C, 1, m.ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
-		parallelRange(R, 8, func(lo, hi int) {
+		parallel.Range(R, 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := lg[i*V : (i+1)*V]
 				if t := next[r0+i]; t >= 0 {

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/warm-rm/warm/gemm"
+	"github.com/warm-rm/warm/internal/parallel"
 )
 
 // SampleOptions control Generate. Temperature <= 0 is greedy (argmax).
@@ -80,7 +81,7 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 	act := make([]int, 0, B) // rows still generating
 	toks := make([]int, B)
 	sample := func(rows []int, lg func(i int) []float32) {
-		parallelJobs(len(rows), func(_, i int) {
+		parallel.Jobs(len(rows), func(_, i int) {
 			b := rows[i]
 			toks[b] = sampleToken(lg(i), opt, &rngs[b])
 		})
@@ -127,7 +128,7 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 				copy(kc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[i*3*C+C:i*3*C+2*C])
 				copy(vc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[i*3*C+2*C:i*3*C+3*C])
 			}
-			parallelJobs(nb*H, func(_, job int) {
+			parallel.Jobs(nb*H, func(_, job int) {
 				i, hh := job/H, job%H
 				b := act[i]
 				T := pos[b] + 1

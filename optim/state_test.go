@@ -1,11 +1,11 @@
 package optim
 
 import (
-	"github.com/warm-rm/warm/model/modeltest"
 	"path/filepath"
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 )
 
 // A run resumed from saved state takes exactly the steps an uninterrupted

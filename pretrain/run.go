@@ -9,13 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/warm-rm/warm/corpus"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/warm-rm/warm/corpus"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
 	"github.com/warm-rm/warm/runlog"
@@ -289,7 +290,7 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 	}
 	sum.Checkpoints = append(sum.Checkpoints, "final")
 	sum.Samples = Samples(m, tok, cfg.Samples, cfg.SampleLen, cfg.Seed)
-	if err := runlog.WriteJSON(filepath.Join(cfg.Out, "summary.json"), sum); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(cfg.Out, "summary.json"), sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -341,33 +342,22 @@ func evalLoss(m *model.Model, wins [][]int, batch int) (float64, error) {
 }
 
 // saveHF writes an HF GPT2LMHeadModel directory (F32 weights and the
-// tokenizer files) atomically: into a temp directory that is renamed into
-// place, replacing an older one.
+// tokenizer files) atomically (atomicfile), replacing an older one.
 func saveHF(m *model.Model, tok interface {
 	Save(dir string, modelMaxLength int) error
 }, dir string, nPositions int) error {
-	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	d, err := atomicfile.NewDir(dir)
+	if err != nil {
 		return err
 	}
-	if err := m.Save(tmp, safetensors.F32); err != nil {
+	defer d.Abort()
+	if err := m.Save(d.Path, safetensors.F32); err != nil {
 		return err
 	}
-	if err := tok.Save(tmp, nPositions); err != nil {
+	if err := tok.Save(d.Path, nPositions); err != nil {
 		return err
 	}
-	old := dir + ".old"
-	os.RemoveAll(old)
-	if _, err := os.Stat(dir); err == nil {
-		if err := os.Rename(dir, old); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return err
-	}
-	return os.RemoveAll(old)
+	return d.Commit(true)
 }
 
 // Samples continues each prompt with the model (temperature 1, no top-k or

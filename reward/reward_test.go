@@ -1,11 +1,11 @@
 package reward
 
 import (
-	"github.com/warm-rm/warm/model/modeltest"
 	"math"
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 )
 
 func tinyRM(seed uint64) *model.Model {

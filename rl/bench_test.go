@@ -1,13 +1,13 @@
 package rl
 
 import (
-	"github.com/warm-rm/warm/reward"
 	"strings"
 	"testing"
 
 	"github.com/warm-rm/warm/corpus"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
+	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/tokenizer"
 )
 

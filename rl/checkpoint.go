@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
-	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/tokenizer"
 )
@@ -20,14 +20,16 @@ import (
 // A checkpoint is the directory out/ckpt-STEP: the policy as an HF
 // directory with its tokenizer (loadable by transformers and by every warm
 // verb), optimizer.safetensors (AdamW moments), anchor/ (the EMA reference,
-// when used) and state.json, written last. It is built in ckpt-STEP.tmp and
-// renamed into place, so a kill leaves only complete checkpoints.
+// when used) and state.json, written last. It is staged and renamed into
+// place by atomicfile, so a kill leaves only complete checkpoints.
 func saveCheckpoint(out string, policy, ref *model.Model, opt *optim.AdamW, tok *tokenizer.Tokenizer, st state, anchor bool) error {
 	dir := filepath.Join(out, "ckpt-"+strconv.Itoa(st.Step))
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
+	d, err := atomicfile.NewDir(dir)
+	if err != nil {
 		return err
 	}
+	defer d.Abort()
+	tmp := d.Path
 	if err := policy.Save(tmp, safetensors.F32); err != nil {
 		return err
 	}
@@ -42,13 +44,10 @@ func saveCheckpoint(out string, policy, ref *model.Model, opt *optim.AdamW, tok 
 			return err
 		}
 	}
-	if err := runlog.WriteJSON(filepath.Join(tmp, stateFile), st); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, stateFile), st); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dir)
+	return d.Commit(true)
 }
 
 // LastCheckpoint returns the complete checkpoint of the highest step in

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/gold"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
 	"github.com/warm-rm/warm/reward"
@@ -240,7 +241,7 @@ func Train(r Run) (*Summary, error) {
 		if err := os.Remove(metricsPath); err != nil && !os.IsNotExist(err) {
 			return nil, err
 		}
-		if err := runlog.WriteJSON(cfgPath, cfg); err != nil {
+		if err := atomicfile.WriteJSON(cfgPath, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -291,7 +292,7 @@ func Train(r Run) (*Summary, error) {
 	sum := &Summary{Config: cfg, Steps: st.Step, Final: last, Seconds: st.Seconds, Resumed: resumed,
 		FinalDir: final, PromptsN: len(r.Prompts), Completed: true}
 	sum.PeakStep, sum.PeakGold, sum.PeakKL = Peak(steps, SmoothWindow(len(steps)))
-	if err := runlog.WriteJSON(filepath.Join(r.Out, "summary.json"), sum); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(r.Out, "summary.json"), sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -471,22 +472,20 @@ func stepMap(s Step) map[string]any {
 }
 
 // saveModel writes an HF directory (weights F32, config, tokenizer)
-// through a temporary directory and a rename.
+// atomically (atomicfile).
 func saveModel(dir string, m *model.Model, tok *tokenizer.Tokenizer) error {
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
+	d, err := atomicfile.NewDir(dir)
+	if err != nil {
 		return err
 	}
-	if err := m.Save(tmp, safetensors.F32); err != nil {
+	defer d.Abort()
+	if err := m.Save(d.Path, safetensors.F32); err != nil {
 		return err
 	}
-	if err := tok.Save(tmp, m.Config.NPositions); err != nil {
+	if err := tok.Save(d.Path, m.Config.NPositions); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dir)
+	return d.Commit(true)
 }
 
 // generate samples up to maxNew tokens per row, each row ending after its

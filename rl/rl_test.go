@@ -2,7 +2,6 @@ package rl
 
 import (
 	"errors"
-	"github.com/warm-rm/warm/model/modeltest"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/stats"
 	"github.com/warm-rm/warm/tokenizer"
 )

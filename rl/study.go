@@ -2,10 +2,10 @@ package rl
 
 import (
 	"fmt"
-	"github.com/warm-rm/warm/runlog"
 	"io"
 
 	"github.com/warm-rm/warm/gold"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/reward"
@@ -132,7 +132,7 @@ func DuelStudy(o DuelStudyOptions) (*DuelResult, error) {
 	}
 	res := &DuelResult{o.A, o.B, o.PromptFile, o.Temperature, d}
 	if o.Out != "" {
-		if err := runlog.WriteJSON(o.Out, res); err != nil {
+		if err := atomicfile.WriteJSON(o.Out, res); err != nil {
 			return nil, err
 		}
 	}

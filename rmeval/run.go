@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/tokenizer"
 )
 
@@ -179,7 +179,7 @@ func Run(o Options) (*Outcome, error) {
 			return nil, err
 		}
 		if o.Out != "" {
-			if err := runlog.WriteJSON(filepath.Join(o.Out, "lmc.json"), curves); err != nil {
+			if err := atomicfile.WriteJSON(filepath.Join(o.Out, "lmc.json"), curves); err != nil {
 				return nil, err
 			}
 		}
@@ -190,7 +190,7 @@ func Run(o Options) (*Outcome, error) {
 		return nil, err
 	}
 	if o.Out != "" {
-		if err := runlog.WriteJSON(filepath.Join(o.Out, "eval.json"), res); err != nil {
+		if err := atomicfile.WriteJSON(filepath.Join(o.Out, "eval.json"), res); err != nil {
 			return nil, err
 		}
 	}

@@ -1,10 +1,10 @@
 package rmtrain
 
 import (
-	"github.com/warm-rm/warm/reward"
 	"math/rand/v2"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/reward"
 )
 
 // Features runs the frozen body once over every pair and returns the pooled

@@ -1,7 +1,6 @@
 package rmtrain
 
 import (
-	"github.com/warm-rm/warm/model/modeltest"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/reward"
 )
 

@@ -2,15 +2,16 @@ package rmtrain
 
 import (
 	"fmt"
-	"github.com/warm-rm/warm/reward"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"time"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/prefdata"
+	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/tokenizer"
@@ -147,7 +148,7 @@ func Run(o Options) (*Summary, error) {
 	}
 	sum.Seconds = time.Since(t0).Seconds()
 	if o.Only < 0 {
-		if err := runlog.WriteJSON(filepath.Join(o.Out, "summary.json"), sum); err != nil {
+		if err := atomicfile.WriteJSON(filepath.Join(o.Out, "summary.json"), sum); err != nil {
 			return nil, err
 		}
 	}
@@ -198,7 +199,7 @@ func probe(o Options, pairs, val []reward.Pair, log io.Writer) ([]float32, probe
 	if err := safetensors.WriteFloat32(path, []safetensors.Tensor{{Name: "score.weight", Shape: []int{1, len(w)}, Data: w}}, safetensors.F32, nil); err != nil {
 		return nil, pr, err
 	}
-	return w, pr, runlog.WriteJSON(filepath.Join(dir, "probe.json"), pr)
+	return w, pr, atomicfile.WriteJSON(filepath.Join(dir, "probe.json"), pr)
 }
 
 // checkPlan records the run's shared settings in out/plan.json and refuses
@@ -214,7 +215,7 @@ func checkPlan(o Options) error {
 		}
 		return nil
 	}
-	return runlog.WriteJSON(path, o)
+	return atomicfile.WriteJSON(path, o)
 }
 
 // normalise clears what plan.json does not hold.

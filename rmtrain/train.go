@@ -2,8 +2,6 @@ package rmtrain
 
 import (
 	"fmt"
-	"github.com/warm-rm/warm/reward"
-	"github.com/warm-rm/warm/stats"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -11,10 +9,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
+	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/stats"
 )
 
 // FTOptions are the fine-tuning hyperparameters shared by all members (the
@@ -200,18 +201,19 @@ func FineTune(mb Member, head []float32, pairs, val []reward.Pair, o FTOptions, 
 	if err := saveModel(m, filepath.Join(partial, "final"), o.Dtype, copyFiles); err != nil {
 		return nil, err
 	}
-	if err := runlog.WriteJSON(filepath.Join(partial, "final", "train.json"), res); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(partial, "final", "train.json"), res); err != nil {
 		return nil, err
 	}
 	metrics.Close()
-	os.Rename(filepath.Join(partial, "metrics.jsonl"), filepath.Join(partial, "final", "metrics.jsonl"))
+	if err := os.Rename(filepath.Join(partial, "metrics.jsonl"), filepath.Join(partial, "final", "metrics.jsonl")); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(partial, "mid")); err == nil {
 		if err := os.Rename(filepath.Join(partial, "mid"), filepath.Join(partial, "final", "mid")); err != nil {
 			return nil, err
 		}
 	}
-	os.RemoveAll(dir)
-	if err := os.Rename(filepath.Join(partial, "final"), dir); err != nil {
+	if err := atomicfile.ReplaceDir(filepath.Join(partial, "final"), dir, true); err != nil {
 		return nil, err
 	}
 	os.RemoveAll(partial)
@@ -253,7 +255,7 @@ func checkpoint(m *model.Model, opt *optim.AdamW, partial string, st memberState
 	if err := opt.SaveState(filepath.Join(partial, "optim.safetensors")); err != nil {
 		return err
 	}
-	return runlog.WriteJSON(filepath.Join(partial, "state.json"), st)
+	return atomicfile.WriteJSON(filepath.Join(partial, "state.json"), st)
 }
 
 // Accuracy is the pairwise accuracy of m on pairs (a tie counts half).

@@ -4,14 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/warm-rm/warm/rmtrain"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/preset"
+	"github.com/warm-rm/warm/rmtrain"
 	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/studyreport"
 )
@@ -198,7 +199,7 @@ func runRepro(args []string) error {
 		if recs[st.name], err = st.run(cmds, hash); err != nil {
 			return err
 		}
-		if err := runlog.WriteJSON(recPath, recs); err != nil {
+		if err := atomicfile.WriteJSON(recPath, recs); err != nil {
 			return err
 		}
 	}

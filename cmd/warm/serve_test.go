@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/warm-rm/warm/model/modeltest"
 	"io"
 	"math"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/serve"
 	"github.com/warm-rm/warm/tokenizer"
