@@ -487,31 +487,3 @@ func (m *Model) TokenLogProbs(seqs [][]int) ([][]float32, error) {
 	}
 	return out, nil
 }
-
-// TrimPadding turns an HF-style right-padded batch (input_ids and an
-// attention_mask of 1…1 0…0 per row) into the unpadded sequences Forward
-// takes. Left padding or holes in the mask are an error: HF would give
-// those tokens positions that a packed batch cannot reproduce.
-func TrimPadding(ids, attentionMask [][]int) ([][]int, error) {
-	if len(ids) != len(attentionMask) {
-		return nil, fmt.Errorf("model: %d rows of ids but %d of attention mask", len(ids), len(attentionMask))
-	}
-	out := make([][]int, len(ids))
-	for b, row := range ids {
-		mask := attentionMask[b]
-		if len(mask) != len(row) {
-			return nil, fmt.Errorf("model: row %d: %d ids but %d mask values", b, len(row), len(mask))
-		}
-		n := 0
-		for n < len(mask) && mask[n] == 1 {
-			n++
-		}
-		for t := n; t < len(mask); t++ {
-			if mask[t] != 0 {
-				return nil, fmt.Errorf("model: row %d: attention mask is not right padding (1…1 0…0) at position %d", b, t)
-			}
-		}
-		out[b] = row[:n:n]
-	}
-	return out, nil
-}

@@ -207,16 +207,6 @@ func TestHeadOnly(t *testing.T) {
 	}
 }
 
-func TestTrimPadding(t *testing.T) {
-	got, err := TrimPadding([][]int{{5, 6, 0, 0}, {7, 8, 9, 1}}, [][]int{{1, 1, 0, 0}, {1, 1, 1, 1}})
-	if err != nil || !reflect.DeepEqual(got, [][]int{{5, 6}, {7, 8, 9, 1}}) {
-		t.Fatalf("got %v, %v", got, err)
-	}
-	if _, err := TrimPadding([][]int{{0, 5}}, [][]int{{0, 1}}); err == nil {
-		t.Error("left padding accepted")
-	}
-}
-
 func TestStalePassPanics(t *testing.T) {
 	m := tinyModel(t, 26)
 	p := m.Forward(gradSeqs, Mode{})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/prefdata"
+	"github.com/warm-rm/warm/stats"
 )
 
 func testConfig() Config {
@@ -83,7 +84,7 @@ func TestBuildSplitsLabelsCorruption(t *testing.T) {
 			if gc > gr {
 				agree++
 			}
-			p := prefdata.Sigmoid(math.Abs(gc-gr) / cfg.BTTemperature)
+			p := stats.Sigmoid(math.Abs(gc-gr) / cfg.BTTemperature)
 			mean += p
 			variance += p * (1 - p)
 		}
