@@ -57,11 +57,10 @@ func RunStudy(o StudyOptions) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	// No stop token: every row runs to maxNew and Build cuts at
-	// <|endoftext|>, so a batch keeps all its rows to the end and each
-	// row's tokens do not depend on when the others stop.
+	// A row stops at <|endoftext|> (Build cuts there too), so no compute
+	// goes to tokens that are thrown away.
 	policy := func(prompts [][]int, temperature float64, maxNew int, seed uint64) [][]int {
-		return m.Generate(prompts, model.SampleOptions{MaxNewTokens: maxNew, Temperature: float32(temperature), Seed: seed, StopToken: -1})
+		return m.Generate(prompts, model.SampleOptions{MaxNewTokens: maxNew, Temperature: float32(temperature), Seed: seed, StopToken: tok.EOT()})
 	}
 	ds, err := Build(tok, policy, gold.NewVADER(), cfg)
 	if err != nil {
