@@ -150,7 +150,7 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 	}
 	ws.tmp = grow(ws.tmp, n*C)
 	for l := 0; l < L; l++ {
-		la, lp := &ws.layers[0], &m.layers[l]
+		la := &ws.layers[0]
 		if keep {
 			la = &ws.layers[l]
 		}
@@ -170,17 +170,8 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 			geluGrad = la.geluGrad
 		}
 		site := uint64(16 + 4*l)
-
-		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, in, lp.ln1W.W, lp.ln1B.W, n, C, c.LayerNormEps)
-		linearForward(la.qkv, la.ln1, lp.attnW.W, lp.attnB.W, n, C, 3*C)
-		if onQKV != nil {
-			onQKV(l, p, la.qkv)
-		}
-		if train && c.AttnPdrop > 0 {
-			la.attMask = grow(la.attMask, na)
-		}
-		m.attentionForward(p, la, site)
-		linearForward(ws.tmp, la.atty, lp.attnProjW.W, lp.attnProjB.W, n, C, C)
+		// Dropout masks are drawn per (seed, site, row): the order in which
+		// they are filled does not matter.
 		var mask1, mask2 []float32
 		if train && c.ResidPdrop > 0 {
 			la.mask1, la.mask2 = grow(la.mask1, n*C), grow(la.mask2, n*C)
@@ -188,17 +179,43 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 			fillDropout(la.mask2, n, C, c.ResidPdrop, mode.Seed, site+2)
 			mask1, mask2 = la.mask1, la.mask2
 		}
-		residualAdd(la.res2, in, ws.tmp, mask1)
-		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, lp.ln2W.W, lp.ln2B.W, n, C, c.LayerNormEps)
-		linearForward(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, n, C, F)
-		geluForward(la.fchGelu, geluGrad, la.fch)
-		linearForward(ws.tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, n, F, C)
-		residualAdd(ws.resid[residIdx(l+1)], la.res2, ws.tmp, mask2)
+		m.block(l, n, in, ws.resid[residIdx(l+1)], ws.tmp, la, geluGrad, mask1, mask2, func() {
+			if onQKV != nil {
+				onQKV(l, p, la.qkv)
+			}
+			if train && c.AttnPdrop > 0 {
+				la.attMask = grow(la.attMask, na)
+			}
+			m.attentionForward(p, la, site)
+		})
 	}
 	ws.lnf = grow(ws.lnf, n*C)
 	ws.lnfMean, ws.lnfRstd = grow(ws.lnfMean, n), grow(ws.lnfRstd, n)
 	layerNormForward(ws.lnf, ws.lnfMean, ws.lnfRstd, ws.resid[residIdx(L)], m.lnfW.W, m.lnfB.W, n, C, c.LayerNormEps)
 	return p
+}
+
+// block is transformer block l over n packed rows, the one implementation
+// that training, scoring and generation share: in → out through la's
+// buffers (each at least n rows; tmp n×C scratch). attend computes la.atty
+// from la.qkv (full causal attention over packed sequences, or one new
+// row against the KV cache). geluGrad (backward's gelu'), mask1 and mask2
+// (residual dropout) may be nil. out may alias in, and la.res2 may alias
+// both (generation updates the residual stream in place).
+func (m *Model) block(l, n int, in, out, tmp []float32, la *layerActs, geluGrad, mask1, mask2 []float32, attend func()) {
+	c := m.Config
+	C, F := c.NEmbd, c.Inner()
+	lp := &m.layers[l]
+	layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, in, lp.ln1W.W, lp.ln1B.W, n, C, c.LayerNormEps)
+	linearForward(la.qkv, la.ln1, lp.attnW.W, lp.attnB.W, n, C, 3*C)
+	attend()
+	linearForward(tmp, la.atty, lp.attnProjW.W, lp.attnProjB.W, n, C, C)
+	residualAdd(la.res2[:n*C], in, tmp, mask1)
+	layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, lp.ln2W.W, lp.ln2B.W, n, C, c.LayerNormEps)
+	linearForward(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, n, C, F)
+	geluForward(la.fchGelu[:n*F], geluGrad, la.fch[:n*F])
+	linearForward(tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, n, F, C)
+	residualAdd(out[:n*C], la.res2, tmp, mask2)
 }
 
 // scratchFor returns per-worker scratch of at least k floats each.
