@@ -118,7 +118,8 @@ func reproStages() []reproStage {
 				cmds = append(cmds, []string{"rl", "--preset", r.preset, "--policy", r.dir("pretrain", "final"), "--data", r.dir("data"),
 					"--members", r.dir("rm"), "--reward", name, "--out", d})
 			}
-			plot := append([]string{"rl", "--plot", "--names", strings.Join(names, ","), "-o", r.dir("rl-plots")}, dirs...)
+			plot := append([]string{"rl", "--plot", "--names", strings.Join(names, ","), "--sft", r.dir("pretrain", "final"),
+				"--sample-prompts", r.dir("data", "ood.jsonl"), "-o", r.dir("rl-plots")}, dirs...)
 			return append(cmds, plot), nil
 		}, func(p preset.Study) []any { return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew} }, nil},
 		{"duel", func(r *reproRun) ([][]string, error) {

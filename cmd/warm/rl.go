@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/reward"
@@ -44,6 +45,8 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 	fs.StringVar(out, "o", "", "same as --out")
 	plot := fs.Bool("plot", false, "plot the runs given as arguments on one set of curves into --out")
 	names := fs.String("names", "", "with --plot: comma-separated run labels")
+	sft := fs.String("sft", "", "with --plot: also sample the SFT policy DIR and each run at the same KL into OUT/samples.json")
+	samplePrompts := fs.String("sample-prompts", "", "with --sft: JSONL whose first 3 prompts are sampled")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -52,7 +55,7 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 		return fmt.Errorf("%w: --out is required", errUsage)
 	}
 	if *plot {
-		return plotRLRuns(pos, *names, *out)
+		return plotRLRuns(pos, *names, *out, *sft, *samplePrompts)
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected arguments %v (runs are plotted with --plot)", errUsage, pos)
@@ -134,14 +137,36 @@ func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config) (klCoef *float64, clean *bo
 	return klCoef, clean, lr
 }
 
-// plotRLRuns is warm rl --plot: several runs on one set of curves.
-func plotRLRuns(runs []string, names, out string) error {
+// plotRLRuns is warm rl --plot: several runs on one set of curves, and
+// with sft their samples at the same KL (OUT/samples.json).
+func plotRLRuns(runs []string, names, out, sft, promptFile string) error {
 	if len(runs) == 0 {
 		return fmt.Errorf("%w: --plot needs run directories", errUsage)
 	}
 	files, err := studyreport.PlotRLRuns(runs, splitList(names), out)
 	if err != nil {
 		return err
+	}
+	if sft != "" {
+		labels := splitList(names)
+		if labels == nil {
+			for _, r := range runs {
+				labels = append(labels, filepath.Base(r))
+			}
+		}
+		prompts, err := prefgen.ReadPrompts(promptFile, 3)
+		if err != nil {
+			return fmt.Errorf("--sample-prompts: %w", err)
+		}
+		s, err := rl.SamplesAtSameKL(sft, runs, labels, prompts)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(out, "samples.json")
+		if err := atomicfile.WriteJSON(path, s); err != nil {
+			return err
+		}
+		files = append(files, path)
 	}
 	fmt.Println(strings.Join(files, "\n"))
 	return nil
