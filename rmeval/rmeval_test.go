@@ -1,12 +1,12 @@
 package rmeval
 
 import (
-	"github.com/warm-rm/warm/model/modeltest"
-	"github.com/warm-rm/warm/reward"
 	"math"
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
+	"github.com/warm-rm/warm/reward"
 )
 
 // Score's counts against a hand-computed example: 5 pairs, 3 wins, 1 tie,

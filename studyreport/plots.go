@@ -2,14 +2,14 @@ package studyreport
 
 import (
 	"fmt"
-	"github.com/warm-rm/warm/rl"
-	"github.com/warm-rm/warm/rmeval"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/warm-rm/warm/bon"
 	"github.com/warm-rm/warm/report"
+	"github.com/warm-rm/warm/rl"
+	"github.com/warm-rm/warm/rmeval"
 )
 
 // The figures of the study's stages are drawn here, in the report layer,
