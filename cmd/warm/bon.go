@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -51,56 +52,90 @@ Samples N_max responses per prompt once (cached in OUT/samples.jsonl with their 
 picks the best by each reward for N = 1, 2, 4, ..., N_max (unbiased estimator over subsets),
 and reports proxy and gold reward against KL_bon = log N − (N−1)/N.
 "gold" (VADER on the response) is always scored.`)
-	presetName := fs.String("preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
-	policyDir := fs.String("policy", "runs/pretrain/final", "policy: an HF GPT2LMHeadModel directory with tokenizer files")
-	dataDir := fs.String("data", "runs/data", "warm data output: prompts come from SPLIT.jsonl")
-	split := fs.String("split", "val", "split whose prompts are used")
-	promptsFile := fs.String("prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
-	members := fs.String("members", "", "warm train run: rewards single (best-ranked member), each member, ensM and warmM")
-	ms := fs.String("m", "", "M values for ensM/warmM with --members (default 2 and all)")
-	var rms rmFlags
-	fs.Var(&rms, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable); NAME=gold for the judge")
-	nPrompts := fs.Int("num-prompts", 0, "prompts (default: preset BoNPrompts)")
-	nMax := fs.Int("n", 0, "N_max, samples per prompt (default: preset BoNMaxN)")
-	minNew := fs.Int("min-new", 0, "shortest response budget in tokens (default: preset)")
-	maxNew := fs.Int("max-new", 0, "longest response in tokens (default: preset)")
-	temp := fs.Float64("temperature", 1.0, "sampling temperature")
-	seed := fs.Uint64("seed", 1, "sampling seed")
-	vs := fs.String("vs", "", "win rates A:B[,A:B...] judged by gold (default: warmM for the largest M against single)")
-	out := fs.String("out", "", "output directory (required)")
+	a := newBonArgs()
+	a.bind(fs)
+	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable); NAME=gold for the judge")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *out == "" {
+	return a.run()
+}
+
+// run compares the rewards by best-of-N, plots and prints the curves.
+func (a bonArgs) run() error {
+	if a.Out == "" {
 		return fmt.Errorf("%w: --out is required", errUsage)
 	}
-	st, err := preset.Get(*presetName)
+	st, err := preset.Get(a.Preset)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	specs, err := collectSpecs(*members, *ms, rms, true)
+	specs, err := collectSpecs(a.Members, a.Ms, a.RMs, true)
 	if err != nil {
 		return err
 	}
 	if len(specs) == 1 {
 		return fmt.Errorf("%w: no reward models: give --members RM_RUN or --rm NAME=DIR", errUsage)
 	}
-	src, err := prefgen.PromptFile(*promptsFile, *dataDir, *split)
+	src, err := prefgen.PromptFile(a.PromptsFile, a.DataDir, a.Split)
 	if err != nil {
 		return err
 	}
-	res, err := bon.Run(bon.RunOptions{Policy: *policyDir, PromptFile: src, Specs: specs,
-		Prompts: cmp.Or(*nPrompts, st.BoNPrompts), N: cmp.Or(*nMax, st.BoNMaxN), MinNew: cmp.Or(*minNew, st.MinNew), MaxNew: cmp.Or(*maxNew, st.MaxNew),
-		Temperature: *temp, Seed: *seed, Vs: *vs, Out: *out, Log: os.Stderr})
+	res, err := bon.Run(bon.RunOptions{Policy: a.PolicyDir, PromptFile: src, Specs: specs,
+		Prompts: cmp.Or(a.NPrompts, st.BoNPrompts), N: cmp.Or(a.NMax, st.BoNMaxN), MinNew: cmp.Or(a.MinNew, st.MinNew), MaxNew: cmp.Or(a.MaxNew, st.MaxNew),
+		Temperature: a.Temp, Seed: a.Seed, Vs: a.Vs, Out: a.Out, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	if err := studyreport.PlotBoN(*out, res.Curves, res.Gold); err != nil {
+	if err := studyreport.PlotBoN(a.Out, res.Curves, res.Gold); err != nil {
 		return err
 	}
 	printBoN(res.Curves, res.Duels, res.Prompts)
-	fmt.Fprintf(os.Stderr, "warm bon: wrote %s/bon.json, bon_gold_vs_kl.png, bon_proxy_vs_kl.png, samples.jsonl (%.0fs)\n", *out, res.Seconds)
+	fmt.Fprintf(os.Stderr, "warm bon: wrote %s/bon.json, bon_gold_vs_kl.png, bon_proxy_vs_kl.png, samples.jsonl (%.0fs)\n", a.Out, res.Seconds)
 	return nil
+}
+
+// bonArgs is the flags of the verb as one value: the verb binds them, repro
+// fills them directly.
+type bonArgs struct {
+	RMs         rmFlags // --rm, repeatable
+	Preset      string
+	PolicyDir   string
+	DataDir     string
+	Split       string
+	PromptsFile string
+	Members     string
+	Ms          string
+	NPrompts    int
+	NMax        int
+	MinNew      int
+	MaxNew      int
+	Temp        float64
+	Seed        uint64
+	Vs          string
+	Out         string
+}
+
+func newBonArgs() bonArgs {
+	return bonArgs{Preset: "quick", PolicyDir: "runs/pretrain/final", DataDir: "runs/data", Split: "val", Temp: 1.0, Seed: 1}
+}
+
+func (a *bonArgs) bind(fs *flag.FlagSet) {
+	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
+	fs.StringVar(&a.PolicyDir, "policy", a.PolicyDir, "policy: an HF GPT2LMHeadModel directory with tokenizer files")
+	fs.StringVar(&a.DataDir, "data", a.DataDir, "warm data output: prompts come from SPLIT.jsonl")
+	fs.StringVar(&a.Split, "split", a.Split, "split whose prompts are used")
+	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "JSONL file with a \"prompt\" field per row (instead of --data)")
+	fs.StringVar(&a.Members, "members", a.Members, "warm train run: rewards single (best-ranked member), each member, ensM and warmM")
+	fs.StringVar(&a.Ms, "m", a.Ms, "M values for ensM/warmM with --members (default 2 and all)")
+	fs.IntVar(&a.NPrompts, "num-prompts", a.NPrompts, "prompts (default: preset BoNPrompts)")
+	fs.IntVar(&a.NMax, "n", a.NMax, "N_max, samples per prompt (default: preset BoNMaxN)")
+	fs.IntVar(&a.MinNew, "min-new", a.MinNew, "shortest response budget in tokens (default: preset)")
+	fs.IntVar(&a.MaxNew, "max-new", a.MaxNew, "longest response in tokens (default: preset)")
+	fs.Float64Var(&a.Temp, "temperature", a.Temp, "sampling temperature")
+	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed")
+	fs.StringVar(&a.Vs, "vs", a.Vs, "win rates A:B[,A:B...] judged by gold (default: warmM for the largest M against single)")
+	fs.StringVar(&a.Out, "out", a.Out, "output directory (required)")
 }
 
 func printBoN(curves []bon.Curve, duels []bon.Duel, prompts int) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -19,71 +20,114 @@ func init() {
 
 func runData(args []string) error {
 	fs := newFlagSet("data", "[--preset quick|full|tiny] [--data data/ | --sample] [--policy runs/pretrain/final] [--out runs/data] [overrides]")
-	presetName := fs.String("preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
-	dataDir := fs.String("data", "data", "data folder filled by scripts/setup")
-	sample := fs.Bool("sample", false, "take prompts from the corpus sample embedded in the binary (no setup needed; OOD prompts then come from its train-split documents)")
-	sources := fs.String("sources", "", "comma-separated corpus sources (default: all); must match warm pretrain's")
-	policyDir := fs.String("policy", "runs/pretrain/final", "policy: an HF GPT2LMHeadModel directory with tokenizer files")
-	out := fs.String("out", "runs/data", "output directory")
-	nTrain := fs.Int("train", 0, "training pairs (default: preset)")
-	nVal := fs.Int("val", 0, "ID validation pairs (default: preset)")
-	nOOD := fs.Int("ood", 0, "OOD pairs (default: preset)")
-	minNew := fs.Int("min-new", 0, "shortest response in new tokens (default: preset)")
-	maxNew := fs.Int("max-new", 0, "longest response in new tokens (default: preset)")
-	promptMin := fs.Int("prompt-min", 8, "shortest prompt in tokens")
-	promptMax := fs.Int("prompt-max", 24, "longest prompt in tokens")
-	temp := fs.Float64("temperature", 1.0, "policy sampling temperature (train and val)")
-	oodTemp := fs.Float64("ood-temperature", 0, "the shifted policy's sampling temperature (default: preset)")
-	btTemp := fs.Float64("bt-temperature", -1, "Bradley-Terry labelling temperature on gold differences (0: argmax; default: preset)")
-	corrupt := fs.Float64("corrupt", -1, "fraction of training labels swapped (default: preset)")
-	dropTies := fs.Bool("drop-ties", true, "drop pairs whose two responses get exactly the same gold score")
-	parquet := fs.Bool("parquet", false, "also write train/val/ood.parquet")
-	seed := fs.Uint64("seed", 1, "seed of prompt order, sampling and labels")
-	batch := fs.Int("batch", 32, "prompts per generation batch (each sampled twice)")
-	perPrompt := fs.Int("pairs-per-prompt", 4, "most pairs one prompt may carry within a split, used only when the split's prompts run short (1: each prompt once)")
-	valFrac := fs.Float64("val-frac", 0, "held-out fraction of the corpus split (default: the policy's pretraining run, else 0.1)")
-	splitSeed := fs.Uint64("split-seed", 0, "seed of the corpus split (default: the policy's pretraining run, else 1)")
+	a := newDataArgs()
+	a.bind(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := preset.Get(*presetName)
+	return a.run()
+}
+
+// run resolves the preset and calls the library.
+func (a dataArgs) run() error {
+	st, err := preset.Get(a.Preset)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg := prefgen.Config{
-		Train: st.TrainPairs, Val: st.ValPairs, OOD: st.OODPairs, PromptMinTok: *promptMin, PromptMaxTok: *promptMax,
-		MinNew: st.MinNew, MaxNew: st.MaxNew, Temperature: *temp, OODTemperature: st.OODTemperature,
-		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: *dropTies, Batch: *batch, MaxPairsPerPrompt: *perPrompt, Seed: *seed, Progress: os.Stderr,
+		Train: st.TrainPairs, Val: st.ValPairs, OOD: st.OODPairs, PromptMinTok: a.PromptMin, PromptMaxTok: a.PromptMax,
+		MinNew: st.MinNew, MaxNew: st.MaxNew, Temperature: a.Temp, OODTemperature: st.OODTemperature,
+		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: a.DropTies, Batch: a.Batch, MaxPairsPerPrompt: a.PerPrompt, Seed: a.Seed, Progress: os.Stderr,
 	}
 	set := func(dst *int, v int) {
 		if v > 0 {
 			*dst = v
 		}
 	}
-	set(&cfg.Train, *nTrain)
-	set(&cfg.Val, *nVal)
-	set(&cfg.OOD, *nOOD)
-	set(&cfg.MinNew, *minNew)
-	set(&cfg.MaxNew, *maxNew)
-	if *oodTemp > 0 {
-		cfg.OODTemperature = *oodTemp
+	set(&cfg.Train, a.NTrain)
+	set(&cfg.Val, a.NVal)
+	set(&cfg.OOD, a.NOOD)
+	set(&cfg.MinNew, a.MinNew)
+	set(&cfg.MaxNew, a.MaxNew)
+	if a.OodTemp > 0 {
+		cfg.OODTemperature = a.OodTemp
 	}
-	if *btTemp >= 0 {
-		cfg.BTTemperature = *btTemp
+	if a.BtTemp >= 0 {
+		cfg.BTTemperature = a.BtTemp
 	}
-	if *corrupt >= 0 {
-		cfg.Corrupt = *corrupt
+	if a.Corrupt >= 0 {
+		cfg.Corrupt = a.Corrupt
 	}
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	ds, err := prefgen.RunStudy(prefgen.StudyOptions{Config: cfg, Policy: *policyDir, Sample: *sample, DataDir: *dataDir, Sources: splitList(*sources),
-		ValFrac: *valFrac, SplitSeed: *splitSeed, Out: *out, Parquet: *parquet, Log: os.Stderr})
+	ds, err := prefgen.RunStudy(prefgen.StudyOptions{Config: cfg, Policy: a.PolicyDir, Sample: a.Sample, DataDir: a.DataDir, Sources: splitList(a.Sources),
+		ValFrac: a.ValFrac, SplitSeed: a.SplitSeed, Out: a.Out, Parquet: a.Parquet, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	printData(ds.Summary, *out, cfg.DropTies)
+	printData(ds.Summary, a.Out, cfg.DropTies)
 	return nil
+}
+
+// dataArgs is the flags of the verb as one value: the verb binds them, repro
+// fills them directly.
+type dataArgs struct {
+	Preset    string
+	DataDir   string
+	Sample    bool
+	Sources   string
+	PolicyDir string
+	Out       string
+	NTrain    int
+	NVal      int
+	NOOD      int
+	MinNew    int
+	MaxNew    int
+	PromptMin int
+	PromptMax int
+	Temp      float64
+	OodTemp   float64
+	BtTemp    float64
+	Corrupt   float64
+	DropTies  bool
+	Parquet   bool
+	Seed      uint64
+	Batch     int
+	PerPrompt int
+	ValFrac   float64
+	SplitSeed uint64
+}
+
+func newDataArgs() dataArgs {
+	return dataArgs{Preset: "quick", DataDir: "data", PolicyDir: "runs/pretrain/final", Out: "runs/data", PromptMin: 8, PromptMax: 24, Temp: 1.0, BtTemp: -1, Corrupt: -1, DropTies: true, Seed: 1, Batch: 32, PerPrompt: 4}
+}
+
+func (a *dataArgs) bind(fs *flag.FlagSet) {
+	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
+	fs.StringVar(&a.DataDir, "data", a.DataDir, "data folder filled by scripts/setup")
+	fs.BoolVar(&a.Sample, "sample", a.Sample, "take prompts from the corpus sample embedded in the binary (no setup needed; OOD prompts then come from its train-split documents)")
+	fs.StringVar(&a.Sources, "sources", a.Sources, "comma-separated corpus sources (default: all); must match warm pretrain's")
+	fs.StringVar(&a.PolicyDir, "policy", a.PolicyDir, "policy: an HF GPT2LMHeadModel directory with tokenizer files")
+	fs.StringVar(&a.Out, "out", a.Out, "output directory")
+	fs.IntVar(&a.NTrain, "train", a.NTrain, "training pairs (default: preset)")
+	fs.IntVar(&a.NVal, "val", a.NVal, "ID validation pairs (default: preset)")
+	fs.IntVar(&a.NOOD, "ood", a.NOOD, "OOD pairs (default: preset)")
+	fs.IntVar(&a.MinNew, "min-new", a.MinNew, "shortest response in new tokens (default: preset)")
+	fs.IntVar(&a.MaxNew, "max-new", a.MaxNew, "longest response in new tokens (default: preset)")
+	fs.IntVar(&a.PromptMin, "prompt-min", a.PromptMin, "shortest prompt in tokens")
+	fs.IntVar(&a.PromptMax, "prompt-max", a.PromptMax, "longest prompt in tokens")
+	fs.Float64Var(&a.Temp, "temperature", a.Temp, "policy sampling temperature (train and val)")
+	fs.Float64Var(&a.OodTemp, "ood-temperature", a.OodTemp, "the shifted policy's sampling temperature (default: preset)")
+	fs.Float64Var(&a.BtTemp, "bt-temperature", a.BtTemp, "Bradley-Terry labelling temperature on gold differences (0: argmax; default: preset)")
+	fs.Float64Var(&a.Corrupt, "corrupt", a.Corrupt, "fraction of training labels swapped (default: preset)")
+	fs.BoolVar(&a.DropTies, "drop-ties", a.DropTies, "drop pairs whose two responses get exactly the same gold score")
+	fs.BoolVar(&a.Parquet, "parquet", a.Parquet, "also write train/val/ood.parquet")
+	fs.Uint64Var(&a.Seed, "seed", a.Seed, "seed of prompt order, sampling and labels")
+	fs.IntVar(&a.Batch, "batch", a.Batch, "prompts per generation batch (each sampled twice)")
+	fs.IntVar(&a.PerPrompt, "pairs-per-prompt", a.PerPrompt, "most pairs one prompt may carry within a split, used only when the split's prompts run short (1: each prompt once)")
+	fs.Float64Var(&a.ValFrac, "val-frac", a.ValFrac, "held-out fraction of the corpus split (default: the policy's pretraining run, else 0.1)")
+	fs.Uint64Var(&a.SplitSeed, "split-seed", a.SplitSeed, "seed of the corpus split (default: the policy's pretraining run, else 1)")
 }
 
 func printData(s prefgen.Summary, out string, dropTies bool) {

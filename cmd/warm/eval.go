@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,29 +29,25 @@ func runEval(args []string) error {
 		}
 	}
 	fs := newFlagSet("eval", evalSynopsis)
-	dataDir := fs.String("data", "runs/data", "directory with train.jsonl, val.jsonl, ood.jsonl (from warm data)")
-	trainPath := fs.String("train", "", "training pairs (default DATA/train.jsonl); split into clean and corrupted by their flags")
-	valPath := fs.String("val", "", "ID validation pairs (default DATA/val.jsonl)")
-	oodPath := fs.String("ood", "", "OOD pairs (default DATA/ood.jsonl)")
-	rmDir := fs.String("rm", "", "warm train run: evaluate its member-NN directories")
-	out := fs.String("out", "", "output directory for eval.json and plots (default: print only)")
-	rankBy := fs.String("rank-by", "val", "order members by accuracy on this split before taking the first M (val, ood, or none)")
-	maxTrain := fs.Int("max-train", 2000, "score at most this many training pairs per part (0: all)")
-	soup := fs.Bool("soup", false, "also build a greedy soup (ranked and accepted on --rank-by)")
-	interp := fs.Bool("interpolate", false, "interpolate the two MODEL_DIRs")
-	ladder := fs.String("ladder", "", "warm train run with --ladder: evaluate the diversity ladder")
-	steps := fs.Int("steps", 11, "interpolation points in [0, 1]")
-	ms := fs.String("m", "", "M values for the summary table (default 2 and all)")
+	a := newEvalArgs()
+	a.bind(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) == 0 && *rmDir == "" && *ladder == "" {
+	a.Models = pos
+	return a.run()
+}
+
+// run evaluates and prints; with Out, it writes eval.json / lmc.json and
+// the plots.
+func (a evalArgs) run() error {
+	if len(a.Models) == 0 && a.RmDir == "" && a.Ladder == "" {
 		return fmt.Errorf("%w: no models (give MODEL_DIRs, --rm or --ladder)", errUsage)
 	}
-	res, err := rmeval.Run(rmeval.Options{Models: pos, Run: *rmDir, Ladder: *ladder, Interpolate: *interp, Steps: *steps,
-		DataDir: *dataDir, Train: *trainPath, Val: *valPath, OOD: *oodPath, MaxTrain: *maxTrain,
-		RankBy: *rankBy, Soup: *soup, Ms: *ms, Out: *out, Log: os.Stderr})
+	res, err := rmeval.Run(rmeval.Options{Models: a.Models, Run: a.RmDir, Ladder: a.Ladder, Interpolate: a.Interp, Steps: a.Steps,
+		DataDir: a.DataDir, Train: a.TrainPath, Val: a.ValPath, OOD: a.OodPath, MaxTrain: a.MaxTrain,
+		RankBy: a.RankBy, Soup: a.Soup, Ms: a.Ms, Out: a.Out, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -62,10 +59,49 @@ func runEval(args []string) error {
 		res.Result.WriteSummary(os.Stdout, res.Ms)
 		res.Result.WriteSoup(os.Stdout)
 	}
-	if *out == "" {
+	if a.Out == "" {
 		return nil
 	}
-	return plotEval(*out, res)
+	return plotEval(a.Out, res)
+}
+
+// evalArgs is the flags of the verb as one value: the verb binds them, repro
+// fills them directly.
+type evalArgs struct {
+	Models    []string // positional MODEL_DIRs
+	DataDir   string
+	TrainPath string
+	ValPath   string
+	OodPath   string
+	RmDir     string
+	Out       string
+	RankBy    string
+	MaxTrain  int
+	Soup      bool
+	Interp    bool
+	Ladder    string
+	Steps     int
+	Ms        string
+}
+
+func newEvalArgs() evalArgs {
+	return evalArgs{DataDir: "runs/data", RankBy: "val", MaxTrain: 2000, Steps: 11}
+}
+
+func (a *evalArgs) bind(fs *flag.FlagSet) {
+	fs.StringVar(&a.DataDir, "data", a.DataDir, "directory with train.jsonl, val.jsonl, ood.jsonl (from warm data)")
+	fs.StringVar(&a.TrainPath, "train", a.TrainPath, "training pairs (default DATA/train.jsonl); split into clean and corrupted by their flags")
+	fs.StringVar(&a.ValPath, "val", a.ValPath, "ID validation pairs (default DATA/val.jsonl)")
+	fs.StringVar(&a.OodPath, "ood", a.OodPath, "OOD pairs (default DATA/ood.jsonl)")
+	fs.StringVar(&a.RmDir, "rm", a.RmDir, "warm train run: evaluate its member-NN directories")
+	fs.StringVar(&a.Out, "out", a.Out, "output directory for eval.json and plots (default: print only)")
+	fs.StringVar(&a.RankBy, "rank-by", a.RankBy, "order members by accuracy on this split before taking the first M (val, ood, or none)")
+	fs.IntVar(&a.MaxTrain, "max-train", a.MaxTrain, "score at most this many training pairs per part (0: all)")
+	fs.BoolVar(&a.Soup, "soup", a.Soup, "also build a greedy soup (ranked and accepted on --rank-by)")
+	fs.BoolVar(&a.Interp, "interpolate", a.Interp, "interpolate the two MODEL_DIRs")
+	fs.StringVar(&a.Ladder, "ladder", a.Ladder, "warm train run with --ladder: evaluate the diversity ladder")
+	fs.IntVar(&a.Steps, "steps", a.Steps, "interpolation points in [0, 1]")
+	fs.StringVar(&a.Ms, "m", a.Ms, "M values for the summary table (default 2 and all)")
 }
 
 // plotEval draws the LMC curves on val and OOD, or the accuracy bars.

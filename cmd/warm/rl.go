@@ -29,19 +29,8 @@ reward = RM(x, y) − α·KL(π‖π_ref) per sequence, logging proxy and gold r
 length per step to OUT/metrics.jsonl. Checkpoints OUT/ckpt-STEP (HF dir + optimizer state);
 a rerun with the same flags resumes from the last one. --plot puts several runs on one plot.
 Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, default 2 and all), gold.`)
-	presetName := fs.String("preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
-	policyDir := fs.String("policy", "runs/pretrain/final", "starting (SFT) policy: HF GPT2LMHeadModel directory with tokenizer files")
-	dataDir := fs.String("data", "runs/data", "warm data output: prompts come from SPLIT.jsonl")
-	split := fs.String("split", "val", "split whose prompts are used")
-	promptsFile := fs.String("prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
-	members := fs.String("members", "", "warm train run: rewards single, ensM, warmM")
-	ms := fs.String("m", "", "M values for ensM/warmM with --members (default 2 and all)")
-	var rms rmFlags
-	fs.Var(&rms, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
-	rewardName := fs.String("reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
-	var cfg rl.Config
-	klCoef, clean, lrFlag := rlConfigFlags(fs, &cfg)
-	out := fs.String("out", "", "run directory (required)")
+	a := newRLArgs(fs)
+	out := &a.Out
 	fs.StringVar(out, "o", "", "same as --out")
 	plot := fs.Bool("plot", false, "plot the runs given as arguments on one set of curves into --out")
 	names := fs.String("names", "", "with --plot: comma-separated run labels")
@@ -55,49 +44,89 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 		return fmt.Errorf("%w: --out is required", errUsage)
 	}
 	if *plot {
-		return plotRLRuns(pos, *names, *out, *sft, *samplePrompts)
+		return rlPlotArgs{Runs: pos, Names: *names, SFT: *sft, SamplePrompts: *samplePrompts, Out: *out}.run()
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected arguments %v (runs are plotted with --plot)", errUsage, pos)
 	}
-	st, err := preset.Get(*presetName)
+	return a.run()
+}
+
+// rlArgs is the verb's flags (but --plot's) as one value: the verb binds
+// them, repro fills them directly.
+type rlArgs struct {
+	Preset, PolicyDir, DataDir, Split, PromptsFile, Members, Ms, Reward, Out string
+	RMs                                                                      rmFlags
+	KLCoef, LR                                                               float64
+	Clean                                                                    bool
+	Cfg                                                                      rl.Config
+}
+
+// newRLArgs returns the defaults, bound to fs's flags when fs is not nil
+// (the one place the defaults are written).
+func newRLArgs(fs *flag.FlagSet) *rlArgs {
+	if fs == nil {
+		fs = flag.NewFlagSet("rl", flag.ContinueOnError)
+	}
+	a := &rlArgs{}
+	fs.StringVar(&a.Preset, "preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
+	fs.StringVar(&a.PolicyDir, "policy", "runs/pretrain/final", "starting (SFT) policy: HF GPT2LMHeadModel directory with tokenizer files")
+	fs.StringVar(&a.DataDir, "data", "runs/data", "warm data output: prompts come from SPLIT.jsonl")
+	fs.StringVar(&a.Split, "split", "val", "split whose prompts are used")
+	fs.StringVar(&a.PromptsFile, "prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
+	fs.StringVar(&a.Members, "members", "", "warm train run: rewards single, ensM, warmM")
+	fs.StringVar(&a.Ms, "m", "", "M values for ensM/warmM with --members (default 2 and all)")
+	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
+	fs.StringVar(&a.Reward, "reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
+	fs.StringVar(&a.Out, "out", "", "run directory (required)")
+	rlConfigFlags(fs, &a.Cfg, &a.KLCoef, &a.Clean, &a.LR)
+	return a
+}
+
+// run resolves the preset defaults, picks the reward and trains the policy.
+func (a rlArgs) run() error {
+	if a.Out == "" {
+		return fmt.Errorf("%w: --out is required", errUsage)
+	}
+	cfg := a.Cfg
+	st, err := preset.Get(a.Preset)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg.Steps, cfg.Prompts, cfg.K = cmp.Or(cfg.Steps, st.RLSteps), cmp.Or(cfg.Prompts, st.RLPrompts), cmp.Or(cfg.K, st.RLSamples)
 	cfg.MaxNew, cfg.LR = cmp.Or(cfg.MaxNew, st.MaxNew), st.RLLR
-	if *lrFlag > 0 {
-		cfg.LR = *lrFlag
+	if a.LR > 0 {
+		cfg.LR = a.LR
 	}
-	cfg.KLCoef = rl.DefaultKLCoef(!*clean)
-	if *klCoef >= 0 {
-		cfg.KLCoef = *klCoef
+	cfg.KLCoef = rl.DefaultKLCoef(!a.Clean)
+	if a.KLCoef >= 0 {
+		cfg.KLCoef = a.KLCoef
 	}
 	if cfg.Baseline != "mean" {
 		cfg.BaselineDecay = 0
 	}
-	specs, err := collectSpecs(*members, *ms, rms, false)
+	specs, err := collectSpecs(a.Members, a.Ms, a.RMs, false)
 	if err != nil {
 		return err
 	}
-	spec, err := pickReward(specs, *rewardName, len(rms) == 1 && *members == "")
+	spec, err := pickReward(specs, a.Reward, len(a.RMs) == 1 && a.Members == "")
 	if err != nil {
 		return err
 	}
-	src, err := prefgen.PromptFile(*promptsFile, *dataDir, *split)
+	src, err := prefgen.PromptFile(a.PromptsFile, a.DataDir, a.Split)
 	if err != nil {
 		return err
 	}
-	sum, err := rl.RunStudy(rl.StudyOptions{Policy: *policyDir, Reward: spec, PromptFile: src, Config: cfg, Out: *out, Log: os.Stderr})
+	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	if err := studyreport.PlotRL(*out); err != nil {
+	if err := studyreport.PlotRL(a.Out); err != nil {
 		return err
 	}
 	fmt.Printf("rl %s (reward %s): %d steps in %.0fs; final proxy %.4f gold %.4f KL %.3f length %.1f; gold peak %.4f at step %d (KL %.3f)\n",
-		*out, spec.Name, sum.Steps, sum.Seconds, sum.Final.Proxy, sum.Final.Gold, sum.Final.KL, sum.Final.Length, sum.PeakGold, sum.PeakStep, sum.PeakKL)
-	fmt.Printf("final policy: %s; curves: %s\n", sum.FinalDir, filepath.Join(*out, "gold_vs_kl.png"))
+		a.Out, spec.Name, sum.Steps, sum.Seconds, sum.Final.Proxy, sum.Final.Gold, sum.Final.KL, sum.Final.Length, sum.PeakGold, sum.PeakStep, sum.PeakKL)
+	fmt.Printf("final policy: %s; curves: %s\n", sum.FinalDir, filepath.Join(a.Out, "gold_vs_kl.png"))
 	return nil
 }
 
@@ -115,16 +144,16 @@ func pickReward(specs []reward.Spec, name string, onlyRM bool) (reward.Spec, err
 }
 
 // rlConfigFlags declares the flags that set rl.Config fields (0: the
-// preset's value where one exists); the KL coefficient, --clean-labels and
-// --lr need the preset and are returned.
-func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config) (klCoef *float64, clean *bool, lr *float64) {
+// preset's value where one exists), and --kl-coef, --clean-labels and --lr,
+// which need the preset.
+func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config, klCoef *float64, clean *bool, lr *float64) {
 	fs.IntVar(&cfg.Steps, "steps", 0, "RL steps (default: preset RLSteps)")
 	fs.IntVar(&cfg.Prompts, "prompts-per-step", 0, "prompts per step (default: preset RLPrompts)")
 	fs.IntVar(&cfg.K, "k", 0, "samples per prompt, the RLOO group (default: preset RLSamples)")
-	lr = fs.Float64("lr", 0, "AdamW learning rate (default: preset RLLR)")
+	fs.Float64Var(lr, "lr", 0, "AdamW learning rate (default: preset RLLR)")
 	fs.IntVar(&cfg.Warmup, "warmup", 0, "linear learning-rate warm-up steps")
-	klCoef = fs.Float64("kl-coef", -1, "α, the KL penalty (default 0.01: the study's labels are 25% corrupted; 0.003 with --clean-labels)")
-	clean = fs.Bool("clean-labels", false, "the reward models were trained on clean labels: default α = 0.003")
+	fs.Float64Var(klCoef, "kl-coef", -1, "α, the KL penalty (default 0.01: the study's labels are 25% corrupted; 0.003 with --clean-labels)")
+	fs.BoolVar(clean, "clean-labels", false, "the reward models were trained on clean labels: default α = 0.003")
 	fs.Float64Var(&cfg.Temperature, "temperature", 0.9, "sampling temperature")
 	fs.IntVar(&cfg.MaxNew, "max-new", 0, "longest response in tokens (default: preset MaxNew)")
 	fs.StringVar(&cfg.Baseline, "baseline", "rloo", "rloo (leave-one-out over the k samples of a prompt) or mean (running mean of the reward)")
@@ -134,12 +163,17 @@ func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config) (klCoef *float64, clean *bo
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", 0, "AdamW weight decay")
 	fs.IntVar(&cfg.CkptEvery, "ckpt-every", 10, "checkpoint every this many steps (and at the end)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of prompt order and sampling")
-	return klCoef, clean, lr
 }
 
-// plotRLRuns is warm rl --plot: several runs on one set of curves, and
-// with sft their samples at the same KL (OUT/samples.json).
-func plotRLRuns(runs []string, names, out, sft, promptFile string) error {
+// rlPlotArgs is warm rl --plot: several runs on one set of curves, and
+// with SFT their samples at the same KL (OUT/samples.json).
+type rlPlotArgs struct {
+	Runs                           []string
+	Names, SFT, SamplePrompts, Out string
+}
+
+func (a rlPlotArgs) run() error {
+	runs, names, out, sft, promptFile := a.Runs, a.Names, a.Out, a.SFT, a.SamplePrompts
 	if len(runs) == 0 {
 		return fmt.Errorf("%w: --plot needs run directories", errUsage)
 	}
