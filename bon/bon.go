@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/gold"
+	"github.com/warm-rm/warm/internal/mix"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/stats"
@@ -86,7 +87,7 @@ func Sample(policy model.Sampler, tok *tokenizer.Tokenizer, prompts []string, op
 		}
 		outs := policy.Generate(rows, model.SampleOptions{
 			MaxNewTokens: opt.MaxNew, Temperature: float32(opt.Temperature),
-			Seed: opt.Seed ^ (uint64(g)+1)*0x9e3779b97f4a7c15, StopToken: eot,
+			Seed: opt.Seed ^ (uint64(g)+1)*mix.Golden, StopToken: eot,
 		})
 		for p := p0; p < p1; p++ {
 			rng := rand.New(rand.NewPCG(opt.Seed, uint64(p)))

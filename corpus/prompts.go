@@ -35,7 +35,7 @@ func Prompts(docs []Doc, minWords, maxWords int, seed uint64) []string {
 	if maxWords < minWords {
 		maxWords = minWords
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	rng := rand.New(rand.NewPCG(seed, mix.Golden))
 	seen := map[string]bool{}
 	var out []string
 	for _, d := range docs {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/internal/mix"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
 	"github.com/warm-rm/warm/reward"
@@ -332,7 +333,7 @@ func trainStep(r *Run, policy, ref *model.Model, opt *optim.AdamW, promptIDs [][
 			prompts = append(prompts, r.Prompts[i])
 		}
 	}
-	outs := generate(policy, rows, cfg.MaxNew, cfg.Temperature, cfg.Seed^(uint64(step)+1)*0x9e3779b97f4a7c15, eot)
+	outs := generate(policy, rows, cfg.MaxNew, cfg.Temperature, cfg.Seed^(uint64(step)+1)*mix.Golden, eot)
 	seqs := make([][]int, B)
 	responses := make([]string, B)
 	for b := range rows {

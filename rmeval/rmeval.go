@@ -103,7 +103,7 @@ type Metrics struct {
 
 // Score computes Metrics from the rewards of the chosen and rejected texts.
 func Score(rc, rr []float32) Metrics {
-	c, r := f64(rc), f64(rr)
+	c, r := stats.Float64s(rc), stats.Float64s(rr)
 	acc, ties := stats.PairAccuracy(c, r)
 	all := append(append([]float64(nil), c...), r...)
 	mean, std := stats.MeanStd(all)
@@ -116,14 +116,6 @@ func Score(rc, rr []float32) Metrics {
 	n := float64(len(c))
 	return Metrics{N: len(c), Acc: acc, TieRate: ties, Loss: loss / n, MeanReward: mean, StdReward: std,
 		MeanMargin: margin / n, ECE: stats.ECE(c, r, 10)}
-}
-
-func f64(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
 }
 
 // rewards holds one model's rewards on every split: [split] → (rc, rr).

@@ -264,14 +264,6 @@ func Accuracy(m model.RewardModel, pairs []reward.Pair) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	acc, _ := stats.PairAccuracy(f64(rc), f64(rr))
+	acc, _ := stats.PairAccuracy(stats.Float64s(rc), stats.Float64s(rr))
 	return acc, nil
-}
-
-func f64(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
 }
