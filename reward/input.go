@@ -7,7 +7,6 @@ import (
 
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/prefdata"
-	"github.com/warm-rm/warm/tokenizer"
 )
 
 // This file is the one home of reward-model input: how a prompt and a
@@ -64,8 +63,14 @@ func (e *TooLongError) Error() string {
 // Is makes errors.Is(err, ErrTooLong) true.
 func (e *TooLongError) Is(target error) bool { return target == ErrTooLong }
 
+// Encoder turns plain text into token ids, adding no special tokens, as
+// (*tokenizer.Tokenizer).Encode does.
+type Encoder interface {
+	Encode(text string) []int
+}
+
 // Encode tokenizes text as plain text and keeps at most the last maxLen ids.
-func Encode(tok *tokenizer.Tokenizer, text string, maxLen int) []int {
+func Encode(tok Encoder, text string, maxLen int) []int {
 	ids, _ := EncodeText(tok, text, maxLen, KeepLast)
 	return ids
 }
@@ -73,7 +78,7 @@ func Encode(tok *tokenizer.Tokenizer, text string, maxLen int) []int {
 // EncodeText tokenizes text as plain text and fits it into maxLen tokens
 // as trunc says. An empty result is ErrEmptyText; an over-long text under
 // Refuse is a *TooLongError (errors.Is(err, ErrTooLong)).
-func EncodeText(tok *tokenizer.Tokenizer, text string, maxLen int, trunc Truncation) ([]int, error) {
+func EncodeText(tok Encoder, text string, maxLen int, trunc Truncation) ([]int, error) {
 	ids := tok.Encode(text)
 	if len(ids) == 0 {
 		return nil, ErrEmptyText
@@ -102,7 +107,7 @@ type Pair struct {
 // TokenizePairs encodes preference rows as the reward model sees them
 // (KeepLast truncation to maxLen). It fails on an empty text, naming the
 // row.
-func TokenizePairs(tok *tokenizer.Tokenizer, rows []prefdata.Row, maxLen int) ([]Pair, error) {
+func TokenizePairs(tok Encoder, rows []prefdata.Row, maxLen int) ([]Pair, error) {
 	ps := make([]Pair, len(rows))
 	for i, r := range rows {
 		c := Encode(tok, r.Prompt+r.Chosen, maxLen)
@@ -139,7 +144,7 @@ func PairRewards(m model.RewardModel, pairs []Pair) (rc, rr []float32, err error
 // EncodeText) and batches the forward passes.
 type TextScorer struct {
 	Model model.RewardModel
-	Tok   *tokenizer.Tokenizer
+	Tok   Encoder
 	// Truncate is applied at Model.MaxLen() (zero value: KeepLast).
 	Truncate Truncation
 	// Batch > 0 scores that many sequences per Rewards call, longest first
