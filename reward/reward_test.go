@@ -78,8 +78,9 @@ func TestEnsembleIsMeanOfRewards(t *testing.T) {
 
 func TestCompatibleRejectsOtherShapes(t *testing.T) {
 	a := tinyRM(1)
-	b := model.New(model.Config{VocabSize: 50, NPositions: 16, NEmbd: 32, NLayer: 2, NHead: 2,
-		LayerNormEps: 1e-5, PadTokenID: -1, BOSTokenID: -1, EOSTokenID: -1, Architecture: model.ArchLM}, 1)
+	cfg := modeltest.Config(50, 16, 2)
+	cfg.NEmbd = 32
+	b := model.New(cfg, 1)
 	b.AsRewardModel(1)
 	if _, err := Average([]*model.Model{a, b}, nil); err == nil {
 		t.Fatal("averaged models of different widths")
