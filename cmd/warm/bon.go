@@ -95,7 +95,7 @@ func (a bonArgs) run() error {
 	return nil
 }
 
-// bonArgs is the flags of the verb as one value: the verb binds them, repro
+// bonArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type bonArgs struct {
 	RMs         rmFlags // --rm, repeatable
@@ -116,10 +116,12 @@ type bonArgs struct {
 	Out         string
 }
 
+// newBonArgs returns the verb's defaults.
 func newBonArgs() bonArgs {
 	return bonArgs{Preset: "quick", PolicyDir: "runs/pretrain/final", DataDir: "runs/data", Split: "val", Temp: 1.0, Seed: 1}
 }
 
+// bind declares the flags on a's fields, a's values as their defaults.
 func (a *bonArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
 	fs.StringVar(&a.PolicyDir, "policy", a.PolicyDir, "policy: an HF GPT2LMHeadModel directory with tokenizer files")

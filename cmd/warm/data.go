@@ -70,7 +70,7 @@ func (a dataArgs) run() error {
 	return nil
 }
 
-// dataArgs is the flags of the verb as one value: the verb binds them, repro
+// dataArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type dataArgs struct {
 	Preset    string
@@ -99,10 +99,12 @@ type dataArgs struct {
 	SplitSeed uint64
 }
 
+// newDataArgs returns the verb's defaults.
 func newDataArgs() dataArgs {
 	return dataArgs{Preset: "quick", DataDir: "data", PolicyDir: "runs/pretrain/final", Out: "runs/data", PromptMin: 8, PromptMax: 24, Temp: 1.0, BtTemp: -1, Corrupt: -1, DropTies: true, Seed: 1, Batch: 32, PerPrompt: 4}
 }
 
+// bind declares the flags on a's fields, a's values as their defaults.
 func (a *dataArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
 	fs.StringVar(&a.DataDir, "data", a.DataDir, "data folder filled by scripts/setup")

@@ -64,7 +64,7 @@ func (a duelArgs) run() error {
 	return nil
 }
 
-// duelArgs is the flags of the verb as one value: the verb binds them, repro
+// duelArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type duelArgs struct {
 	A, B        string // the two policy directories (positional)
@@ -80,10 +80,12 @@ type duelArgs struct {
 	Out         string
 }
 
+// newDuelArgs returns the verb's defaults.
 func newDuelArgs() duelArgs {
 	return duelArgs{JudgeName: "gold", Preset: "quick", DataDir: "runs/data", Split: "ood", N: 256, Temp: 0.9, Seed: 7}
 }
 
+// bind declares the flags on a's fields, a's values as their defaults.
 func (a *duelArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.JudgeName, "judge", a.JudgeName, "judge: gold (VADER compound of the response)")
 	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset (response length): "+strings.Join(preset.Names(), ", "))

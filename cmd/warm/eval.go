@@ -65,7 +65,7 @@ func (a evalArgs) run() error {
 	return plotEval(a.Out, res)
 }
 
-// evalArgs is the flags of the verb as one value: the verb binds them, repro
+// evalArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type evalArgs struct {
 	Models    []string // positional MODEL_DIRs
@@ -84,10 +84,12 @@ type evalArgs struct {
 	Ms        string
 }
 
+// newEvalArgs returns the verb's defaults.
 func newEvalArgs() evalArgs {
 	return evalArgs{DataDir: "runs/data", RankBy: "val", MaxTrain: 2000, Steps: 11}
 }
 
+// bind declares the flags on a's fields, a's values as their defaults.
 func (a *evalArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.DataDir, "data", a.DataDir, "directory with train.jsonl, val.jsonl, ood.jsonl (from warm data)")
 	fs.StringVar(&a.TrainPath, "train", a.TrainPath, "training pairs (default DATA/train.jsonl); split into clean and corrupted by their flags")

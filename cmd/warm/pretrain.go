@@ -84,7 +84,7 @@ func (a pretrainArgs) run() error {
 	return nil
 }
 
-// pretrainArgs is the flags of the verb as one value: the verb binds them, repro
+// pretrainArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type pretrainArgs struct {
 	Preset     string
@@ -115,10 +115,12 @@ type pretrainArgs struct {
 	ValWindows int
 }
 
+// newPretrainArgs returns the verb's defaults.
 func newPretrainArgs() pretrainArgs {
 	return pretrainArgs{Preset: "quick", DataDir: "data", Out: "runs/pretrain", Seed: 1, TokMB: 5, CorpusMB: -1, Wd: 0.1, Clip: 1.0, ValWindows: 64}
 }
 
+// bind declares the flags on a's fields, a's values as their defaults.
 func (a *pretrainArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
 	fs.StringVar(&a.DataDir, "data", a.DataDir, "data folder filled by scripts/setup")
