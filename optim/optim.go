@@ -134,10 +134,10 @@ const (
 
 // Groups builds the usual two groups (decayed, not decayed) over the
 // parameters that `what` selects.
-func Groups(m *model.Model, what string, weightDecay float64) ([]Group, error) {
+func Groups(m model.Trainable, what string, weightDecay float64) ([]Group, error) {
 	dec := Group{WeightDecay: weightDecay}
 	nod := Group{}
-	for _, p := range m.Params {
+	for _, p := range m.Parameters() {
 		switch what {
 		case TrainAll:
 		case TrainHead:
