@@ -11,11 +11,11 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"sort"
-	"sync"
 	"time"
 
+	"github.com/warm-rm/warm/gold"
+	"github.com/warm-rm/warm/internal/mix"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/stats"
@@ -52,7 +52,7 @@ type Pool struct {
 // BoN sees responses of the length the reward models were trained on; a
 // response the policy ends before MinNew is kept (dropping it would bias the
 // pool). The result depends only on the options and the prompts' order.
-func Sample(policy *model.Model, tok *tokenizer.Tokenizer, prompts []string, opt SampleOptions) (*Pool, error) {
+func Sample(policy model.Sampler, tok *tokenizer.Tokenizer, prompts []string, opt SampleOptions) (*Pool, error) {
 	if opt.N < 1 {
 		return nil, fmt.Errorf("bon: N = %d, want ≥ 1", opt.N)
 	}
@@ -68,8 +68,8 @@ func Sample(policy *model.Model, tok *tokenizer.Tokenizer, prompts []string, opt
 		if len(ids[p]) == 0 {
 			return nil, fmt.Errorf("bon: prompt %d is empty", p+1)
 		}
-		if len(ids[p])+opt.MaxNew > policy.Config.NPositions {
-			return nil, fmt.Errorf("bon: prompt %d has %d tokens: with %d new ones it exceeds the policy's context of %d", p+1, len(ids[p]), opt.MaxNew, policy.Config.NPositions)
+		if len(ids[p])+opt.MaxNew > policy.MaxLen() {
+			return nil, fmt.Errorf("bon: prompt %d has %d tokens: with %d new ones it exceeds the policy's context of %d", p+1, len(ids[p]), opt.MaxNew, policy.MaxLen())
 		}
 	}
 	pool := &Pool{Prompts: prompts, Responses: make([][]string, len(prompts)), Lengths: make([][]int, len(prompts))}
@@ -87,7 +87,7 @@ func Sample(policy *model.Model, tok *tokenizer.Tokenizer, prompts []string, opt
 		}
 		outs := policy.Generate(rows, model.SampleOptions{
 			MaxNewTokens: opt.MaxNew, Temperature: float32(opt.Temperature),
-			Seed: opt.Seed ^ (uint64(g)+1)*0x9e3779b97f4a7c15, StopToken: eot,
+			Seed: opt.Seed ^ (uint64(g)+1)*mix.Golden, StopToken: eot,
 		})
 		for p := p0; p < p1; p++ {
 			rng := rand.New(rand.NewPCG(opt.Seed, uint64(p)))
@@ -121,56 +121,45 @@ func Cut(ids []int, stop, n int) []int {
 	return ids[:min(n, len(ids))]
 }
 
-// ScoreModel scores every prompt+response of the pool with a reward model,
-// the text encoded as the reward models were trained on it (plain text,
-// concatenated, no stop token; a text longer than maxLen keeps its last
-// maxLen tokens, where the reward is read). Scores[p][i] as Pool.Responses.
-func ScoreModel(s reward.Scorer, tok *tokenizer.Tokenizer, pool *Pool, maxLen int) [][]float64 {
-	var seqs [][]int
+// flatten lists the pool's prompts and responses in row order, one entry
+// per response.
+func (pool *Pool) flatten() (prompts, responses []string) {
 	for p, rs := range pool.Responses {
 		for _, r := range rs {
-			ids := tok.Encode(pool.Prompts[p] + r)
-			if len(ids) > maxLen {
-				ids = ids[len(ids)-maxLen:]
-			}
-			seqs = append(seqs, ids)
+			prompts = append(prompts, pool.Prompts[p])
+			responses = append(responses, r)
 		}
 	}
-	flat := s.Rewards(seqs)
+	return prompts, responses
+}
+
+// shape turns flat scores back into the pool's [prompt][response] table.
+func (pool *Pool) shape(flat []float64) [][]float64 {
 	out := make([][]float64, len(pool.Responses))
 	k := 0
 	for p, rs := range pool.Responses {
-		out[p] = make([]float64, len(rs))
-		for i := range rs {
-			out[p][i] = float64(flat[k])
-			k++
-		}
+		out[p] = flat[k : k+len(rs) : k+len(rs)]
+		k += len(rs)
 	}
 	return out
 }
 
+// ScoreModel scores every prompt+response of the pool with a reward model,
+// encoded by s as the reward models were trained on it (see
+// reward.TextScorer). Scores[p][i] as Pool.Responses.
+func ScoreModel(s reward.TextScorer, pool *Pool) ([][]float64, error) {
+	flat, err := s.Responses(pool.flatten())
+	if err != nil {
+		return nil, err
+	}
+	return pool.shape(flat), nil
+}
+
 // ScoreJudge scores every response of the pool with a judge, in parallel
-// (the judge must be safe for concurrent use, as gold.VADER is).
+// (gold.Batch; the judge must be safe for concurrent use, as gold.VADER is).
 func ScoreJudge(j Judge, pool *Pool) [][]float64 {
-	out := make([][]float64, len(pool.Responses))
-	for p, rs := range pool.Responses {
-		out[p] = make([]float64, len(rs))
-	}
-	var wg sync.WaitGroup
-	w := runtime.GOMAXPROCS(0)
-	for k := 0; k < w; k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := k; p < len(pool.Responses); p += w {
-				for i, r := range pool.Responses[p] {
-					out[p][i] = j.Score(pool.Prompts[p], r)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return out
+	prompts, responses := pool.flatten()
+	return pool.shape(gold.Batch(j, prompts, responses))
 }
 
 // Mean is the element-wise mean of several score tables: the ENS reward

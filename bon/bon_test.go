@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/tokenizer"
 )
 
@@ -207,14 +208,8 @@ func argmax(x []float64) int {
 
 func tinyPolicy(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
-	text := strings.Repeat("the good cat sat on a happy mat and the bad dog ran away from it. ", 20)
-	tok, err := tokenizer.Train([]string{text}, 300, []string{"<|endoftext|>"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := model.Config{VocabSize: tok.VocabSize(), NPositions: 64, NEmbd: 16, NLayer: 1, NHead: 2,
-		LayerNormEps: 1e-5, BOSTokenID: tok.EOT(), EOSTokenID: tok.EOT(), PadTokenID: -1, Architecture: model.ArchLM}
-	return model.New(cfg, 7), tok
+	tok := modeltest.Tokenizer(t)
+	return modeltest.Policy(tok, 64, 7), tok
 }
 
 type judgeFunc func(prompt, response string) float64

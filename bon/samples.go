@@ -8,7 +8,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/internal/atomicfile"
 )
 
 // sampleRow is one line of samples.jsonl: one response with every score it
@@ -42,7 +42,7 @@ func WriteSamples(path string, pool *Pool, scores map[string][][]float64) error 
 			}
 		}
 	}
-	return runlog.WriteFile(path, b.Bytes())
+	return atomicfile.WriteFile(path, b.Bytes())
 }
 
 // ReadSamples reads what WriteSamples wrote. Rows must form a full grid of

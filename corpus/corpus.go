@@ -230,3 +230,15 @@ func clean(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return strings.TrimSpace(s)
 }
+
+// Open loads the study corpus from dataDir (sources nil: all), or the
+// sample embedded in the binary.
+func Open(sample bool, dataDir string, sources []string) ([]Doc, error) {
+	if sample {
+		return LoadSample(), nil
+	}
+	if _, err := os.Stat(dataDir); err != nil {
+		return nil, fmt.Errorf("data folder %s: %w (run scripts/setup, or use --sample)", dataDir, errors.Unwrap(err))
+	}
+	return Load(filepath.Clean(dataDir), sources)
+}

@@ -1,10 +1,11 @@
 package corpus
 
 import (
-	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 	"unicode"
+
+	"github.com/warm-rm/warm/internal/mix"
 )
 
 // Split puts each doc into val with probability valFrac, decided by a hash
@@ -12,32 +13,13 @@ import (
 // order or the other docs, so adding a source never reshuffles the others.
 func Split(docs []Doc, valFrac float64, seed uint64) (train, val []Doc) {
 	for _, d := range docs {
-		if unitHash(seed, d.ID) < valFrac {
+		if mix.Unit(seed, d.ID) < valFrac {
 			val = append(val, d)
 		} else {
 			train = append(train, d)
 		}
 	}
 	return train, val
-}
-
-// unitHash maps (seed, s) to a uniform number in [0, 1).
-func unitHash(seed uint64, s string) float64 {
-	h := fnv.New64a()
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(seed >> (8 * i))
-	}
-	h.Write(b[:])
-	h.Write([]byte(s))
-	// FNV's low bits mix poorly for short inputs: finish with a splitmix step.
-	x := h.Sum64()
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11) / (1 << 53)
 }
 
 // Prompts cuts one prompt from each usable sentence of docs: its first k
@@ -53,7 +35,7 @@ func Prompts(docs []Doc, minWords, maxWords int, seed uint64) []string {
 	if maxWords < minWords {
 		maxWords = minWords
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	rng := rand.New(rand.NewPCG(seed, mix.Golden))
 	seen := map[string]bool{}
 	var out []string
 	for _, d := range docs {

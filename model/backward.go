@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/warm-rm/warm/gemm"
+	"github.com/warm-rm/warm/internal/parallel"
 )
 
 // BackwardRewards accumulates into Param.G the gradient of a loss whose
@@ -83,7 +84,7 @@ func (p *Pass) lmHeadBackward(dLP [][]float32) {
 		R := r1 - r0
 		lg := ws.logits[:R*V]
 		gemm.Sgemm(false, true, R, V, C, 1, ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
-		parallelRange(R, 8, func(lo, hi int) {
+		parallel.Range(R, 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := lg[i*V : (i+1)*V]
 				gi, lse := g[r0+i], p.lse[r0+i]
@@ -151,7 +152,7 @@ func (p *Pass) bodyBackward() {
 	}
 	// Embedding gradients: scatter-add by token and position. Columns are
 	// split across workers so repeated tokens never race.
-	parallelRange(C, 16, func(lo, hi int) {
+	parallel.Range(C, 16, func(lo, hi int) {
 		for b, s := range p.seqs {
 			for t, tok := range s {
 				d := dres[(p.offs[b]+t)*C:]
@@ -179,7 +180,7 @@ func (m *Model) attentionBackward(p *Pass, la *layerActs) {
 	}
 	scratch := m.ws.scratchFor(2 * maxT * maxT)
 	ws := &m.ws
-	parallelJobs(len(p.seqs)*H, func(w, job int) {
+	parallel.Jobs(len(p.seqs)*H, func(w, job int) {
 		b, h := job/H, job%H
 		T, off := len(p.seqs[b]), p.offs[b]
 		base := off*3*C + h*hd

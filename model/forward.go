@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/warm-rm/warm/gemm"
+	"github.com/warm-rm/warm/internal/parallel"
 )
 
 // Mode selects training (dropout on, with masks drawn from Seed) or eval.
@@ -132,7 +133,7 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 		}
 	}
 	x := ws.resid[0]
-	parallelJobs(len(seqs), func(_, b int) {
+	parallel.Jobs(len(seqs), func(_, b int) {
 		for t, tok := range seqs[b] {
 			xi := x[(p.offs[b]+t)*C : (p.offs[b]+t+1)*C]
 			te := m.wte.W[tok*C : (tok+1)*C]
@@ -149,7 +150,7 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 	}
 	ws.tmp = grow(ws.tmp, n*C)
 	for l := 0; l < L; l++ {
-		la, lp := &ws.layers[0], &m.layers[l]
+		la := &ws.layers[0]
 		if keep {
 			la = &ws.layers[l]
 		}
@@ -169,17 +170,8 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 			geluGrad = la.geluGrad
 		}
 		site := uint64(16 + 4*l)
-
-		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, in, lp.ln1W.W, lp.ln1B.W, n, C, c.LayerNormEps)
-		linearForward(la.qkv, la.ln1, lp.attnW.W, lp.attnB.W, n, C, 3*C)
-		if onQKV != nil {
-			onQKV(l, p, la.qkv)
-		}
-		if train && c.AttnPdrop > 0 {
-			la.attMask = grow(la.attMask, na)
-		}
-		m.attentionForward(p, la, site)
-		linearForward(ws.tmp, la.atty, lp.attnProjW.W, lp.attnProjB.W, n, C, C)
+		// Dropout masks are drawn per (seed, site, row): the order in which
+		// they are filled does not matter.
 		var mask1, mask2 []float32
 		if train && c.ResidPdrop > 0 {
 			la.mask1, la.mask2 = grow(la.mask1, n*C), grow(la.mask2, n*C)
@@ -187,17 +179,43 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 			fillDropout(la.mask2, n, C, c.ResidPdrop, mode.Seed, site+2)
 			mask1, mask2 = la.mask1, la.mask2
 		}
-		residualAdd(la.res2, in, ws.tmp, mask1)
-		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, lp.ln2W.W, lp.ln2B.W, n, C, c.LayerNormEps)
-		linearForward(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, n, C, F)
-		geluForward(la.fchGelu, geluGrad, la.fch)
-		linearForward(ws.tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, n, F, C)
-		residualAdd(ws.resid[residIdx(l+1)], la.res2, ws.tmp, mask2)
+		m.block(l, n, in, ws.resid[residIdx(l+1)], ws.tmp, la, geluGrad, mask1, mask2, func() {
+			if onQKV != nil {
+				onQKV(l, p, la.qkv)
+			}
+			if train && c.AttnPdrop > 0 {
+				la.attMask = grow(la.attMask, na)
+			}
+			m.attentionForward(p, la, site)
+		})
 	}
 	ws.lnf = grow(ws.lnf, n*C)
 	ws.lnfMean, ws.lnfRstd = grow(ws.lnfMean, n), grow(ws.lnfRstd, n)
 	layerNormForward(ws.lnf, ws.lnfMean, ws.lnfRstd, ws.resid[residIdx(L)], m.lnfW.W, m.lnfB.W, n, C, c.LayerNormEps)
 	return p
+}
+
+// block is transformer block l over n packed rows, the one implementation
+// that training, scoring and generation share: in → out through la's
+// buffers (each at least n rows; tmp n×C scratch). attend computes la.atty
+// from la.qkv (full causal attention over packed sequences, or one new
+// row against the KV cache). geluGrad (backward's gelu'), mask1 and mask2
+// (residual dropout) may be nil. out may alias in, and la.res2 may alias
+// both (generation updates the residual stream in place).
+func (m *Model) block(l, n int, in, out, tmp []float32, la *layerActs, geluGrad, mask1, mask2 []float32, attend func()) {
+	c := m.Config
+	C, F := c.NEmbd, c.Inner()
+	lp := &m.layers[l]
+	layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, in, lp.ln1W.W, lp.ln1B.W, n, C, c.LayerNormEps)
+	linearForward(la.qkv, la.ln1, lp.attnW.W, lp.attnB.W, n, C, 3*C)
+	attend()
+	linearForward(tmp, la.atty, lp.attnProjW.W, lp.attnProjB.W, n, C, C)
+	residualAdd(la.res2[:n*C], in, tmp, mask1)
+	layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, lp.ln2W.W, lp.ln2B.W, n, C, c.LayerNormEps)
+	linearForward(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, n, C, F)
+	geluForward(la.fchGelu[:n*F], geluGrad, la.fch[:n*F])
+	linearForward(tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, n, F, C)
+	residualAdd(out[:n*C], la.res2, tmp, mask2)
 }
 
 // scratchFor returns per-worker scratch of at least k floats each.
@@ -230,7 +248,7 @@ func (m *Model) attentionForward(p *Pass, la *layerActs, site uint64) {
 	if dropP > 0 {
 		scratch = m.ws.scratchFor(maxT * maxT)
 	}
-	parallelJobs(len(p.seqs)*H, func(w, job int) {
+	parallel.Jobs(len(p.seqs)*H, func(w, job int) {
 		b, h := job/H, job%H
 		T, off := len(p.seqs[b]), p.offs[b]
 		q := la.qkv[off*3*C+h*hd:]
@@ -373,7 +391,7 @@ func (p *Pass) TokenLogProbs() [][]float32 {
 		R := r1 - r0
 		lg := m.ws.logits[:R*V]
 		gemm.Sgemm(false, true, R, V, C, 1, m.ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
-		parallelRange(R, 8, func(lo, hi int) {
+		parallel.Range(R, 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := lg[i*V : (i+1)*V]
 				if t := next[r0+i]; t >= 0 {
@@ -458,48 +476,31 @@ func chunks(seqs [][]int) [][2]int {
 	return out
 }
 
-// Rewards scores seqs in eval mode (no dropout), batching internally.
-func (m *Model) Rewards(seqs [][]int) []float32 {
+// Rewards scores seqs in eval mode (no dropout), batching internally. A
+// sequence the model cannot take is an error (see CheckSeqs); so is a model
+// without a reward head.
+func (m *Model) Rewards(seqs [][]int) ([]float32, error) {
+	if !m.HasRewardHead() {
+		return nil, fmt.Errorf("model: not a reward model (no score.weight)")
+	}
+	if err := m.CheckSeqs(seqs); err != nil {
+		return nil, err
+	}
 	out := make([]float32, 0, len(seqs))
 	for _, c := range chunks(seqs) {
 		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false, nil).Rewards()...)
 	}
-	return out
+	return out, nil
 }
 
 // TokenLogProbs is Pass.TokenLogProbs in eval mode, batched internally.
-func (m *Model) TokenLogProbs(seqs [][]int) [][]float32 {
+func (m *Model) TokenLogProbs(seqs [][]int) ([][]float32, error) {
+	if err := m.CheckSeqs(seqs); err != nil {
+		return nil, err
+	}
 	out := make([][]float32, 0, len(seqs))
 	for _, c := range chunks(seqs) {
 		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false, nil).TokenLogProbs()...)
-	}
-	return out
-}
-
-// TrimPadding turns an HF-style right-padded batch (input_ids and an
-// attention_mask of 1…1 0…0 per row) into the unpadded sequences Forward
-// takes. Left padding or holes in the mask are an error: HF would give
-// those tokens positions that a packed batch cannot reproduce.
-func TrimPadding(ids, attentionMask [][]int) ([][]int, error) {
-	if len(ids) != len(attentionMask) {
-		return nil, fmt.Errorf("model: %d rows of ids but %d of attention mask", len(ids), len(attentionMask))
-	}
-	out := make([][]int, len(ids))
-	for b, row := range ids {
-		mask := attentionMask[b]
-		if len(mask) != len(row) {
-			return nil, fmt.Errorf("model: row %d: %d ids but %d mask values", b, len(row), len(mask))
-		}
-		n := 0
-		for n < len(mask) && mask[n] == 1 {
-			n++
-		}
-		for t := n; t < len(mask); t++ {
-			if mask[t] != 0 {
-				return nil, fmt.Errorf("model: row %d: attention mask is not right padding (1…1 0…0) at position %d", b, t)
-			}
-		}
-		out[b] = row[:n:n]
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/warm-rm/warm/gemm"
+	"github.com/warm-rm/warm/internal/parallel"
 )
 
 // SampleOptions control Generate. Temperature <= 0 is greedy (argmax).
@@ -80,7 +81,7 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 	act := make([]int, 0, B) // rows still generating
 	toks := make([]int, B)
 	sample := func(rows []int, lg func(i int) []float32) {
-		parallelJobs(len(rows), func(_, i int) {
+		parallel.Jobs(len(rows), func(_, i int) {
 			b := rows[i]
 			toks[b] = sampleToken(lg(i), opt, &rngs[b])
 		})
@@ -118,47 +119,41 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 				xi[j] = m.wte.W[tok*C+j] + m.wpe.W[t*C+j]
 			}
 		}
+		la := layerActs{ln1: h, ln1Mean: mean, ln1Rstd: rstd, qkv: qkv, atty: y, res2: x,
+			ln2: h, ln2Mean: mean, ln2Rstd: rstd, fch: f, fchGelu: fg}
 		for l := 0; l < L; l++ {
-			lp := &m.layers[l]
-			layerNormForward(h, mean, rstd, x, lp.ln1W.W, lp.ln1B.W, nb, C, c.LayerNormEps)
-			linearForward(qkv, h, lp.attnW.W, lp.attnB.W, nb, C, 3*C)
-			for i, b := range act {
-				t := pos[b]
-				copy(kc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[i*3*C+C:i*3*C+2*C])
-				copy(vc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[i*3*C+2*C:i*3*C+3*C])
-			}
-			parallelJobs(nb*H, func(_, job int) {
-				i, hh := job/H, job%H
-				b := act[i]
-				T := pos[b] + 1
-				q := qkv[i*3*C+hh*hd : i*3*C+(hh+1)*hd]
-				s := att[job*P : job*P+T]
-				for t := 0; t < T; t++ {
-					k := kc[l][(b*P+t)*C+hh*hd : (b*P+t)*C+(hh+1)*hd]
-					var d float32
-					for j := range q {
-						d += q[j] * k[j]
-					}
-					s[t] = d * scale
+			m.block(l, nb, x, x, tmp, &la, nil, nil, nil, func() {
+				for i, b := range act {
+					t := pos[b]
+					copy(kc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[i*3*C+C:i*3*C+2*C])
+					copy(vc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[i*3*C+2*C:i*3*C+3*C])
 				}
-				softmaxCausalRow(s, T-1)
-				yi := y[i*C+hh*hd : i*C+(hh+1)*hd]
-				clear(yi)
-				for t := 0; t < T; t++ {
-					v := vc[l][(b*P+t)*C+hh*hd : (b*P+t)*C+(hh+1)*hd]
-					pt := s[t]
-					for j := range yi {
-						yi[j] += pt * v[j]
+				parallel.Jobs(nb*H, func(_, job int) {
+					i, hh := job/H, job%H
+					b := act[i]
+					T := pos[b] + 1
+					q := qkv[i*3*C+hh*hd : i*3*C+(hh+1)*hd]
+					s := att[job*P : job*P+T]
+					for t := 0; t < T; t++ {
+						k := kc[l][(b*P+t)*C+hh*hd : (b*P+t)*C+(hh+1)*hd]
+						var d float32
+						for j := range q {
+							d += q[j] * k[j]
+						}
+						s[t] = d * scale
 					}
-				}
+					softmaxCausalRow(s, T-1)
+					yi := y[i*C+hh*hd : i*C+(hh+1)*hd]
+					clear(yi)
+					for t := 0; t < T; t++ {
+						v := vc[l][(b*P+t)*C+hh*hd : (b*P+t)*C+(hh+1)*hd]
+						pt := s[t]
+						for j := range yi {
+							yi[j] += pt * v[j]
+						}
+					}
+				})
 			})
-			linearForward(tmp, y, lp.attnProjW.W, lp.attnProjB.W, nb, C, C)
-			residualAdd(x[:nb*C], x, tmp, nil)
-			layerNormForward(h, mean, rstd, x, lp.ln2W.W, lp.ln2B.W, nb, C, c.LayerNormEps)
-			linearForward(f, h, lp.fcW.W, lp.fcB.W, nb, C, F)
-			geluForward(fg[:nb*F], nil, f[:nb*F])
-			linearForward(tmp, fg, lp.fcProjW.W, lp.fcProjB.W, nb, F, C)
-			residualAdd(x[:nb*C], x, tmp, nil)
 		}
 		layerNormForward(h, mean, rstd, x, m.lnfW.W, m.lnfB.W, nb, C, c.LayerNormEps)
 		gemm.Sgemm(false, true, nb, V, C, 1, h, C, m.wte.W, C, 0, logits, V)

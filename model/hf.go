@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/safetensors"
 )
 
@@ -195,7 +197,7 @@ func Load(dir string) (*Model, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: missing tensor %q", dir, p.Name)
 		}
-		if !equalShape(info.Shape, p.Shape) {
+		if !slices.Equal(info.Shape, p.Shape) {
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", dir, name, info.Shape, p.Shape)
 		}
 		if !info.Dtype.IsFloat() {
@@ -223,18 +225,6 @@ func Load(dir string) (*Model, error) {
 		return nil, fmt.Errorf("%s: unexpected tensors %s", dir, strings.Join(extra, ", "))
 	}
 	return m, nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // f32 renders a float32 config value as its shortest decimal (0.1, not
@@ -328,33 +318,5 @@ func (m *Model) Save(dir string, dtype safetensors.Dtype) error {
 	if err := safetensors.SaveCheckpoint(dir, ts, dtype, map[string]string{"format": "pt"}, safetensors.DefaultShardSize); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, "config.json"), m.Config.HFConfigJSON(dtype))
-}
-
-// writeAtomic writes through a temporary file in the same directory and
-// renames it into place, so readers never see a partial file.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, "config.json"), m.Config.HFConfigJSON(dtype))
 }

@@ -2,71 +2,14 @@ package model
 
 import (
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/warm-rm/warm/gemm"
+	"github.com/warm-rm/warm/internal/mix"
+	"github.com/warm-rm/warm/internal/parallel"
 )
 
 // This file holds the layer kernels: plain loops over row-major float32
 // buffers, each forward paired with its backward, as in llm.c.
-
-// parallelRange splits [0,n) into one contiguous chunk per CPU and runs fn
-// on each. Below grain items it runs inline: spawning goroutines costs more
-// than a short loop.
-func parallelRange(n, grain int, fn func(lo, hi int)) {
-	w := runtime.GOMAXPROCS(0)
-	if w > n/grain {
-		w = n / grain
-	}
-	if w <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for k := 0; k < w; k++ {
-		lo, hi := k*n/w, (k+1)*n/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
-}
-
-// parallelJobs runs fn(worker, job) for every job in [0,n), handing jobs
-// out dynamically (attention jobs differ in size with sequence length).
-// worker < runtime.GOMAXPROCS(0) indexes per-worker scratch.
-func parallelJobs(n int, fn func(worker, job int)) {
-	w := runtime.GOMAXPROCS(0)
-	if w > n {
-		w = n
-	}
-	if w <= 1 {
-		for j := 0; j < n; j++ {
-			fn(0, j)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for k := 0; k < w; k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				j := int(next.Add(1) - 1)
-				if j >= n {
-					return
-				}
-				fn(k, j)
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // grow returns buf resliced to n elements, reallocating only when its
 // capacity is short, so buffers are reused across batches of similar shape.
@@ -82,7 +25,7 @@ func grow(buf []float32, n int) []float32 {
 // accumulates onto it (beta = 1) instead of taking a second pass.
 func linearForward(out, inp, w, b []float32, n, ic, oc int) {
 	if b != nil {
-		parallelRange(n, 64, func(lo, hi int) {
+		parallel.Range(n, 64, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				copy(out[i*oc:(i+1)*oc], b)
 			}
@@ -104,7 +47,7 @@ func linearBackward(dinp, dw, db, dout, inp, w []float32, n, ic, oc int) {
 	}
 	if db != nil {
 		// Columns split across workers: each owns a slice of db, no races.
-		parallelRange(oc, 64, func(lo, hi int) {
+		parallel.Range(oc, 64, func(lo, hi int) {
 			acc := db[lo:hi]
 			for i := 0; i < n; i++ {
 				row := dout[i*oc+lo : i*oc+hi]
@@ -121,7 +64,7 @@ func linearBackward(dinp, dw, db, dout, inp, w []float32, n, ic, oc int) {
 // layerNormForward normalises each row of x[n,c] with the biased variance
 // (as torch.nn.LayerNorm) and saves mean and 1/std for the backward pass.
 func layerNormForward(out, mean, rstd, x, w, b []float32, n, c int, eps float64) {
-	parallelRange(n, 32, func(lo, hi int) {
+	parallel.Range(n, 32, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			xi := x[i*c : (i+1)*c]
 			var s float64
@@ -160,7 +103,7 @@ func lnPartialSize(n, c int) int { return 2 * c * ((n + lnChunk - 1) / lnChunk) 
 func layerNormBackward(dx, dw, db, dout, x, w, mean, rstd []float32, n, c int, partial []float32) {
 	chunks := (n + lnChunk - 1) / lnChunk
 	partial = partial[:2*c*chunks]
-	parallelJobs(chunks, func(_, k int) {
+	parallel.Jobs(chunks, func(_, k int) {
 		lo, hi := k*lnChunk, min((k+1)*lnChunk, n)
 		pw := partial[2*c*k : 2*c*k+c]
 		pb := partial[2*c*k+c : 2*c*(k+1)]
@@ -205,7 +148,7 @@ const geluS = 0.7978845608028654 // sqrt(2/pi)
 // interchangeable. When grad is non-nil it also stores gelu'(x), which
 // costs a few multiplies here instead of a second tanh in backward.
 func geluForward(out, grad, x []float32) {
-	parallelRange(len(x), 4096, func(lo, hi int) {
+	parallel.Range(len(x), 4096, func(lo, hi int) {
 		var g []float32
 		if grad != nil {
 			g = grad[lo:hi]
@@ -302,15 +245,8 @@ func tanh32(x float32) float32 {
 // so results do not depend on how work is split across goroutines.
 type rng struct{ s uint64 }
 
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
 func newRNG(seed, site, row uint64) rng {
-	s := splitmix(seed ^ splitmix(site^splitmix(row)))
+	s := mix.SplitMix64(seed ^ mix.SplitMix64(site^mix.SplitMix64(row)))
 	if s == 0 {
 		s = 1
 	}
@@ -361,7 +297,7 @@ func fillKeep(mask []float32, r *rng, thr uint32, scale float32) {
 // stream (seed, site, r), so masks do not depend on the worker split.
 func fillDropout(mask []float32, rows, cols int, p float32, seed, site uint64) {
 	scale, thr := 1/(1-p), dropThreshold(p)
-	parallelRange(rows, 16, func(lo, hi int) {
+	parallel.Range(rows, 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := newRNG(seed, site, uint64(i))
 			fillKeep(mask[i*cols:(i+1)*cols], &r, thr, scale)
@@ -371,7 +307,7 @@ func fillDropout(mask []float32, rows, cols int, p float32, seed, site uint64) {
 
 // residualAdd: out = in + f, or out = in + f*mask when mask != nil.
 func residualAdd(out, in, f, mask []float32) {
-	parallelRange(len(out), 4096, func(lo, hi int) {
+	parallel.Range(len(out), 4096, func(lo, hi int) {
 		if mask == nil {
 			for i := lo; i < hi; i++ {
 				out[i] = in[i] + f[i]
@@ -386,7 +322,7 @@ func residualAdd(out, in, f, mask []float32) {
 
 // mulInto: out = a*b elementwise.
 func mulInto(out, a, b []float32) {
-	parallelRange(len(out), 4096, func(lo, hi int) {
+	parallel.Range(len(out), 4096, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = a[i] * b[i]
 		}

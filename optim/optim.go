@@ -11,10 +11,9 @@ package optim
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"strings"
-	"sync"
 
+	"github.com/warm-rm/warm/internal/parallel"
 	"github.com/warm-rm/warm/model"
 )
 
@@ -72,7 +71,7 @@ func (o *AdamW) Step(lr float64) {
 			w, gr := p.W, p.G
 			// Elementwise and independent: big tensors (wte) are split
 			// across CPUs.
-			parallel(len(w), func(lo, hi int) {
+			parallel.Range(len(w), 1<<15, func(lo, hi int) {
 				for i := lo; i < hi; i++ {
 					gi := gr[i]
 					mi := b1*m[i] + (1-b1)*gi
@@ -83,25 +82,6 @@ func (o *AdamW) Step(lr float64) {
 			})
 		}
 	}
-}
-
-// parallel runs fn over [0,n) in one chunk per CPU when n is large enough
-// to pay for the goroutines.
-func parallel(n int, fn func(lo, hi int)) {
-	w := min(runtime.GOMAXPROCS(0), n/(1<<15))
-	if w <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for k := 0; k < w; k++ {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			fn(lo, hi)
-		}(k*n/w, (k+1)*n/w)
-	}
-	wg.Wait()
 }
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
@@ -154,10 +134,10 @@ const (
 
 // Groups builds the usual two groups (decayed, not decayed) over the
 // parameters that `what` selects.
-func Groups(m *model.Model, what string, weightDecay float64) ([]Group, error) {
+func Groups(m model.Trainable, what string, weightDecay float64) ([]Group, error) {
 	dec := Group{WeightDecay: weightDecay}
 	nod := Group{}
-	for _, p := range m.Params {
+	for _, p := range m.Parameters() {
 		switch what {
 		case TrainAll:
 		case TrainHead:

@@ -5,14 +5,16 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 )
 
 // A run resumed from saved state takes exactly the steps an uninterrupted
 // run takes.
 func TestStateRoundTrip(t *testing.T) {
 	mk := func() *model.Model {
-		return model.New(model.Config{VocabSize: 20, NPositions: 8, NEmbd: 8, NLayer: 1, NHead: 2,
-			LayerNormEps: 1e-5, PadTokenID: -1, BOSTokenID: -1, EOSTokenID: -1, Architecture: model.ArchLM}, 1)
+		c := modeltest.Config(20, 8, 1)
+		c.NEmbd = 8
+		return model.New(c, 1)
 	}
 	step := func(m *model.Model, o *AdamW, k int) {
 		for i := range m.Grads() {

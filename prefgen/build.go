@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/prefdata"
-	"github.com/warm-rm/warm/runlog"
 )
 
 // Config is one preference data set.
@@ -193,5 +193,5 @@ func Write(out string, ds *Dataset, parquet bool) error {
 			return err // a stale Parquet file would disagree with the JSONL
 		}
 	}
-	return runlog.WriteJSON(sum, ds.Summary)
+	return atomicfile.WriteJSON(sum, ds.Summary)
 }

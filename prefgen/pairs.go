@@ -5,6 +5,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"time"
+
+	"github.com/warm-rm/warm/internal/mix"
 )
 
 // Sampler draws one continuation per prompt from a policy: only the new
@@ -99,7 +101,7 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 		for _, p := range batchPrompts {
 			seqs = append(seqs, p.IDs, p.IDs)
 		}
-		outs := sample(seqs, opt.Temperature, opt.MaxNew, opt.Seed^splitSalt(opt.Split)^uint64(batch)*0x9e3779b97f4a7c15)
+		outs := sample(seqs, opt.Temperature, opt.MaxNew, opt.Seed^splitSalt(opt.Split)^uint64(batch)*mix.Golden)
 		if len(outs) != len(seqs) {
 			return pairs, prompts, st, fmt.Errorf("policy returned %d samples for %d prompts", len(outs), len(seqs))
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/corpus"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/tokenizer"
 )
@@ -181,7 +182,7 @@ func PrepareData(docs []corpus.Doc, out string, vocab int, valFrac, corpusMB, to
 	if err := WriteTokens(valPath, va, tok.VocabSize()); err != nil {
 		return nil, err
 	}
-	if err := runlog.WriteJSON(prepPath, want); err != nil {
+	if err := atomicfile.WriteJSON(prepPath, want); err != nil {
 		return nil, err
 	}
 	return &Data{Tok: tok, Train: tr, Val: va, Prep: want}, nil

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
 	"github.com/warm-rm/warm/runlog"
@@ -28,9 +29,9 @@ type state struct {
 // The resume checkpoint is the directory out/resume: the model as an HF
 // directory (config.json, model.safetensors), the AdamW moments
 // (optimizer.safetensors, optim.AdamW.SaveState) and state.json. It is
-// written to out/resume.tmp and swapped in by renames (resume → resume.old,
-// resume.tmp → resume), so a kill at any moment leaves one complete
-// checkpoint: out/resume, or out/resume.old in the instant between renames.
+// staged and swapped in by atomicfile (the old one is removed once the new
+// one is in place). Runs written by older versions may have left
+// out/resume.old, which loading still accepts.
 const (
 	optimFile = "optimizer.safetensors"
 	stateFile = "state.json"
@@ -38,34 +39,22 @@ const (
 
 func saveResume(out string, m *model.Model, o *optim.AdamW, st state) error {
 	dir := filepath.Join(out, "resume")
-	tmp, old := dir+".tmp", dir+".old"
-	if err := os.RemoveAll(tmp); err != nil {
+	d, err := atomicfile.NewDir(dir)
+	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return err
-	}
+	defer d.Abort()
+	tmp := d.Path
 	if err := m.Save(tmp, safetensors.F32); err != nil {
 		return err
 	}
 	if err := o.SaveState(filepath.Join(tmp, optimFile)); err != nil {
 		return err
 	}
-	if err := runlog.WriteJSON(filepath.Join(tmp, stateFile), st); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, stateFile), st); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(old); err != nil {
-		return err
-	}
-	if _, err := os.Stat(dir); err == nil {
-		if err := os.Rename(dir, old); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return err
-	}
-	return os.RemoveAll(old)
+	return d.Commit(true)
 }
 
 // findResume returns the directory of the resume checkpoint in out, or "".

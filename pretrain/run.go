@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/warm-rm/warm/corpus"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
 	"github.com/warm-rm/warm/runlog"
@@ -224,7 +226,9 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 				"tokens": st.Tokens, "tokens_per_second": rate, "seconds": elapsed()}
 		}
 		if st.Step%cfg.EvalEvery == 0 || st.Step == cfg.Steps {
-			valLoss = evalLoss(m, valWin, cfg.Batch)
+			if valLoss, err = evalLoss(m, valWin, cfg.Batch); err != nil {
+				return nil, err
+			}
 			if rec == nil {
 				rec = map[string]any{"step": st.Step, "tokens": st.Tokens, "seconds": elapsed()}
 			}
@@ -262,7 +266,9 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 		}
 	}
 	if math.IsNaN(valLoss) { // resumed at the very end
-		valLoss = evalLoss(m, valWin, cfg.Batch)
+		if valLoss, err = evalLoss(m, valWin, cfg.Batch); err != nil {
+			return nil, err
+		}
 	}
 	if err := saveHF(m, tok, filepath.Join(cfg.Out, "final"), cfg.NPositions); err != nil {
 		return nil, err
@@ -284,7 +290,7 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 	}
 	sum.Checkpoints = append(sum.Checkpoints, "final")
 	sum.Samples = Samples(m, tok, cfg.Samples, cfg.SampleLen, cfg.Seed)
-	if err := runlog.WriteJSON(filepath.Join(cfg.Out, "summary.json"), sum); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(cfg.Out, "summary.json"), sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -317,11 +323,14 @@ func trainStep(m *model.Model, opt *optim.AdamW, wins [][]int, lr, clip float64,
 }
 
 // evalLoss is the mean next-token loss over fixed windows, in eval mode.
-func evalLoss(m *model.Model, wins [][]int, batch int) float64 {
+func evalLoss(m *model.Model, wins [][]int, batch int) (float64, error) {
 	var nll float64
 	n := 0
 	for lo := 0; lo < len(wins); lo += batch {
-		lp := m.TokenLogProbs(wins[lo:min(lo+batch, len(wins))])
+		lp, err := m.TokenLogProbs(wins[lo:min(lo+batch, len(wins))])
+		if err != nil {
+			return 0, fmt.Errorf("validation windows: %w", err)
+		}
 		for _, r := range lp {
 			for _, v := range r {
 				nll -= float64(v)
@@ -329,37 +338,26 @@ func evalLoss(m *model.Model, wins [][]int, batch int) float64 {
 			}
 		}
 	}
-	return nll / float64(n)
+	return nll / float64(n), nil
 }
 
 // saveHF writes an HF GPT2LMHeadModel directory (F32 weights and the
-// tokenizer files) atomically: into a temp directory that is renamed into
-// place, replacing an older one.
+// tokenizer files) atomically (atomicfile), replacing an older one.
 func saveHF(m *model.Model, tok interface {
 	Save(dir string, modelMaxLength int) error
 }, dir string, nPositions int) error {
-	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	d, err := atomicfile.NewDir(dir)
+	if err != nil {
 		return err
 	}
-	if err := m.Save(tmp, safetensors.F32); err != nil {
+	defer d.Abort()
+	if err := m.Save(d.Path, safetensors.F32); err != nil {
 		return err
 	}
-	if err := tok.Save(tmp, nPositions); err != nil {
+	if err := tok.Save(d.Path, nPositions); err != nil {
 		return err
 	}
-	old := dir + ".old"
-	os.RemoveAll(old)
-	if _, err := os.Stat(dir); err == nil {
-		if err := os.Rename(dir, old); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return err
-	}
-	return os.RemoveAll(old)
+	return d.Commit(true)
 }
 
 // Samples continues each prompt with the model (temperature 1, no top-k or
@@ -405,4 +403,30 @@ func Samples(m *model.Model, tok interface {
 		res[i] = kept[i] + tok.Decode(o)
 	}
 	return res
+}
+
+// StudyOptions are one `warm pretrain` run: the corpus, the tokenizer and
+// data preparation, and the training Config.
+type StudyOptions struct {
+	Docs        []corpus.Doc
+	VocabSize   int
+	ValFrac     float64 // documents held out (where warm data takes prompts)
+	CorpusMB    float64 // cap on training text (0: all)
+	TokenizerMB float64 // training text the tokenizer sees (0: all)
+	Config      Config
+}
+
+// RunStudy prepares the tokenizer and token files in o.Config.Out, then
+// trains (resuming a checkpoint there).
+func RunStudy(ctx context.Context, o StudyOptions) (*Summary, error) {
+	c := o.Config
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	data, err := PrepareData(o.Docs, c.Out, o.VocabSize, o.ValFrac, o.CorpusMB, o.TokenizerMB, c.NPositions, c.Seed, c.Log)
+	if err != nil {
+		return nil, err
+	}
+	return Run(ctx, c, data, time.Since(t0).Seconds())
 }

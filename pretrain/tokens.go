@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/warm-rm/warm/internal/atomicfile"
 )
 
 // A token file caches a tokenized corpus so that a resumed or repeated run
@@ -23,48 +24,38 @@ import (
 // refused rather than silently fed to the model.
 const tokenMagic = "WARMTOK1"
 
-// WriteTokens writes ids to path atomically (temp file in the same
-// directory, then rename), as uint16 when vocab fits, else uint32.
+// WriteTokens writes ids to path atomically (atomicfile), as uint16 when
+// vocab fits, else uint32.
 func WriteTokens(path string, ids []int32, vocab int) error {
 	width := 2
 	if vocab > 1<<16 {
 		width = 4
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tokens-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	w := bufio.NewWriterSize(f, 1<<20)
-	var hdr [24]byte
-	copy(hdr[:8], tokenMagic)
-	binary.LittleEndian.PutUint32(hdr[8:], uint32(width))
-	binary.LittleEndian.PutUint32(hdr[12:], uint32(vocab))
-	binary.LittleEndian.PutUint64(hdr[16:], uint64(len(ids)))
-	w.Write(hdr[:])
-	var buf [4]byte
-	for _, id := range ids {
-		if id < 0 || int(id) >= vocab {
-			f.Close()
-			return fmt.Errorf("%s: token id %d outside vocabulary of %d", path, id, vocab)
+	return atomicfile.Write(path, func(w io.Writer) error {
+		var hdr [24]byte
+		copy(hdr[:8], tokenMagic)
+		binary.LittleEndian.PutUint32(hdr[8:], uint32(width))
+		binary.LittleEndian.PutUint32(hdr[12:], uint32(vocab))
+		binary.LittleEndian.PutUint64(hdr[16:], uint64(len(ids)))
+		if _, err := w.Write(hdr[:]); err != nil {
+			return err
 		}
-		if width == 2 {
-			binary.LittleEndian.PutUint16(buf[:], uint16(id))
-		} else {
-			binary.LittleEndian.PutUint32(buf[:], uint32(id))
+		var buf [4]byte
+		for _, id := range ids {
+			if id < 0 || int(id) >= vocab {
+				return fmt.Errorf("token id %d outside vocabulary of %d", id, vocab)
+			}
+			if width == 2 {
+				binary.LittleEndian.PutUint16(buf[:], uint16(id))
+			} else {
+				binary.LittleEndian.PutUint32(buf[:], uint32(id))
+			}
+			if _, err := w.Write(buf[:width]); err != nil {
+				return err
+			}
 		}
-		w.Write(buf[:width])
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+		return nil
+	})
 }
 
 // ReadTokens reads a token file written by WriteTokens and checks that it

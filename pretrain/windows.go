@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/warm-rm/warm/internal/mix"
 )
 
 // stepRNG is the random source of one training step. Deriving it from
@@ -11,7 +13,7 @@ import (
 // resumed run draw exactly the windows the uninterrupted run would have
 // drawn: the step number is the whole RNG state.
 func stepRNG(seed uint64, step int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(step)))
+	return rand.New(rand.NewPCG(seed, mix.Golden^uint64(step)))
 }
 
 // TrainWindows draws batch windows of length n uniformly from toks (starts

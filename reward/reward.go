@@ -12,35 +12,52 @@ import (
 	"github.com/warm-rm/warm/model"
 )
 
-// Scorer scores token sequences (prompt+response ids). *model.Model with a
-// reward head is one.
-type Scorer interface {
-	Rewards(seqs [][]int) []float32
-}
+// Scorer is the reward model the study's rewards are: a single model, an
+// Ensemble or a weight average. It is model.RewardModel.
+type Scorer = model.RewardModel
 
 // Ensemble is ENS: the mean reward of its members.
-type Ensemble []*model.Model
+type Ensemble []model.RewardModel
+
+// MaxLen is the shortest context among the members.
+func (e Ensemble) MaxLen() int {
+	n := 0
+	for i, m := range e {
+		if i == 0 || m.MaxLen() < n {
+			n = m.MaxLen()
+		}
+	}
+	return n
+}
 
 // Rewards is the members' mean reward per sequence.
-func (e Ensemble) Rewards(seqs [][]int) []float32 {
-	mean, _ := e.RewardsStd(seqs)
-	return mean
+func (e Ensemble) Rewards(seqs [][]int) ([]float32, error) {
+	mean, _, err := e.RewardsStd(seqs)
+	return mean, err
 }
 
 // RewardsStd returns the members' mean and (population) standard deviation
 // per sequence: the disagreement is ENS's uncertainty signal.
-func (e Ensemble) RewardsStd(seqs [][]int) (mean, std []float32) {
-	all := e.PerMember(seqs)
-	return MeanStd(all)
+func (e Ensemble) RewardsStd(seqs [][]int) (mean, std []float32, err error) {
+	all, err := e.PerMember(seqs)
+	if err != nil {
+		return nil, nil, err
+	}
+	mean, std = MeanStd(all)
+	return mean, std, nil
 }
 
 // PerMember returns each member's rewards, all[i][j] for member i, seq j.
-func (e Ensemble) PerMember(seqs [][]int) [][]float32 {
+func (e Ensemble) PerMember(seqs [][]int) ([][]float32, error) {
 	all := make([][]float32, len(e))
 	for i, m := range e {
-		all[i] = m.Rewards(seqs)
+		r, err := m.Rewards(seqs)
+		if err != nil {
+			return nil, fmt.Errorf("member %d: %w", i+1, err)
+		}
+		all[i] = r
 	}
-	return all
+	return all, nil
 }
 
 // MeanStd reduces per-member rewards all[i][j] to the mean and population

@@ -5,13 +5,11 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 )
 
 func tinyRM(seed uint64) *model.Model {
-	m := model.New(model.Config{VocabSize: 50, NPositions: 16, NEmbd: 16, NLayer: 2, NHead: 2,
-		LayerNormEps: 1e-5, PadTokenID: -1, BOSTokenID: -1, EOSTokenID: -1, Architecture: model.ArchLM}, seed)
-	m.AsRewardModel(seed)
-	return m
+	return modeltest.RM(50, 16, 2, seed)
 }
 
 var seqs = [][]int{{1, 2, 3}, {4, 5, 6, 7, 8}, {9}, {10, 11, 12, 13, 14, 15, 16}}
@@ -28,7 +26,7 @@ func TestAverageOfIdenticalIsMember(t *testing.T) {
 			t.Fatalf("weight %d: %v != %v", i, wa.Weights()[i], w)
 		}
 	}
-	r1, r2 := m.Rewards(seqs), wa.Rewards(seqs)
+	r1, r2 := modeltest.Rewards(t, m, seqs), modeltest.Rewards(t, wa, seqs)
 	for i := range r1 {
 		if r1[i] != r2[i] {
 			t.Fatalf("reward %d: %v != %v", i, r2[i], r1[i])
@@ -57,11 +55,14 @@ func TestAverageWeighted(t *testing.T) {
 // ENS is the mean of the members' rewards; its std their spread.
 func TestEnsembleIsMeanOfRewards(t *testing.T) {
 	ms := Ensemble{tinyRM(1), tinyRM(2), tinyRM(3)}
-	mean, std := ms.RewardsStd(seqs)
+	mean, std, err := ms.RewardsStd(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for j := range seqs {
 		var s, ss float64
 		for _, m := range ms {
-			r := float64(m.Rewards(seqs)[j])
+			r := float64(modeltest.Rewards(t, m, seqs)[j])
 			s += r
 			ss += r * r
 		}
@@ -77,8 +78,9 @@ func TestEnsembleIsMeanOfRewards(t *testing.T) {
 
 func TestCompatibleRejectsOtherShapes(t *testing.T) {
 	a := tinyRM(1)
-	b := model.New(model.Config{VocabSize: 50, NPositions: 16, NEmbd: 32, NLayer: 2, NHead: 2,
-		LayerNormEps: 1e-5, PadTokenID: -1, BOSTokenID: -1, EOSTokenID: -1, Architecture: model.ArchLM}, 1)
+	cfg := modeltest.Config(50, 16, 2)
+	cfg.NEmbd = 32
+	b := model.New(cfg, 1)
 	b.AsRewardModel(1)
 	if _, err := Average([]*model.Model{a, b}, nil); err == nil {
 		t.Fatal("averaged models of different widths")

@@ -7,6 +7,7 @@ import (
 	"github.com/warm-rm/warm/corpus"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
+	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/tokenizer"
 )
 
@@ -49,7 +50,7 @@ func benchSetup(b *testing.B) (*tokenizer.Tokenizer, *model.Model, *model.Model,
 func BenchmarkRLStep(b *testing.B) {
 	tok, pol, rm, prompts := benchSetup(b)
 	cfg := Config{Steps: 1 << 30, Prompts: 8, K: 4, LR: 1e-5, ClipNorm: 1, KLCoef: 0.01, Temperature: 0.9, MaxNew: 32, Baseline: "rloo", Seed: 1}
-	r := Run{Policy: pol, Tok: tok, Prompts: prompts, Proxy: ModelReward{Scorer: rm, Tok: tok, MaxLen: 128}, Config: cfg}
+	r := Run{Policy: pol, Tok: tok, Prompts: prompts, Proxy: reward.TextScorer{Model: rm, Tok: tok}, Config: cfg}
 	ids := make([][]int, len(prompts))
 	for i, p := range prompts {
 		ids[i] = tok.Encode(p)

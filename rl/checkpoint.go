@@ -10,10 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
-	"github.com/warm-rm/warm/report"
-	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/tokenizer"
 )
@@ -21,14 +20,16 @@ import (
 // A checkpoint is the directory out/ckpt-STEP: the policy as an HF
 // directory with its tokenizer (loadable by transformers and by every warm
 // verb), optimizer.safetensors (AdamW moments), anchor/ (the EMA reference,
-// when used) and state.json, written last. It is built in ckpt-STEP.tmp and
-// renamed into place, so a kill leaves only complete checkpoints.
+// when used) and state.json, written last. It is staged and renamed into
+// place by atomicfile, so a kill leaves only complete checkpoints.
 func saveCheckpoint(out string, policy, ref *model.Model, opt *optim.AdamW, tok *tokenizer.Tokenizer, st state, anchor bool) error {
 	dir := filepath.Join(out, "ckpt-"+strconv.Itoa(st.Step))
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
+	d, err := atomicfile.NewDir(dir)
+	if err != nil {
 		return err
 	}
+	defer d.Abort()
+	tmp := d.Path
 	if err := policy.Save(tmp, safetensors.F32); err != nil {
 		return err
 	}
@@ -43,13 +44,10 @@ func saveCheckpoint(out string, policy, ref *model.Model, opt *optim.AdamW, tok 
 			return err
 		}
 	}
-	if err := runlog.WriteJSON(filepath.Join(tmp, stateFile), st); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, stateFile), st); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dir)
+	return d.Commit(true)
 }
 
 // LastCheckpoint returns the complete checkpoint of the highest step in
@@ -98,11 +96,11 @@ func ReadMetrics(path string) ([]Step, error) {
 	return out, nil
 }
 
-// smoothWindow is the moving-average window used for curves and the peak:
+// SmoothWindow is the moving-average window used for curves and the peak:
 // per-step means over a few dozen samples are noisy (a gold standard error
 // of about 0.05 per step in the quick preset), so about a sixth of the run
 // is averaged.
-func smoothWindow(n int) int { return max(1, n/6) }
+func SmoothWindow(n int) int { return max(1, n/6) }
 
 // Smooth is a centred moving average over w points (2·⌊w/2⌋+1 of them,
 // fewer at the ends): centred, so that a peak is not shifted to later steps.
@@ -144,76 +142,4 @@ func Peak(steps []Step, w int) (step int, gold, kl float64) {
 		}
 	}
 	return steps[best].Step, g[best], k[best]
-}
-
-// curves turns metrics into smoothed (KL, gold), (KL, proxy) and
-// (step, gold) series.
-func curves(name string, steps []Step) (gold, proxy, byStep report.Series) {
-	n := len(steps)
-	w := smoothWindow(n)
-	kl, g, p, x := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	for i, s := range steps {
-		kl[i], g[i], p[i], x[i] = s.KL, s.Gold, s.Proxy, float64(s.Step)
-	}
-	kl, g, p = Smooth(kl, w), Smooth(g, w), Smooth(p, w)
-	return report.Series{Name: name, X: kl, Y: g}, report.Series{Name: name, X: kl, Y: p}, report.Series{Name: name, X: x, Y: g}
-}
-
-func plotRun(out string, steps []Step) error {
-	if len(steps) == 0 {
-		return nil
-	}
-	g, p, s := curves(filepath.Base(out), steps)
-	sub := fmt.Sprintf(" (centred moving average of %d steps)", smoothWindow(len(steps))/2*2+1)
-	if err := report.LinePlot(filepath.Join(out, "gold_vs_kl.png"), "RL: gold reward vs KL"+sub, "KL(π‖π_ref) (nats)", "gold reward", []report.Series{g}); err != nil {
-		return err
-	}
-	if err := report.LinePlot(filepath.Join(out, "proxy_vs_kl.png"), "RL: proxy reward vs KL"+sub, "KL(π‖π_ref) (nats)", "proxy (RM) reward", []report.Series{p}); err != nil {
-		return err
-	}
-	return report.LinePlot(filepath.Join(out, "gold_vs_step.png"), "RL: gold reward by step"+sub, "step", "gold reward", []report.Series{s})
-}
-
-// PlotRuns puts several runs (e.g. the single-RM and WARM policies) on one
-// set of plots in outDir: rl_gold_vs_kl.png, rl_proxy_vs_kl.png (each run
-// on its own reward model's scale) and rl_gold_vs_step.png. names label
-// the runs (nil: the directories' base names). It returns the files
-// written.
-func PlotRuns(runs []string, names []string, outDir string) ([]string, error) {
-	if len(runs) == 0 {
-		return nil, fmt.Errorf("rl: no runs to plot")
-	}
-	if names != nil && len(names) != len(runs) {
-		return nil, fmt.Errorf("rl: %d names for %d runs", len(names), len(runs))
-	}
-	var gs, ps, ss []report.Series
-	for i, run := range runs {
-		steps, err := ReadMetrics(filepath.Join(run, "metrics.jsonl"))
-		if err != nil {
-			return nil, err
-		}
-		if len(steps) == 0 {
-			return nil, fmt.Errorf("rl: %s: no steps logged", run)
-		}
-		name := filepath.Base(run)
-		if names != nil {
-			name = names[i]
-		}
-		g, p, s := curves(name, steps)
-		gs, ps, ss = append(gs, g), append(ps, p), append(ss, s)
-	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, err
-	}
-	files := []string{filepath.Join(outDir, "rl_gold_vs_kl.png"), filepath.Join(outDir, "rl_proxy_vs_kl.png"), filepath.Join(outDir, "rl_gold_vs_step.png")}
-	if err := report.LinePlot(files[0], "RL: gold reward vs KL (reward hacking: gold falls as KL grows)", "KL(π‖π_ref) (nats)", "gold reward", gs); err != nil {
-		return nil, err
-	}
-	if err := report.LinePlot(files[1], "RL: proxy reward vs KL (each run on its RM's scale)", "KL(π‖π_ref) (nats)", "proxy reward", ps); err != nil {
-		return nil, err
-	}
-	if err := report.LinePlot(files[2], "RL: gold reward by step", "step", "gold reward", ss); err != nil {
-		return nil, err
-	}
-	return files, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/warm-rm/warm/gold"
+	"github.com/warm-rm/warm/internal/mix"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/stats"
 	"github.com/warm-rm/warm/tokenizer"
@@ -61,8 +63,8 @@ func HeadToHead(a, b *model.Model, tok *tokenizer.Tokenizer, prompts []string, j
 	if err != nil {
 		return nil, err
 	}
-	ga := judgeAll(judge, prompts, ra)
-	gb := judgeAll(judge, prompts, rb)
+	ga := gold.Batch(judge, prompts, ra)
+	gb := gold.Batch(judge, prompts, rb)
 	d := &Duel{Prompts: len(prompts)}
 	d.Rate, d.Lo, d.Hi = stats.WinRate(ga, gb)
 	for i := range ga {
@@ -109,7 +111,7 @@ func sampleAll(m *model.Model, tok *tokenizer.Tokenizer, prompts []string, opt D
 			}
 			rows = append(rows, ids)
 		}
-		res := generate(m, rows, opt.MaxNew, opt.Temperature, opt.Seed^(uint64(g)+1)*0x9e3779b97f4a7c15, eot)
+		res := generate(m, rows, opt.MaxNew, opt.Temperature, opt.Seed^(uint64(g)+1)*mix.Golden, eot)
 		for i, r := range res {
 			for k, t := range r {
 				if t == eot {

@@ -18,10 +18,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"time"
 
+	"github.com/warm-rm/warm/gold"
+	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/internal/mix"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
 	"github.com/warm-rm/warm/reward"
@@ -38,65 +39,18 @@ type Judge interface {
 
 // Reward scores responses to prompts, as text. The text is what a reward
 // model was trained on (prompt+response, no stop token), so that a policy
-// is scored exactly like the preference data.
+// is scored exactly like the preference data: reward.TextScorer is one.
 type Reward interface {
-	Scores(prompts, responses []string) []float64
-}
-
-// ModelReward is a reward model (single, ENS or WA) as a Reward: the text
-// prompt+response is encoded as plain text and, when longer than MaxLen,
-// keeps its last MaxLen tokens (the reward is read at the last one).
-type ModelReward struct {
-	Scorer reward.Scorer
-	Tok    *tokenizer.Tokenizer
-	MaxLen int
-}
-
-// Scores implements Reward.
-func (m ModelReward) Scores(prompts, responses []string) []float64 {
-	seqs := make([][]int, len(prompts))
-	for i := range prompts {
-		ids := m.Tok.Encode(prompts[i] + responses[i])
-		if len(ids) > m.MaxLen {
-			ids = ids[len(ids)-m.MaxLen:]
-		}
-		if len(ids) == 0 {
-			ids = []int{m.Tok.EOT()} // an empty text: score the stop token alone
-		}
-		seqs[i] = ids
-	}
-	r := m.Scorer.Rewards(seqs)
-	out := make([]float64, len(r))
-	for i, v := range r {
-		out[i] = float64(v)
-	}
-	return out
+	Responses(prompts, responses []string) ([]float64, error)
 }
 
 // JudgeReward is a judge as a Reward (the gold judge as proxy: an upper
 // bound, nothing to hack), scored in parallel.
 type JudgeReward struct{ Judge Judge }
 
-// Scores implements Reward.
-func (j JudgeReward) Scores(prompts, responses []string) []float64 {
-	return judgeAll(j.Judge, prompts, responses)
-}
-
-func judgeAll(j Judge, prompts, responses []string) []float64 {
-	out := make([]float64, len(prompts))
-	w := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for k := 0; k < w; k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := k; i < len(prompts); i += w {
-				out[i] = j.Score(prompts[i], responses[i])
-			}
-		}()
-	}
-	wg.Wait()
-	return out
+// Responses implements Reward.
+func (j JudgeReward) Responses(prompts, responses []string) ([]float64, error) {
+	return gold.Batch(j.Judge, prompts, responses), nil
 }
 
 // Config is one RL run's settings. The random state of step s is derived
@@ -288,7 +242,7 @@ func Train(r Run) (*Summary, error) {
 		if err := os.Remove(metricsPath); err != nil && !os.IsNotExist(err) {
 			return nil, err
 		}
-		if err := runlog.WriteJSON(cfgPath, cfg); err != nil {
+		if err := atomicfile.WriteJSON(cfgPath, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -338,11 +292,8 @@ func Train(r Run) (*Summary, error) {
 	}
 	sum := &Summary{Config: cfg, Steps: st.Step, Final: last, Seconds: st.Seconds, Resumed: resumed,
 		FinalDir: final, PromptsN: len(r.Prompts), Completed: true}
-	sum.PeakStep, sum.PeakGold, sum.PeakKL = Peak(steps, smoothWindow(len(steps)))
-	if err := runlog.WriteJSON(filepath.Join(r.Out, "summary.json"), sum); err != nil {
-		return nil, err
-	}
-	if err := plotRun(r.Out, steps); err != nil {
+	sum.PeakStep, sum.PeakGold, sum.PeakKL = Peak(steps, SmoothWindow(len(steps)))
+	if err := atomicfile.WriteJSON(filepath.Join(r.Out, "summary.json"), sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -382,7 +333,7 @@ func trainStep(r *Run, policy, ref *model.Model, opt *optim.AdamW, promptIDs [][
 			prompts = append(prompts, r.Prompts[i])
 		}
 	}
-	outs := generate(policy, rows, cfg.MaxNew, cfg.Temperature, cfg.Seed^(uint64(step)+1)*0x9e3779b97f4a7c15, eot)
+	outs := generate(policy, rows, cfg.MaxNew, cfg.Temperature, cfg.Seed^(uint64(step)+1)*mix.Golden, eot)
 	seqs := make([][]int, B)
 	responses := make([]string, B)
 	for b := range rows {
@@ -399,11 +350,17 @@ func trainStep(r *Run, policy, ref *model.Model, opt *optim.AdamW, promptIDs [][
 	}
 	// Reference log-probs first: ref is another model, so the policy's
 	// pass below stays valid for the backward.
-	refLP := ref.TokenLogProbs(seqs)
-	proxy := r.Proxy.Scores(prompts, responses)
-	var gold []float64
+	refLP, err := ref.TokenLogProbs(seqs)
+	if err != nil {
+		return Step{}, err
+	}
+	proxy, err := r.Proxy.Responses(prompts, responses)
+	if err != nil {
+		return Step{}, err
+	}
+	var goldR []float64
 	if r.Gold != nil {
-		gold = judgeAll(r.Gold, prompts, responses)
+		goldR = gold.Batch(r.Gold, prompts, responses)
 	}
 	policy.ZeroGrad()
 	pass := policy.Forward(seqs, model.Mode{})
@@ -421,8 +378,8 @@ func trainStep(r *Run, policy, ref *model.Model, opt *optim.AdamW, promptIDs [][
 		rec.KL += kl[b] / float64(B)
 		rec.Reward += R[b] / float64(B)
 		rec.Length += float64(ntoks[b]) / float64(B)
-		if gold != nil {
-			rec.Gold += gold[b] / float64(B)
+		if goldR != nil {
+			rec.Gold += goldR[b] / float64(B)
 		}
 	}
 	rec.Entropy = entSum / float64(max(1, ntok))
@@ -516,22 +473,20 @@ func stepMap(s Step) map[string]any {
 }
 
 // saveModel writes an HF directory (weights F32, config, tokenizer)
-// through a temporary directory and a rename.
+// atomically (atomicfile).
 func saveModel(dir string, m *model.Model, tok *tokenizer.Tokenizer) error {
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
+	d, err := atomicfile.NewDir(dir)
+	if err != nil {
 		return err
 	}
-	if err := m.Save(tmp, safetensors.F32); err != nil {
+	defer d.Abort()
+	if err := m.Save(d.Path, safetensors.F32); err != nil {
 		return err
 	}
-	if err := tok.Save(tmp, m.Config.NPositions); err != nil {
+	if err := tok.Save(d.Path, m.Config.NPositions); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dir)
+	return d.Commit(true)
 }
 
 // generate samples up to maxNew tokens per row, each row ending after its

@@ -9,36 +9,27 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/stats"
 	"github.com/warm-rm/warm/tokenizer"
 )
 
-func tinyTok(t *testing.T) *tokenizer.Tokenizer {
-	t.Helper()
-	text := strings.Repeat("the good cat sat on a happy mat and the bad dog ran away from it. ", 20)
-	tok, err := tokenizer.Train([]string{text}, 300, []string{"<|endoftext|>"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
+func tinyTok(t *testing.T) *tokenizer.Tokenizer { return modeltest.Tokenizer(t) }
 
 func tinyModel(tok *tokenizer.Tokenizer, seed uint64) *model.Model {
-	cfg := model.Config{VocabSize: tok.VocabSize(), NPositions: 32, NEmbd: 16, NLayer: 1, NHead: 2,
-		LayerNormEps: 1e-5, BOSTokenID: tok.EOT(), EOSTokenID: tok.EOT(), PadTokenID: -1, Architecture: model.ArchLM}
-	return model.New(cfg, seed)
+	return modeltest.Policy(tok, 32, seed)
 }
 
 // hasE is a fixed per-token reward for one-token responses: 1 when the
 // token's text starts with an even byte (about half the vocabulary).
 type hasE struct{}
 
-func (hasE) Scores(_, responses []string) []float64 {
+func (hasE) Responses(_, responses []string) ([]float64, error) {
 	out := make([]float64, len(responses))
 	for i, r := range responses {
 		out[i] = evenFirst(r)
 	}
-	return out
+	return out, nil
 }
 
 func evenFirst(s string) float64 {
@@ -182,7 +173,7 @@ func TestSeqKLMatchesExact(t *testing.T) {
 	for i, o := range outs {
 		seqs[i] = append(append([]int{}, prompt...), o...)
 	}
-	kl, _, lens := SeqKL(pol.TokenLogProbs(seqs), ref.TokenLogProbs(seqs), rows)
+	kl, _, lens := SeqKL(modeltest.LogProbs(t, pol, seqs), modeltest.LogProbs(t, ref, seqs), rows)
 	for i, l := range lens {
 		if l != len(outs[i]) {
 			t.Fatalf("response length %d, want %d", l, len(outs[i]))
@@ -258,7 +249,7 @@ func TestResume(t *testing.T) {
 	if m, err := model.Load(filepath.Join(dirB, "final")); err != nil || m.Weights()[0] != resumed.Weights()[0] {
 		t.Errorf("final policy: %v", err)
 	}
-	for _, f := range []string{"summary.json", "gold_vs_kl.png", "proxy_vs_kl.png", "ckpt-4/anchor/model.safetensors", "ckpt-4/vocab.json"} {
+	for _, f := range []string{"summary.json", "metrics.jsonl", "ckpt-4/anchor/model.safetensors", "ckpt-4/vocab.json"} {
 		if _, err := os.Stat(filepath.Join(dirB, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
@@ -268,10 +259,6 @@ func TestResume(t *testing.T) {
 	cfg2.LR = 1
 	if _, err := Train(Run{Policy: init.Clone(), Tok: tok, Prompts: prompts, Proxy: hasE{}, Config: cfg2, Out: dirB}); err == nil {
 		t.Errorf("resume with other settings was accepted")
-	}
-	files, err := PlotRuns([]string{dirA, dirB}, []string{"a", "b"}, t.TempDir())
-	if err != nil || len(files) != 3 {
-		t.Errorf("PlotRuns: %v %v", files, err)
 	}
 }
 

@@ -32,7 +32,14 @@ func Interpolate(a, b *model.Model, splits []Split, steps int) (*Curve, error) {
 	if err := reward.Compatible(a, b); err != nil {
 		return nil, fmt.Errorf("models are not interpolable: %w", err)
 	}
-	ra, rb := scoreSplits(a, splits), scoreSplits(b, splits)
+	ra, err := scoreSplits(a, splits)
+	if err != nil {
+		return nil, err
+	}
+	rb, err := scoreSplits(b, splits)
+	if err != nil {
+		return nil, err
+	}
 	c := &Curve{}
 	for k := 0; k < steps; k++ {
 		l := float64(k) / float64(steps-1)
@@ -45,7 +52,11 @@ func Interpolate(a, b *model.Model, splits []Split, steps int) (*Curve, error) {
 			vb := rb[name]
 			ens[name] = [2][]float32{mix(va[0], vb[0], l), mix(va[1], vb[1], l)}
 		}
-		c.Points = append(c.Points, Point{Lambda: l, WA: metricsOf(scoreSplits(m, splits)), ENS: metricsOf(ens)})
+		wa, err := evalSplits(m, splits)
+		if err != nil {
+			return nil, err
+		}
+		c.Points = append(c.Points, Point{Lambda: l, WA: wa, ENS: metricsOf(ens)})
 	}
 	return c, nil
 }
@@ -96,7 +107,11 @@ func GreedySoup(members []*model.Model, names []string, splits []Split, by strin
 	accs := make([]float64, len(members))
 	order := make([]int, len(members))
 	for i, m := range members {
-		accs[i] = metricsOf(scoreSplits(m, one))[by].Acc
+		r, err := evalSplits(m, one)
+		if err != nil {
+			return nil, err
+		}
+		accs[i] = r[by].Acc
 		order[i] = i
 	}
 	sortByDesc(order, accs)
@@ -108,7 +123,11 @@ func GreedySoup(members []*model.Model, names []string, splits []Split, by strin
 		if err != nil {
 			return nil, err
 		}
-		if a := metricsOf(scoreSplits(cand, one))[by].Acc; a >= best {
+		r, err := evalSplits(cand, one)
+		if err != nil {
+			return nil, err
+		}
+		if a := r[by].Acc; a >= best {
 			best = a
 			soup = append(soup, members[i])
 			res.Ingredient = append(res.Ingredient, names[i])
@@ -122,9 +141,15 @@ func GreedySoup(members []*model.Model, names []string, splits []Split, by strin
 	if err != nil {
 		return nil, err
 	}
-	res.Greedy = metricsOf(scoreSplits(g, splits))
-	res.Uniform = metricsOf(scoreSplits(u, splits))
-	res.Best = metricsOf(scoreSplits(members[order[0]], splits))
+	if res.Greedy, err = evalSplits(g, splits); err != nil {
+		return nil, err
+	}
+	if res.Uniform, err = evalSplits(u, splits); err != nil {
+		return nil, err
+	}
+	if res.Best, err = evalSplits(members[order[0]], splits); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

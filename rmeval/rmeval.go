@@ -12,7 +12,6 @@ import (
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/reward"
-	"github.com/warm-rm/warm/rmtrain"
 	"github.com/warm-rm/warm/stats"
 	"github.com/warm-rm/warm/tokenizer"
 )
@@ -20,7 +19,7 @@ import (
 // Split is a named set of tokenized pairs.
 type Split struct {
 	Name  string
-	Pairs []rmtrain.Pair
+	Pairs []reward.Pair
 }
 
 // The standard split names.
@@ -56,7 +55,7 @@ func LoadSplits(tok *tokenizer.Tokenizer, maxLen int, train, val, ood string, ma
 		if len(kept) == 0 {
 			return nil
 		}
-		ps, err := rmtrain.Tokenize(tok, kept, maxLen)
+		ps, err := reward.TokenizePairs(tok, kept, maxLen)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -104,7 +103,7 @@ type Metrics struct {
 
 // Score computes Metrics from the rewards of the chosen and rejected texts.
 func Score(rc, rr []float32) Metrics {
-	c, r := f64(rc), f64(rr)
+	c, r := stats.Float64s(rc), stats.Float64s(rr)
 	acc, ties := stats.PairAccuracy(c, r)
 	all := append(append([]float64(nil), c...), r...)
 	mean, std := stats.MeanStd(all)
@@ -119,24 +118,28 @@ func Score(rc, rr []float32) Metrics {
 		MeanMargin: margin / n, ECE: stats.ECE(c, r, 10)}
 }
 
-func f64(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
-}
-
 // rewards holds one model's rewards on every split: [split] → (rc, rr).
 type rewards map[string][2][]float32
 
-func scoreSplits(m reward.Scorer, splits []Split) rewards {
+func scoreSplits(m model.RewardModel, splits []Split) (rewards, error) {
 	out := rewards{}
 	for _, s := range splits {
-		rc, rr := rmtrain.Rewards(m, s.Pairs)
+		rc, rr, err := reward.PairRewards(m, s.Pairs)
+		if err != nil {
+			return nil, fmt.Errorf("split %s: %w", s.Name, err)
+		}
 		out[s.Name] = [2][]float32{rc, rr}
 	}
-	return out
+	return out, nil
+}
+
+// evalSplits is the metrics of m on every split.
+func evalSplits(m model.RewardModel, splits []Split) (map[string]Metrics, error) {
+	r, err := scoreSplits(m, splits)
+	if err != nil {
+		return nil, err
+	}
+	return metricsOf(r), nil
 }
 
 func metricsOf(r rewards) map[string]Metrics {
@@ -186,7 +189,10 @@ func Compare(members []*model.Model, names []string, splits []Split, rankBy stri
 	res := &Result{RankBy: rankBy, Summary: map[string]Summary{}}
 	for i, m := range members {
 		log(fmt.Sprintf("scoring %s", names[i]))
-		per[i] = scoreSplits(m, splits)
+		var err error
+		if per[i], err = scoreSplits(m, splits); err != nil {
+			return nil, fmt.Errorf("%s: %w", names[i], err)
+		}
 	}
 	order := make([]int, len(members))
 	for i := range order {
@@ -231,7 +237,11 @@ func Compare(members []*model.Model, names []string, splits []Split, rankBy stri
 			return nil, err
 		}
 		log(fmt.Sprintf("scoring WA of %d members", M))
-		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("WA M=%d", M), Kind: "wa", M: M, Members: sel, Splits: metricsOf(scoreSplits(wa, splits))})
+		waM, err := evalSplits(wa, splits)
+		if err != nil {
+			return nil, err
+		}
+		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("WA M=%d", M), Kind: "wa", M: M, Members: sel, Splits: waM})
 	}
 	for _, s := range splits {
 		sum := Summary{ENS: map[int]float64{}, WA: map[int]float64{}}

@@ -5,7 +5,8 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/rmtrain"
+	"github.com/warm-rm/warm/model/modeltest"
+	"github.com/warm-rm/warm/reward"
 )
 
 // Score's counts against a hand-computed example: 5 pairs, 3 wins, 1 tie,
@@ -35,16 +36,13 @@ func TestScoreHandComputed(t *testing.T) {
 }
 
 func tiny(seed uint64) *model.Model {
-	m := model.New(model.Config{VocabSize: 40, NPositions: 16, NEmbd: 16, NLayer: 1, NHead: 2,
-		LayerNormEps: 1e-5, PadTokenID: -1, BOSTokenID: -1, EOSTokenID: -1, Architecture: model.ArchLM}, seed)
-	m.AsRewardModel(seed)
-	return m
+	return modeltest.RM(40, 16, 1, seed)
 }
 
-func pairs(n int) []rmtrain.Pair {
-	ps := make([]rmtrain.Pair, n)
+func pairs(n int) []reward.Pair {
+	ps := make([]reward.Pair, n)
 	for i := range ps {
-		ps[i] = rmtrain.Pair{Chosen: []int{i % 40, (i * 7) % 40, 3}, Rejected: []int{(i * 3) % 40, 5}}
+		ps[i] = reward.Pair{Chosen: []int{i % 40, (i * 7) % 40, 3}, Rejected: []int{(i * 3) % 40, 5}}
 	}
 	return ps
 }
@@ -90,8 +88,15 @@ func TestInterpolateEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ma := metricsOf(scoreSplits(a, splits))[Val]
-	mb := metricsOf(scoreSplits(b, splits))[Val]
+	ra, err := evalSplits(a, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := evalSplits(b, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ma, mb := ra[Val], rb[Val]
 	p0, p1 := c.Points[0], c.Points[4]
 	if p0.WA[Val].Acc != ma.Acc || p0.ENS[Val].Acc != ma.Acc || p1.WA[Val].Acc != mb.Acc || p1.ENS[Val].Acc != mb.Acc {
 		t.Fatalf("endpoints %v/%v and %v/%v, models %v and %v", p0.WA[Val].Acc, p0.ENS[Val].Acc, p1.WA[Val].Acc, p1.ENS[Val].Acc, ma.Acc, mb.Acc)

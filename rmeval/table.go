@@ -9,8 +9,8 @@ import (
 // SplitOrder is the order splits are shown in.
 var SplitOrder = []string{TrainClean, TrainCorrupted, Val, OOD}
 
-// splitsOf lists the evaluated splits in SplitOrder.
-func (r *Result) splitsOf() []string {
+// Splits lists the evaluated splits in SplitOrder.
+func (r *Result) Splits() []string {
 	var out []string
 	for _, s := range SplitOrder {
 		if _, ok := r.Summary[s]; ok {
@@ -22,7 +22,7 @@ func (r *Result) splitsOf() []string {
 
 // WriteTable prints every entry's accuracy (%) per split, then ECE on val.
 func (r *Result) WriteTable(w io.Writer) {
-	sp := r.splitsOf()
+	sp := r.Splits()
 	fmt.Fprintf(w, "%-22s", "model")
 	for _, s := range sp {
 		fmt.Fprintf(w, " %16s", s)
@@ -45,7 +45,7 @@ func (r *Result) WriteTable(w io.Writer) {
 // SummaryRows is the paper-style comparison: rows individual (mean ± std),
 // best individual, ENS M, WA M for the given Ms; columns the splits.
 func (r *Result) SummaryRows(ms []int) (header []string, rows [][]string) {
-	sp := r.splitsOf()
+	sp := r.Splits()
 	header = append([]string{""}, sp...)
 	line := func(name string, f func(Summary) string) {
 		row := []string{name}
@@ -91,4 +91,42 @@ func (r *Result) WriteSummary(w io.Writer, ms []int) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w, strings.Repeat("-", 24+17*len(h[1:])))
+}
+
+// WriteCurves prints interpolation curves: accuracy of WA and ENS per λ
+// on each split, and the midpoint barrier.
+func WriteCurves(w io.Writer, curves []*Curve, splits []Split) {
+	for _, c := range curves {
+		fmt.Fprintf(w, "%s: %s ↔ %s\n", c.Name, c.A, c.B)
+		fmt.Fprintf(w, "  %6s", "λ")
+		for _, s := range splits {
+			fmt.Fprintf(w, " %14s %14s", s.Name+" WA", s.Name+" ENS")
+		}
+		fmt.Fprintln(w)
+		for _, p := range c.Points {
+			fmt.Fprintf(w, "  %6.2f", p.Lambda)
+			for _, s := range splits {
+				fmt.Fprintf(w, " %14.1f %14.1f", 100*p.WA[s.Name].Acc, 100*p.ENS[s.Name].Acc)
+			}
+			fmt.Fprintln(w)
+		}
+		for _, s := range splits {
+			wa, ens := c.Barrier(s.Name)
+			fmt.Fprintf(w, "  %s: midpoint − endpoint mean: WA %+.1f, ENS %+.1f points\n", s.Name, 100*wa, 100*ens)
+		}
+	}
+}
+
+// WriteSoup prints the greedy soup's ingredients and accuracies (nothing
+// without a soup).
+func (r *Result) WriteSoup(w io.Writer) {
+	if r.Soup == nil {
+		return
+	}
+	fmt.Fprintf(w, "greedy soup (%s): kept %v\n", r.Soup.RankBy, r.Soup.Ingredient)
+	for _, s := range SplitOrder {
+		if g, ok := r.Soup.Greedy[s]; ok {
+			fmt.Fprintf(w, "  %-16s uniform %5.1f  greedy %5.1f  best single (%s) %5.1f\n", s, 100*r.Soup.Uniform[s].Acc, 100*g.Acc, r.Soup.BestName, 100*r.Soup.Best[s].Acc)
+		}
+	}
 }

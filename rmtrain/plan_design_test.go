@@ -194,7 +194,11 @@ func TestProbeAccuracyMatchesRewardModel(t *testing.T) {
 	rm, _ := model.Load(init)
 	rm.AsRewardModel(0)
 	copy(rm.Param("score.weight").W, head)
-	if want := Accuracy(rm, pairs); math.Abs(got-want) > 1e-12 {
+	want, err := Accuracy(rm, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got-want) > 1e-12 {
 		t.Errorf("probe accuracy %v, reward-model accuracy %v", got, want)
 	}
 	if got <= 0.5 {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/safetensors"
 )
 
@@ -13,7 +14,7 @@ import (
 // last-token features (after ln_f) of chosen and rejected texts: with the
 // body frozen and no dropout they never change, so linear probing needs
 // only this one pass.
-func Features(m *model.Model, pairs []Pair, batch int) (fc, fr [][]float32) {
+func Features(m *model.Model, pairs []reward.Pair, batch int) (fc, fr [][]float32) {
 	fc = make([][]float32, len(pairs))
 	fr = make([][]float32, len(pairs))
 	for lo := 0; lo < len(pairs); lo += batch {
@@ -136,7 +137,7 @@ func HeadAccuracy(w []float32, fc, fr [][]float32) float64 {
 // Baklava body it says how well the one shared head fits that body before
 // fine-tuning. body may be a language model or a reward model: only its
 // transformer is used, and it is not modified.
-func ProbeAccuracy(body *model.Model, head []float32, pairs []Pair) (float64, error) {
+func ProbeAccuracy(body *model.Model, head []float32, pairs []reward.Pair) (float64, error) {
 	if len(head) != body.Config.NEmbd {
 		return 0, fmt.Errorf("probe head has %d weights, the body's width is %d", len(head), body.Config.NEmbd)
 	}

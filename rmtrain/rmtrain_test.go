@@ -9,12 +9,13 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/reward"
 )
 
 // synthetic makes pairs over a 32-token vocabulary where the "chosen" text
 // has more tokens from the positive set (ids < 8) than the rejected one.
-func synthetic(n int, seed uint64) []Pair {
+func synthetic(n int, seed uint64) []reward.Pair {
 	r := rand.New(rand.NewPCG(seed, 1))
 	gen := func(pos int) []int {
 		L := 6 + r.IntN(5)
@@ -27,18 +28,17 @@ func synthetic(n int, seed uint64) []Pair {
 		}
 		return s
 	}
-	ps := make([]Pair, n)
+	ps := make([]reward.Pair, n)
 	for i := range ps {
 		a := 1 + r.IntN(4)
 		b := a - 1 - r.IntN(a)
-		ps[i] = Pair{Chosen: gen(a), Rejected: gen(b)}
+		ps[i] = reward.Pair{Chosen: gen(a), Rejected: gen(b)}
 	}
 	return ps
 }
 
 func tinyInit(t *testing.T) string {
-	m := model.New(model.Config{VocabSize: 32, NPositions: 16, NEmbd: 16, NLayer: 2, NHead: 2,
-		LayerNormEps: 1e-5, PadTokenID: -1, BOSTokenID: -1, EOSTokenID: -1, Architecture: model.ArchLM}, 7)
+	m := modeltest.LM(32, 16, 2, 7)
 	dir := filepath.Join(t.TempDir(), "init")
 	if err := m.Save(dir, "F32"); err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestMembersLinearlyConnected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b, c := Accuracy(ms[0], val), Accuracy(ms[1], val), Accuracy(mid, val)
+	a, b, c := accuracy(t, ms[0], val), accuracy(t, ms[1], val), accuracy(t, mid, val)
 	t.Logf("endpoint accuracies %.3f %.3f, midpoint %.3f", a, b, c)
 	if c < (a+b)/2-0.03 {
 		t.Fatalf("midpoint accuracy %.3f below the endpoints' mean %.3f − 0.03", c, (a+b)/2)
@@ -161,4 +161,13 @@ func TestFineTuneResume(t *testing.T) {
 			t.Fatalf("weight %d: resumed %v, uninterrupted %v", i, b.Weights()[i], w)
 		}
 	}
+}
+
+func accuracy(t *testing.T, m model.RewardModel, pairs []reward.Pair) float64 {
+	t.Helper()
+	a, err := Accuracy(m, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -8,8 +8,10 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/prefdata"
+	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/tokenizer"
@@ -84,17 +86,17 @@ func Run(o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	pairs, err := Tokenize(tok, rows, maxLen)
+	pairs, err := reward.TokenizePairs(tok, rows, maxLen)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Train, err)
 	}
-	var val []Pair
+	var val []reward.Pair
 	if o.Val != "" {
 		vr, err := prefdata.ReadJSONL(o.Val)
 		if err != nil {
 			return nil, err
 		}
-		if val, err = Tokenize(tok, vr, maxLen); err != nil {
+		if val, err = reward.TokenizePairs(tok, vr, maxLen); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Val, err)
 		}
 	}
@@ -146,7 +148,7 @@ func Run(o Options) (*Summary, error) {
 	}
 	sum.Seconds = time.Since(t0).Seconds()
 	if o.Only < 0 {
-		if err := runlog.WriteJSON(filepath.Join(o.Out, "summary.json"), sum); err != nil {
+		if err := atomicfile.WriteJSON(filepath.Join(o.Out, "summary.json"), sum); err != nil {
 			return nil, err
 		}
 	}
@@ -154,7 +156,7 @@ func Run(o Options) (*Summary, error) {
 }
 
 // probe loads or fits the shared linear-probed head (out/probe/).
-func probe(o Options, pairs, val []Pair, log io.Writer) ([]float32, probeResult, error) {
+func probe(o Options, pairs, val []reward.Pair, log io.Writer) ([]float32, probeResult, error) {
 	dir := filepath.Join(o.Out, "probe")
 	path := filepath.Join(dir, "head.safetensors")
 	var pr probeResult
@@ -185,7 +187,9 @@ func probe(o Options, pairs, val []Pair, log io.Writer) ([]float32, probeResult,
 	if len(val) > 0 {
 		m.AsRewardModel(0)
 		copy(m.Param("score.weight").W, w)
-		pr.ValAcc = Accuracy(m, val)
+		if pr.ValAcc, err = Accuracy(m, val); err != nil {
+			return nil, pr, err
+		}
 	}
 	pr.Seconds = time.Since(t0).Seconds()
 	fmt.Fprintf(log, "probe: train loss %.4f acc %.3f, val acc %.3f (%.1fs)\n", loss, acc, pr.ValAcc, pr.Seconds)
@@ -195,7 +199,7 @@ func probe(o Options, pairs, val []Pair, log io.Writer) ([]float32, probeResult,
 	if err := safetensors.WriteFloat32(path, []safetensors.Tensor{{Name: "score.weight", Shape: []int{1, len(w)}, Data: w}}, safetensors.F32, nil); err != nil {
 		return nil, pr, err
 	}
-	return w, pr, runlog.WriteJSON(filepath.Join(dir, "probe.json"), pr)
+	return w, pr, atomicfile.WriteJSON(filepath.Join(dir, "probe.json"), pr)
 }
 
 // checkPlan records the run's shared settings in out/plan.json and refuses
@@ -211,7 +215,7 @@ func checkPlan(o Options) error {
 		}
 		return nil
 	}
-	return runlog.WriteJSON(path, o)
+	return atomicfile.WriteJSON(path, o)
 }
 
 // normalise clears what plan.json does not hold.

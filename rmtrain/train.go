@@ -9,10 +9,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/optim"
+	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/stats"
 )
 
 // FTOptions are the fine-tuning hyperparameters shared by all members (the
@@ -59,7 +62,7 @@ type MemberResult struct {
 // progress lives in dir+".partial" (model, optimiser state, step), so a
 // killed run resumes from its last checkpoint; dir appears only when the
 // member is done. copyFiles copies tokenizer files into a model directory.
-func FineTune(mb Member, head []float32, pairs, val []Pair, o FTOptions, dir string, copyFiles func(dst string) error, log io.Writer) (*MemberResult, error) {
+func FineTune(mb Member, head []float32, pairs, val []reward.Pair, o FTOptions, dir string, copyFiles func(dst string) error, log io.Writer) (*MemberResult, error) {
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("no training pairs")
 	}
@@ -188,7 +191,9 @@ func FineTune(mb Member, head []float32, pairs, val []Pair, o FTOptions, dir str
 		res.TrainLoss, res.TrainAcc = tailLoss/float64(tailN), tailAcc/float64(tailN)
 	}
 	if len(val) > 0 {
-		res.ValAcc = Accuracy(m, val)
+		if res.ValAcc, err = Accuracy(m, val); err != nil {
+			return nil, err
+		}
 	}
 	prog.Done(fmt.Sprintf("val acc %.3f", res.ValAcc))
 	// Dropout is a training setting: the saved model keeps the member's p
@@ -196,18 +201,19 @@ func FineTune(mb Member, head []float32, pairs, val []Pair, o FTOptions, dir str
 	if err := saveModel(m, filepath.Join(partial, "final"), o.Dtype, copyFiles); err != nil {
 		return nil, err
 	}
-	if err := runlog.WriteJSON(filepath.Join(partial, "final", "train.json"), res); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(partial, "final", "train.json"), res); err != nil {
 		return nil, err
 	}
 	metrics.Close()
-	os.Rename(filepath.Join(partial, "metrics.jsonl"), filepath.Join(partial, "final", "metrics.jsonl"))
+	if err := os.Rename(filepath.Join(partial, "metrics.jsonl"), filepath.Join(partial, "final", "metrics.jsonl")); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(partial, "mid")); err == nil {
 		if err := os.Rename(filepath.Join(partial, "mid"), filepath.Join(partial, "final", "mid")); err != nil {
 			return nil, err
 		}
 	}
-	os.RemoveAll(dir)
-	if err := os.Rename(filepath.Join(partial, "final"), dir); err != nil {
+	if err := atomicfile.ReplaceDir(filepath.Join(partial, "final"), dir, true); err != nil {
 		return nil, err
 	}
 	os.RemoveAll(partial)
@@ -249,33 +255,15 @@ func checkpoint(m *model.Model, opt *optim.AdamW, partial string, st memberState
 	if err := opt.SaveState(filepath.Join(partial, "optim.safetensors")); err != nil {
 		return err
 	}
-	return runlog.WriteJSON(filepath.Join(partial, "state.json"), st)
+	return atomicfile.WriteJSON(filepath.Join(partial, "state.json"), st)
 }
 
 // Accuracy is the pairwise accuracy of m on pairs (a tie counts half).
-func Accuracy(m *model.Model, pairs []Pair) float64 {
-	rc, rr := Rewards(m, pairs)
-	var acc float64
-	for i := range rc {
-		switch {
-		case rc[i] > rr[i]:
-			acc++
-		case rc[i] == rr[i]:
-			acc += 0.5
-		}
+func Accuracy(m model.RewardModel, pairs []reward.Pair) (float64, error) {
+	rc, rr, err := reward.PairRewards(m, pairs)
+	if err != nil {
+		return 0, err
 	}
-	return acc / float64(len(pairs))
-}
-
-// Rewards scores the chosen and rejected texts of pairs in eval mode.
-func Rewards(m interface{ Rewards([][]int) []float32 }, pairs []Pair) (rc, rr []float32) {
-	seqs := make([][]int, 0, 2*len(pairs))
-	for _, p := range pairs {
-		seqs = append(seqs, p.Chosen)
-	}
-	for _, p := range pairs {
-		seqs = append(seqs, p.Rejected)
-	}
-	r := m.Rewards(seqs)
-	return r[:len(pairs)], r[len(pairs):]
+	acc, _ := stats.PairAccuracy(stats.Float64s(rc), stats.Float64s(rr))
+	return acc, nil
 }

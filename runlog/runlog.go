@@ -12,48 +12,18 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/warm-rm/warm/internal/atomicfile"
 )
 
-// WriteJSON writes v as indented JSON to path atomically (temp file in the
-// same directory, fsync, rename), so readers never see a partial file.
-func WriteJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return WriteFile(path, append(b, '\n'))
-}
-
-// WriteFile writes data to path atomically.
-func WriteFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(name)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(name)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
-		return err
-	}
-	return nil
-}
+// WriteJSON and WriteFile are atomicfile's, kept under these names for
+// the report layer's callers. Deprecated: call atomicfile directly.
+var (
+	WriteJSON = atomicfile.WriteJSON
+	WriteFile = atomicfile.WriteFile
+)
 
 // ReadJSON reads a JSON file into v, naming the file in errors.
 func ReadJSON(path string, v any) error {

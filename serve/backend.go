@@ -21,7 +21,7 @@ import (
 // as is. Implementations must be safe for concurrent use when the server runs
 // more than one batch worker, and must not keep the slices they are given.
 type Scorer interface {
-	Rewards(seqs [][]int) []float32
+	Rewards(seqs [][]int) ([]float32, error)
 }
 
 // Tokenizer turns plain text into token ids (no special tokens added), as
@@ -72,7 +72,9 @@ func (b *Backend) Validate() error {
 // otherwise). It is what the server computes for every batch, exposed so that
 // tests and tools can produce the serial reference.
 func (b *Backend) Score(seqs [][]int) (rewards, std []float32, err error) {
-	rewards = b.Main.Rewards(seqs)
+	if rewards, err = b.Main.Rewards(seqs); err != nil {
+		return nil, nil, err
+	}
 	if len(rewards) != len(seqs) {
 		return nil, nil, fmt.Errorf("model returned %d rewards for %d sequences", len(rewards), len(seqs))
 	}
@@ -84,7 +86,10 @@ func (b *Backend) Score(seqs [][]int) (rewards, std []float32, err error) {
 	sum := make([]float64, len(seqs))
 	sq := make([]float64, len(seqs))
 	for i, m := range b.Members {
-		r := m.Rewards(seqs)
+		r, err := m.Rewards(seqs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("member %d: %w", i, err)
+		}
 		if len(r) != len(seqs) {
 			return nil, nil, fmt.Errorf("member %d returned %d rewards for %d sequences", i, len(r), len(seqs))
 		}

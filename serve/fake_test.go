@@ -30,7 +30,9 @@ type hashScorer struct {
 	nan    bool
 }
 
-func (h *hashScorer) Rewards(seqs [][]int) []float32 {
+func (h *hashScorer) Rewards(seqs [][]int) ([]float32, error) { return h.rewards(seqs), nil }
+
+func (h *hashScorer) rewards(seqs [][]int) []float32 {
 	h.calls.Add(1)
 	for {
 		m := h.maxLen.Load()

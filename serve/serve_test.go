@@ -362,7 +362,7 @@ func TestBigRequestSplitAndSorted(t *testing.T) {
 		}
 		lens = append(lens, l)
 		mu.Unlock()
-		return (&hashScorer{}).Rewards(seqs)
+		return (&hashScorer{}).rewards(seqs)
 	})
 	b := testBackend(rec)
 	_, ts := newTestServer(t, Config{MaxBatch: 4}, b)
@@ -397,7 +397,7 @@ func TestBigRequestSplitAndSorted(t *testing.T) {
 
 type scorerFunc func([][]int) []float32
 
-func (f scorerFunc) Rewards(s [][]int) []float32 { return f(s) }
+func (f scorerFunc) Rewards(s [][]int) ([]float32, error) { return f(s), nil }
 
 func TestQueueFull(t *testing.T) {
 	sc := &hashScorer{block: make(chan struct{})}
@@ -741,7 +741,7 @@ func TestTokenBudgetChunks(t *testing.T) {
 			t.Errorf("batch of %d items with %d tokens exceeds the 20-token budget", len(seqs), n)
 		}
 		mu.Unlock()
-		return (&hashScorer{}).Rewards(seqs)
+		return (&hashScorer{}).rewards(seqs)
 	})
 	b := testBackend(rec)
 	_, ts := newTestServer(t, Config{MaxBatchTokens: 20}, b)

@@ -86,3 +86,13 @@ func checkLen(fn string, a, b []float64) {
 		panic(fmt.Sprintf("stats.%s: slices differ in length (%d and %d)", fn, len(a), len(b)))
 	}
 }
+
+// Float64s widens float32 values (model rewards) to the float64 this
+// package computes with.
+func Float64s(x []float32) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	return out
+}

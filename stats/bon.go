@@ -72,12 +72,6 @@ func BoNExpected(proxy, gold []float64, n int) float64 {
 	return dot(BoNWeights(proxy, n), gold)
 }
 
-// BoNExpectedProxy is BoNExpected for the proxy score itself: the
-// expected proxy reward of the best-of-n pick.
-func BoNExpectedProxy(proxy []float64, n int) float64 {
-	return dot(BoNWeights(proxy, n), proxy)
-}
-
 // KLBoN returns the analytic KL divergence between the best-of-n policy
 // and the base policy, log n − (n−1)/n (Stiennon et al. 2020; an upper
 // bound that is tight when samples are distinct).

@@ -1,23 +1,13 @@
 package studyreport
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"math"
-	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/warm-rm/warm/bon"
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/report"
 	"github.com/warm-rm/warm/rl"
-	"github.com/warm-rm/warm/tokenizer"
 )
 
 // bonResult is the part of warm bon's bon.json the report reads.
@@ -33,7 +23,6 @@ type rlRun struct {
 	name string
 	dir  string
 	sum  *rl.Summary
-	kl   map[int]float64 // step → KL, from metrics.jsonl
 }
 
 // duel is one head-to-head of RL policies.
@@ -57,7 +46,7 @@ func (s *study) readUse(members int) error {
 		if sum == nil {
 			continue
 		}
-		s.rl = append(s.rl, &rlRun{name: n, dir: dir, sum: sum, kl: readKL(filepath.Join(dir, "metrics.jsonl"))})
+		s.rl = append(s.rl, &rlRun{name: n, dir: dir, sum: sum})
 	}
 	warm := names[len(names)-1]
 	for _, other := range names[:len(names)-1] {
@@ -70,26 +59,6 @@ func (s *study) readUse(members int) error {
 		}
 	}
 	return nil
-}
-
-// readKL maps each logged step to its KL; a missing or bad file gives an
-// empty map (the samples section then says so).
-func readKL(path string) map[int]float64 {
-	out := map[int]float64{}
-	f, err := os.Open(path)
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var st rl.Step
-		if json.Unmarshal(sc.Bytes(), &st) == nil {
-			out[st.Step] = st.KL
-		}
-	}
-	return out
 }
 
 func (s *study) bonSection(d *report.Doc) {
@@ -157,106 +126,27 @@ func (s *study) rlSection(d *report.Doc) {
 }
 
 // samplesSection shows responses of the SFT policy and of each RL policy
-// at (about) the same KL: the checkpoint of each run whose logged KL is
-// nearest the smallest final KL among the runs.
+// at (about) the same KL, as the rl stage wrote them (warm rl --plot
+// --sft: rl-plots/samples.json).
 func (s *study) samplesSection(d *report.Doc) error {
 	d.Heading(2, "8. Samples at the same KL")
-	if len(s.rl) == 0 || s.pretrain == nil {
+	sk, err := load[rl.SameKL](filepath.Join(s.dir, "rl-plots", "samples.json"))
+	if err != nil {
+		return err
+	}
+	if sk == nil || len(s.rl) == 0 {
 		d.Para("Not run.")
 		return nil
 	}
-	target := math.Inf(1)
-	for _, r := range s.rl {
-		target = math.Min(target, r.sum.Final.KL)
-	}
-	prompts, err := samplePrompts(filepath.Join(s.dir, "data", "ood.jsonl"), 3)
-	if err != nil || len(prompts) == 0 {
-		d.Para("No held-out prompts found.")
-		return nil
-	}
-	type pol struct{ name, dir, note string }
-	pols := []pol{{"SFT (pretrained)", filepath.Join(s.dir, "pretrain", "final"), "KL 0"}}
-	for _, r := range s.rl {
-		step, dir := nearestCheckpoint(r, target)
-		if dir == "" {
-			continue
-		}
-		pols = append(pols, pol{r.name + " RL", dir, fmt.Sprintf("step %d, KL %.2f", step, r.kl[step])})
-	}
-	judge := gold.NewVADER()
 	var rows [][]string
-	for _, p := range pols {
-		m, err := model.Load(p.dir)
-		if err != nil {
-			return err
-		}
-		tok, err := tokenizer.Load(p.dir)
-		if err != nil {
-			return err
-		}
-		ids := make([][]int, len(prompts))
-		for i, t := range prompts {
-			ids[i] = tok.Encode(t)
-		}
-		out := m.Generate(ids, model.SampleOptions{MaxNewTokens: 32, Temperature: 0.9, Seed: 11, StopToken: tok.EOT()})
-		for i, o := range out {
-			if n := len(o); n > 0 && o[n-1] == tok.EOT() {
-				o = o[:n-1]
-			}
-			text := tok.Decode(o)
-			rows = append(rows, []string{p.name + " (" + p.note + ")", oneLine(prompts[i]), oneLine(text), fmt.Sprintf("%+.3f", judge.Score(prompts[i], text))})
-		}
+	for _, r := range sk.Rows {
+		rows = append(rows, []string{r.Policy, oneLine(r.Prompt), oneLine(r.Response), fmt.Sprintf("%+.3f", r.Gold)})
 	}
-	d.Para(fmt.Sprintf("Target KL %.2f nats (the smallest final KL among the RL runs); each RL policy is its saved checkpoint nearest that KL. Temperature 0.9, the same seed for every policy.", target))
+	d.Para(fmt.Sprintf("Target KL %.2f nats (the smallest final KL among the RL runs); each RL policy is its saved checkpoint nearest that KL. Temperature 0.9, the same seed for every policy.", sk.TargetKL))
 	d.Table([]string{"policy", "prompt", "response", "gold"}, rows)
 	return nil
 }
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-func samplePrompts(path string, n int) ([]string, error) {
-	rows, err := prefdata.ReadJSONL(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if !seen[r.Prompt] {
-			seen[r.Prompt] = true
-			out = append(out, r.Prompt)
-		}
-		if len(out) == n {
-			break
-		}
-	}
-	return out, nil
-}
-
-// nearestCheckpoint picks the run's ckpt-STEP directory whose logged KL is
-// nearest target.
-func nearestCheckpoint(r *rlRun, target float64) (int, string) {
-	ents, err := os.ReadDir(r.dir)
-	if err != nil {
-		return 0, ""
-	}
-	var steps []int
-	for _, e := range ents {
-		if st, ok := strings.CutPrefix(e.Name(), "ckpt-"); ok && e.IsDir() {
-			if n, err := strconv.Atoi(st); err == nil {
-				if _, ok := r.kl[n]; ok {
-					steps = append(steps, n)
-				}
-			}
-		}
-	}
-	if len(steps) == 0 {
-		return 0, ""
-	}
-	sort.Slice(steps, func(i, j int) bool {
-		return math.Abs(r.kl[steps[i]]-target) < math.Abs(r.kl[steps[j]]-target)
-	})
-	return steps[0], filepath.Join(r.dir, fmt.Sprintf("ckpt-%d", steps[0]))
 }

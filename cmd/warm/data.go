@@ -1,19 +1,13 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/warm-rm/warm/corpus"
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
-	"github.com/warm-rm/warm/pretrain"
-	"github.com/warm-rm/warm/runlog"
-	"github.com/warm-rm/warm/tokenizer"
 )
 
 func init() {
@@ -26,156 +20,126 @@ func init() {
 
 func runData(args []string) error {
 	fs := newFlagSet("data", "[--preset quick|full|tiny] [--data data/ | --sample] [--policy runs/pretrain/final] [--out runs/data] [overrides]")
-	presetName := fs.String("preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
-	dataDir := fs.String("data", "data", "data folder filled by scripts/setup")
-	sample := fs.Bool("sample", false, "take prompts from the corpus sample embedded in the binary (no setup needed; OOD prompts then come from its train-split documents)")
-	sources := fs.String("sources", "", "comma-separated corpus sources (default: all); must match warm pretrain's")
-	policyDir := fs.String("policy", "runs/pretrain/final", "policy: an HF GPT2LMHeadModel directory with tokenizer files")
-	out := fs.String("out", "runs/data", "output directory")
-	nTrain := fs.Int("train", 0, "training pairs (default: preset)")
-	nVal := fs.Int("val", 0, "ID validation pairs (default: preset)")
-	nOOD := fs.Int("ood", 0, "OOD pairs (default: preset)")
-	minNew := fs.Int("min-new", 0, "shortest response in new tokens (default: preset)")
-	maxNew := fs.Int("max-new", 0, "longest response in new tokens (default: preset)")
-	promptMin := fs.Int("prompt-min", 8, "shortest prompt in tokens")
-	promptMax := fs.Int("prompt-max", 24, "longest prompt in tokens")
-	temp := fs.Float64("temperature", 1.0, "policy sampling temperature (train and val)")
-	oodTemp := fs.Float64("ood-temperature", 0, "the shifted policy's sampling temperature (default: preset)")
-	btTemp := fs.Float64("bt-temperature", -1, "Bradley-Terry labelling temperature on gold differences (0: argmax; default: preset)")
-	corrupt := fs.Float64("corrupt", -1, "fraction of training labels swapped (default: preset)")
-	dropTies := fs.Bool("drop-ties", true, "drop pairs whose two responses get exactly the same gold score")
-	parquet := fs.Bool("parquet", false, "also write train/val/ood.parquet")
-	seed := fs.Uint64("seed", 1, "seed of prompt order, sampling and labels")
-	batch := fs.Int("batch", 32, "prompts per generation batch (each sampled twice)")
-	perPrompt := fs.Int("pairs-per-prompt", 4, "most pairs one prompt may carry within a split, used only when the split's prompts run short (1: each prompt once)")
-	valFrac := fs.Float64("val-frac", 0, "held-out fraction of the corpus split (default: the policy's pretraining run, else 0.1)")
-	splitSeed := fs.Uint64("split-seed", 0, "seed of the corpus split (default: the policy's pretraining run, else 1)")
+	a := newDataArgs()
+	a.bind(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := preset.Get(*presetName)
+	return a.run()
+}
+
+// run resolves the preset and calls the library.
+func (a dataArgs) run() error {
+	st, err := preset.Get(a.Preset)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg := prefgen.Config{
-		Train: st.TrainPairs, Val: st.ValPairs, OOD: st.OODPairs, PromptMinTok: *promptMin, PromptMaxTok: *promptMax,
-		MinNew: st.MinNew, MaxNew: st.MaxNew, Temperature: *temp, OODTemperature: st.OODTemperature,
-		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: *dropTies, Batch: *batch, MaxPairsPerPrompt: *perPrompt, Seed: *seed, Progress: os.Stderr,
+		Train: st.TrainPairs, Val: st.ValPairs, OOD: st.OODPairs, PromptMinTok: a.PromptMin, PromptMaxTok: a.PromptMax,
+		MinNew: st.MinNew, MaxNew: st.MaxNew, Temperature: a.Temp, OODTemperature: st.OODTemperature,
+		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: a.DropTies, Batch: a.Batch, MaxPairsPerPrompt: a.PerPrompt, Seed: a.Seed, Progress: os.Stderr,
 	}
 	set := func(dst *int, v int) {
 		if v > 0 {
 			*dst = v
 		}
 	}
-	set(&cfg.Train, *nTrain)
-	set(&cfg.Val, *nVal)
-	set(&cfg.OOD, *nOOD)
-	set(&cfg.MinNew, *minNew)
-	set(&cfg.MaxNew, *maxNew)
-	if *oodTemp > 0 {
-		cfg.OODTemperature = *oodTemp
+	set(&cfg.Train, a.NTrain)
+	set(&cfg.Val, a.NVal)
+	set(&cfg.OOD, a.NOOD)
+	set(&cfg.MinNew, a.MinNew)
+	set(&cfg.MaxNew, a.MaxNew)
+	if a.OodTemp > 0 {
+		cfg.OODTemperature = a.OodTemp
 	}
-	if *btTemp >= 0 {
-		cfg.BTTemperature = *btTemp
+	if a.BtTemp >= 0 {
+		cfg.BTTemperature = a.BtTemp
 	}
-	if *corrupt >= 0 {
-		cfg.Corrupt = *corrupt
+	if a.Corrupt >= 0 {
+		cfg.Corrupt = a.Corrupt
 	}
-	switch {
-	case cfg.Corrupt > 1:
-		return fmt.Errorf("--corrupt %g must be in [0, 1]", cfg.Corrupt)
-	case cfg.MinNew < 1 || cfg.MaxNew < cfg.MinNew:
-		return fmt.Errorf("response length range %d..%d is empty", cfg.MinNew, cfg.MaxNew)
-	case cfg.PromptMinTok < 1 || cfg.PromptMaxTok < cfg.PromptMinTok:
-		return fmt.Errorf("prompt length range %d..%d is empty", cfg.PromptMinTok, cfg.PromptMaxTok)
-	case *temp <= 0 || cfg.OODTemperature <= 0:
-		return fmt.Errorf("sampling temperatures must be positive")
+	if err := cfg.Check(); err != nil {
+		return err
 	}
-
-	// The policy and its tokenizer.
-	m, err := model.Load(*policyDir)
-	if err != nil {
-		return fmt.Errorf("policy: %w (train one with warm pretrain)", err)
-	}
-	if m.Config.Architecture != model.ArchLM {
-		return fmt.Errorf("policy %s is a %s, want a %s", *policyDir, m.Config.Architecture, model.ArchLM)
-	}
-	tok, err := tokenizer.Load(*policyDir)
-	if err != nil {
-		return fmt.Errorf("policy: %w", err)
-	}
-	if tok.EOT() < 0 {
-		return fmt.Errorf("policy %s: tokenizer has no <|endoftext|>", *policyDir)
-	}
-	if need := cfg.PromptMaxTok + cfg.MaxNew; need >= m.Config.NPositions {
-		return fmt.Errorf("prompts of %d + responses of %d tokens exceed the policy's context of %d", cfg.PromptMaxTok, cfg.MaxNew, m.Config.NPositions)
-	}
-
-	// Prompts: held-out documents of the policy's own corpus split.
-	vf, ss := 0.1, uint64(1)
-	var prep pretrain.Prep
-	if err := runlog.ReadJSON(filepath.Join(filepath.Dir(filepath.Clean(*policyDir)), "prep.json"), &prep); err == nil {
-		vf, ss = prep.ValFrac, prep.Seed
-	}
-	if *valFrac > 0 {
-		vf = *valFrac
-	}
-	if *splitSeed > 0 {
-		ss = *splitSeed
-	}
-	docs, err := loadCorpus(*sample, *dataDir, *sources)
+	ds, err := prefgen.RunStudy(prefgen.StudyOptions{Config: cfg, Policy: a.PolicyDir, Sample: a.Sample, DataDir: a.DataDir, Sources: splitList(a.Sources),
+		ValFrac: a.ValFrac, SplitSeed: a.SplitSeed, Out: a.Out, Parquet: a.Parquet, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	if prep.CorpusSHA != "" && prep.CorpusSHA != pretrain.CorpusHash(docs) {
-		fmt.Fprintf(os.Stderr, "warm data: warning: the corpus differs from the one %s was pretrained on (other --data, --sources or --sample?): prompts may come from text the policy trained on\n", *policyDir)
-	}
-	trainDocs, valDocs := corpus.Split(docs, vf, ss)
-	cfg.IDOpenings = corpus.Prompts(valDocs, 6, 18, *seed)
-	promptSrc := fmt.Sprintf("train/val: openings of %d held-out documents (val-frac %g, split seed %d); ood: ", len(valDocs), vf, ss)
-	if *sample {
-		cfg.OODOpenings = corpus.Prompts(trainDocs, 6, 18, *seed)
-		promptSrc += "openings of the sample's train-split documents (the sample has no review sentences)"
-	} else {
-		rev, err := corpus.ReviewSentences(*dataDir)
-		if err != nil {
-			return err
-		}
-		rdocs := make([]corpus.Doc, len(rev))
-		for i, r := range rev {
-			rdocs[i] = corpus.Doc{Source: r.Source, ID: fmt.Sprintf("%s/%d", r.Source, i), Text: r.Text}
-		}
-		// Review sentences are short: openings of 5–14 words still reach
-		// 8 tokens often enough.
-		cfg.OODOpenings = corpus.Prompts(rdocs, 5, 14, *seed)
-		promptSrc += fmt.Sprintf("openings of %d labelled review sentences (npm sentiment fixtures)", len(rev))
-	}
+	printData(ds.Summary, a.Out, cfg.DropTies)
+	return nil
+}
 
-	// No StopToken: every row runs to maxNew and prefgen cuts at
-	// <|endoftext|>. (model.Generate at HEAD panics when some rows of a
-	// batch stop before others; with no stop token none does.)
-	policy := func(prompts [][]int, temperature float64, maxNew int, seed uint64) [][]int {
-		return m.Generate(prompts, model.SampleOptions{MaxNewTokens: maxNew, Temperature: float32(temperature), Seed: seed, StopToken: -1})
-	}
-	ds, err := prefgen.Build(tok, policy, gold.NewVADER(), cfg)
-	if err != nil {
-		return err
-	}
-	ds.Summary.Policy = *policyDir
-	ds.Summary.Judge = "VADER compound sentiment of the response (gold.VADER)"
-	ds.Summary.Prompts = promptSrc
-	if err := prefgen.Write(*out, ds, *parquet); err != nil {
-		return err
-	}
-	s := ds.Summary
-	fmt.Printf("data: %d train, %d val, %d OOD pairs in %s (%.0fs, %.1f sequences/s)\n", s.Sizes["train"], s.Sizes["val"], s.Sizes["ood"], *out, s.Seconds, s.SeqPerSecond)
+// dataArgs holds the verb's flags as one value: the verb binds them, repro
+// fills them directly.
+type dataArgs struct {
+	Preset    string
+	DataDir   string
+	Sample    bool
+	Sources   string
+	PolicyDir string
+	Out       string
+	NTrain    int
+	NVal      int
+	NOOD      int
+	MinNew    int
+	MaxNew    int
+	PromptMin int
+	PromptMax int
+	Temp      float64
+	OodTemp   float64
+	BtTemp    float64
+	Corrupt   float64
+	DropTies  bool
+	Parquet   bool
+	Seed      uint64
+	Batch     int
+	PerPrompt int
+	ValFrac   float64
+	SplitSeed uint64
+}
+
+// newDataArgs returns the verb's defaults.
+func newDataArgs() dataArgs {
+	return dataArgs{Preset: "quick", DataDir: "data", PolicyDir: "runs/pretrain/final", Out: "runs/data", PromptMin: 8, PromptMax: 24, Temp: 1.0, BtTemp: -1, Corrupt: -1, DropTies: true, Seed: 1, Batch: 32, PerPrompt: 4}
+}
+
+// bind declares the flags on a's fields, a's values as their defaults.
+func (a *dataArgs) bind(fs *flag.FlagSet) {
+	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
+	fs.StringVar(&a.DataDir, "data", a.DataDir, "data folder filled by scripts/setup")
+	fs.BoolVar(&a.Sample, "sample", a.Sample, "take prompts from the corpus sample embedded in the binary (no setup needed; OOD prompts then come from its train-split documents)")
+	fs.StringVar(&a.Sources, "sources", a.Sources, "comma-separated corpus sources (default: all); must match warm pretrain's")
+	fs.StringVar(&a.PolicyDir, "policy", a.PolicyDir, "policy: an HF GPT2LMHeadModel directory with tokenizer files")
+	fs.StringVar(&a.Out, "out", a.Out, "output directory")
+	fs.IntVar(&a.NTrain, "train", a.NTrain, "training pairs (default: preset)")
+	fs.IntVar(&a.NVal, "val", a.NVal, "ID validation pairs (default: preset)")
+	fs.IntVar(&a.NOOD, "ood", a.NOOD, "OOD pairs (default: preset)")
+	fs.IntVar(&a.MinNew, "min-new", a.MinNew, "shortest response in new tokens (default: preset)")
+	fs.IntVar(&a.MaxNew, "max-new", a.MaxNew, "longest response in new tokens (default: preset)")
+	fs.IntVar(&a.PromptMin, "prompt-min", a.PromptMin, "shortest prompt in tokens")
+	fs.IntVar(&a.PromptMax, "prompt-max", a.PromptMax, "longest prompt in tokens")
+	fs.Float64Var(&a.Temp, "temperature", a.Temp, "policy sampling temperature (train and val)")
+	fs.Float64Var(&a.OodTemp, "ood-temperature", a.OodTemp, "the shifted policy's sampling temperature (default: preset)")
+	fs.Float64Var(&a.BtTemp, "bt-temperature", a.BtTemp, "Bradley-Terry labelling temperature on gold differences (0: argmax; default: preset)")
+	fs.Float64Var(&a.Corrupt, "corrupt", a.Corrupt, "fraction of training labels swapped (default: preset)")
+	fs.BoolVar(&a.DropTies, "drop-ties", a.DropTies, "drop pairs whose two responses get exactly the same gold score")
+	fs.BoolVar(&a.Parquet, "parquet", a.Parquet, "also write train/val/ood.parquet")
+	fs.Uint64Var(&a.Seed, "seed", a.Seed, "seed of prompt order, sampling and labels")
+	fs.IntVar(&a.Batch, "batch", a.Batch, "prompts per generation batch (each sampled twice)")
+	fs.IntVar(&a.PerPrompt, "pairs-per-prompt", a.PerPrompt, "most pairs one prompt may carry within a split, used only when the split's prompts run short (1: each prompt once)")
+	fs.Float64Var(&a.ValFrac, "val-frac", a.ValFrac, "held-out fraction of the corpus split (default: the policy's pretraining run, else 0.1)")
+	fs.Uint64Var(&a.SplitSeed, "split-seed", a.SplitSeed, "seed of the corpus split (default: the policy's pretraining run, else 1)")
+}
+
+func printData(s prefgen.Summary, out string, dropTies bool) {
+	fmt.Printf("data: %d train, %d val, %d OOD pairs in %s (%.0fs, %.1f sequences/s)\n", s.Sizes["train"], s.Sizes["val"], s.Sizes["ood"], out, s.Seconds, s.SeqPerSecond)
 	for _, x := range []struct {
 		name string
 		s    prefgen.SplitSummary
 	}{{"train", s.Train}, {"val", s.Val}, {"ood", s.OOD}} {
 		fmt.Printf("  %-5s gold agreement %.3f (BT implies %.3f before corruption; observed %.3f), corrupted %.3f, mean |gold margin| %.3f, ties %.1f%% of sampled pairs%s\n",
 			x.name, x.s.GoldAgreement, x.s.ExpectedAgreement, x.s.CleanAgreement, x.s.CorruptionRate, x.s.MeanAbsGoldMargin, 100*x.s.TieFraction,
-			map[bool]string{true: " (dropped)", false: " (kept)"}[cfg.DropTies])
+			map[bool]string{true: " (dropped)", false: " (kept)"}[dropTies])
 	}
-	return nil
 }

@@ -1,16 +1,14 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
 
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/rl"
-	"github.com/warm-rm/warm/runlog"
-	"github.com/warm-rm/warm/tokenizer"
 )
 
 func init() {
@@ -26,16 +24,8 @@ func runPolicyDuel(args []string) error {
 Samples one response per held-out prompt from policy A and from policy B (same seeds),
 judges both with gold (VADER), and prints A's win rate (ties half) with a 95% Wilson interval.`)
 	fs.Bool("policies", false, "(accepted for warm eval --policies A B)")
-	judgeName := fs.String("judge", "gold", "judge: gold (VADER compound of the response)")
-	presetName := fs.String("preset", "quick", "size preset (response length): "+strings.Join(preset.Names(), ", "))
-	dataDir := fs.String("data", "runs/data", "warm data output: held-out prompts come from SPLIT.jsonl")
-	split := fs.String("split", "ood", "split of the held-out prompts (ood, or val)")
-	promptsFile := fs.String("prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
-	n := fs.Int("n", 256, "prompts at most")
-	maxNew := fs.Int("max-new", 0, "longest response in tokens (default: preset MaxNew)")
-	temp := fs.Float64("temperature", 0.9, "sampling temperature (the RL runs' by default)")
-	seed := fs.Uint64("seed", 7, "sampling seed (the same for both policies)")
-	out := fs.String("out", "", "also write the result as JSON to this file")
+	a := newDuelArgs()
+	a.bind(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -43,63 +33,68 @@ judges both with gold (VADER), and prints A's win rate (ties half) with a 95% Wi
 	if len(pos) != 2 {
 		return fmt.Errorf("%w: want two policy directories A B, got %d", errUsage, len(pos))
 	}
-	if *judgeName != "gold" {
-		return fmt.Errorf("%w: --judge %q: only gold is available", errUsage, *judgeName)
+	a.A, a.B = pos[0], pos[1]
+	return a.run()
+}
+
+// run samples both policies and prints A's gold win rate.
+func (a duelArgs) run() error {
+	if a.JudgeName != "gold" {
+		return fmt.Errorf("%w: --judge %q: only gold is available", errUsage, a.JudgeName)
 	}
-	st, err := preset.Get(*presetName)
+	st, err := preset.Get(a.Preset)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if *maxNew <= 0 {
-		*maxNew = st.MaxNew
+	if a.MaxNew <= 0 {
+		a.MaxNew = st.MaxNew
 	}
-	tok, err := tokenizer.Load(pos[0])
-	if err != nil {
-		return fmt.Errorf("policy A tokenizer: %w", err)
-	}
-	var ms [2]*model.Model
-	for i, d := range pos {
-		if ms[i], err = model.Load(d); err != nil {
-			return err
-		}
-	}
-	if ms[0].Config.VocabSize != ms[1].Config.VocabSize {
-		return fmt.Errorf("%s and %s have different vocabularies (%d, %d)", pos[0], pos[1], ms[0].Config.VocabSize, ms[1].Config.VocabSize)
-	}
-	src, err := promptSource(*promptsFile, *dataDir, *split)
+	src, err := prefgen.PromptFile(a.PromptsFile, a.DataDir, a.Split)
 	if err != nil {
 		return err
 	}
-	prompts, err := loadPrompts(src, 0)
+	d, err := rl.DuelStudy(rl.DuelStudyOptions{A: a.A, B: a.B, PromptFile: src, N: a.N, MaxNew: a.MaxNew,
+		Temperature: a.Temp, Seed: a.Seed, Out: a.Out, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	ctx := min(ms[0].Config.NPositions, ms[1].Config.NPositions)
-	prompts = fitPrompts(tok, prompts, ctx, *maxNew, "duel")
-	if len(prompts) > *n {
-		prompts = prompts[:*n]
-	}
-	if len(prompts) == 0 {
-		return fmt.Errorf("%s: no usable prompts", src)
-	}
-	d, err := rl.HeadToHead(ms[0], ms[1], tok, prompts, gold.NewVADER(), rl.DuelOptions{MaxNew: *maxNew, Temperature: *temp, Seed: *seed, Progress: os.Stderr})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("A = %s\nB = %s\n", pos[0], pos[1])
+	fmt.Printf("A = %s\nB = %s\n", a.A, a.B)
 	fmt.Printf("gold win rate of A over B: %.3f [95%% CI %.3f, %.3f] over %d prompts from %s (wins %d, ties %d, losses %d; mean gold A %.4f, B %.4f)\n",
 		d.Rate, d.Lo, d.Hi, d.Prompts, src, d.Wins, d.Ties, d.Losses, d.MeanGoldA, d.MeanGoldB)
-	if *out != "" {
-		res := struct {
-			A      string  `json:"policy_a"`
-			B      string  `json:"policy_b"`
-			Source string  `json:"prompt_source"`
-			Temp   float64 `json:"temperature"`
-			*rl.Duel
-		}{pos[0], pos[1], src, *temp, d}
-		if err := runlog.WriteJSON(*out, res); err != nil {
-			return err
-		}
-	}
 	return nil
+}
+
+// duelArgs holds the verb's flags as one value: the verb binds them, repro
+// fills them directly.
+type duelArgs struct {
+	A, B        string // the two policy directories (positional)
+	JudgeName   string
+	Preset      string
+	DataDir     string
+	Split       string
+	PromptsFile string
+	N           int
+	MaxNew      int
+	Temp        float64
+	Seed        uint64
+	Out         string
+}
+
+// newDuelArgs returns the verb's defaults.
+func newDuelArgs() duelArgs {
+	return duelArgs{JudgeName: "gold", Preset: "quick", DataDir: "runs/data", Split: "ood", N: 256, Temp: 0.9, Seed: 7}
+}
+
+// bind declares the flags on a's fields, a's values as their defaults.
+func (a *duelArgs) bind(fs *flag.FlagSet) {
+	fs.StringVar(&a.JudgeName, "judge", a.JudgeName, "judge: gold (VADER compound of the response)")
+	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset (response length): "+strings.Join(preset.Names(), ", "))
+	fs.StringVar(&a.DataDir, "data", a.DataDir, "warm data output: held-out prompts come from SPLIT.jsonl")
+	fs.StringVar(&a.Split, "split", a.Split, "split of the held-out prompts (ood, or val)")
+	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "JSONL file with a \"prompt\" field per row (instead of --data)")
+	fs.IntVar(&a.N, "n", a.N, "prompts at most")
+	fs.IntVar(&a.MaxNew, "max-new", a.MaxNew, "longest response in tokens (default: preset MaxNew)")
+	fs.Float64Var(&a.Temp, "temperature", a.Temp, "sampling temperature (the RL runs' by default)")
+	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed (the same for both policies)")
+	fs.StringVar(&a.Out, "out", a.Out, "also write the result as JSON to this file")
 }

@@ -1,15 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/warm-rm/warm/corpus"
 	"github.com/warm-rm/warm/preset"
@@ -30,131 +29,142 @@ var samplePrompts = []string{"The people of the United States", "It was a cold n
 
 func runPretrain(args []string) error {
 	fs := newFlagSet("pretrain", "[--preset quick|full|tiny] [--data data/ | --sample] [--out runs/pretrain] [overrides]")
-	presetName := fs.String("preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
-	dataDir := fs.String("data", "data", "data folder filled by scripts/setup")
-	sample := fs.Bool("sample", false, "train on the small corpus sample embedded in the binary (no setup needed; for tests and demos)")
-	sources := fs.String("sources", "", "comma-separated corpus sources (default: all of "+strings.Join(corpus.Sources, ", ")+")")
-	out := fs.String("out", "runs/pretrain", "run directory")
-	restart := fs.Bool("restart", false, "ignore a resume checkpoint in the run directory and start over")
-	seed := fs.Uint64("seed", 1, "seed of the split, tokenizer sample, initialisation and batches")
-	valFrac := fs.Float64("val-frac", 0, "fraction of documents held out, where warm data also takes prompts from (default 0.1; 0.4 with --sample, whose 15 documents are few)")
-	tokMB := fs.Float64("tokenizer-mb", 5, "MB of training text the tokenizer is trained on (0: all)")
-	// Overrides of single preset knobs (0: the preset's value).
-	vocab := fs.Int("vocab", 0, "tokenizer vocabulary size")
-	nEmbd := fs.Int("n-embd", 0, "model width")
-	nLayer := fs.Int("n-layer", 0, "transformer blocks")
-	nHead := fs.Int("n-head", 0, "attention heads")
-	nPos := fs.Int("n-positions", 0, "context length (tokens per training window)")
-	tokens := fs.Int64("tokens", 0, "training tokens (steps = tokens / (batch × n-positions))")
-	steps := fs.Int("steps", 0, "training steps (overrides --tokens)")
-	batch := fs.Int("batch", 0, "windows per step")
-	lr := fs.Float64("lr", 0, "peak learning rate")
-	corpusMB := fs.Float64("corpus-mb", -1, "cap on training text in MB (0: all)")
-	warmup := fs.Int("warmup", 0, "warm-up steps (default: 5% of steps)")
-	wd := fs.Float64("weight-decay", 0.1, "AdamW weight decay on matrices")
-	clip := fs.Float64("clip", 1.0, "gradient clipping norm")
-	logEvery := fs.Int("log-every", 0, "steps between metrics lines (default: 1% of steps)")
-	evalEvery := fs.Int("eval-every", 0, "steps between held-out evaluations (default: 10% of steps)")
-	saveEvery := fs.Int("save-every", 0, "steps between resume checkpoints (default: 10% of steps)")
-	valWindows := fs.Int("val-windows", 64, "held-out windows per evaluation")
+	a := newPretrainArgs()
+	a.bind(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := preset.Get(*presetName)
+	return a.run()
+}
+
+// run resolves the preset and calls the library.
+func (a pretrainArgs) run() error {
+	st, err := preset.Get(a.Preset)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	set := func(dst *int, v int) {
-		if v > 0 {
-			*dst = v
-		}
+	for _, o := range []struct {
+		dst *int
+		v   int
+	}{{&st.VocabSize, a.Vocab}, {&st.NEmbd, a.NEmbd}, {&st.NLayer, a.NLayer}, {&st.NHead, a.NHead}, {&st.NPositions, a.NPos}, {&st.PretrainBS, a.Batch}} {
+		*o.dst = cmp.Or(max(o.v, 0), *o.dst)
 	}
-	set(&st.VocabSize, *vocab)
-	set(&st.NEmbd, *nEmbd)
-	set(&st.NLayer, *nLayer)
-	set(&st.NHead, *nHead)
-	set(&st.NPositions, *nPos)
-	set(&st.PretrainBS, *batch)
-	if *tokens > 0 {
-		st.PretrainToks = *tokens
+	st.PretrainToks = cmp.Or(max(a.Tokens, 0), st.PretrainToks)
+	st.PretrainLR = cmp.Or(max(a.Lr, 0), st.PretrainLR)
+	if a.CorpusMB >= 0 {
+		st.CorpusMB = a.CorpusMB
 	}
-	if *lr > 0 {
-		st.PretrainLR = *lr
-	}
-	if *corpusMB >= 0 {
-		st.CorpusMB = *corpusMB
-	}
-	nSteps := int(st.PretrainToks / int64(st.PretrainBS*st.NPositions))
-	if *steps > 0 {
-		nSteps = *steps
-	}
+	nSteps := cmp.Or(max(a.Steps, 0), int(st.PretrainToks/int64(st.PretrainBS*st.NPositions)))
 	if nSteps < 1 {
 		return fmt.Errorf("%d tokens make no step of %d × %d tokens", st.PretrainToks, st.PretrainBS, st.NPositions)
 	}
-	if *valFrac == 0 {
-		*valFrac = 0.1
-		if *sample {
-			*valFrac = 0.4
-		}
+	if a.ValFrac == 0 {
+		a.ValFrac = map[bool]float64{false: 0.1, true: 0.4}[a.Sample]
 	}
-	if *valFrac <= 0 || *valFrac >= 1 {
-		return fmt.Errorf("--val-frac %g must be in (0, 1)", *valFrac)
+	if a.ValFrac <= 0 || a.ValFrac >= 1 {
+		return fmt.Errorf("--val-frac %g must be in (0, 1)", a.ValFrac)
 	}
-	if *warmup <= 0 {
-		*warmup = max(1, nSteps/20)
-	}
-
-	docs, err := loadCorpus(*sample, *dataDir, *sources)
+	docs, err := corpus.Open(a.Sample, a.DataDir, splitList(a.Sources))
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	t0 := time.Now()
-	data, err := pretrain.PrepareData(docs, *out, st.VocabSize, *valFrac, st.CorpusMB, *tokMB, st.NPositions, *seed, os.Stderr)
-	if err != nil {
-		return err
-	}
-	prepSec := time.Since(t0).Seconds()
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sum, err := pretrain.Run(ctx, pretrain.Config{
-		Out: *out, NEmbd: st.NEmbd, NLayer: st.NLayer, NHead: st.NHead, NPositions: st.NPositions,
-		Steps: nSteps, Batch: st.PretrainBS, LR: st.PretrainLR, Warmup: *warmup, WeightDecay: *wd, ClipNorm: *clip,
-		Seed: *seed, LogEvery: *logEvery, EvalEvery: *evalEvery, ValWindows: *valWindows, SaveEvery: *saveEvery,
-		Restart: *restart, Samples: samplePrompts, SampleLen: 40, Log: os.Stderr,
-	}, data, prepSec)
+	sum, err := pretrain.RunStudy(ctx, pretrain.StudyOptions{Docs: docs, VocabSize: st.VocabSize, ValFrac: a.ValFrac, CorpusMB: st.CorpusMB, TokenizerMB: a.TokMB,
+		Config: pretrain.Config{
+			Out: a.Out, NEmbd: st.NEmbd, NLayer: st.NLayer, NHead: st.NHead, NPositions: st.NPositions,
+			Steps: nSteps, Batch: st.PretrainBS, LR: st.PretrainLR, Warmup: cmp.Or(max(a.Warmup, 0), max(1, nSteps/20)), WeightDecay: a.Wd, ClipNorm: a.Clip,
+			Seed: a.Seed, LogEvery: a.LogEvery, EvalEvery: a.EvalEvery, ValWindows: a.ValWindows, SaveEvery: a.SaveEvery,
+			Restart: a.Restart, Samples: samplePrompts, SampleLen: 40, Log: os.Stderr,
+		}})
 	if err != nil {
 		return err
 	}
+	printPretrain(sum, a.Out)
+	return nil
+}
+
+// pretrainArgs holds the verb's flags as one value: the verb binds them, repro
+// fills them directly.
+type pretrainArgs struct {
+	Preset     string
+	DataDir    string
+	Sample     bool
+	Sources    string
+	Out        string
+	Restart    bool
+	Seed       uint64
+	ValFrac    float64
+	TokMB      float64
+	Vocab      int
+	NEmbd      int
+	NLayer     int
+	NHead      int
+	NPos       int
+	Tokens     int64
+	Steps      int
+	Batch      int
+	Lr         float64
+	CorpusMB   float64
+	Warmup     int
+	Wd         float64
+	Clip       float64
+	LogEvery   int
+	EvalEvery  int
+	SaveEvery  int
+	ValWindows int
+}
+
+// newPretrainArgs returns the verb's defaults.
+func newPretrainArgs() pretrainArgs {
+	return pretrainArgs{Preset: "quick", DataDir: "data", Out: "runs/pretrain", Seed: 1, TokMB: 5, CorpusMB: -1, Wd: 0.1, Clip: 1.0, ValWindows: 64}
+}
+
+// bind declares the flags on a's fields, a's values as their defaults.
+func (a *pretrainArgs) bind(fs *flag.FlagSet) {
+	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
+	fs.StringVar(&a.DataDir, "data", a.DataDir, "data folder filled by scripts/setup")
+	fs.BoolVar(&a.Sample, "sample", a.Sample, "train on the small corpus sample embedded in the binary (no setup needed; for tests and demos)")
+	fs.StringVar(&a.Sources, "sources", a.Sources, "comma-separated corpus sources (default: all of "+strings.Join(corpus.Sources, ", ")+")")
+	fs.StringVar(&a.Out, "out", a.Out, "run directory")
+	fs.BoolVar(&a.Restart, "restart", a.Restart, "ignore a resume checkpoint in the run directory and start over")
+	fs.Uint64Var(&a.Seed, "seed", a.Seed, "seed of the split, tokenizer sample, initialisation and batches")
+	fs.Float64Var(&a.ValFrac, "val-frac", a.ValFrac, "fraction of documents held out, where warm data also takes prompts from (default 0.1; 0.4 with --sample, whose 15 documents are few)")
+	fs.Float64Var(&a.TokMB, "tokenizer-mb", a.TokMB, "MB of training text the tokenizer is trained on (0: all)")
+	fs.IntVar(&a.Vocab, "vocab", a.Vocab, "tokenizer vocabulary size")
+	fs.IntVar(&a.NEmbd, "n-embd", a.NEmbd, "model width")
+	fs.IntVar(&a.NLayer, "n-layer", a.NLayer, "transformer blocks")
+	fs.IntVar(&a.NHead, "n-head", a.NHead, "attention heads")
+	fs.IntVar(&a.NPos, "n-positions", a.NPos, "context length (tokens per training window)")
+	fs.Int64Var(&a.Tokens, "tokens", a.Tokens, "training tokens (steps = tokens / (batch × n-positions))")
+	fs.IntVar(&a.Steps, "steps", a.Steps, "training steps (overrides --tokens)")
+	fs.IntVar(&a.Batch, "batch", a.Batch, "windows per step")
+	fs.Float64Var(&a.Lr, "lr", a.Lr, "peak learning rate")
+	fs.Float64Var(&a.CorpusMB, "corpus-mb", a.CorpusMB, "cap on training text in MB (0: all)")
+	fs.IntVar(&a.Warmup, "warmup", a.Warmup, "warm-up steps (default: 5% of steps)")
+	fs.Float64Var(&a.Wd, "weight-decay", a.Wd, "AdamW weight decay on matrices")
+	fs.Float64Var(&a.Clip, "clip", a.Clip, "gradient clipping norm")
+	fs.IntVar(&a.LogEvery, "log-every", a.LogEvery, "steps between metrics lines (default: 1% of steps)")
+	fs.IntVar(&a.EvalEvery, "eval-every", a.EvalEvery, "steps between held-out evaluations (default: 10% of steps)")
+	fs.IntVar(&a.SaveEvery, "save-every", a.SaveEvery, "steps between resume checkpoints (default: 10% of steps)")
+	fs.IntVar(&a.ValWindows, "val-windows", a.ValWindows, "held-out windows per evaluation")
+}
+
+func printPretrain(sum *pretrain.Summary, out string) {
 	fmt.Printf("pretrain: %d steps, %d tokens in %.0fs (+%.0fs tokenizer and data), %.0f tokens/s\n",
 		sum.Steps, sum.Tokens, sum.Seconds, sum.PrepSeconds, sum.TokensPerSec)
 	fmt.Printf("held-out loss %.3f nats/token, perplexity %.1f (unigram baseline %.1f)\n", sum.ValLoss, sum.ValPPL, sum.UnigramPPL)
-	fmt.Printf("checkpoints: %s (in %s)\n", strings.Join(sum.Checkpoints, ", "), *out)
+	fmt.Printf("checkpoints: %s (in %s)\n", strings.Join(sum.Checkpoints, ", "), out)
 	fmt.Println("samples from the final model:")
 	for _, s := range sum.Samples {
 		fmt.Printf("  %q\n", s)
 	}
-	return nil
 }
 
-// loadCorpus loads the study corpus from dataDir, or the embedded sample.
-func loadCorpus(sample bool, dataDir, sources string) ([]corpus.Doc, error) {
-	if sample {
-		return corpus.LoadSample(), nil
+// splitList splits a comma-separated flag value ("" is none).
+func splitList(s string) []string {
+	if s == "" {
+		return nil
 	}
-	var src []string
-	if sources != "" {
-		src = strings.Split(sources, ",")
-	}
-	if _, err := os.Stat(dataDir); err != nil {
-		return nil, fmt.Errorf("data folder %s: %w (run scripts/setup, or use --sample)", dataDir, errors.Unwrap(err))
-	}
-	docs, err := corpus.Load(filepath.Clean(dataDir), src)
-	if err != nil {
-		return nil, err
-	}
-	return docs, nil
+	return strings.Split(s, ",")
 }

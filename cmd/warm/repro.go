@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/preset"
+	"github.com/warm-rm/warm/rmtrain"
 	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/studyreport"
 )
@@ -19,18 +22,27 @@ func init() {
 	register(&command{name: "repro", summary: "the whole WARM study in one command, with a report that checks each claim", run: runRepro})
 }
 
-// reproStage is one step of the study: verb invocations whose arguments
-// may depend on what earlier stages wrote (so they are built when the
-// stage runs).
+// reproStage is one step of the study: library calls whose options may
+// depend on what earlier stages wrote (so they are built when the stage
+// runs).
 type reproStage struct {
-	name string
-	args func(r *reproRun) ([][]string, error)
-	// knobs are the preset values the stage's verbs read: part of the
+	name  string
+	steps func(r *reproRun) ([]reproStep, error)
+	// knobs are the preset values the stage's calls read: part of the
 	// stage's hash, so editing a preset reruns exactly what it affects.
 	knobs func(p preset.Study) []any
 	// outs are the stage's outputs, removed before it reruns with other
-	// inputs (verbs refuse to resume a directory made with other settings).
+	// inputs (the library refuses to resume a directory made with other
+	// settings).
 	outs []string
+}
+
+// reproStep is one call of a stage: the verb it stands for and its
+// options, recorded in stages.json and hashed, and the call itself.
+type reproStep struct {
+	Verb string `json:"verb"`
+	Args any    `json:"args"`
+	run  func() error
 }
 
 type reproRun struct {
@@ -43,91 +55,95 @@ func (r *reproRun) dir(parts ...string) string {
 	return filepath.Join(append([]string{r.out}, parts...)...)
 }
 
-// common adds the flags every data-reading verb shares.
-func (r *reproRun) common(args ...string) []string {
-	a := append(args, "--preset", r.preset, "--data", r.data)
-	if r.sample {
-		a = append(a, "--sample")
-	}
-	return a
-}
-
 // stageRecord is what stages.json keeps per stage.
 type stageRecord struct {
 	Hash    string      `json:"hash"`
-	Args    [][]string  `json:"args"`
+	Steps   []reproStep `json:"steps"`
 	Seconds float64     `json:"seconds"`
 	Done    bool        `json:"done"`
 	When    string      `json:"when"`
-	Extra   interface{} `json:"extra,omitempty"`
+}
+
+func step(verb string, args interface{ run() error }) reproStep {
+	return reproStep{Verb: verb, Args: args, run: args.run}
 }
 
 func reproStages() []reproStage {
 	return []reproStage{
-		{"pretrain", func(r *reproRun) ([][]string, error) {
-			return [][]string{r.common("pretrain", "--out", r.dir("pretrain"))}, nil
+		{"pretrain", func(r *reproRun) ([]reproStep, error) {
+			a := newPretrainArgs()
+			a.Preset, a.DataDir, a.Sample, a.Out = r.preset, r.data, r.sample, r.dir("pretrain")
+			return []reproStep{step("pretrain", a)}, nil
 		}, func(p preset.Study) []any {
 			return []any{p.VocabSize, p.NEmbd, p.NLayer, p.NHead, p.NPositions, p.PretrainToks, p.PretrainBS, p.PretrainLR, p.CorpusMB}
 		}, []string{"pretrain"}},
-		{"data", func(r *reproRun) ([][]string, error) {
-			a := r.common("data", "--policy", r.dir("pretrain", "final"), "--out", r.dir("data"))
-			if r.preset == "tiny" {
-				// The tiny policy's text is mostly neutral to VADER: keep
-				// tied pairs rather than run out of prompts.
-				a = append(a, "--drop-ties=false")
-			}
-			return [][]string{a}, nil
+		{"data", func(r *reproRun) ([]reproStep, error) {
+			a := newDataArgs()
+			a.Preset, a.DataDir, a.Sample, a.PolicyDir, a.Out = r.preset, r.data, r.sample, r.dir("pretrain", "final"), r.dir("data")
+			// The tiny policy's text is mostly neutral to VADER: keep tied
+			// pairs rather than run out of prompts.
+			a.DropTies = r.preset != "tiny"
+			return []reproStep{step("data", a)}, nil
 		}, func(p preset.Study) []any {
 			return []any{p.TrainPairs, p.ValPairs, p.OODPairs, p.MinNew, p.MaxNew, p.BTTemperature, p.Corrupt, p.OODTemperature}
 		}, []string{"data"}},
-		{"train", func(r *reproRun) ([][]string, error) {
-			return [][]string{{"train", "--preset", r.preset, "--pretrain", r.dir("pretrain"), "--data", r.dir("data"), "--out", r.dir("rm"), "--ladder"}}, nil
+		{"train", func(r *reproRun) ([]reproStep, error) {
+			a := newTrainArgs(nil)
+			a.Preset, a.PretrainDir, a.DataDir, a.O.Out, a.O.Ladder = r.preset, r.dir("pretrain"), r.dir("data"), r.dir("rm"), true
+			return []reproStep{step("train", a)}, nil
 		}, func(p preset.Study) []any {
 			return []any{p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMBaseLR, p.RMDropout}
 		}, []string{"rm"}},
-		{"merge", func(r *reproRun) ([][]string, error) {
-			order, err := memberDirs(r.dir("rm"))
+		{"merge", func(r *reproRun) ([]reproStep, error) {
+			order, err := rmtrain.MemberDirs(r.dir("rm"))
 			if err != nil {
 				return nil, err
 			}
-			var cmds [][]string
+			// warm merge still takes its arguments as a command line: its
+			// flag/config resolution lives in the verb for now.
+			var steps []reproStep
 			for _, m := range studyreport.WARMSizes(len(order)) {
-				cmds = append(cmds, append([]string{"merge", "--method", "linear", "--quiet", "-o", r.dir(fmt.Sprintf("warm-m%d", m))}, order[:m]...))
+				argv := append([]string{"--method", "linear", "--quiet", "-o", r.dir(fmt.Sprintf("warm-m%d", m))}, order[:m]...)
+				steps = append(steps, reproStep{Verb: "merge", Args: argv, run: func() error { return commands["merge"].run(argv) }})
 			}
-			return cmds, nil
+			return steps, nil
 		}, nil, nil},
-		{"eval", func(r *reproRun) ([][]string, error) {
-			return [][]string{
-				{"eval", "--data", r.dir("data"), "--rm", r.dir("rm"), "--soup", "--out", r.dir("eval")},
-				{"eval", "--data", r.dir("data"), "--ladder", r.dir("rm"), "--out", r.dir("eval")},
-			}, nil
+		{"eval", func(r *reproRun) ([]reproStep, error) {
+			a, b := newEvalArgs(), newEvalArgs()
+			a.DataDir, a.RmDir, a.Soup, a.Out = r.dir("data"), r.dir("rm"), true, r.dir("eval")
+			b.DataDir, b.Ladder, b.Out = r.dir("data"), r.dir("rm"), r.dir("eval")
+			return []reproStep{step("eval", a), step("eval", b)}, nil
 		}, nil, []string{"eval"}},
-		{"bon", func(r *reproRun) ([][]string, error) {
-			return [][]string{{"bon", "--preset", r.preset, "--policy", r.dir("pretrain", "final"), "--data", r.dir("data"),
-				"--members", r.dir("rm"), "--out", r.dir("bon")}}, nil
+		{"bon", func(r *reproRun) ([]reproStep, error) {
+			a := newBonArgs()
+			a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Out = r.preset, r.dir("pretrain", "final"), r.dir("data"), r.dir("rm"), r.dir("bon")
+			return []reproStep{step("bon", a)}, nil
 		}, func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, []string{"bon"}},
-		{"rl", func(r *reproRun) ([][]string, error) {
-			var cmds [][]string
+		{"rl", func(r *reproRun) ([]reproStep, error) {
+			var steps []reproStep
 			names := studyreport.RLRewards(r.ps.Members)
 			var dirs []string
 			for _, name := range names {
-				d := r.dir("rl-" + name)
-				dirs = append(dirs, d)
-				cmds = append(cmds, []string{"rl", "--preset", r.preset, "--policy", r.dir("pretrain", "final"), "--data", r.dir("data"),
-					"--members", r.dir("rm"), "--reward", name, "--out", d})
+				a := newRLArgs(nil)
+				a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Reward, a.Out = r.preset, r.dir("pretrain", "final"), r.dir("data"), r.dir("rm"), name, r.dir("rl-"+name)
+				dirs = append(dirs, a.Out)
+				steps = append(steps, step("rl", a))
 			}
-			plot := append([]string{"rl", "--plot", "--names", strings.Join(names, ","), "-o", r.dir("rl-plots")}, dirs...)
-			return append(cmds, plot), nil
+			p := rlPlotArgs{Runs: dirs, Names: strings.Join(names, ","), SFT: r.dir("pretrain", "final"),
+				SamplePrompts: r.dir("data", "ood.jsonl"), Out: r.dir("rl-plots")}
+			return append(steps, step("rl --plot", p)), nil
 		}, func(p preset.Study) []any { return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew} }, nil},
-		{"duel", func(r *reproRun) ([][]string, error) {
+		{"duel", func(r *reproRun) ([]reproStep, error) {
 			names := studyreport.RLRewards(r.ps.Members)
 			warm := names[len(names)-1]
-			var cmds [][]string
+			var steps []reproStep
 			for _, other := range names[:len(names)-1] {
-				cmds = append(cmds, []string{"duel", r.dir("rl-"+warm, "final"), r.dir("rl-"+other, "final"), "--preset", r.preset,
-					"--data", r.dir("data"), "--split", "ood", "--out", r.dir("duel-" + warm + "-vs-" + other + ".json")})
+				a := newDuelArgs()
+				a.A, a.B, a.Preset, a.DataDir, a.Split = r.dir("rl-"+warm, "final"), r.dir("rl-"+other, "final"), r.preset, r.dir("data"), "ood"
+				a.Out = r.dir("duel-" + warm + "-vs-" + other + ".json")
+				steps = append(steps, step("duel", a))
 			}
-			return cmds, nil
+			return steps, nil
 		}, func(p preset.Study) []any { return []any{p.MaxNew} }, nil},
 	}
 }
@@ -163,17 +179,9 @@ func runRepro(args []string) error {
 		return err
 	}
 	stages := reproStages()
-	fromIdx := len(stages)
-	if *from != "" {
-		fromIdx = -1
-		for i, s := range stages {
-			if s.name == *from {
-				fromIdx = i
-			}
-		}
-		if fromIdx < 0 {
-			return fmt.Errorf("--from %q: no such stage (have %s)", *from, strings.Join(stageNames(), ", "))
-		}
+	fromIdx, err := stageIndex(stages, *from)
+	if err != nil {
+		return err
 	}
 	recPath := r.dir("stages.json")
 	recs := map[string]*stageRecord{}
@@ -181,7 +189,7 @@ func runRepro(args []string) error {
 	t0 := time.Now()
 	prev := version + "|" + *presetName + "|" + strconv.FormatBool(r.sample)
 	for i, st := range stages {
-		cmds, err := st.args(r)
+		cmds, err := st.steps(r)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", st.name, err)
 		}
@@ -202,22 +210,10 @@ func runRepro(args []string) error {
 				}
 			}
 		}
-		ts := time.Now()
-		recs[st.name] = &stageRecord{Hash: hash, Args: cmds}
-		for _, c := range cmds {
-			fmt.Fprintf(os.Stderr, "== warm %s\n", strings.Join(c, " "))
-			cmd, ok := commands[c[0]]
-			if !ok {
-				return fmt.Errorf("stage %s: no verb %q", st.name, c[0])
-			}
-			if err := cmd.run(c[1:]); err != nil {
-				return fmt.Errorf("stage %s: warm %s: %w", st.name, c[0], err)
-			}
+		if recs[st.name], err = st.run(cmds, hash); err != nil {
+			return err
 		}
-		recs[st.name].Seconds = time.Since(ts).Seconds()
-		recs[st.name].Done = true
-		recs[st.name].When = time.Now().UTC().Format(time.RFC3339)
-		if err := runlog.WriteJSON(recPath, recs); err != nil {
+		if err := atomicfile.WriteJSON(recPath, recs); err != nil {
 			return err
 		}
 	}
@@ -234,12 +230,28 @@ func runRepro(args []string) error {
 	return nil
 }
 
+// run runs the stage's calls and returns its record.
+func (st reproStage) run(steps []reproStep, hash string) (*stageRecord, error) {
+	ts := time.Now()
+	for _, c := range steps {
+		fmt.Fprintf(os.Stderr, "== warm %s\n", c.Verb)
+		if err := c.run(); err != nil {
+			return nil, fmt.Errorf("stage %s: warm %s: %w", st.name, c.Verb, err)
+		}
+	}
+	return &stageRecord{Hash: hash, Steps: steps, Seconds: time.Since(ts).Seconds(), Done: true, When: time.Now().UTC().Format(time.RFC3339)}, nil
+}
+
 // hash identifies the stage's inputs: the previous stage's hash (so a
-// changed upstream reruns everything after it), its verb invocations and
+// changed upstream reruns everything after it), its calls' options and
 // the preset knobs it reads.
-func (st reproStage) hash(prev string, cmds [][]string, ps preset.Study) string {
+func (st reproStage) hash(prev string, steps []reproStep, ps preset.Study) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%q", prev, st.name, cmds)
+	js, err := json.Marshal(steps)
+	if err != nil { // options are plain data; keep the hash deterministic anyway
+		js = []byte(err.Error())
+	}
+	fmt.Fprintf(h, "%s|%s|%s", prev, st.name, js)
 	if st.knobs != nil {
 		fmt.Fprintf(h, "|%v", st.knobs(ps))
 	}
@@ -264,6 +276,19 @@ func (st reproStage) removeOuts(r *reproRun) []string {
 		}
 	}
 	return out
+}
+
+// stageIndex is the index of the stage named from (len(stages) for "").
+func stageIndex(stages []reproStage, from string) (int, error) {
+	if from == "" {
+		return len(stages), nil
+	}
+	for i, s := range stages {
+		if s.name == from {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("--from %q: no such stage (have %s)", from, strings.Join(stageNames(), ", "))
 }
 
 func stageNames() []string {

@@ -94,7 +94,7 @@ func TestReproStageHashFollowsKnobs(t *testing.T) {
 	changed := ps
 	changed.RLLR *= 2
 	for _, st := range reproStages() {
-		cmds := [][]string{{st.name}}
+		cmds := []reproStep{{Verb: st.name}}
 		same := st.hash("p", cmds, ps) == st.hash("p", cmds, changed)
 		if want := st.name != "rl"; same != want {
 			t.Errorf("stage %s: hash unchanged = %v after editing RLLR, want %v", st.name, same, want)

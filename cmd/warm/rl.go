@@ -1,16 +1,19 @@
 package main
 
 import (
+	"cmp"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
+	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/rl"
-	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/studyreport"
 )
 
 func init() {
@@ -26,36 +29,13 @@ reward = RM(x, y) − α·KL(π‖π_ref) per sequence, logging proxy and gold r
 length per step to OUT/metrics.jsonl. Checkpoints OUT/ckpt-STEP (HF dir + optimizer state);
 a rerun with the same flags resumes from the last one. --plot puts several runs on one plot.
 Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, default 2 and all), gold.`)
-	presetName := fs.String("preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
-	policyDir := fs.String("policy", "runs/pretrain/final", "starting (SFT) policy: HF GPT2LMHeadModel directory with tokenizer files")
-	dataDir := fs.String("data", "runs/data", "warm data output: prompts come from SPLIT.jsonl")
-	split := fs.String("split", "val", "split whose prompts are used")
-	promptsFile := fs.String("prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
-	members := fs.String("members", "", "warm train run: rewards single, ensM, warmM")
-	ms := fs.String("m", "", "M values for ensM/warmM with --members (default 2 and all)")
-	var rms rmFlags
-	fs.Var(&rms, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
-	rewardName := fs.String("reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
-	steps := fs.Int("steps", 0, "RL steps (default: preset RLSteps)")
-	perStep := fs.Int("prompts-per-step", 0, "prompts per step (default: preset RLPrompts)")
-	k := fs.Int("k", 0, "samples per prompt, the RLOO group (default: preset RLSamples)")
-	lr := fs.Float64("lr", 0, "AdamW learning rate (default: preset RLLR)")
-	warmup := fs.Int("warmup", 0, "linear learning-rate warm-up steps")
-	klCoef := fs.Float64("kl-coef", -1, "α, the KL penalty (default 0.01: the study's labels are 25% corrupted; 0.003 with --clean-labels)")
-	clean := fs.Bool("clean-labels", false, "the reward models were trained on clean labels: default α = 0.003")
-	temp := fs.Float64("temperature", 0.9, "sampling temperature")
-	maxNew := fs.Int("max-new", 0, "longest response in tokens (default: preset MaxNew)")
-	baseline := fs.String("baseline", "rloo", "rloo (leave-one-out over the k samples of a prompt) or mean (running mean of the reward)")
-	baseDecay := fs.Float64("baseline-decay", 0.9, "decay of the running-mean baseline")
-	ema := fs.Float64("ema-anchor", 0, "WARP EMA anchor: the KL reference becomes an EMA of the policy with this rate (0: the SFT policy)")
-	clip := fs.Float64("clip", 1, "gradient-norm clipping (0: none)")
-	wd := fs.Float64("weight-decay", 0, "AdamW weight decay")
-	ckptEvery := fs.Int("ckpt-every", 10, "checkpoint every this many steps (and at the end)")
-	seed := fs.Uint64("seed", 1, "seed of prompt order and sampling")
-	out := fs.String("out", "", "run directory (required)")
+	a := newRLArgs(fs)
+	out := &a.Out
 	fs.StringVar(out, "o", "", "same as --out")
 	plot := fs.Bool("plot", false, "plot the runs given as arguments on one set of curves into --out")
 	names := fs.String("names", "", "with --plot: comma-separated run labels")
+	sft := fs.String("sft", "", "with --plot: also sample the SFT policy DIR and each run at the same KL into OUT/samples.json")
+	samplePrompts := fs.String("sample-prompts", "", "with --sft: JSONL whose first 3 prompts are sampled")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -64,116 +44,164 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 		return fmt.Errorf("%w: --out is required", errUsage)
 	}
 	if *plot {
-		if len(pos) == 0 {
-			return fmt.Errorf("%w: --plot needs run directories", errUsage)
-		}
-		var ns []string
-		if *names != "" {
-			ns = strings.Split(*names, ",")
-		}
-		files, err := rl.PlotRuns(pos, ns, *out)
-		if err != nil {
-			return err
-		}
-		fmt.Println(strings.Join(files, "\n"))
-		return nil
+		return rlPlotArgs{Runs: pos, Names: *names, SFT: *sft, SamplePrompts: *samplePrompts, Out: *out}.run()
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected arguments %v (runs are plotted with --plot)", errUsage, pos)
 	}
-	st, err := preset.Get(*presetName)
+	return a.run()
+}
+
+// rlArgs is the verb's flags (but --plot's) as one value: the verb binds
+// them, repro fills them directly.
+type rlArgs struct {
+	Preset, PolicyDir, DataDir, Split, PromptsFile, Members, Ms, Reward, Out string
+	RMs                                                                      rmFlags
+	KLCoef, LR                                                               float64
+	Clean                                                                    bool
+	Cfg                                                                      rl.Config
+}
+
+// newRLArgs returns the defaults, bound to fs's flags when fs is not nil
+// (the one place the defaults are written).
+func newRLArgs(fs *flag.FlagSet) *rlArgs {
+	if fs == nil {
+		fs = flag.NewFlagSet("rl", flag.ContinueOnError)
+	}
+	a := &rlArgs{}
+	fs.StringVar(&a.Preset, "preset", "quick", "size preset: "+strings.Join(preset.Names(), ", "))
+	fs.StringVar(&a.PolicyDir, "policy", "runs/pretrain/final", "starting (SFT) policy: HF GPT2LMHeadModel directory with tokenizer files")
+	fs.StringVar(&a.DataDir, "data", "runs/data", "warm data output: prompts come from SPLIT.jsonl")
+	fs.StringVar(&a.Split, "split", "val", "split whose prompts are used")
+	fs.StringVar(&a.PromptsFile, "prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
+	fs.StringVar(&a.Members, "members", "", "warm train run: rewards single, ensM, warmM")
+	fs.StringVar(&a.Ms, "m", "", "M values for ensM/warmM with --members (default 2 and all)")
+	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
+	fs.StringVar(&a.Reward, "reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
+	fs.StringVar(&a.Out, "out", "", "run directory (required)")
+	rlConfigFlags(fs, &a.Cfg, &a.KLCoef, &a.Clean, &a.LR)
+	return a
+}
+
+// run resolves the preset defaults, picks the reward and trains the policy.
+func (a rlArgs) run() error {
+	if a.Out == "" {
+		return fmt.Errorf("%w: --out is required", errUsage)
+	}
+	cfg := a.Cfg
+	st, err := preset.Get(a.Preset)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	or := func(v, d int) int {
-		if v > 0 {
-			return v
-		}
-		return d
+	cfg.Steps, cfg.Prompts, cfg.K = cmp.Or(cfg.Steps, st.RLSteps), cmp.Or(cfg.Prompts, st.RLPrompts), cmp.Or(cfg.K, st.RLSamples)
+	cfg.MaxNew, cfg.LR = cmp.Or(cfg.MaxNew, st.MaxNew), st.RLLR
+	if a.LR > 0 {
+		cfg.LR = a.LR
 	}
-	cfg := rl.Config{
-		Steps: or(*steps, st.RLSteps), Prompts: or(*perStep, st.RLPrompts), K: or(*k, st.RLSamples),
-		LR: st.RLLR, Warmup: *warmup, WeightDecay: *wd, ClipNorm: *clip, KLCoef: rl.DefaultKLCoef(!*clean),
-		Temperature: *temp, MaxNew: or(*maxNew, st.MaxNew), Baseline: *baseline, EMAAnchor: *ema,
-		CkptEvery: *ckptEvery, Seed: *seed,
+	cfg.KLCoef = rl.DefaultKLCoef(!a.Clean)
+	if a.KLCoef >= 0 {
+		cfg.KLCoef = a.KLCoef
 	}
-	if *baseline == "mean" {
-		cfg.BaselineDecay = *baseDecay
+	if cfg.Baseline != "mean" {
+		cfg.BaselineDecay = 0
 	}
-	if *lr > 0 {
-		cfg.LR = *lr
-	}
-	if *klCoef >= 0 {
-		cfg.KLCoef = *klCoef
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	specs, err := collectSpecs(*members, *ms, rms, false)
+	specs, err := collectSpecs(a.Members, a.Ms, a.RMs, false)
 	if err != nil {
 		return err
 	}
-	var spec *rmSpec
-	for i := range specs {
-		if specs[i].Name == *rewardName || (*rewardName == "" && len(rms) == 1 && *members == "" && specs[i].Kind != "gold") {
-			spec = &specs[i]
-			break
-		}
-	}
-	if spec == nil {
-		var have []string
-		for _, s := range specs {
-			have = append(have, s.Name)
-		}
-		return fmt.Errorf("%w: pick the reward with --reward NAME (have %s)", errUsage, strings.Join(have, ", "))
-	}
-	tok, err := tokenizer.Load(*policyDir)
-	if err != nil {
-		return fmt.Errorf("policy tokenizer: %w", err)
-	}
-	policy, err := model.Load(*policyDir)
+	spec, err := pickReward(specs, a.Reward, len(a.RMs) == 1 && a.Members == "")
 	if err != nil {
 		return err
 	}
-	if policy.HasRewardHead() {
-		return fmt.Errorf("%s is a reward model, not a policy", *policyDir)
-	}
-	judge := gold.NewVADER()
-	var proxy rl.Reward
-	if spec.Kind == "gold" {
-		proxy = rl.JudgeReward{Judge: judge}
-	} else {
-		cache := modelCache{}
-		sc, err := cache.scorer(*spec)
-		if err != nil {
-			return err
-		}
-		m, _ := cache.get(spec.Dirs[0])
-		if m.Config.VocabSize != policy.Config.VocabSize {
-			return fmt.Errorf("reward %s has a vocabulary of %d, the policy %d: they must share the tokenizer", spec.Name, m.Config.VocabSize, policy.Config.VocabSize)
-		}
-		proxy = rl.ModelReward{Scorer: sc, Tok: tok, MaxLen: m.Config.NPositions}
-	}
-	src, err := promptSource(*promptsFile, *dataDir, *split)
+	src, err := prefgen.PromptFile(a.PromptsFile, a.DataDir, a.Split)
 	if err != nil {
 		return err
 	}
-	prompts, err := loadPrompts(src, 0)
+	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	prompts = fitPrompts(tok, prompts, policy.Config.NPositions, cfg.MaxNew, "rl")
-	if len(prompts) == 0 {
-		return fmt.Errorf("%s: no usable prompts", src)
-	}
-	fmt.Fprintf(os.Stderr, "warm rl: %s reward %s (%s), %d steps × %d prompts × %d samples, α=%g, lr=%g, %d prompts in the pool\n",
-		*out, spec.Name, spec.Kind, cfg.Steps, cfg.Prompts, cfg.K, cfg.KLCoef, cfg.LR, len(prompts))
-	sum, err := rl.Train(rl.Run{Policy: policy, Tok: tok, Prompts: prompts, Proxy: proxy, Gold: judge, Config: cfg, Out: *out, Progress: os.Stderr})
-	if err != nil {
+	if err := studyreport.PlotRL(a.Out); err != nil {
 		return err
 	}
 	fmt.Printf("rl %s (reward %s): %d steps in %.0fs; final proxy %.4f gold %.4f KL %.3f length %.1f; gold peak %.4f at step %d (KL %.3f)\n",
-		*out, spec.Name, sum.Steps, sum.Seconds, sum.Final.Proxy, sum.Final.Gold, sum.Final.KL, sum.Final.Length, sum.PeakGold, sum.PeakStep, sum.PeakKL)
-	fmt.Printf("final policy: %s; curves: %s\n", sum.FinalDir, filepath.Join(*out, "gold_vs_kl.png"))
+		a.Out, spec.Name, sum.Steps, sum.Seconds, sum.Final.Proxy, sum.Final.Gold, sum.Final.KL, sum.Final.Length, sum.PeakGold, sum.PeakStep, sum.PeakKL)
+	fmt.Printf("final policy: %s; curves: %s\n", sum.FinalDir, filepath.Join(a.Out, "gold_vs_kl.png"))
+	return nil
+}
+
+// pickReward finds the reward named name; with name empty and only one
+// --rm given, that one.
+func pickReward(specs []reward.Spec, name string, onlyRM bool) (reward.Spec, error) {
+	var have []string
+	for _, s := range specs {
+		if s.Name == name || (name == "" && onlyRM && s.Kind != reward.KindGold) {
+			return s, nil
+		}
+		have = append(have, s.Name)
+	}
+	return reward.Spec{}, fmt.Errorf("%w: pick the reward with --reward NAME (have %s)", errUsage, strings.Join(have, ", "))
+}
+
+// rlConfigFlags declares the flags that set rl.Config fields (0: the
+// preset's value where one exists), and --kl-coef, --clean-labels and --lr,
+// which need the preset.
+func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config, klCoef *float64, clean *bool, lr *float64) {
+	fs.IntVar(&cfg.Steps, "steps", 0, "RL steps (default: preset RLSteps)")
+	fs.IntVar(&cfg.Prompts, "prompts-per-step", 0, "prompts per step (default: preset RLPrompts)")
+	fs.IntVar(&cfg.K, "k", 0, "samples per prompt, the RLOO group (default: preset RLSamples)")
+	fs.Float64Var(lr, "lr", 0, "AdamW learning rate (default: preset RLLR)")
+	fs.IntVar(&cfg.Warmup, "warmup", 0, "linear learning-rate warm-up steps")
+	fs.Float64Var(klCoef, "kl-coef", -1, "α, the KL penalty (default 0.01: the study's labels are 25% corrupted; 0.003 with --clean-labels)")
+	fs.BoolVar(clean, "clean-labels", false, "the reward models were trained on clean labels: default α = 0.003")
+	fs.Float64Var(&cfg.Temperature, "temperature", 0.9, "sampling temperature")
+	fs.IntVar(&cfg.MaxNew, "max-new", 0, "longest response in tokens (default: preset MaxNew)")
+	fs.StringVar(&cfg.Baseline, "baseline", "rloo", "rloo (leave-one-out over the k samples of a prompt) or mean (running mean of the reward)")
+	fs.Float64Var(&cfg.BaselineDecay, "baseline-decay", 0.9, "decay of the running-mean baseline")
+	fs.Float64Var(&cfg.EMAAnchor, "ema-anchor", 0, "WARP EMA anchor: the KL reference becomes an EMA of the policy with this rate (0: the SFT policy)")
+	fs.Float64Var(&cfg.ClipNorm, "clip", 1, "gradient-norm clipping (0: none)")
+	fs.Float64Var(&cfg.WeightDecay, "weight-decay", 0, "AdamW weight decay")
+	fs.IntVar(&cfg.CkptEvery, "ckpt-every", 10, "checkpoint every this many steps (and at the end)")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of prompt order and sampling")
+}
+
+// rlPlotArgs is warm rl --plot: several runs on one set of curves, and
+// with SFT their samples at the same KL (OUT/samples.json).
+type rlPlotArgs struct {
+	Runs                           []string
+	Names, SFT, SamplePrompts, Out string
+}
+
+func (a rlPlotArgs) run() error {
+	runs, names, out, sft, promptFile := a.Runs, a.Names, a.Out, a.SFT, a.SamplePrompts
+	if len(runs) == 0 {
+		return fmt.Errorf("%w: --plot needs run directories", errUsage)
+	}
+	files, err := studyreport.PlotRLRuns(runs, splitList(names), out)
+	if err != nil {
+		return err
+	}
+	if sft != "" {
+		labels := splitList(names)
+		if labels == nil {
+			for _, r := range runs {
+				labels = append(labels, filepath.Base(r))
+			}
+		}
+		prompts, err := prefgen.ReadPrompts(promptFile, 3)
+		if err != nil {
+			return fmt.Errorf("--sample-prompts: %w", err)
+		}
+		s, err := rl.SamplesAtSameKL(sft, runs, labels, prompts)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(out, "samples.json")
+		if err := atomicfile.WriteJSON(path, s); err != nil {
+			return err
+		}
+		files = append(files, path)
+	}
+	fmt.Println(strings.Join(files, "\n"))
 	return nil
 }

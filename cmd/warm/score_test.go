@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/tokenizer"
 )
 
@@ -177,7 +178,7 @@ func TestScoreTruncate(t *testing.T) {
 		}
 		var got struct{ Reward float32 }
 		json.Unmarshal(out.Bytes(), &got)
-		if want := m.Rewards([][]int{seq})[0]; got.Reward != want {
+		if want := modeltest.Rewards(t, m, [][]int{seq})[0]; got.Reward != want {
 			t.Errorf("--truncate %s: reward %v, model on truncated ids %v", mode, got.Reward, want)
 		}
 	}

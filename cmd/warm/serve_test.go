@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/serve"
 	"github.com/warm-rm/warm/tokenizer"
@@ -148,11 +149,11 @@ func TestServeEndToEnd(t *testing.T) {
 	// batches compute each sequence's rows exactly as alone up to summation
 	// order in the matmuls, hence the 1e-5 tolerance.
 	for i, s := range seqs {
-		want := rm.Rewards([][]int{s})[0]
+		want := modeltest.Rewards(t, rm, [][]int{s})[0]
 		if d := math.Abs(float64(got.Rewards[i] - want)); d > 1e-5*(1+math.Abs(float64(want))) {
 			t.Errorf("item %d: served %v, engine alone %v", i, got.Rewards[i], want)
 		}
-		a, b := mem[0].Rewards([][]int{s})[0], mem[1].Rewards([][]int{s})[0]
+		a, b := modeltest.Rewards(t, mem[0], [][]int{s})[0], modeltest.Rewards(t, mem[1], [][]int{s})[0]
 		wantStd := math.Abs(float64(a-b)) / 2 // population std of two values
 		if d := math.Abs(float64(got.Std[i]) - wantStd); d > 1e-5*(1+wantStd) {
 			t.Errorf("item %d: std %v, want %v", i, got.Std[i], wantStd)
@@ -199,7 +200,7 @@ func TestServeEndToEnd(t *testing.T) {
 	// Hot reload: new weights in the main dir, SIGHUP, answers change to
 	// the new model's.
 	rm2 := writeRM(t, mainDir, tok, 9)
-	want2 := rm2.Rewards([][]int{seqs[0]})[0]
+	want2 := modeltest.Rewards(t, rm2, [][]int{seqs[0]})[0]
 	if math.Abs(float64(want2-got.Rewards[0])) < 1e-3 {
 		t.Fatalf("reload test is blind: old and new models agree (%v)", want2)
 	}

@@ -178,7 +178,10 @@ func Infer(sh Shape, warm, minIters int, secs float64) Result {
 	seqs := randSeqs(rand.New(rand.NewPCG(3, 4)), sh.InferBatch, sh.SeqLen, sh.Cfg.VocabSize)
 	var sum float32
 	res := timeIt("infer_seqs_per_s", warm, minIters, secs, func(int) float64 {
-		r := m.Rewards(seqs)
+		r, err := m.Rewards(seqs)
+		if err != nil {
+			panic(err) // random sequences drawn inside the model's limits
+		}
 		sum = r[0]
 		return float64(len(r))
 	})
@@ -264,7 +267,11 @@ func WriteCheck(sh Shape, dir string) error {
 	for _, n := range []int{1, 7, 128, 40, 99, 128, 3, 64} {
 		seqs = append(seqs, randSeqs(r, 1, min(n, sh.Cfg.NPositions), sh.Cfg.VocabSize)[0])
 	}
-	cc := checkCase{Seqs: seqs, Rewards: m.Rewards(seqs)}
+	rw, err := m.Rewards(seqs)
+	if err != nil {
+		panic(err) // random sequences drawn inside the model's limits
+	}
+	cc := checkCase{Seqs: seqs, Rewards: rw}
 	for _, n := range []int{1, 5, 16} {
 		cc.Prompts = append(cc.Prompts, randSeqs(r, 1, n, sh.Cfg.VocabSize)[0])
 	}

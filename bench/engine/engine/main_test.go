@@ -97,7 +97,10 @@ func TestWriteCheck(t *testing.T) {
 	if err := json.Unmarshal(data, &cc); err != nil {
 		t.Fatal(err)
 	}
-	got := m.Rewards(cc.Seqs)
+	got, err := m.Rewards(cc.Seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range got {
 		if got[i] != cc.Rewards[i] {
 			t.Errorf("seq %d (%d tokens): reloaded reward %v, written %v", i, len(cc.Seqs[i]), got[i], cc.Rewards[i])

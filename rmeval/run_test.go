@@ -1,0 +1,152 @@
+package rmeval
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/warm-rm/warm/model/modeltest"
+	"github.com/warm-rm/warm/prefdata"
+	"github.com/warm-rm/warm/runlog"
+)
+
+func TestSummaryMs(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want []int
+		bad  bool
+	}{
+		{"", 6, []int{2, 6}, false},
+		{"", 2, []int{2}, false},
+		{"", 1, nil, false},
+		{"2,4", 6, []int{2, 4}, false},
+		{"7", 6, nil, true},
+		{"x", 6, nil, true},
+	} {
+		t.Run(c.in+"/"+string(rune('0'+c.n)), func(t *testing.T) {
+			got, err := summaryMs(c.in, c.n)
+			if (err != nil) != c.bad || !slices.Equal(got, c.want) {
+				t.Fatalf("%v %v, want %v (error %v)", got, err, c.want, c.bad)
+			}
+		})
+	}
+}
+
+// studyDir writes a run like warm train's (member-00/01 with tokenizer
+// files, a ladder rung, an unfinished member) and warm data's val/ood.
+func studyDir(t *testing.T) (data, run string) {
+	t.Helper()
+	root := t.TempDir()
+	tok := modeltest.Tokenizer(t)
+	run = filepath.Join(root, "rm")
+	for i, n := range []string{"member-00", "member-01", "ladder-lr"} {
+		d := filepath.Join(run, n)
+		if err := modeltest.RM(tok.VocabSize(), 32, 1, uint64(i+1)).Save(d, "F32"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tok.Save(d, 32); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(run, "member-02.partial"), 0o755)
+	data = filepath.Join(root, "data")
+	os.MkdirAll(data, 0o755)
+	var rows bytes.Buffer
+	for _, r := range []string{
+		`{"prompt":"the cat","chosen":" sat on a happy mat","rejected":" ran away"}`,
+		`{"prompt":"the dog","chosen":" is good","rejected":" is bad"}`,
+		`{"prompt":"a","chosen":" happy cat","rejected":" bad dog ran"}`,
+	} {
+		rows.WriteString(r + "\n")
+	}
+	for _, s := range []string{"val.jsonl", "ood.jsonl"} {
+		if err := os.WriteFile(filepath.Join(data, s), rows.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := prefdata.ReadJSONL(filepath.Join(data, "val.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	return data, run
+}
+
+func TestRunModes(t *testing.T) {
+	data, run := studyDir(t)
+	if got, err := MemberModels(run); err != nil || len(got) != 2 {
+		t.Fatalf("members %v %v (the .partial one must be left out)", got, err)
+	}
+	rungs := LadderRungs(run)
+	if len(rungs) != 1 || rungs[0].Name != "+ learning rate" || rungs[0].B != filepath.Join(run, "ladder-lr") {
+		t.Fatalf("rungs %+v", rungs)
+	}
+	t.Run("compare", func(t *testing.T) {
+		out := t.TempDir()
+		res, err := Run(Options{Run: run, DataDir: data, RankBy: "val", Soup: true, Out: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Result == nil || len(res.Result.Order) != 2 || res.Result.Soup == nil || !slices.Equal(res.Ms, []int{2}) {
+			t.Fatalf("outcome %+v", res)
+		}
+		var back Result
+		if err := runlog.ReadJSON(filepath.Join(out, "eval.json"), &back); err != nil || len(back.Entries) != len(res.Result.Entries) {
+			t.Fatalf("eval.json: %v", err)
+		}
+		var w bytes.Buffer
+		res.Result.WriteSoup(&w)
+		if !strings.Contains(w.String(), "greedy soup (val)") {
+			t.Fatalf("soup table %q", w.String())
+		}
+	})
+	t.Run("interpolate", func(t *testing.T) {
+		a, b := filepath.Join(run, "member-00"), filepath.Join(run, "member-01")
+		res, err := Run(Options{Models: []string{a, b}, Interpolate: true, Steps: 3, DataDir: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmp, err := Run(Options{Models: []string{a, b}, DataDir: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := res.Curves[0]
+		// The endpoints are the members themselves (λ = 0 and 1).
+		accOf := func(name string) float64 {
+			for _, e := range cmp.Result.Entries {
+				if e.Name == name {
+					return e.Splits[Val].Acc
+				}
+			}
+			t.Fatalf("no entry %s", name)
+			return 0
+		}
+		if len(c.Points) != 3 || c.Points[0].WA[Val].Acc != accOf("member-00") || c.Points[2].WA[Val].Acc != accOf("member-01") {
+			t.Fatalf("curve %+v", c.Points)
+		}
+		var w bytes.Buffer
+		WriteCurves(&w, res.Curves, res.Splits)
+		if !strings.Contains(w.String(), "a-b: "+a) || !strings.Contains(w.String(), "midpoint − endpoint mean") {
+			t.Fatalf("curves table %q", w.String())
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		for _, c := range []struct {
+			name string
+			o    Options
+			want string
+		}{
+			{"no models", Options{DataDir: data}, "no models"},
+			{"interpolate one", Options{Models: []string{filepath.Join(run, "member-00")}, Interpolate: true, DataDir: data}, "exactly two"},
+			{"no data", Options{Run: run, DataDir: t.TempDir()}, "no evaluation data"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				if _, err := Run(c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("error %v, want %q", err, c.want)
+				}
+			})
+		}
+	})
+}
