@@ -138,3 +138,19 @@ func parseSize(s string) (int64, error) {
 	}
 	return int64(v * float64(mult)), nil
 }
+
+// mergeArgs is the uniform weight average (WARM) that repro's merge stage
+// asks for: the library call of `warm merge --method linear --quiet -o Out
+// Models...`.
+type mergeArgs struct {
+	Out    string   `json:"out"`
+	Models []string `json:"models"`
+}
+
+func (a mergeArgs) run() error {
+	run := merge.Defaults()
+	run.Version = version
+	run.Command = "warm repro (merge stage)"
+	_, err := merge.Run(a.Out, "", merge.Overrides{Models: a.Models, Method: "linear"}, run)
+	return err
+}

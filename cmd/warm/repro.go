@@ -99,12 +99,10 @@ func reproStages() []reproStage {
 			if err != nil {
 				return nil, err
 			}
-			// warm merge still takes its arguments as a command line: its
-			// flag/config resolution lives in the verb for now.
 			var steps []reproStep
 			for _, m := range studyreport.WARMSizes(len(order)) {
-				argv := append([]string{"--method", "linear", "--quiet", "-o", r.dir(fmt.Sprintf("warm-m%d", m))}, order[:m]...)
-				steps = append(steps, reproStep{Verb: "merge", Args: argv, run: func() error { return commands["merge"].run(argv) }})
+				a := mergeArgs{Out: r.dir(fmt.Sprintf("warm-m%d", m)), Models: order[:m]}
+				steps = append(steps, step("merge", a))
 			}
 			return steps, nil
 		}, nil, nil},
