@@ -105,9 +105,28 @@ async function main() {
       tokenizerJSON: JSON.parse(tjText),
       tokenizerConfig: JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8")),
     });
+    // Vocabulary entries whose text BPE would split when merges are not
+    // ignored: they test ignore_merges (Llama 3 sets it). Found by comparing
+    // the Rust tokenizer with a copy that has ignore_merges=false.
+    const extra = [];
+    const tj = JSON.parse(tjText);
+    if (tj.model.ignore_merges) {
+      tj.model.ignore_merges = false;
+      const tmp2 = tmp.replace(/\.json$/, "-noignore.json");
+      fs.writeFileSync(tmp2, JSON.stringify(tj));
+      const plain = Tokenizer.fromFile(tmp2);
+      for (let id = 0; id < Object.keys(tj.model.vocab).length; id++) {
+        const text = await rust.decode([id], false);
+        if (text.includes("\ufffd")) continue;
+        const a = (await rust.encode(text, null, { addSpecialTokens: false })).getIds();
+        const b = (await plain.encode(text, null, { addSpecialTokens: false })).getIds();
+        if (JSON.stringify(a) !== JSON.stringify(b)) extra.push(text, "x" + text + " y");
+      }
+      console.error(`${name}: ${extra.length / 2} vocabulary entries that ignore_merges keeps whole`);
+    }
     const vecs = [];
     let differ = 0;
-    for (const text of texts) {
+    for (const text of texts.concat(extra)) {
       const ids = (await rust.encode(text, null, { addSpecialTokens: false })).getIds();
       const idsSpecial = (await rust.encode(text, null, { addSpecialTokens: true })).getIds();
       const v = { text, ids };
