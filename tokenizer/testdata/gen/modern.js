@@ -115,13 +115,14 @@ async function main() {
       const tmp2 = tmp.replace(/\.json$/, "-noignore.json");
       fs.writeFileSync(tmp2, JSON.stringify(tj));
       const plain = Tokenizer.fromFile(tmp2);
-      for (let id = 0; id < Object.keys(tj.model.vocab).length; id++) {
-        const text = await rust.decode([id], false);
-        if (text.includes("\ufffd")) continue;
-        const a = (await rust.encode(text, null, { addSpecialTokens: false })).getIds();
-        const b = (await plain.encode(text, null, { addSpecialTokens: false })).getIds();
-        if (JSON.stringify(a) !== JSON.stringify(b)) extra.push(text, "x" + text + " y");
-      }
+      const n = Object.keys(tj.model.vocab).length;
+      const all = await rust.decodeBatch([...Array(n).keys()].map(id => [id]), false);
+      const words = all.filter(w => !w.includes("\ufffd"));
+      const a = await rust.encodeBatch(words, { addSpecialTokens: false });
+      const b = await plain.encodeBatch(words, { addSpecialTokens: false });
+      words.forEach((w, i) => {
+        if (JSON.stringify(a[i].getIds()) !== JSON.stringify(b[i].getIds())) extra.push(w, "x" + w + " y");
+      });
       console.error(`${name}: ${extra.length / 2} vocabulary entries that ignore_merges keeps whole`);
     }
     const vecs = [];
