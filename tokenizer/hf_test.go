@@ -149,6 +149,8 @@ func TestSplitModern(t *testing.T) {
 		{" ?! x", 3, []string{" ?!", " x"}},
 		{"a   1", 3, []string{"a", "  ", " ", "1"}},
 		{"it'ſ", 3, []string{"it", "'ſ"}},
+		// (?i) folds ſ (U+017F) to s in Oniguruma and JS /iu alike.
+		{"'ſtreet", 3, []string{"'ſ", "treet"}},
 		{"\n hello", 1, []string{"\n", " hello"}},
 	}
 	for _, c := range cases {

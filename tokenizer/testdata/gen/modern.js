@@ -29,6 +29,7 @@ const fixed = [
   "you'll", "YOU'LL", "you'Ll", "he'd", "HE'D", "'s", "'S", "'t", "'T", "'re", "'RE", "'ll", "'LL", "'d", "'D",
   "don't", "DON'T", "Don'T", "rock 'n' roll", "'''", "''s", "?'s", "x's's", "O'Neil's", "ʼs", "’s", "isn’t",
   "'ſ", "it'ſ", "'ſs", "'\u212a", "a'sb", "'st", "'velvet", "'llama", "'mm", "'dd", "' s", "'", "''",
+  "'VELVET", "'Velvet", "'STa", "'LLAMA", "'Llama", "'MM", "'Dog", "'DOG", "I'MPOSSIBLE", "'Tis", "'TWAS", "x'REd", "'vE'rE'Ll",
   // digits
   "1", "12", "123", "1234", "12345", "123456", "1234567", "12345678", "123456789", "1234567890",
   " 42", " 4242", "3.14159", "1,000,000", "-5", "+7e10", "0x1F", "v1.2.3", "2026-11-26", "a1b22c333d4444",
