@@ -33,6 +33,8 @@ type HF struct {
 	cleanUp  bool // clean_up_tokenization_spaces
 	template string
 
+	special []bool // id -> added token marked special
+
 	// added tokens, longest first within each first byte, split into the
 	// ones matched in the raw text and the ones matched after
 	// normalization (normalized: true).
@@ -135,7 +137,9 @@ func FromHFDir(dir string) (*HF, error) {
 		return nil, err
 	}
 	var raw, normed []addedToken
+	h.special = make([]bool, h.tok.VocabSize())
 	for _, a := range h.tok.added {
+		h.special[a.id] = a.special
 		if a.normalized && h.tok.nfc {
 			normed = append(normed, a)
 		} else {
@@ -325,14 +329,7 @@ func (h *HF) TokenID(s string) (int, bool) {
 func (h *HF) TokenString(id int) string { return h.tok.TokenString(id) }
 
 // IsSpecial reports whether id is an added token marked special.
-func (h *HF) IsSpecial(id int) bool {
-	for _, a := range h.tok.added {
-		if a.id == id {
-			return a.special
-		}
-	}
-	return false
-}
+func (h *HF) IsSpecial(id int) bool { return id >= 0 && id < len(h.special) && h.special[id] }
 
 // Encode tokenizes text as HF's tokenizer(text, add_special_tokens=...)
 // does: added tokens written in the text (such as "<|im_start|>" or
@@ -434,7 +431,7 @@ func (h *HF) decode(ids []int, skip bool) string {
 	if skip {
 		kept := make([]int, 0, len(ids))
 		for _, id := range ids {
-			if id >= 0 && id < len(h.tok.isAdded) && h.tok.isAdded[id] && h.IsSpecial(id) {
+			if h.IsSpecial(id) {
 				continue
 			}
 			kept = append(kept, id)
