@@ -1,6 +1,7 @@
 package chattemplate
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 // set up as transformers sets it up) and HF tokenizers' ids for them
 // (testdata/gen/tokenize.js).
 type fixture struct {
+	Tokenizer     string            `json:"tokenizer"` // directory under tokenizer/testdata
+	Template      string            `json:"template"`  // when not the tokenizer's own
 	SpecialTokens map[string]string `json:"special_tokens"`
 	Cases         []struct {
 		Messages            []Message      `json:"messages"`
@@ -33,7 +36,9 @@ func loadFixture(t *testing.T) map[string]fixture {
 		t.Fatal(err)
 	}
 	var f map[string]fixture
-	if err := json.Unmarshal(data, &f); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // integers stay integers for tojson, as in Python
+	if err := dec.Decode(&f); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -69,7 +74,11 @@ func extra(h *tokenizer.HF, more map[string]any) map[string]any {
 func TestRealTemplates(t *testing.T) {
 	for name, f := range loadFixture(t) {
 		t.Run(name, func(t *testing.T) {
-			h := tok(t, name)
+			h := tok(t, f.Tokenizer)
+			tmpl := f.Template
+			if tmpl == "" {
+				tmpl = h.ChatTemplate()
+			}
 			if len(f.Cases) < 20 {
 				t.Fatalf("%d conversations, want >= 20", len(f.Cases))
 			}
@@ -79,7 +88,7 @@ func TestRealTemplates(t *testing.T) {
 				}
 			}
 			for i, c := range f.Cases {
-				got, err := Render(h.ChatTemplate(), c.Messages, c.AddGenerationPrompt, extra(h, c.Extra))
+				got, err := Render(tmpl, c.Messages, c.AddGenerationPrompt, extra(h, c.Extra))
 				if err != nil {
 					t.Errorf("case %d: %v", i, err)
 					continue
@@ -193,6 +202,32 @@ func TestBlockWhitespace(t *testing.T) {
 			}
 			if got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// Known departures from Python (docs/chat-template.md), pinned so that a
+// library upgrade that changes them shows up here. None occurs in the real
+// templates tested above.
+func TestKnownDepartures(t *testing.T) {
+	cases := []struct {
+		name, tmpl, got, python string
+	}{
+		// Python's str.strip() also strips \x1c-\x1f.
+		{"trim of \\x1f", "{{ m|trim }}", "\x1fa", "a"},
+		// Python's json.dumps keeps a dict's insertion order.
+		{"tojson key order", "{{ d|tojson }}", `{"a": 2, "b": 1}`, `{"b": 1, "a": 2}`},
+	}
+	extra := map[string]any{"m": " \x1fa ", "d": map[string]any{"b": 1, "a": 2}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Render(c.tmpl, nil, false, extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.got {
+				t.Errorf("got %q; the pinned departure is %q (Python: %q): update docs/chat-template.md", got, c.got, c.python)
 			}
 		})
 	}

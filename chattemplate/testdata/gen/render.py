@@ -86,16 +86,60 @@ WITH_PROMPT = [  # rendered with add_generation_prompt=True
 ]
 
 
+# A template written here in the style of Llama 3.1 Instruct's (a system
+# header with knowledge and today's dates, system message lifted out of the
+# list, trimmed turns), to exercise the constructs that template relies on:
+# rebinding messages, "not x is defined", dict membership, "is mapping",
+# reject/join filters, tojson(indent=...).
+INSTRUCT_STYLE = """{{- bos_token }}
+{%- if not date_string is defined %}
+    {%- set date_string = "26 Jul 2024" %}
+{%- endif %}
+{%- if messages[0]['role'] == 'system' %}
+    {%- set system_message = messages[0]['content']|trim %}
+    {%- set messages = messages[1:] %}
+{%- else %}
+    {%- set system_message = "" %}
+{%- endif %}
+{{- "<|start_header_id|>system<|end_header_id|>\n\n" }}
+{%- if builtin_tools is defined %}
+    {{- "Tools: " + builtin_tools | reject('equalto', 'code_interpreter') | join(", ") + "\n\n" }}
+{%- endif %}
+{{- "Cutting Knowledge Date: December 2023\n" }}
+{{- "Today Date: " + date_string + "\n\n" }}
+{%- if meta is defined %}
+    {{- meta | tojson(indent=2) + "\n" }}
+{%- endif %}
+{{- system_message }}
+{{- "<|eot_id|>" }}
+{%- for message in messages %}
+    {%- if not (message.role == 'tool' or 'tool_calls' in message) %}
+        {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + '<|eot_id|>' }}
+    {%- elif message.content is mapping %}
+        {{- message.content | tojson }}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}
+{%- endif %}
+"""
+
+
 def main():
     out = {}
-    for name in ["qwen3", "llama3_1"]:
-        with open(os.path.join(TOKDATA, name, "tokenizer_config.json")) as f:
+    for name, tokname in [("qwen3", "qwen3"), ("llama3_1", "llama3_1"), ("instruct_style", "llama3_1")]:
+        with open(os.path.join(TOKDATA, tokname, "tokenizer_config.json")) as f:
             cfg = json.load(f)
-        tmpl = env.from_string(cfg["chat_template"])
+        source = INSTRUCT_STYLE if name == "instruct_style" else cfg["chat_template"]
+        tmpl = env.from_string(source)
         special = {k: cfg[k] for k in ["bos_token", "eos_token", "unk_token", "pad_token"] if cfg.get(k) is not None}
         cases = []
         for msgs in CONVERSATIONS:
             cases.append({"messages": msgs, "add_generation_prompt": False})
+        if name == "instruct_style":
+            cases.append({"messages": CONVERSATIONS[2], "add_generation_prompt": False,
+                          "extra": {"date_string": "01 Dec 2026", "builtin_tools": ["brave_search", "code_interpreter", "wolfram_alpha"],
+                                    "meta": {"a": [1, "é", None, True], "b": 1.5}}})
         for msgs in WITH_PROMPT:
             cases.append({"messages": msgs, "add_generation_prompt": True})
             if name == "qwen3":
@@ -103,7 +147,9 @@ def main():
         for c in cases:
             c["text"] = tmpl.render(messages=c["messages"], tools=None, documents=None,
                                     add_generation_prompt=c["add_generation_prompt"], **special, **c.get("extra", {}))
-        out[name] = {"special_tokens": special, "cases": cases}
+        out[name] = {"tokenizer": tokname, "special_tokens": special, "cases": cases}
+        if name == "instruct_style":
+            out[name]["template"] = source
     with open(os.path.join(tempfile.gettempdir(), "warm-chat-rendered.json"), "w") as f:
         json.dump(out, f, ensure_ascii=False, indent=1)
     print("jinja2", jinja2.__version__, {k: len(v["cases"]) for k, v in out.items()}, file=sys.stderr)

@@ -24,16 +24,21 @@ async function main() {
   const rendered = JSON.parse(fs.readFileSync(path.join(os.tmpdir(), "warm-chat-rendered.json"), "utf8"));
   const out = {};
   for (const [name, data] of Object.entries(rendered)) {
-    const tj = zlib.gunzipSync(fs.readFileSync(path.join(tokdata, name, "tokenizer.json.gz")));
+    const tj = zlib.gunzipSync(fs.readFileSync(path.join(tokdata, data.tokenizer, "tokenizer.json.gz")));
     const tmp = path.join(os.tmpdir(), `chat-${name}-tokenizer.json`);
     fs.writeFileSync(tmp, tj);
     const tok = Tokenizer.fromFile(tmp);
-    const cfg = JSON.parse(fs.readFileSync(path.join(tokdata, name, "tokenizer_config.json"), "utf8"));
-    const tmpl = new Template(cfg.chat_template);
+    const cfg = JSON.parse(fs.readFileSync(path.join(tokdata, data.tokenizer, "tokenizer_config.json"), "utf8"));
+    const tmpl = new Template(data.template || cfg.chat_template);
     let differ = 0;
     for (const c of data.cases) {
       c.ids = (await tok.encode(c.text, null, { addSpecialTokens: false })).getIds();
-      const js = tmpl.render({ messages: c.messages, add_generation_prompt: c.add_generation_prompt, ...data.special_tokens, ...(c.extra || {}) });
+      let js;
+      try {
+        js = tmpl.render({ messages: c.messages, add_generation_prompt: c.add_generation_prompt, ...data.special_tokens, ...(c.extra || {}) });
+      } catch (e) {
+        js = "error: " + e.message;
+      }
       if (js !== c.text) { c.js_text = js; differ++; }
     }
     console.error(`${name}: ${data.cases.length} conversations, @huggingface/jinja differs on ${differ}`);
