@@ -22,42 +22,6 @@ const (
 	splitPatternQwen2  = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 )
 
-// foldContraction returns the length of a case-insensitive contraction at
-// s[i] ('s 't 're 've 'm 'll 'd in any case), or 0. Under Unicode case
-// folding "s" also matches U+017F LATIN SMALL LETTER LONG S (2 bytes in
-// UTF-8); the other letters have no such extra forms.
-func foldContraction(s string, i int) int {
-	if s[i] != '\'' || i+1 >= len(s) {
-		return 0
-	}
-	at := func(k int) byte { // ASCII letter at s[k], lowercased; 0 if none
-		if k >= len(s) {
-			return 0
-		}
-		c := s[k]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		return c
-	}
-	switch at(i + 1) {
-	case 's', 't', 'm', 'd':
-		return 2
-	case 'r', 'v':
-		if at(i+2) == 'e' {
-			return 3
-		}
-	case 'l':
-		if at(i+2) == 'l' {
-			return 3
-		}
-	}
-	if len(s) >= i+3 && s[i+1:i+3] == "\u017f" {
-		return 3
-	}
-	return 0
-}
-
 func isCRLF(c byte) bool { return c == '\r' || c == '\n' }
 
 // splitModern calls emit for each pre-token of s under the Llama 3 pattern
@@ -65,7 +29,7 @@ func isCRLF(c byte) bool { return c == '\r' || c == '\n' }
 func splitModern(s string, maxDigits int, emit func(piece string)) {
 	for i := 0; i < len(s); {
 		// 1. (?i:'s|'t|'re|'ve|'m|'ll|'d)
-		if n := foldContraction(s, i); n > 0 {
+		if n := contraction(s, i, true); n > 0 {
 			emit(s[i : i+n])
 			i += n
 			continue
