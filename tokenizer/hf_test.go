@@ -271,3 +271,22 @@ func TestFromHFDirErrors(t *testing.T) {
 		t.Errorf("bad chat_template: error %v", err)
 	}
 }
+
+// A GPT-2-style tokenizer.json (what Save writes) loads through FromHFDir
+// and encodes plain text as the Tokenizer does.
+func TestFromHFDirTokenizerJSON(t *testing.T) {
+	h, err := FromHFDir("testdata/trained")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := sample(t)[:2000]
+	if got, want := h.Encode(text, true), h.Base().Encode(text); !slices.Equal(got, want) {
+		t.Errorf("Encode differs from Tokenizer.Encode on plain text")
+	}
+	if got := h.Decode(h.Encode(text, false)); got != text {
+		t.Errorf("Decode(Encode(text)) != text")
+	}
+	if h.EOS() != h.Base().EOT() || h.EOS() < 0 {
+		t.Errorf("EOS = %d, want %d", h.EOS(), h.Base().EOT())
+	}
+}

@@ -87,6 +87,26 @@ for (let i = 0; i < 700; i++) {
   for (let j = 0; j < n; j++) s += pieces[rnd(pieces.length)];
   randoms.push(s);
 }
+// Random code points from many blocks (controls, Latin-1, combining marks,
+// format characters, scripts, Unicode spaces, digits of other scripts,
+// symbols, emoji, math letters), to exercise the character classes.
+const ranges = [
+  [0x00, 0x1f], [0x20, 0x7e], [0x7f, 0xbf], [0xc0, 0x24f], [0x300, 0x36f], [0x370, 0x4ff], [0x591, 0x5f4],
+  [0x600, 0x6ff], [0x900, 0x97f], [0xe00, 0xe5b], [0x1100, 0x11ff], [0x1680, 0x1680], [0x2000, 0x206f],
+  [0x2070, 0x218b], [0x2190, 0x23ff], [0x2460, 0x24ff], [0x3000, 0x303f], [0x3040, 0x30ff], [0x4e00, 0x4fff],
+  [0xac00, 0xacff], [0xfe00, 0xfe0f], [0xfeff, 0xfeff], [0xff00, 0xffef], [0x1d400, 0x1d7ff], [0x1f300, 0x1f6ff],
+  [0x1f900, 0x1f9ff], [0x20000, 0x200ff],
+];
+for (let i = 0; i < 400; i++) {
+  let t = "";
+  const n = 1 + rnd(16);
+  for (let j = 0; j < n; j++) {
+    if (rnd(4) === 0) { t += [" ", "  ", "\n", "\r\n", "\t", "'s", "'S", "7", "42"][rnd(9)]; continue; }
+    const [lo, hi] = ranges[rnd(ranges.length)];
+    t += String.fromCodePoint(lo + rnd(hi - lo + 1));
+  }
+  randoms.push(t);
+}
 const sample = zlib.gunzipSync(fs.readFileSync(path.join(td, "sotu-sample.txt.gz"))).toString("utf8");
 const sentences = sample.split(/(?<=[.!?] )/).slice(0, 200);
 const paragraphs = sample.split(/\n\n/).slice(0, 20);
