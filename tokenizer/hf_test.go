@@ -290,3 +290,53 @@ func TestFromHFDirTokenizerJSON(t *testing.T) {
 		t.Errorf("EOS = %d, want %d", h.EOS(), h.Base().EOT())
 	}
 }
+
+// TestAddedFlagsHF applies lstrip / rstrip / single_word to the trained
+// fixture's <|endoftext|> as testdata/gen/addedflags.js does and requires HF
+// tokenizers' ids (testdata/added_flags.json).
+func TestAddedFlagsHF(t *testing.T) {
+	data, err := os.ReadFile("testdata/added_flags.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Inputs   []string `json:"inputs"`
+		Variants map[string]struct {
+			Flags map[string]bool `json:"flags"`
+			IDs   [][]int         `json:"ids"`
+		} `json:"variants"`
+	}
+	if err := json.Unmarshal(data, &fx); err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile("testdata/trained/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range fx.Variants {
+		t.Run(name, func(t *testing.T) {
+			var tj map[string]any
+			if err := json.Unmarshal(base, &tj); err != nil {
+				t.Fatal(err)
+			}
+			added := tj["added_tokens"].([]any)[0].(map[string]any)
+			for k, b := range v.Flags {
+				added[k] = b
+			}
+			dir := t.TempDir()
+			out, _ := json.Marshal(tj)
+			if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h, err := FromHFDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range fx.Inputs {
+				if got := h.Encode(s, false); !slices.Equal(got, v.IDs[i]) {
+					t.Errorf("%q: %v, want %v", s, got, v.IDs[i])
+				}
+			}
+		})
+	}
+}
