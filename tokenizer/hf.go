@@ -255,15 +255,28 @@ func (h *HF) readConfig(path string) error {
 	if c.CleanUp != nil {
 		h.cleanUp = *c.CleanUp
 	}
-	// LlamaTokenizer(Fast) rebuilds its post-processor from add_bos_token
-	// (default true) and add_eos_token (default false); other fast
-	// tokenizers keep tokenizer.json's post-processor.
+	// add_bos_token / add_eos_token, when the config sets either, rebuild
+	// the post-processor as transformers' update_post_processor does:
+	// [BOS] $A [EOS], an unset flag counting as false, a flag without its
+	// token ignored. LlamaTokenizer(Fast) defaults them to true / false.
+	// Otherwise tokenizer.json's post-processor stands (Llama 3's sets
+	// neither flag; Qwen's add_bos_token false matches its post-processor).
+	addBOS, addEOS := c.AddBOS, c.AddEOS
 	if strings.HasPrefix(c.TokenizerClass, "LlamaTokenizer") {
+		yes, no := true, false
+		if addBOS == nil {
+			addBOS = &yes
+		}
+		if addEOS == nil {
+			addEOS = &no
+		}
+	}
+	if addBOS != nil || addEOS != nil {
 		h.prefix, h.suffix = nil, nil
-		if (c.AddBOS == nil || *c.AddBOS) && h.bos >= 0 {
+		if addBOS != nil && *addBOS && h.bos >= 0 {
 			h.prefix = []int{h.bos}
 		}
-		if c.AddEOS != nil && *c.AddEOS && h.eos >= 0 {
+		if addEOS != nil && *addEOS && h.eos >= 0 {
 			h.suffix = []int{h.eos}
 		}
 	}

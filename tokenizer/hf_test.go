@@ -340,3 +340,50 @@ func TestAddedFlagsHF(t *testing.T) {
 		})
 	}
 }
+
+// add_bos_token / add_eos_token in tokenizer_config.json rebuild the
+// post-processor when set; absent, tokenizer.json's stands.
+func TestAddBOSEOSFlags(t *testing.T) {
+	tj, err := os.ReadFile("testdata/llama3_1/tokenizer.json.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, config string
+		want         []int // around the ids of "Hi"
+	}{
+		{"absent", `{"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}`, []int{128000, -1}},
+		{"no bos", `{"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "add_bos_token": false}`, []int{-1}},
+		{"bos and eos", `{"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "add_bos_token": true, "add_eos_token": true}`, []int{128000, -1, 128009}},
+		{"eos only", `{"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "add_eos_token": true}`, []int{-1, 128009}},
+		{"llama class defaults", `{"bos_token": "<|begin_of_text|>", "tokenizer_class": "LlamaTokenizerFast"}`, []int{128000, -1}},
+		{"llama class, bos off", `{"bos_token": "<|begin_of_text|>", "tokenizer_class": "LlamaTokenizer", "add_bos_token": false}`, []int{-1}},
+	}
+	hi := hfTok(t, "llama3_1").Encode("Hi", false)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "tokenizer.json.gz"), tj, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(c.config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h, err := FromHFDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []int
+			for _, id := range c.want {
+				if id == -1 {
+					want = append(want, hi...)
+				} else {
+					want = append(want, id)
+				}
+			}
+			if got := h.Encode("Hi", true); !slices.Equal(got, want) {
+				t.Errorf("Encode(\"Hi\", true) = %v, want %v", got, want)
+			}
+		})
+	}
+}
