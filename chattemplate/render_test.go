@@ -119,6 +119,13 @@ func TestTemplateFacts(t *testing.T) {
 	if !strings.HasSuffix(got, "<|im_start|>assistant\n<think>\n\n</think>\n\n    return a+b<|im_end|>\n") {
 		t.Errorf("qwen3: %q", got)
 	}
+	// The reward is read at the last token: "\n" after <|im_end|>.
+	ids := q.Encode(got, false)
+	imEnd, _ := q.TokenID("<|im_end|>")
+	nl, _ := q.TokenID("Ċ")
+	if n := len(ids); n < 2 || ids[n-2] != imEnd || ids[n-1] != nl {
+		t.Errorf("qwen3: ids end %v, want [%d %d]", ids[max(0, len(ids)-2):], imEnd, nl)
+	}
 	l := tok(t, "llama3_1")
 	got, err = Render(l.ChatTemplate(), conv, false, extra(l, nil))
 	if err != nil {
