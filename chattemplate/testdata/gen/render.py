@@ -78,6 +78,8 @@ CONVERSATIONS = [
     [u("Digits 1234567 and 3.14159"), a("Sum: 1,234,570.14159")],
     [u("Tabs\tand\u00a0nbsp"), a("\u3000ideographic space start")],
     [u("Question?"), a("<think>\n\n</think>\n\nAlready has an empty think block.")],
+    [u("Weather?"), a("Checking."), {"role": "tool", "content": "sunny"}, {"role": "tool", "content": "22C"}, a("Sunny, 22C.")],
+    [u("q"), a("<think>t1</think>a1"), u("<tool_response>\nresult\n</tool_response>"), a("<think>t2</think>a2")],
 ]
 
 WITH_PROMPT = [  # rendered with add_generation_prompt=True
