@@ -73,3 +73,34 @@ func TestPlainAndNoTemplate(t *testing.T) {
 		t.Error("empty conversation accepted")
 	}
 }
+
+// Rendering and encoding from several goroutines gives the same ids (the
+// compiled-template cache and the tokenizer are shared).
+func TestConcurrentConversationIDs(t *testing.T) {
+	f := loadFixture(t)["qwen3"]
+	h := tok(t, "qwen3")
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		go func() {
+			for _, c := range f.Cases {
+				if c.AddGenerationPrompt {
+					continue
+				}
+				ids, err := ConversationIDs(h, nil, c.Messages, Options{})
+				if err == nil && !slices.Equal(ids, c.IDs) {
+					err = errors.New("ids differ under concurrency")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < 4; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
