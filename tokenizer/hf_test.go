@@ -387,3 +387,14 @@ func TestAddBOSEOSFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestSaveRefusesModernPipelines(t *testing.T) {
+	dir := t.TempDir()
+	err := hfTok(t, "qwen3").Base().Save(dir, 1024)
+	if err == nil || !strings.Contains(err.Error(), "only GPT-2-style") {
+		t.Errorf("Save of Qwen3: error %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("Save of Qwen3 wrote %d files", len(entries))
+	}
+}
