@@ -70,6 +70,7 @@ func Render(tmpl string, messages []Message, addGenerationPrompt bool, extra map
 	data["add_generation_prompt"] = jinja.NewBool(addGenerationPrompt)
 	data["tools"] = jinja.None()
 	data["documents"] = jinja.None()
+	data[pyWhitespaceVar] = jinja.NewString(pyWhitespace)
 	out, err := t.RenderValues(data)
 	if err != nil {
 		return "", fmt.Errorf("chat template: %v", err)
