@@ -74,23 +74,39 @@ func runOf(s string, i int, cls uint8) int {
 	return i
 }
 
-// contraction returns the length of a GPT-2 contraction ('s 't 're 've 'm 'll
-// 'd, lowercase only, as in the regex) at s[i], or 0.
-func contraction(s string, i int) int {
+// contraction returns the length of a contraction ('s 't 're 've 'm 'll
+// 'd) at s[i], or 0. GPT-2's regex matches them in lowercase only; with fold
+// (the Llama 3 / Qwen2 regex's (?i:...)) any case matches, and under Unicode
+// case folding "s" also matches U+017F LATIN SMALL LETTER LONG S (2 bytes in
+// UTF-8); the other letters have no such extra forms.
+func contraction(s string, i int, fold bool) int {
 	if s[i] != '\'' || i+1 >= len(s) {
 		return 0
 	}
-	switch s[i+1] {
+	at := func(k int) byte { // the byte at s[k], lowercased if folding; 0 past the end
+		if k >= len(s) {
+			return 0
+		}
+		c := s[k]
+		if fold && c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		return c
+	}
+	switch at(i + 1) {
 	case 's', 't', 'm', 'd':
 		return 2
 	case 'r', 'v':
-		if i+2 < len(s) && s[i+2] == 'e' {
+		if at(i+2) == 'e' {
 			return 3
 		}
 	case 'l':
-		if i+2 < len(s) && s[i+2] == 'l' {
+		if at(i+2) == 'l' {
 			return 3
 		}
+	}
+	if fold && len(s) >= i+3 && s[i+1:i+3] == "\u017f" {
+		return 3
 	}
 	return 0
 }
@@ -99,7 +115,7 @@ func contraction(s string, i int) int {
 // concatenate back to s.
 func split(s string, emit func(piece string)) {
 	for i := 0; i < len(s); {
-		if n := contraction(s, i); n > 0 {
+		if n := contraction(s, i, false); n > 0 {
 			emit(s[i : i+n])
 			i += n
 			continue

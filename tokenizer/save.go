@@ -14,8 +14,14 @@ import (
 // special_tokens_map.json, as transformers' GPT2Tokenizer/GPT2TokenizerFast
 // save them, so HF loads the directory unchanged. modelMaxLength goes to
 // tokenizer_config.json. All files are written to temporary files first and
-// renamed into place only when every one has been written.
+// renamed into place only when every one has been written. Only GPT-2-style
+// tokenizers can be saved: a Llama 3 / Qwen pipeline (Split pre-tokenizer,
+// NFC, ignore_merges) would be written as GPT-2's and encode differently, so
+// Save refuses it.
 func (t *Tokenizer) Save(dir string, modelMaxLength int) error {
+	if t.splitDigits != 0 || t.nfc || t.ignoreMerges {
+		return fmt.Errorf("%s: only GPT-2-style tokenizers can be saved; copy the original tokenizer files of a Llama 3 / Qwen model instead", dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // A Tokenizer is safe for concurrent use.
@@ -26,9 +28,16 @@ type Tokenizer struct {
 	byteID    [256]int // raw byte -> id of its single-byte token
 	added     []addedToken
 	addPrefix bool // ByteLevel add_prefix_space (false for GPT-2)
-	eot       int
-	raw       [][]byte // id -> bytes the token decodes to
-	isAdded   []bool   // id -> is an added token (decoded as its content)
+	// splitDigits selects the pre-tokenizer: 0 is GPT-2's regex (split),
+	// 3 the Llama 3 Split pattern, 1 the Qwen2 one (splitModern).
+	splitDigits int
+	// ignoreMerges (BPE "ignore_merges", set by Llama 3): a pre-token that
+	// is itself in the vocabulary becomes that one token, merges unused.
+	ignoreMerges bool
+	nfc          bool // normalizer NFC (Qwen) before pre-tokenizing
+	eot          int
+	raw          [][]byte // id -> bytes the token decodes to
+	isAdded      []bool   // id -> is an added token (decoded as its content)
 
 	mu    sync.RWMutex
 	cache map[string][]int
@@ -43,6 +52,10 @@ type addedToken struct {
 	id      int
 	content string
 	special bool
+	// HF AddedToken flags: lstrip/rstrip absorb the whitespace beside a
+	// match, singleWord only matches between non-word characters, and
+	// normalized tokens are matched in the normalized text.
+	lstrip, rstrip, singleWord, normalized bool
 }
 
 const eotString = "<|endoftext|>"
@@ -109,12 +122,18 @@ func (t *Tokenizer) appendPlain(ids []int, text string) []int {
 	if text == "" {
 		return ids
 	}
+	if t.nfc {
+		text = norm.NFC.String(text)
+	}
 	if t.addPrefix && text[0] != ' ' {
 		text = " " + text
 	}
-	split(text, func(piece string) {
-		ids = t.appendPiece(ids, piece)
-	})
+	emit := func(piece string) { ids = t.appendPiece(ids, piece) }
+	if t.splitDigits > 0 {
+		splitModern(text, t.splitDigits, emit)
+	} else {
+		split(text, emit)
+	}
 	return ids
 }
 
@@ -129,10 +148,18 @@ func (t *Tokenizer) appendPiece(ids []int, piece string) []int {
 	if ok {
 		return append(ids, cached...)
 	}
-	if len(piece) > maxCachedPiece {
-		return append(ids, t.bpeLong(piece)...)
+	var word []int
+	if t.ignoreMerges {
+		if id, ok := t.vocab[byteString([]byte(piece))]; ok {
+			word = []int{id}
+		}
 	}
-	word := t.bpe(piece)
+	if word == nil {
+		if len(piece) > maxCachedPiece {
+			return append(ids, t.bpeLong(piece)...)
+		}
+		word = t.bpe(piece)
+	}
 	t.mu.Lock()
 	if len(t.cache) >= maxCache {
 		clear(t.cache)

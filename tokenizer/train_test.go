@@ -292,7 +292,7 @@ func TestLoadErrors(t *testing.T) {
 			return err
 		}, "t1.json: model.type"},
 		{"normalizer", func() error {
-			_, err := LoadTokenizerJSON(write("t2.json", `{"normalizer": {"type": "NFC"}, "pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE", "vocab": {"a": 0}}}`))
+			_, err := LoadTokenizerJSON(write("t2.json", `{"normalizer": {"type": "NFKC"}, "pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE", "vocab": {"a": 0}}}`))
 			return err
 		}, "t2.json: normalizer"},
 		{"bad merges", func() error {
