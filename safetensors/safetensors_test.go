@@ -423,3 +423,38 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestTruncatedWhileOpen: a file truncated in place after Open is an error
+// from the copying readers and from Bytes (which maps lazily, after a size
+// check), never a SIGBUS.
+func TestTruncatedWhileOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	data := make([]float32, 1<<16)
+	for i := range data {
+		data[i] = float32(i)
+	}
+	if err := WriteFloat32(path, []Tensor{{Name: "a", Shape: []int{len(data)}, Data: data}}, F32, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make([]float32, len(data))
+	if err := f.ReadFloat32("a", got); err != nil || got[len(got)-1] != data[len(data)-1] {
+		t.Fatalf("ReadFloat32 before truncation: %v", err)
+	}
+	if err := os.Truncate(path, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ReadFloat32("a", got); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("ReadFloat32 after truncation = %v, want an error naming the file", err)
+	}
+	if _, err := f.Float32("a"); err == nil {
+		t.Error("Float32 after truncation: no error")
+	}
+	if _, err := f.Bytes("a"); err == nil || !strings.Contains(err.Error(), "changed size") {
+		t.Errorf("Bytes after truncation = %v, want a changed-size error", err)
+	}
+}
