@@ -7,9 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -102,6 +106,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (per-request
+// read deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
@@ -182,18 +190,51 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, he.code, ErrorResponse{Error: he.msg})
 }
 
-// readBody reads at most MaxBodyBytes and decodes one JSON value into v,
-// with nothing but white space after it.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any, strict bool) error {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+// admit starts a scoring request: its deadline (RequestTimeout, covering
+// the body, tokenizing, queueing and scoring) and one of MaxInFlight slots
+// for reading, decoding and tokenizing the body, waited for until the
+// deadline. The slot bounds the memory of bodies in flight; release frees
+// it (idempotent) once the request holds only its token ids.
+func (s *Server) admit(r *http.Request) (ctx context.Context, cancel context.CancelFunc, release func(), err error) {
+	ctx, cancel = context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	select {
+	case s.inflight <- struct{}{}:
+	case <-ctx.Done():
+		cancel()
+		if r.Context().Err() != nil {
+			return nil, nil, nil, errorf(statusClientClosed, "client closed the request")
 		}
-		return errorf(http.StatusBadRequest, "reading request body: %v", err)
+		return nil, nil, nil, errorf(http.StatusServiceUnavailable, "server busy: %d requests already being read, retry later", s.cfg.MaxInFlight)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
+	var once sync.Once
+	return ctx, cancel, func() { once.Do(func() { <-s.inflight }) }, nil
+}
+
+// readBody reads at most MaxBodyBytes within BodyTimeout and decodes one
+// JSON value into v, with nothing but white space after it.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any, strict bool) error {
+	// A per-request read deadline: a slow body holds a slot for at most
+	// BodyTimeout, then gets 408. Not every ResponseWriter supports it
+	// (httptest's recorder does not); the server's ReadTimeout still applies.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= s.cfg.MaxBodyBytes {
+		buf.Grow(int(r.ContentLength) + 1) // one allocation, not doubling
+	}
+	if _, err := buf.ReadFrom(body); err != nil {
+		var mbe *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
+			return errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+		case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+			return errorf(http.StatusRequestTimeout, "request body not received within %s", s.cfg.BodyTimeout)
+		}
+		// The error text holds socket addresses: keep it out of the answer.
+		return errorf(http.StatusBadRequest, "reading the request body failed (connection closed or malformed chunked encoding)")
+	}
+	dec := json.NewDecoder(&buf)
 	if strict {
 		dec.DisallowUnknownFields()
 	}
@@ -210,6 +251,13 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any, strict 
 }
 
 func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel, release, err := s.admit(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer cancel()
+	defer release()
 	var req ScoreRequest
 	if err := s.readBody(w, r, &req, true); err != nil {
 		writeError(w, err)
@@ -227,7 +275,8 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 		}
 		texts[i] = it.Prompt + *it.Response
 	}
-	rewards, std, err := s.score(r.Context(), texts)
+	req.Items = nil
+	rewards, std, err := s.score(ctx, texts, release)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -236,6 +285,13 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel, release, err := s.admit(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer cancel()
+	defer release()
 	var req GetRewardRequest
 	if err := s.readBody(w, r, &req, false); err != nil {
 		writeError(w, err)
@@ -259,7 +315,8 @@ func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rewards, std, err := s.score(r.Context(), texts)
+	req = GetRewardRequest{}
+	rewards, std, err := s.score(ctx, texts, release)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -272,23 +329,45 @@ func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// score tokenizes texts, queues them for a batch and waits for the rewards.
-func (s *Server) score(parent context.Context, texts []string) (rewards, std []float32, err error) {
+// deadlineError maps a context error to its answer.
+func (s *Server) deadlineError(err error) *httpError {
+	if errors.Is(err, context.Canceled) {
+		return errorf(statusClientClosed, "client closed the request")
+	}
+	return errorf(http.StatusGatewayTimeout, "request timed out after %s", s.cfg.RequestTimeout)
+}
+
+// score tokenizes texts within ctx's deadline, calls release (the body is
+// no longer needed), queues the token ids for a batch and waits for the
+// rewards.
+func (s *Server) score(ctx context.Context, texts []string, release func()) (rewards, std []float32, err error) {
 	if len(texts) == 0 {
 		return nil, nil, errorf(http.StatusBadRequest, "no items to score")
 	}
 	if len(texts) > s.cfg.MaxItems {
 		return nil, nil, errorf(http.StatusRequestEntityTooLarge, "%d items in one request, limit %d", len(texts), s.cfg.MaxItems)
 	}
-	ctx, cancel := context.WithTimeout(parent, s.cfg.RequestTimeout)
-	defer cancel()
 	b := s.backend.Load()
 	maxTok := b.MaxTokens
 	if s.cfg.MaxTokens > 0 && s.cfg.MaxTokens < maxTok {
 		maxTok = s.cfg.MaxTokens
 	}
+	maxBytes := s.cfg.MaxItemBytes
+	if maxBytes <= 0 {
+		maxBytes = 32 * maxTok
+	}
+	// Byte limits first: tokenizing costs CPU and memory in proportion to
+	// the text, so an oversized item is refused before any of it is spent.
+	for i, t := range texts {
+		if len(t) > maxBytes {
+			return nil, nil, errorf(http.StatusRequestEntityTooLarge, "item %d: %d bytes, limit %d per item (--max-item-bytes)", i, len(t), maxBytes)
+		}
+	}
 	seqs := make([][]int, len(texts))
 	for i, t := range texts {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, s.deadlineError(err)
+		}
 		ids := b.Tok.Encode(t)
 		if len(ids) == 0 {
 			return nil, nil, errorf(http.StatusBadRequest, "item %d: empty text, nothing to score", i)
@@ -298,6 +377,8 @@ func (s *Server) score(parent context.Context, texts []string) (rewards, std []f
 		}
 		seqs[i] = ids
 	}
+	texts = nil
+	release()
 	j := &job{ctx: ctx, b: b, seqs: seqs, done: make(chan jobResult, 1)}
 	switch err := s.bt.submit(j); {
 	case errors.Is(err, errQueueFull):
@@ -312,32 +393,48 @@ func (s *Server) score(parent context.Context, texts []string) (rewards, std []f
 		res.err = ctx.Err()
 	}
 	if res.err != nil {
-		switch {
-		case errors.Is(res.err, context.DeadlineExceeded):
-			return nil, nil, errorf(http.StatusGatewayTimeout, "request timed out after %s", s.cfg.RequestTimeout)
-		case errors.Is(res.err, context.Canceled):
-			return nil, nil, errorf(statusClientClosed, "client closed the request")
+		if errors.Is(res.err, context.DeadlineExceeded) || errors.Is(res.err, context.Canceled) {
+			return nil, nil, s.deadlineError(res.err)
 		}
 		return nil, nil, errorf(http.StatusInternalServerError, "%v", res.err)
 	}
 	for i, v := range res.rewards {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if !finite(v) {
 			return nil, nil, errorf(http.StatusInternalServerError, "item %d: the model produced a non-finite reward (%v)", i, v)
 		}
 	}
 	for i, v := range res.std {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if !finite(v) {
 			return nil, nil, errorf(http.StatusInternalServerError, "item %d: the members produced a non-finite std (%v)", i, v)
 		}
 	}
 	return res.rewards, res.std, nil
 }
 
+// handleHealth answers without auth, so it names the model by its base
+// name only: the full path (which may reveal user names and layout) is
+// shown to requests carrying the configured token.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	b := s.backend.Load()
+	name := b.Name
+	if s.cfg.Token == "" || !s.authorized(r) {
+		name = publicName(name)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"status": "ok", "model": b.Name, "members": len(b.Members), "max_tokens": b.MaxTokens,
+		"status": "ok", "model": name, "members": len(b.Members), "max_tokens": b.MaxTokens,
 	})
+}
+
+// publicName strips directories from every path-looking word of a backend
+// name ("/home/u/rm + 3 members" → "rm + 3 members").
+func publicName(name string) string {
+	words := strings.Fields(name)
+	for i, w := range words {
+		if strings.ContainsAny(w, `/\`) {
+			words[i] = filepath.Base(strings.TrimRight(w, `/\`))
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
