@@ -4,9 +4,10 @@
 //
 // Opening a multi-gigabyte checkpoint reads only its header. Tensors are
 // copied out with pread (safe if the file is truncated meanwhile) or, for
-// tools that own their inputs, viewed zero-copy through mmap (File.Bytes). Writing streams:
-// the header is computed up front from the declared tensors, then the data
-// follows in order, so no tensor needs to be held in memory twice.
+// tools that own their inputs, viewed zero-copy through mmap (File.Bytes).
+// Writing streams: the header is computed up front from the declared
+// tensors, then the data follows in order, so no tensor needs to be held in
+// memory twice.
 package safetensors
 
 import (
