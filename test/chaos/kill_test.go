@@ -8,6 +8,8 @@ import (
 	"testing"
 )
 
+func init() { reloadRounds = 200 }
+
 // killVerbs are the resumable commands under SIGKILL. Add a verb here to
 // put it under the same check. Inputs come from the shared tiny study; the
 // settings make each run last long enough for kills to land mid-step and

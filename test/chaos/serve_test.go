@@ -1,5 +1,3 @@
-//go:build chaos
-
 package chaos
 
 import (
@@ -305,7 +303,7 @@ func copyFile(t *testing.T, src, dst string) {
 
 // TestReloadChaos: `warm serve` under loopback load while SIGHUP reloads
 // meet truncated, NaN, oversized-config and rewritten checkpoints, then
-// WARM_CHAOS_RELOADS (default 200) rounds of: copy the good file in place,
+// WARM_CHAOS_RELOADS (default 200 with the chaos tag, 20 without) rounds of: copy the good file in place,
 // SIGHUP, truncate -s 1000000. Zero crashes, zero 5xx, only valid rewards;
 // every deliberately bad reload refused and counted.
 func TestReloadChaos(t *testing.T) {
@@ -372,7 +370,7 @@ func TestReloadChaos(t *testing.T) {
 	}
 
 	// The race: the reload reads while the file is rewritten and truncated.
-	rounds := envInt("WARM_CHAOS_RELOADS", 200)
+	rounds := envInt("WARM_CHAOS_RELOADS", reloadRounds)
 	ok0, bad0 := s.reloads(t)
 	for i := range rounds {
 		copyFile(t, filepath.Join(good, "model.safetensors"), weights)
