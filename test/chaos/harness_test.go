@@ -226,7 +226,7 @@ func notCompared(rel string) bool {
 // normalize drops timing fields from JSON and JSONL files; other files are
 // compared as they are.
 func normalize(rel string, b []byte) []byte {
-	strip := func(line []byte) []byte {
+	strip := func(line []byte, indent string) []byte {
 		var v any
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.UseNumber()
@@ -234,18 +234,18 @@ func normalize(rel string, b []byte) []byte {
 			return line
 		}
 		v = dropTiming(v)
-		out, _ := json.Marshal(v)
+		out, _ := json.MarshalIndent(v, "", indent)
 		return out
 	}
 	switch {
 	case strings.HasSuffix(rel, ".jsonl"):
 		var out [][]byte
 		for _, l := range bytes.Split(b, []byte("\n")) {
-			out = append(out, strip(l))
+			out = append(out, strip(l, ""))
 		}
 		return bytes.Join(out, []byte("\n"))
 	case strings.HasSuffix(rel, ".json"):
-		return strip(b)
+		return strip(b, " ")
 	}
 	return b
 }
@@ -266,6 +266,31 @@ func dropTiming(v any) any {
 		}
 	}
 	return v
+}
+
+// firstDiff describes where two normalised files first differ: the line
+// number and both lines, shortened.
+func firstDiff(a, b []byte) string {
+	la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := 0; i < len(la) || i < len(lb); i++ {
+		var x, y []byte
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if !bytes.Equal(x, y) {
+			short := func(b []byte) string {
+				if len(b) > 160 {
+					return string(b[:160]) + "…"
+				}
+				return string(b)
+			}
+			return fmt.Sprintf(" (line %d: %s | resumed: %s)", i+1, short(x), short(y))
+		}
+	}
+	return ""
 }
 
 func listFiles(root string) map[string]bool {
@@ -300,8 +325,8 @@ func compareTrees(ref, work string) []string {
 		}
 		x, _ := os.ReadFile(filepath.Join(ref, n))
 		y, _ := os.ReadFile(filepath.Join(work, n))
-		if !bytes.Equal(normalize(n, x), normalize(n, y)) {
-			out = append(out, "differs from the uninterrupted run: "+n)
+		if nx, ny := normalize(n, x), normalize(n, y); !bytes.Equal(nx, ny) {
+			out = append(out, "differs from the uninterrupted run: "+n+firstDiff(nx, ny))
 		}
 	}
 	for n := range b {

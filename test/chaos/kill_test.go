@@ -18,7 +18,9 @@ func killVerbs(b string) []verb {
 	rm := filepath.Join(b, "rm")
 	return []verb{
 		{"merge", func(w string) []string {
-			return []string{"merge", "--method", "linear", "--quiet", "-o", filepath.Join(w, "warm-m3"),
+			// --force: a kill after the output was committed leaves a
+			// complete output, and rerunning the same command must work.
+			return []string{"merge", "--method", "linear", "--quiet", "--force", "-o", filepath.Join(w, "warm-m3"),
 				filepath.Join(rm, "member-00"), filepath.Join(rm, "member-01"), filepath.Join(rm, "member-02")}
 		}},
 		{"pretrain", func(w string) []string {
