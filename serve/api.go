@@ -250,7 +250,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any, strict 
 	return nil
 }
 
-func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
+// scoring runs what every scoring endpoint shares: admission (deadline and
+// body slot), the endpoint's parsing of its body into texts, scoring, and
+// the endpoint's answer. parse's request value dies when it returns, so the
+// decoded body is garbage by the time the texts are tokenized.
+func (s *Server) scoring(w http.ResponseWriter, r *http.Request, parse func() ([]string, error), answer func(rewards, std []float32) any) {
 	ctx, cancel, release, err := s.admit(r)
 	if err != nil {
 		writeError(w, err)
@@ -258,75 +262,71 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 	}
 	defer cancel()
 	defer release()
-	var req ScoreRequest
-	if err := s.readBody(w, r, &req, true); err != nil {
+	texts, err := parse()
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if req.Items == nil {
-		writeError(w, errorf(http.StatusBadRequest, `missing "items": want {"items":[{"prompt":"...","response":"..."}]}`))
-		return
-	}
-	texts := make([]string, len(req.Items))
-	for i, it := range req.Items {
-		if it.Response == nil {
-			writeError(w, errorf(http.StatusBadRequest, `item %d: missing "response"`, i))
-			return
-		}
-		texts[i] = it.Prompt + *it.Response
-	}
-	req.Items = nil
 	rewards, std, err := s.score(ctx, texts, release)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ScoreResponse{Rewards: rewards, Std: std})
+	writeJSON(w, http.StatusOK, answer(rewards, std))
+}
+
+func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
+	s.scoring(w, r, func() ([]string, error) {
+		var req ScoreRequest
+		if err := s.readBody(w, r, &req, true); err != nil {
+			return nil, err
+		}
+		if req.Items == nil {
+			return nil, errorf(http.StatusBadRequest, `missing "items": want {"items":[{"prompt":"...","response":"..."}]}`)
+		}
+		texts := make([]string, len(req.Items))
+		for i, it := range req.Items {
+			if it.Response == nil {
+				return nil, errorf(http.StatusBadRequest, `item %d: missing "response"`, i)
+			}
+			texts[i] = it.Prompt + *it.Response
+		}
+		return texts, nil
+	}, func(rewards, std []float32) any {
+		return ScoreResponse{Rewards: rewards, Std: std}
+	})
 }
 
 func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel, release, err := s.admit(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	defer cancel()
-	defer release()
-	var req GetRewardRequest
-	if err := s.readBody(w, r, &req, false); err != nil {
-		writeError(w, err)
-		return
-	}
-	var texts []string
-	switch q := bytes.TrimSpace(req.Query); {
-	case len(q) == 0 || string(q) == "null":
-		writeError(w, errorf(http.StatusBadRequest, `missing "query": want {"query":["prompt+response", ...]}`))
-		return
-	case q[0] == '"':
-		var one string
-		if err := json.Unmarshal(q, &one); err != nil {
-			writeError(w, errorf(http.StatusBadRequest, `bad "query": %v`, err))
-			return
+	s.scoring(w, r, func() ([]string, error) {
+		var req GetRewardRequest
+		if err := s.readBody(w, r, &req, false); err != nil {
+			return nil, err
 		}
-		texts = []string{one}
-	default:
-		if err := json.Unmarshal(q, &texts); err != nil {
-			writeError(w, errorf(http.StatusBadRequest, `bad "query": want a list of strings: %v`, err))
-			return
+		var texts []string
+		switch q := bytes.TrimSpace(req.Query); {
+		case len(q) == 0 || string(q) == "null":
+			return nil, errorf(http.StatusBadRequest, `missing "query": want {"query":["prompt+response", ...]}`)
+		case q[0] == '"':
+			var one string
+			if err := json.Unmarshal(q, &one); err != nil {
+				return nil, errorf(http.StatusBadRequest, `bad "query": %v`, err)
+			}
+			texts = []string{one}
+		default:
+			if err := json.Unmarshal(q, &texts); err != nil {
+				return nil, errorf(http.StatusBadRequest, `bad "query": want a list of strings: %v`, err)
+			}
 		}
-	}
-	req = GetRewardRequest{}
-	rewards, std, err := s.score(ctx, texts, release)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	resp := GetRewardResponse{Rewards: rewards, Scores: rewards}
-	if std != nil {
-		resp.Uncertainties = std
-		resp.ExtraLogs = map[string][]float32{"ens_std": std}
-	}
-	writeJSON(w, http.StatusOK, resp)
+		return texts, nil
+	}, func(rewards, std []float32) any {
+		resp := GetRewardResponse{Rewards: rewards, Scores: rewards}
+		if std != nil {
+			resp.Uncertainties = std
+			resp.ExtraLogs = map[string][]float32{"ens_std": std}
+		}
+		return resp
+	})
 }
 
 // deadlineError maps a context error to its answer.
@@ -377,7 +377,6 @@ func (s *Server) score(ctx context.Context, texts []string, release func()) (rew
 		}
 		seqs[i] = ids
 	}
-	texts = nil
 	release()
 	j := &job{ctx: ctx, b: b, seqs: seqs, done: make(chan jobResult, 1)}
 	switch err := s.bt.submit(j); {

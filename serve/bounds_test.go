@@ -138,15 +138,11 @@ func rawRequest(t *testing.T, addr, path string, n int, part string) (int, strin
 	return resp.StatusCode, string(body)
 }
 
+// serveOn runs s.Serve on a loopback listener (httptest would bypass the
+// listener limit and per-request read deadlines).
 func serveOn(t *testing.T, cfg Config, b *Backend) (*Server, string) {
 	t.Helper()
-	if cfg.Logf == nil {
-		cfg.Logf = quiet
-	}
-	s, err := New(cfg, b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newQuietServer(t, cfg, b)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

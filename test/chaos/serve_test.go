@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,23 +199,11 @@ type load struct {
 
 func (l *load) valid(r []float32) bool {
 	for _, a := range l.allowed {
-		if sameFloats(a, r) {
+		if slices.Equal(a, r) {
 			return true
 		}
 	}
 	return false
-}
-
-func sameFloats(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func (l *load) note(p string) {
@@ -361,7 +350,7 @@ func TestReloadChaos(t *testing.T) {
 	if !s.hupAndWait(t) {
 		t.Errorf("in-place rewrite with a good model refused:\n%s", s.log())
 	}
-	if got := score(t, s.url); !sameFloats(got, refB) {
+	if got := score(t, s.url); !slices.Equal(got, refB) {
 		t.Errorf("after the in-place rewrite the server answers %v, want the other model's %v", got, refB)
 	}
 	copyFile(t, filepath.Join(good, "model.safetensors"), weights)
