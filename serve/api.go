@@ -45,10 +45,47 @@ type ScoreResponse struct {
 // texts (a single string is accepted too); prompts and labels are accepted
 // and ignored, since the queries already hold prompt+response.
 type GetRewardRequest struct {
-	Query   json.RawMessage `json:"query"`
-	Prompts json.RawMessage `json:"prompts,omitempty"`
-	Labels  json.RawMessage `json:"labels,omitempty"`
+	Query   QueryList `json:"query"`
+	Prompts Ignored   `json:"prompts,omitempty"`
+	Labels  Ignored   `json:"labels,omitempty"`
 }
+
+// QueryList is /get_reward's "query": a list of strings or one string.
+// Decoding it in place (not through json.RawMessage) keeps one copy of a
+// large body's texts in memory instead of two.
+type QueryList []string
+
+// UnmarshalJSON accepts ["a", "b"], "a" and null (left nil: "missing").
+func (q *QueryList) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	switch {
+	case string(data) == "null":
+		return nil
+	case len(data) > 0 && data[0] == '"':
+		var one string
+		if err := json.Unmarshal(data, &one); err != nil {
+			return fmt.Errorf(`bad "query": %v`, err)
+		}
+		*q = QueryList{one}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(data, &list); err != nil {
+		return fmt.Errorf(`bad "query": want a list of strings: %v`, err)
+	}
+	if list == nil {
+		list = []string{}
+	}
+	*q = list
+	return nil
+}
+
+// Ignored accepts any JSON value and keeps none of it (OpenRLHF's
+// "prompts" and "labels" repeat what the queries hold).
+type Ignored struct{}
+
+// UnmarshalJSON discards the value.
+func (*Ignored) UnmarshalJSON([]byte) error { return nil }
 
 // GetRewardResponse is the answer of POST /get_reward.
 type GetRewardResponse struct {
@@ -210,44 +247,67 @@ func (s *Server) admit(r *http.Request) (ctx context.Context, cancel context.Can
 	return ctx, cancel, func() { once.Do(func() { <-s.inflight }) }, nil
 }
 
-// readBody reads at most MaxBodyBytes within BodyTimeout and decodes one
-// JSON value into v, with nothing but white space after it.
+// readBody decodes one JSON value from the body into v, with nothing but
+// white space after it, reading at most MaxBodyBytes within BodyTimeout.
+// It decodes straight from the connection: the decoder's buffer is the one
+// copy of the body held (the decoded strings are the other).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any, strict bool) error {
 	// A per-request read deadline: a slow body holds a slot for at most
 	// BodyTimeout, then gets 408. Not every ResponseWriter supports it
 	// (httptest's recorder does not); the server's ReadTimeout still applies.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	var buf bytes.Buffer
-	if r.ContentLength > 0 && r.ContentLength <= s.cfg.MaxBodyBytes {
-		buf.Grow(int(r.ContentLength) + 1) // one allocation, not doubling
-	}
-	if _, err := buf.ReadFrom(body); err != nil {
-		var mbe *http.MaxBytesError
-		var ne net.Error
-		switch {
-		case errors.As(err, &mbe):
-			return errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
-		case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-			return errorf(http.StatusRequestTimeout, "request body not received within %s", s.cfg.BodyTimeout)
-		}
-		// The error text holds socket addresses: keep it out of the answer.
-		return errorf(http.StatusBadRequest, "reading the request body failed (connection closed or malformed chunked encoding)")
-	}
-	dec := json.NewDecoder(&buf)
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if strict {
 		dec.DisallowUnknownFields()
 	}
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return errorf(http.StatusBadRequest, "empty request body: want a JSON object")
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			if readFailed(terr) {
+				return s.bodyError(terr)
+			}
+			return errorf(http.StatusBadRequest, "bad JSON body: extra data after the JSON object")
 		}
-		return errorf(http.StatusBadRequest, "bad JSON body: %v", err)
+		return nil
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errorf(http.StatusBadRequest, "bad JSON body: extra data after the JSON object")
+	switch {
+	case readFailed(err):
+		return s.bodyError(err)
+	case errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, "empty request body: want a JSON object")
 	}
-	return nil
+	return errorf(http.StatusBadRequest, "bad JSON body: %v", err)
+}
+
+// readFailed tells errors of reading the body (size, deadline, broken
+// connection) from errors in its JSON.
+func readFailed(err error) bool {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	// io.ErrUnexpectedEOF: the body ended inside the JSON value (a
+	// truncated body, or a client that left): said as a JSON error.
+	case err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &se) || errors.As(err, &te):
+		return false
+	case errors.As(err, &mbe), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne):
+		return true
+	}
+	return false
+}
+
+func (s *Server) bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return errorf(http.StatusRequestTimeout, "request body not received within %s", s.cfg.BodyTimeout)
+	}
+	// The error text holds socket addresses: keep it out of the answer.
+	return errorf(http.StatusBadRequest, "reading the request body failed (connection closed or malformed chunked encoding)")
 }
 
 // scoring runs what every scoring endpoint shares: admission (deadline and
@@ -303,22 +363,10 @@ func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
 		if err := s.readBody(w, r, &req, false); err != nil {
 			return nil, err
 		}
-		var texts []string
-		switch q := bytes.TrimSpace(req.Query); {
-		case len(q) == 0 || string(q) == "null":
+		if req.Query == nil {
 			return nil, errorf(http.StatusBadRequest, `missing "query": want {"query":["prompt+response", ...]}`)
-		case q[0] == '"':
-			var one string
-			if err := json.Unmarshal(q, &one); err != nil {
-				return nil, errorf(http.StatusBadRequest, `bad "query": %v`, err)
-			}
-			texts = []string{one}
-		default:
-			if err := json.Unmarshal(q, &texts); err != nil {
-				return nil, errorf(http.StatusBadRequest, `bad "query": want a list of strings: %v`, err)
-			}
 		}
-		return texts, nil
+		return req.Query, nil
 	}, func(rewards, std []float32) any {
 		resp := GetRewardResponse{Rewards: rewards, Scores: rewards}
 		if std != nil {
