@@ -234,6 +234,10 @@ func normalize(rel string, b []byte) []byte {
 			return line
 		}
 		v = dropTiming(v)
+		if indent == "" { // one record per line (JSONL)
+			out, _ := json.Marshal(v)
+			return out
+		}
 		out, _ := json.MarshalIndent(v, "", indent)
 		return out
 	}
