@@ -177,38 +177,22 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	defer ck.Close()
+	// Resolve and check every tensor the config implies against the file
+	// headers before allocating anything: sizes in config.json are
+	// untrusted, and a wrong one must be an error, not a huge allocation.
+	names, err := resolveTensors(dir, cfg, ck)
+	if err != nil {
+		return nil, err
+	}
 	m := alloc(cfg)
 	used := map[string]bool{}
-	for _, p := range m.Params {
-		name := p.Name
-		info, ok := ck.Info(name)
-		if !ok {
-			if short, cut := strings.CutPrefix(name, "transformer."); cut {
-				if info, ok = ck.Info(short); ok {
-					name = short
-				}
-			}
-		}
-		if !ok && p.Name == "transformer.wte.weight" {
-			if info, ok = ck.Info("lm_head.weight"); ok {
-				name = "lm_head.weight"
-			}
-		}
-		if !ok {
-			return nil, fmt.Errorf("%s: missing tensor %q", dir, p.Name)
-		}
-		if !slices.Equal(info.Shape, p.Shape) {
-			return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", dir, name, info.Shape, p.Shape)
-		}
-		if !info.Dtype.IsFloat() {
-			return nil, fmt.Errorf("%s: tensor %q has dtype %s, want F32, F16 or BF16", dir, name, info.Dtype)
-		}
-		b, err := ck.Bytes(name)
-		if err != nil {
+	for i, p := range m.Params {
+		// pread into the model's own memory, never through a mapping: a
+		// file rewritten in place while it loads is an error, not SIGBUS.
+		if err := ck.ReadFloat32(names[i], p.W); err != nil {
 			return nil, err
 		}
-		safetensors.DecodeFloat32(p.W, b, info.Dtype)
-		used[name] = true
+		used[names[i]] = true
 	}
 	var extra []string
 	for _, name := range ck.Names() {
@@ -225,6 +209,46 @@ func Load(dir string) (*Model, error) {
 		return nil, fmt.Errorf("%s: unexpected tensors %s", dir, strings.Join(extra, ", "))
 	}
 	return m, nil
+}
+
+// resolveTensors maps each parameter the config implies (in alloc order) to
+// its tensor name in ck, checking presence, shape and dtype from the
+// headers alone.
+func resolveTensors(dir string, cfg Config, ck *safetensors.Checkpoint) ([]string, error) {
+	// specs has 12 entries per layer: bound n_layer by the file before
+	// building them.
+	if cfg.NLayer > len(ck.Names())/12+1 {
+		return nil, fmt.Errorf("%s: config.json says n_layer %d but the weights hold %d tensors", dir, cfg.NLayer, len(ck.Names()))
+	}
+	ss := specs(cfg, cfg.Architecture == ArchRewardModel)
+	names := make([]string, len(ss))
+	for i, sp := range ss {
+		name := sp.name
+		info, ok := ck.Info(name)
+		if !ok {
+			if short, cut := strings.CutPrefix(name, "transformer."); cut {
+				if info, ok = ck.Info(short); ok {
+					name = short
+				}
+			}
+		}
+		if !ok && sp.name == "transformer.wte.weight" {
+			if info, ok = ck.Info("lm_head.weight"); ok {
+				name = "lm_head.weight"
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: missing tensor %q", dir, sp.name)
+		}
+		if !slices.Equal(info.Shape, sp.shape) {
+			return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", dir, name, info.Shape, sp.shape)
+		}
+		if !info.Dtype.IsFloat() {
+			return nil, fmt.Errorf("%s: tensor %q has dtype %s, want F32, F16 or BF16", dir, name, info.Dtype)
+		}
+		names[i] = name
+	}
+	return names, nil
 }
 
 // f32 renders a float32 config value as its shortest decimal (0.1, not

@@ -201,6 +201,15 @@ func (c *Checkpoint) Float32(name string) ([]float32, error) {
 	return f.Float32(name)
 }
 
+// ReadFloat32 reads a tensor into dst with pread (see File.ReadFloat32).
+func (c *Checkpoint) ReadFloat32(name string, dst []float32) error {
+	f := c.byName[name]
+	if f == nil {
+		return fmt.Errorf("%s: no tensor %q", c.path, name)
+	}
+	return f.ReadFloat32(name, dst)
+}
+
 // Metadata returns the first shard's __metadata__.
 func (c *Checkpoint) Metadata() map[string]string {
 	if len(c.files) == 0 {

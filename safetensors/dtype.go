@@ -2,10 +2,12 @@
 // (https://github.com/huggingface/safetensors): an 8-byte little-endian
 // header length N, N bytes of JSON header, then the raw tensor data.
 //
-// Files are read through mmap, so opening a multi-gigabyte checkpoint costs
-// nothing and tensors are paged in as they are touched. Writing streams:
-// the header is computed up front from the declared tensors, then the data
-// follows in order, so no tensor needs to be held in memory twice.
+// Opening a multi-gigabyte checkpoint reads only its header. Tensors are
+// copied out with pread (safe if the file is truncated meanwhile) or, for
+// tools that own their inputs, viewed zero-copy through mmap (File.Bytes).
+// Writing streams: the header is computed up front from the declared
+// tensors, then the data follows in order, so no tensor needs to be held in
+// memory twice.
 package safetensors
 
 import (

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // MaxHeaderSize bounds the JSON header, as the Rust crate does (100 MB):
@@ -59,12 +62,6 @@ func numElements(shape []int64) (int64, error) {
 	return n, nil
 }
 
-type rawEntry struct {
-	Dtype       *string  `json:"dtype"`
-	Shape       *[]int64 `json:"shape"`
-	DataOffsets *[]int64 `json:"data_offsets"`
-}
-
 // parseHeader validates the first bytes of a file of fileSize bytes. prefix
 // holds at least min(fileSize, 8+N) bytes. Every error names the file and,
 // where there is one, the tensor.
@@ -90,75 +87,36 @@ func parseHeader(path string, prefix []byte, fileSize int64) (*header, error) {
 		return nil, fmt.Errorf("%s: header does not start with '{' (not a safetensors file?)", path)
 	}
 	dataSize := fileSize - 8 - int64(n)
-	h := &header{byName: map[string]int{}, dataOff: 8 + int64(n)}
-
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	bad := func(err error) error { return fmt.Errorf("%s: malformed JSON header: %v", path, err) }
-	if _, err := dec.Token(); err != nil { // '{', checked above
-		return nil, bad(err)
+	h := &header{dataOff: 8 + int64(n)}
+	tensors, metadata, err := scanHeader(js, dataSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, bad(err)
-		}
-		name, ok := tok.(string)
-		if !ok {
-			return nil, bad(fmt.Errorf("unexpected %v", tok))
-		}
-		if name == "__metadata__" {
-			if h.metadata != nil {
-				return nil, fmt.Errorf("%s: duplicate __metadata__", path)
-			}
-			var md map[string]string
-			if err := dec.Decode(&md); err != nil {
-				return nil, fmt.Errorf("%s: __metadata__ must map strings to strings: %v", path, err)
-			}
-			if md == nil {
-				md = map[string]string{}
-			}
-			h.metadata = md
-			continue
-		}
-		if _, dup := h.byName[name]; dup {
-			return nil, fmt.Errorf("%s: tensor %q: duplicate name in header", path, name)
-		}
-		var e rawEntry
-		if err := dec.Decode(&e); err != nil {
-			return nil, fmt.Errorf("%s: tensor %q: malformed entry: %v", path, name, err)
-		}
-		t, err := checkEntry(name, &e, dataSize)
-		if err != nil {
-			return nil, fmt.Errorf("%s: tensor %q: %v", path, name, err)
-		}
-		h.byName[name] = len(h.tensors)
-		h.tensors = append(h.tensors, t)
-	}
-	if _, err := dec.Token(); err != nil { // '}'
-		return nil, bad(err)
-	}
-	// Only whitespace (the writer's space padding) may follow the object.
-	rest := js[dec.InputOffset():]
-	if len(bytes.TrimRight(rest, " \t\r\n")) != 0 {
-		return nil, bad(errors.New("trailing data after the JSON object"))
-	}
+	h.tensors, h.metadata = tensors, metadata
 	if h.metadata == nil {
 		h.metadata = map[string]string{}
 	}
 
 	// The spec requires the tensors to tile the data section exactly:
-	// sorted by offset, each begins where the previous ended, no gaps.
-	order := make([]TensorInfo, len(h.tensors))
-	copy(order, h.tensors)
-	sort.SliceStable(order, func(i, j int) bool {
-		if order[i].Begin != order[j].Begin {
-			return order[i].Begin < order[j].Begin
+	// sorted by offset, each begins where the previous ended, no gaps. The
+	// header may list them in any order (the Rust crate writes them sorted
+	// by dtype, then name); they are kept in data order.
+	sort.SliceStable(h.tensors, func(i, j int) bool {
+		a, b := &h.tensors[i], &h.tensors[j]
+		if a.Begin != b.Begin {
+			return a.Begin < b.Begin
 		}
-		return order[i].End < order[j].End
+		return a.End < b.End
 	})
+	h.byName = make(map[string]int, len(h.tensors))
+	for i, t := range h.tensors {
+		if _, dup := h.byName[t.Name]; dup {
+			return nil, fmt.Errorf("%s: tensor %q: duplicate name in header", path, t.Name)
+		}
+		h.byName[t.Name] = i
+	}
 	var pos int64
-	for _, t := range order {
+	for _, t := range h.tensors {
 		if t.Begin < pos {
 			return nil, fmt.Errorf("%s: tensor %q: data [%d,%d) overlaps the previous tensor (ends at %d)", path, t.Name, t.Begin, t.End, pos)
 		}
@@ -170,30 +128,193 @@ func parseHeader(path string, prefix []byte, fileSize int64) (*header, error) {
 	if pos != dataSize { // pos > dataSize was rejected per tensor
 		return nil, fmt.Errorf("%s: tensors cover %d bytes but the data section has %d (trailing bytes)", path, pos, dataSize)
 	}
-	h.tensors = order
-	for i, t := range order {
-		h.byName[t.Name] = i
-	}
 	return h, nil
 }
 
-func checkEntry(name string, e *rawEntry, dataSize int64) (TensorInfo, error) {
+// scanHeader parses the header JSON (js starts with '{'), checking every
+// entry against a data section of dataSize bytes. Duplicate names are
+// found by the caller, in one map with the name index.
+func scanHeader(js []byte, dataSize int64) ([]TensorInfo, map[string]string, error) {
+	s := &scanner{b: js}
+	// Every entry has a "data_offsets" key: counting them sizes the slice
+	// once instead of growing it by doubling (an over-count only when the
+	// key also occurs inside names or metadata).
+	tensors := make([]TensorInfo, 0, bytes.Count(js, []byte(`"data_offsets"`)))
+	var metadata map[string]string
+	malformed := func(err error) error { return fmt.Errorf("malformed JSON header: %v", err) }
+	if err := s.expect('{'); err != nil {
+		return nil, nil, malformed(err)
+	}
+	if s.peek() == '}' {
+		s.pos++
+	} else {
+		for idx := 0; ; idx++ {
+			keyAt := s.pos
+			name, err := s.str()
+			if err != nil {
+				s.pos = keyAt
+				return nil, nil, fmt.Errorf("entry #%d (from byte %d of the header): bad name: %v", idx, keyAt, err)
+			}
+			if err := s.expect(':'); err != nil {
+				return nil, nil, malformed(err)
+			}
+			switch {
+			case name == "__metadata__":
+				if metadata != nil {
+					return nil, nil, errors.New("duplicate __metadata__")
+				}
+				md, err := s.metadata()
+				if err != nil {
+					return nil, nil, fmt.Errorf("__metadata__ must map strings to strings: %v", err)
+				}
+				metadata = md
+			case name == "":
+				return nil, nil, fmt.Errorf("entry #%d (byte %d of the header): empty tensor name", idx, keyAt)
+			default:
+				t, err := s.entry(name, dataSize)
+				if err != nil {
+					return nil, nil, fmt.Errorf("tensor %q: %v", name, err)
+				}
+				tensors = append(tensors, t)
+			}
+			c := s.peek()
+			if c == '}' {
+				s.pos++
+				break
+			}
+			if c != ',' {
+				return nil, nil, malformed(s.errorf("want ',' or '}' after an entry"))
+			}
+			s.pos++
+		}
+	}
+	// Only whitespace (the writer's space padding) may follow the object.
+	if s.peek() != 0 {
+		return nil, nil, malformed(errors.New("trailing data after the JSON object"))
+	}
+	return tensors, metadata, nil
+}
+
+// metadata reads __metadata__: an object of strings, or null.
+func (s *scanner) metadata() (map[string]string, error) {
+	if s.null() {
+		return map[string]string{}, nil
+	}
+	if err := s.expect('{'); err != nil {
+		return nil, err
+	}
+	md := map[string]string{}
+	if s.peek() == '}' {
+		s.pos++
+		return md, nil
+	}
+	for {
+		k, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.expect(':'); err != nil {
+			return nil, err
+		}
+		if s.peek() != '"' {
+			return nil, s.errorf("value of %q is not a string", k)
+		}
+		v, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		md[k] = v
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return md, nil
+		default:
+			return nil, s.errorf("want ',' or '}'")
+		}
+	}
+}
+
+// entry reads one tensor's {"dtype", "shape", "data_offsets"} object
+// (other keys are skipped, as the Rust crate ignores them) and checks it.
+func (s *scanner) entry(name string, dataSize int64) (TensorInfo, error) {
 	t := TensorInfo{Name: name}
-	if e.Dtype == nil || e.Shape == nil || e.DataOffsets == nil {
+	if err := s.expect('{'); err != nil {
+		return t, fmt.Errorf("malformed entry: %v", err)
+	}
+	var dtype string
+	var shape, offs []int64
+	var haveD, haveS, haveO bool
+	if s.peek() == '}' {
+		s.pos++
+	} else {
+		for {
+			k, err := s.str()
+			if err != nil {
+				return t, fmt.Errorf("malformed entry: %v", err)
+			}
+			if err := s.expect(':'); err != nil {
+				return t, fmt.Errorf("malformed entry: %v", err)
+			}
+			dup := false
+			switch k {
+			case "dtype":
+				dup, haveD = haveD, true
+				if dtype, err = s.str(); err != nil {
+					return t, fmt.Errorf("dtype: %v", err)
+				}
+			case "shape":
+				dup, haveS = haveS, true
+				if shape, err = s.ints(s.shape[:]); err != nil {
+					if strings.Contains(err.Error(), "more than") {
+						return t, fmt.Errorf("rank exceeds %d", maxRank)
+					}
+					return t, fmt.Errorf("shape: %v", err)
+				}
+			case "data_offsets":
+				dup, haveO = haveO, true
+				if offs, err = s.ints(s.offs[:]); err != nil {
+					if strings.Contains(err.Error(), "more than") {
+						return t, errors.New("data_offsets must be [begin, end], got more than 2 numbers")
+					}
+					return t, fmt.Errorf("data_offsets: %v", err)
+				}
+			default:
+				err = s.skip(0)
+			}
+			if err != nil {
+				return t, fmt.Errorf("malformed entry: %v", err)
+			}
+			if dup {
+				return t, fmt.Errorf("key %q given twice", k)
+			}
+			c := s.peek()
+			if c == '}' {
+				s.pos++
+				break
+			}
+			if c != ',' {
+				return t, fmt.Errorf("malformed entry: %v", s.errorf("want ',' or '}'"))
+			}
+			s.pos++
+		}
+	}
+	if !haveD || !haveS || !haveO {
 		return t, errors.New(`entry needs "dtype", "shape" and "data_offsets"`)
 	}
-	t.Dtype = Dtype(*e.Dtype)
+	return checkEntry(t, dtype, shape, offs, dataSize, s.arena.intSlice)
+}
+
+func checkEntry(t TensorInfo, dtype string, shape, off []int64, dataSize int64, intSlice func(int) []int) (TensorInfo, error) {
+	t.Dtype = Dtype(dtype)
 	if !t.Dtype.Valid() {
-		return t, fmt.Errorf("unknown dtype %q", *e.Dtype)
+		return t, fmt.Errorf("unknown dtype %q", dtype)
 	}
-	if len(*e.Shape) > maxRank {
-		return t, fmt.Errorf("rank %d exceeds %d", len(*e.Shape), maxRank)
-	}
-	nel, err := numElements(*e.Shape)
+	nel, err := numElements(shape)
 	if err != nil {
 		return t, err
 	}
-	off := *e.DataOffsets
 	if len(off) != 2 {
 		return t, fmt.Errorf("data_offsets must be [begin, end], got %d numbers", len(off))
 	}
@@ -206,13 +327,13 @@ func checkEntry(name string, e *rawEntry, dataSize int64) (TensorInfo, error) {
 	}
 	size := int64(t.Dtype.Size())
 	if nel > math.MaxInt64/size {
-		return t, fmt.Errorf("shape %v overflows", *e.Shape)
+		return t, fmt.Errorf("shape %v overflows", shape)
 	}
 	if nel*size != t.End-t.Begin {
-		return t, fmt.Errorf("%s shape %v needs %d bytes but data_offsets [%d,%d] hold %d", t.Dtype, *e.Shape, nel*size, t.Begin, t.End, t.End-t.Begin)
+		return t, fmt.Errorf("%s shape %v needs %d bytes but data_offsets [%d,%d] hold %d", t.Dtype, shape, nel*size, t.Begin, t.End, t.End-t.Begin)
 	}
-	t.Shape = make([]int, len(*e.Shape))
-	for i, d := range *e.Shape {
+	t.Shape = intSlice(len(shape))
+	for i, d := range shape {
 		if int64(int(d)) != d {
 			return t, fmt.Errorf("dimension %d too large for this platform", d)
 		}
@@ -252,6 +373,10 @@ func encodeHeader(tensors []TensorInfo, metadata map[string]string) ([]byte, int
 		t := &tensors[i]
 		if t.Name == "__metadata__" || t.Name == "" {
 			return nil, 0, fmt.Errorf("invalid tensor name %q", t.Name)
+		}
+		if !utf8.ValidString(t.Name) {
+			// JSON would silently turn the bad bytes into U+FFFD.
+			return nil, 0, fmt.Errorf("tensor #%d: name %s is not valid UTF-8", i, strconv.QuoteToASCII(t.Name))
 		}
 		if seen[t.Name] {
 			return nil, 0, fmt.Errorf("tensor %q declared twice", t.Name)

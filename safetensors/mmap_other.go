@@ -10,7 +10,7 @@ import (
 // mapFile reads the whole file: the portable fallback where mmap is not wired up.
 func mapFile(f *os.File, size int64) ([]byte, error) {
 	b := make([]byte, size)
-	_, err := io.ReadFull(f, b)
+	_, err := io.ReadFull(io.NewSectionReader(f, 0, size), b) // from the start, whatever f's offset
 	return b, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestTorchCasts checks the conversions against torch's own casts
@@ -318,6 +319,9 @@ func TestWriterDeclaredBytes(t *testing.T) {
 	if _, err := Create(p, []TensorInfo{{Name: "a", Dtype: F32}, {Name: "a", Dtype: F32}}, nil); err == nil {
 		t.Fatal("duplicate names accepted")
 	}
+	if _, err := Create(p, []TensorInfo{{Name: "ok", Dtype: F32}, {Name: "b\xff", Dtype: F32}}, nil); err == nil || !strings.Contains(err.Error(), `tensor #1: name "b\xff" is not valid UTF-8`) {
+		t.Fatalf("non-UTF-8 name: %v", err)
+	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("left behind: %v", ents)
 	}
@@ -367,6 +371,16 @@ func TestHostileHeaders(t *testing.T) {
 		"dup metadata":   {hdr(`{"__metadata__":{},"__metadata__":{}}`, 0), "duplicate"},
 		"rank":           {hdr(`{"a":{"dtype":"F32","shape":[`+strings.Repeat("1,", 70)+`1],"data_offsets":[0,4]}}`, 4), "rank"},
 		"entry not obj":  {hdr(`{"a":[1,2]}`, 0), `"a"`},
+		"non-utf8 name":  {hdr("{\"a\xff\xfe\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4), `entry #0 (from byte 1 of the header): bad name: string "a\xff\xfe" is not valid UTF-8`},
+		"two non-utf8":   {hdr("{\"\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"\xfe\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8), "not valid UTF-8"},
+		"lone surrogate": {hdr(`{"a\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4), "lone UTF-16 surrogate"},
+		"empty name":     {hdr(`{"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4), "entry #0 (byte 1 of the header): empty tensor name"},
+		"dup key":        {hdr(`{"a":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}}`, 4), `key "dtype" given twice`},
+		"key case":       {hdr(`{"a":{"dtYpe":"F32","shape":[1],"data_offsets":[0,4]}}`, 4), `entry needs "dtype"`},
+		"exp dim":        {hdr(`{"a":{"dtype":"F32","shape":[1e0],"data_offsets":[0,4]}}`, 4), "non-integer"},
+		"deep unknown":   {hdr(`{"a":{"x":`+strings.Repeat("[", 100)+strings.Repeat("]", 100)+`,"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4), "deeper than 64"},
+		"control char":   {hdr("{\"a\x01\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4), "control character"},
+		"leading zero":   {hdr(`{"a":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}`, 4), "want an integer"},
 	}
 	dir := t.TempDir()
 	for name, c := range cases {
@@ -382,13 +396,13 @@ func TestHostileHeaders(t *testing.T) {
 			t.Errorf("%s: error %q should name the file and say %q", name, err, c.want)
 		}
 	}
-	// Valid edge cases are accepted: empty header, zero-size tensor.
-	for _, js := range []string{`{}`, `{"__metadata__":{}}      `, `{"a":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},"b":{"dtype":"BOOL","shape":[],"data_offsets":[0,1]}}`} {
+	// Valid edge cases are accepted: empty header, zero-size tensor,
+	// offsets listed out of order (the spec only requires the tiling),
+	// escaped and non-ASCII names, unknown keys, null metadata.
+	for _, js := range []string{`{}`, `{"__metadata__":{}}      `, `{"a":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},"b":{"dtype":"BOOL","shape":[],"data_offsets":[0,1]}}`,
+		`{"b":{"dtype":"BOOL","shape":[1],"data_offsets":[1,2]},"a\u00e9\ud83d\ude00\n":{"dtype":"BOOL","shape":[1],"data_offsets":[0,1],"x":{"y":[null,true,-1.5e3]}},"__metadata__":null}`} {
 		p := filepath.Join(dir, "ok.safetensors")
-		n := 0
-		if strings.Contains(js, "BOOL") {
-			n = 1
-		}
+		n := strings.Count(js, "BOOL")
 		os.WriteFile(p, hdr(js, n), 0o644)
 		f, err := Open(p)
 		if err != nil {
@@ -406,13 +420,22 @@ func FuzzParseHeader(f *testing.F) {
 	f.Add(hdr(`{"a":{"dtype":"BF16","shape":[1,2],"data_offsets":[0,4]},"b":{"dtype":"I64","shape":[],"data_offsets":[4,12]}}`, 12))
 	f.Add(hdr(`{}`, 0))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	// Hostile names and layouts (issue 14).
+	f.Add(hdr("{\"a\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4))
+	f.Add(hdr(`{"\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4))
+	f.Add(hdr(`{"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4))
+	f.Add(hdr(`{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 8))
+	f.Add(hdr(`{"a":{"x":[[[[{}]]]],"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := parseHeader("fuzz", b, int64(len(b)))
 		if err != nil {
 			return
 		}
 		pos := int64(0)
-		for _, ti := range h.tensors {
+		for i, ti := range h.tensors {
+			if ti.Name == "" || !utf8.ValidString(ti.Name) || h.byName[ti.Name] != i {
+				t.Fatalf("bad name %q", ti.Name)
+			}
 			if ti.Begin != pos || ti.End-ti.Begin != ti.NumElements()*int64(ti.Dtype.Size()) {
 				t.Fatalf("inconsistent tensor %+v", ti)
 			}
@@ -422,4 +445,39 @@ func FuzzParseHeader(f *testing.F) {
 			t.Fatalf("data section not covered")
 		}
 	})
+}
+
+// TestTruncatedWhileOpen: a file truncated in place after Open is an error
+// from the copying readers and from Bytes (which maps lazily, after a size
+// check), never a SIGBUS.
+func TestTruncatedWhileOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	data := make([]float32, 1<<16)
+	for i := range data {
+		data[i] = float32(i)
+	}
+	if err := WriteFloat32(path, []Tensor{{Name: "a", Shape: []int{len(data)}, Data: data}}, F32, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make([]float32, len(data))
+	if err := f.ReadFloat32("a", got); err != nil || got[len(got)-1] != data[len(data)-1] {
+		t.Fatalf("ReadFloat32 before truncation: %v", err)
+	}
+	if err := os.Truncate(path, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ReadFloat32("a", got); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("ReadFloat32 after truncation = %v, want an error naming the file", err)
+	}
+	if _, err := f.Float32("a"); err == nil {
+		t.Error("Float32 after truncation: no error")
+	}
+	if _, err := f.Bytes("a"); err == nil || !strings.Contains(err.Error(), "changed size") {
+		t.Errorf("Bytes after truncation = %v, want a changed-size error", err)
+	}
 }

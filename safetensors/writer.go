@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -36,13 +37,13 @@ func Create(path string, tensors []TensorInfo, metadata map[string]string) (*Wri
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return nil, err
+		return nil, ioError(path, err)
 	}
 	tmp.Chmod(0o644) // CreateTemp makes 0600; a checkpoint is meant to be shared
 	w := &Writer{path: path, tmp: tmp, buf: bufio.NewWriterSize(tmp, writeBufSize), total: total}
 	if _, err := w.buf.Write(hdr); err != nil {
 		w.Abort()
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, ioError(path, err)
 	}
 	return w, nil
 }
@@ -62,7 +63,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	n, err := w.buf.Write(p)
 	w.written += int64(n)
 	if err != nil {
-		w.err = fmt.Errorf("%s: %v", w.path, err)
+		w.err = ioError(w.path, err)
 	}
 	return n, w.err
 }
@@ -77,25 +78,27 @@ func (w *Writer) Close() error {
 	if err == nil && w.written != w.total {
 		err = fmt.Errorf("%s: %d of %d data bytes written", w.path, w.written, w.total)
 	}
-	if err == nil {
-		err = w.buf.Flush()
+	if err != nil {
+		w.Abort()
+		return err
 	}
+	err = w.buf.Flush()
 	if err == nil && !w.NoSync {
 		err = w.tmp.Sync()
 	}
-	if err == nil {
-		err = w.tmp.Close()
-		if err == nil {
-			err = os.Rename(w.tmp.Name(), w.path)
-		}
-		if err != nil {
-			os.Remove(w.tmp.Name())
-		}
-		w.tmp = nil
-		return err
+	if cerr := w.tmp.Close(); err == nil {
+		err = cerr
 	}
-	w.Abort()
-	return err
+	if err == nil {
+		err = os.Rename(w.tmp.Name(), w.path)
+	}
+	if err != nil {
+		os.Remove(w.tmp.Name())
+		w.tmp = nil
+		return ioError(w.path, err)
+	}
+	w.tmp = nil
+	return nil
 }
 
 // Abort discards the temporary file. Safe to call after Close.
@@ -171,4 +174,19 @@ func WriteFloat32(path string, tensors []Tensor, dtype Dtype, metadata map[strin
 		}
 	}
 	return w.Close()
+}
+
+// ioError names the destination, not the temporary file the bytes were
+// going to (whose name means nothing to the user and is gone after the
+// Abort): "out/model.safetensors: write: no space left on device".
+func ioError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %s: %w", path, pe.Op, pe.Err)
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s: %s: %w", path, le.Op, le.Err)
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }

@@ -7,9 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -41,10 +45,47 @@ type ScoreResponse struct {
 // texts (a single string is accepted too); prompts and labels are accepted
 // and ignored, since the queries already hold prompt+response.
 type GetRewardRequest struct {
-	Query   json.RawMessage `json:"query"`
-	Prompts json.RawMessage `json:"prompts,omitempty"`
-	Labels  json.RawMessage `json:"labels,omitempty"`
+	Query   QueryList `json:"query"`
+	Prompts Ignored   `json:"prompts,omitempty"`
+	Labels  Ignored   `json:"labels,omitempty"`
 }
+
+// QueryList is /get_reward's "query": a list of strings or one string.
+// Decoding it in place (not through json.RawMessage) keeps one copy of a
+// large body's texts in memory instead of two.
+type QueryList []string
+
+// UnmarshalJSON accepts ["a", "b"], "a" and null (left nil: "missing").
+func (q *QueryList) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	switch {
+	case string(data) == "null":
+		return nil
+	case len(data) > 0 && data[0] == '"':
+		var one string
+		if err := json.Unmarshal(data, &one); err != nil {
+			return fmt.Errorf(`bad "query": %v`, err)
+		}
+		*q = QueryList{one}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(data, &list); err != nil {
+		return fmt.Errorf(`bad "query": want a list of strings: %v`, err)
+	}
+	if list == nil {
+		list = []string{}
+	}
+	*q = list
+	return nil
+}
+
+// Ignored accepts any JSON value and keeps none of it (OpenRLHF's
+// "prompts" and "labels" repeat what the queries hold).
+type Ignored struct{}
+
+// UnmarshalJSON discards the value.
+func (*Ignored) UnmarshalJSON([]byte) error { return nil }
 
 // GetRewardResponse is the answer of POST /get_reward.
 type GetRewardResponse struct {
@@ -101,6 +142,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (per-request
+// read deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.code == 0 {
@@ -182,113 +227,195 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, he.code, ErrorResponse{Error: he.msg})
 }
 
-// readBody reads at most MaxBodyBytes and decodes one JSON value into v,
-// with nothing but white space after it.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any, strict bool) error {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+// admit starts a scoring request: its deadline (RequestTimeout, covering
+// the body, tokenizing, queueing and scoring) and one of MaxInFlight slots
+// for reading, decoding and tokenizing the body, waited for until the
+// deadline. The slot bounds the memory of bodies in flight; release frees
+// it (idempotent) once the request holds only its token ids.
+func (s *Server) admit(r *http.Request) (ctx context.Context, cancel context.CancelFunc, release func(), err error) {
+	ctx, cancel = context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	select {
+	case s.inflight <- struct{}{}:
+	case <-ctx.Done():
+		cancel()
+		if r.Context().Err() != nil {
+			return nil, nil, nil, errorf(statusClientClosed, "client closed the request")
 		}
-		return errorf(http.StatusBadRequest, "reading request body: %v", err)
+		return nil, nil, nil, errorf(http.StatusServiceUnavailable, "server busy: %d requests already being read, retry later", s.cfg.MaxInFlight)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
+	var once sync.Once
+	return ctx, cancel, func() { once.Do(func() { <-s.inflight }) }, nil
+}
+
+// readBody decodes one JSON value from the body into v, with nothing but
+// white space after it, reading at most MaxBodyBytes within BodyTimeout.
+// It decodes straight from the connection: the decoder's buffer is the one
+// copy of the body held (the decoded strings are the other).
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any, strict bool) error {
+	// A per-request read deadline: a slow body holds a slot for at most
+	// BodyTimeout, then gets 408. Not every ResponseWriter supports it
+	// (httptest's recorder does not); the server's ReadTimeout still applies.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if strict {
 		dec.DisallowUnknownFields()
 	}
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return errorf(http.StatusBadRequest, "empty request body: want a JSON object")
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			if readFailed(terr) {
+				return s.bodyError(terr)
+			}
+			return errorf(http.StatusBadRequest, "bad JSON body: extra data after the JSON object")
 		}
-		return errorf(http.StatusBadRequest, "bad JSON body: %v", err)
+		return nil
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errorf(http.StatusBadRequest, "bad JSON body: extra data after the JSON object")
+	switch {
+	case readFailed(err):
+		return s.bodyError(err)
+	case errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, "empty request body: want a JSON object")
 	}
-	return nil
+	return errorf(http.StatusBadRequest, "bad JSON body: %v", err)
+}
+
+// readFailed tells errors of reading the body (size, deadline, broken
+// connection) from errors in its JSON.
+func readFailed(err error) bool {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	// io.ErrUnexpectedEOF: the body ended inside the JSON value (a
+	// truncated body, or a client that left): said as a JSON error.
+	case err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &se) || errors.As(err, &te):
+		return false
+	case errors.As(err, &mbe), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne):
+		return true
+	}
+	return false
+}
+
+func (s *Server) bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return errorf(http.StatusRequestTimeout, "request body not received within %s", s.cfg.BodyTimeout)
+	}
+	// The error text holds socket addresses: keep it out of the answer.
+	return errorf(http.StatusBadRequest, "reading the request body failed (connection closed or malformed chunked encoding)")
+}
+
+// scoring runs what every scoring endpoint shares: admission (deadline and
+// body slot), the endpoint's parsing of its body into texts, scoring, and
+// the endpoint's answer. parse's request value dies when it returns, so the
+// decoded body is garbage by the time the texts are tokenized.
+func (s *Server) scoring(w http.ResponseWriter, r *http.Request, parse func() ([]string, error), answer func(rewards, std []float32) any) {
+	ctx, cancel, release, err := s.admit(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer cancel()
+	defer release()
+	texts, err := parse()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	rewards, std, err := s.score(ctx, texts, release)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, answer(rewards, std))
 }
 
 func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
-	var req ScoreRequest
-	if err := s.readBody(w, r, &req, true); err != nil {
-		writeError(w, err)
-		return
-	}
-	if req.Items == nil {
-		writeError(w, errorf(http.StatusBadRequest, `missing "items": want {"items":[{"prompt":"...","response":"..."}]}`))
-		return
-	}
-	texts := make([]string, len(req.Items))
-	for i, it := range req.Items {
-		if it.Response == nil {
-			writeError(w, errorf(http.StatusBadRequest, `item %d: missing "response"`, i))
-			return
+	s.scoring(w, r, func() ([]string, error) {
+		var req ScoreRequest
+		if err := s.readBody(w, r, &req, true); err != nil {
+			return nil, err
 		}
-		texts[i] = it.Prompt + *it.Response
-	}
-	rewards, std, err := s.score(r.Context(), texts)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ScoreResponse{Rewards: rewards, Std: std})
+		if req.Items == nil {
+			return nil, errorf(http.StatusBadRequest, `missing "items": want {"items":[{"prompt":"...","response":"..."}]}`)
+		}
+		texts := make([]string, len(req.Items))
+		for i, it := range req.Items {
+			if it.Response == nil {
+				return nil, errorf(http.StatusBadRequest, `item %d: missing "response"`, i)
+			}
+			texts[i] = it.Prompt + *it.Response
+		}
+		return texts, nil
+	}, func(rewards, std []float32) any {
+		return ScoreResponse{Rewards: rewards, Std: std}
+	})
 }
 
 func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
-	var req GetRewardRequest
-	if err := s.readBody(w, r, &req, false); err != nil {
-		writeError(w, err)
-		return
-	}
-	var texts []string
-	switch q := bytes.TrimSpace(req.Query); {
-	case len(q) == 0 || string(q) == "null":
-		writeError(w, errorf(http.StatusBadRequest, `missing "query": want {"query":["prompt+response", ...]}`))
-		return
-	case q[0] == '"':
-		var one string
-		if err := json.Unmarshal(q, &one); err != nil {
-			writeError(w, errorf(http.StatusBadRequest, `bad "query": %v`, err))
-			return
+	s.scoring(w, r, func() ([]string, error) {
+		var req GetRewardRequest
+		if err := s.readBody(w, r, &req, false); err != nil {
+			return nil, err
 		}
-		texts = []string{one}
-	default:
-		if err := json.Unmarshal(q, &texts); err != nil {
-			writeError(w, errorf(http.StatusBadRequest, `bad "query": want a list of strings: %v`, err))
-			return
+		if req.Query == nil {
+			return nil, errorf(http.StatusBadRequest, `missing "query": want {"query":["prompt+response", ...]}`)
 		}
-	}
-	rewards, std, err := s.score(r.Context(), texts)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	resp := GetRewardResponse{Rewards: rewards, Scores: rewards}
-	if std != nil {
-		resp.Uncertainties = std
-		resp.ExtraLogs = map[string][]float32{"ens_std": std}
-	}
-	writeJSON(w, http.StatusOK, resp)
+		return req.Query, nil
+	}, func(rewards, std []float32) any {
+		resp := GetRewardResponse{Rewards: rewards, Scores: rewards}
+		if std != nil {
+			resp.Uncertainties = std
+			resp.ExtraLogs = map[string][]float32{"ens_std": std}
+		}
+		return resp
+	})
 }
 
-// score tokenizes texts, queues them for a batch and waits for the rewards.
-func (s *Server) score(parent context.Context, texts []string) (rewards, std []float32, err error) {
+// deadlineError maps a context error to its answer.
+func (s *Server) deadlineError(err error) *httpError {
+	if errors.Is(err, context.Canceled) {
+		return errorf(statusClientClosed, "client closed the request")
+	}
+	return errorf(http.StatusGatewayTimeout, "request timed out after %s", s.cfg.RequestTimeout)
+}
+
+// score tokenizes texts within ctx's deadline, calls release (the body is
+// no longer needed), queues the token ids for a batch and waits for the
+// rewards.
+func (s *Server) score(ctx context.Context, texts []string, release func()) (rewards, std []float32, err error) {
 	if len(texts) == 0 {
 		return nil, nil, errorf(http.StatusBadRequest, "no items to score")
 	}
 	if len(texts) > s.cfg.MaxItems {
 		return nil, nil, errorf(http.StatusRequestEntityTooLarge, "%d items in one request, limit %d", len(texts), s.cfg.MaxItems)
 	}
-	ctx, cancel := context.WithTimeout(parent, s.cfg.RequestTimeout)
-	defer cancel()
 	b := s.backend.Load()
 	maxTok := b.MaxTokens
 	if s.cfg.MaxTokens > 0 && s.cfg.MaxTokens < maxTok {
 		maxTok = s.cfg.MaxTokens
 	}
+	maxBytes := s.cfg.MaxItemBytes
+	if maxBytes <= 0 {
+		maxBytes = 32 * maxTok
+	}
+	// Byte limits first: tokenizing costs CPU and memory in proportion to
+	// the text, so an oversized item is refused before any of it is spent.
+	for i, t := range texts {
+		if len(t) > maxBytes {
+			return nil, nil, errorf(http.StatusRequestEntityTooLarge, "item %d: %d bytes, limit %d per item (--max-item-bytes)", i, len(t), maxBytes)
+		}
+	}
 	seqs := make([][]int, len(texts))
 	for i, t := range texts {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, s.deadlineError(err)
+		}
 		ids := b.Tok.Encode(t)
 		if len(ids) == 0 {
 			return nil, nil, errorf(http.StatusBadRequest, "item %d: empty text, nothing to score", i)
@@ -298,6 +425,7 @@ func (s *Server) score(parent context.Context, texts []string) (rewards, std []f
 		}
 		seqs[i] = ids
 	}
+	release()
 	j := &job{ctx: ctx, b: b, seqs: seqs, done: make(chan jobResult, 1)}
 	switch err := s.bt.submit(j); {
 	case errors.Is(err, errQueueFull):
@@ -312,32 +440,48 @@ func (s *Server) score(parent context.Context, texts []string) (rewards, std []f
 		res.err = ctx.Err()
 	}
 	if res.err != nil {
-		switch {
-		case errors.Is(res.err, context.DeadlineExceeded):
-			return nil, nil, errorf(http.StatusGatewayTimeout, "request timed out after %s", s.cfg.RequestTimeout)
-		case errors.Is(res.err, context.Canceled):
-			return nil, nil, errorf(statusClientClosed, "client closed the request")
+		if errors.Is(res.err, context.DeadlineExceeded) || errors.Is(res.err, context.Canceled) {
+			return nil, nil, s.deadlineError(res.err)
 		}
 		return nil, nil, errorf(http.StatusInternalServerError, "%v", res.err)
 	}
 	for i, v := range res.rewards {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if !finite(v) {
 			return nil, nil, errorf(http.StatusInternalServerError, "item %d: the model produced a non-finite reward (%v)", i, v)
 		}
 	}
 	for i, v := range res.std {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if !finite(v) {
 			return nil, nil, errorf(http.StatusInternalServerError, "item %d: the members produced a non-finite std (%v)", i, v)
 		}
 	}
 	return res.rewards, res.std, nil
 }
 
+// handleHealth answers without auth, so it names the model by its base
+// name only: the full path (which may reveal user names and layout) is
+// shown to requests carrying the configured token.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	b := s.backend.Load()
+	name := b.Name
+	if s.cfg.Token == "" || !s.authorized(r) {
+		name = publicName(name)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"status": "ok", "model": b.Name, "members": len(b.Members), "max_tokens": b.MaxTokens,
+		"status": "ok", "model": name, "members": len(b.Members), "max_tokens": b.MaxTokens,
 	})
+}
+
+// publicName strips directories from every path-looking word of a backend
+// name ("/home/u/rm + 3 members" → "rm + 3 members").
+func publicName(name string) string {
+	words := strings.Fields(name)
+	for i, w := range words {
+		if strings.ContainsAny(w, `/\`) {
+			words[i] = filepath.Base(strings.TrimRight(w, `/\`))
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {

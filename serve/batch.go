@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,21 +46,29 @@ type batcher struct {
 	m         *metrics
 	logf      func(format string, args ...any)
 
+	// pending counts the tokens of jobs accepted but not yet answered; a
+	// job that would take it past maxPending is refused (429) unless
+	// nothing is pending. It bounds the memory held by tokenized requests
+	// (8 bytes a token) whatever the queue length and request sizes.
+	pending    atomic.Int64
+	maxPending int64
+
 	mu      sync.RWMutex // guards stopped against submit racing stop
 	stopped bool
 	quit    chan struct{}
 	wg      sync.WaitGroup
 }
 
-func newBatcher(queueSize, maxBatch, maxTokens, workers int, maxWait time.Duration, m *metrics, logf func(string, ...any)) *batcher {
+func newBatcher(queueSize, maxBatch, maxTokens, workers int, maxWait time.Duration, maxPending int64, m *metrics, logf func(string, ...any)) *batcher {
 	bt := &batcher{
-		queue:     make(chan *job, queueSize),
-		maxBatch:  maxBatch,
-		maxTokens: maxTokens,
-		maxWait:   maxWait,
-		m:         m,
-		logf:      logf,
-		quit:      make(chan struct{}),
+		maxPending: maxPending,
+		queue:      make(chan *job, queueSize),
+		maxBatch:   maxBatch,
+		maxTokens:  maxTokens,
+		maxWait:    maxWait,
+		m:          m,
+		logf:       logf,
+		quit:       make(chan struct{}),
 	}
 	for range workers {
 		bt.wg.Add(1)
@@ -75,10 +84,17 @@ func (bt *batcher) submit(j *job) error {
 	if bt.stopped {
 		return errStopped
 	}
+	n := int64(j.size().tokens)
+	if p := bt.pending.Add(n); p > bt.maxPending && p != n {
+		bt.pending.Add(-n)
+		bt.m.rejected.Add(1)
+		return errQueueFull
+	}
 	select {
 	case bt.queue <- j:
 		return nil
 	default:
+		bt.pending.Add(-n)
 		bt.m.rejected.Add(1)
 		return errQueueFull
 	}
@@ -181,6 +197,11 @@ type item struct {
 
 // run scores a batch of jobs and answers each one.
 func (bt *batcher) run(batch []*job) {
+	var toks int64
+	for _, j := range batch {
+		toks += int64(j.size().tokens)
+	}
+	defer bt.pending.Add(-toks) // after every job of the batch is answered
 	// Requests whose client left or timed out are not worth a forward pass.
 	live := batch[:0]
 	for _, j := range batch {

@@ -23,6 +23,15 @@ func quiet(string, ...any) {}
 // newTestServer starts s on 127.0.0.1 (httptest never binds elsewhere).
 func newTestServer(t *testing.T, cfg Config, b *Backend) (*Server, *httptest.Server) {
 	t.Helper()
+	s := newQuietServer(t, cfg, b)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { ts.Close(); s.Close() })
+	return s, ts
+}
+
+// newQuietServer is New with logging off unless cfg.Logf is set.
+func newQuietServer(t *testing.T, cfg Config, b *Backend) *Server {
+	t.Helper()
 	if cfg.Logf == nil {
 		cfg.Logf = quiet
 	}
@@ -30,9 +39,7 @@ func newTestServer(t *testing.T, cfg Config, b *Backend) (*Server, *httptest.Ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { ts.Close(); s.Close() })
-	return s, ts
+	return s
 }
 
 func post(t testing.TB, client *http.Client, url, token string, body any) (int, []byte) {
@@ -219,6 +226,9 @@ func TestBadRequests(t *testing.T) {
 		{"/v1/score", "GET", ``, 405, "use POST"},
 		{"/get_reward", "POST", `{"prompts":["a"]}`, 400, `missing "query"`},
 		{"/get_reward", "POST", `{"query":[1,2]}`, 400, `bad "query"`},
+		{"/get_reward", "POST", `{"query":null}`, 400, `missing "query"`},
+		{"/get_reward", "POST", `{"query":5,"prompts":{"any":[1]}}`, 400, `bad "query"`},
+		{"/get_reward", "POST", `{"query":["a"]`, 400, "bad JSON body: unexpected EOF"},
 		{"/get_reward", "POST", `{"query":[]}`, 400, "no items"},
 		{"/get_reward", "POST", `{"query":["` + long + `"]}`, 413, "65 tokens"},
 		{"/healthz", "POST", ``, 405, "use GET"},

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,7 +29,14 @@ type Config struct {
 	MaxItems       int           // items per request (256)
 	MaxTokens      int           // tokens per item (the backend's n_positions); must not exceed it
 	MaxBodyBytes   int64         // request body size (8 MiB)
-	RequestTimeout time.Duration // per request, queueing and scoring included (30s)
+	RequestTimeout time.Duration // per request: body, tokenizing, queueing and scoring (30s)
+
+	// Resource bounds (docs/serve.md derives the worst-case memory from them).
+	MaxItemBytes  int           // bytes per item, checked before tokenizing (0: 32 × the token limit)
+	MaxInFlight   int           // requests reading, decoding or tokenizing their body at once (4)
+	MaxConns      int           // open connections; more wait in the listen backlog (256)
+	BodyTimeout   time.Duration // reading one request body; slower bodies get 408 (10s)
+	PendingTokens int64         // tokens accepted but not yet answered before 429 (1<<20)
 
 	// Token, when set, requires "Authorization: Bearer <Token>" on every
 	// endpoint but /healthz.
@@ -66,6 +75,18 @@ func (c *Config) setDefaults() {
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 30 * time.Second
 	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 4
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 256
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 10 * time.Second
+	}
+	if c.PendingTokens <= 0 {
+		c.PendingTokens = 1 << 20
+	}
 	if c.Logf == nil {
 		l := log.New(os.Stderr, "warm serve: ", log.LstdFlags)
 		c.Logf = l.Printf
@@ -82,6 +103,7 @@ type Server struct {
 	handler   http.Handler
 	tokenHash [32]byte
 	reloadMu  sync.Mutex
+	inflight  chan struct{} // a slot per request reading/decoding/tokenizing
 
 	srvMu sync.Mutex
 	srv   *http.Server
@@ -99,12 +121,12 @@ func New(cfg Config, b *Backend) (*Server, error) {
 	if cfg.MaxTokens > b.MaxTokens {
 		return nil, fmt.Errorf("serve: max tokens per item %d exceeds the model's n_positions %d", cfg.MaxTokens, b.MaxTokens)
 	}
-	s := &Server{cfg: cfg, m: newMetrics()}
+	s := &Server{cfg: cfg, m: newMetrics(), inflight: make(chan struct{}, cfg.MaxInFlight)}
 	if cfg.Token != "" {
 		s.tokenHash = sha256.Sum256([]byte(cfg.Token))
 	}
 	s.backend.Store(b)
-	s.bt = newBatcher(cfg.QueueSize, cfg.MaxBatch, cfg.MaxBatchTokens, cfg.Workers, cfg.MaxWait, s.m, cfg.Logf)
+	s.bt = newBatcher(cfg.QueueSize, cfg.MaxBatch, cfg.MaxBatchTokens, cfg.Workers, cfg.MaxWait, cfg.PendingTokens, s.m, cfg.Logf)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -122,9 +144,11 @@ func (s *Server) Swap(b *Backend) error {
 	return nil
 }
 
-// Reload builds a new backend with Config.Load and swaps it in. The old
-// backend keeps serving until the new one is fully loaded; if loading fails
-// the old one stays. Concurrent reloads run one after the other.
+// Reload builds a new backend with Config.Load, checks it with Canary and
+// swaps it in. The old backend keeps serving until the new one is fully
+// loaded and checked; if anything fails, a panic in the loader included,
+// the old one stays, the reason is logged and reloads_total{result="error"}
+// counts it. Concurrent reloads run one after the other.
 func (s *Server) Reload() error {
 	if s.cfg.Load == nil {
 		return ErrNoReload
@@ -132,7 +156,7 @@ func (s *Server) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	start := time.Now()
-	b, err := s.cfg.Load()
+	b, err := s.loadChecked()
 	if err == nil {
 		err = s.Swap(b)
 	}
@@ -145,6 +169,80 @@ func (s *Server) Reload() error {
 	s.cfg.Logf("reloaded %s in %s", b.Name, time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// loadChecked runs the loader and the canary, turning a panic in either
+// into an error.
+func (s *Server) loadChecked() (b *Backend, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.cfg.Logf("reload panicked: %v\n%s", r, debug.Stack())
+			b, err = nil, fmt.Errorf("loading the new model panicked: %v", r)
+		}
+	}()
+	b, err = s.cfg.Load()
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	if err := Canary(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// canaryTexts are scored by every model before it serves (Canary).
+var canaryTexts = []string{
+	"Hello, world.",
+	"Question: what is 2+2?\nAnswer: 4, because two and two make four.",
+}
+
+// Canary scores a small fixed batch with b (main model and members) and
+// fails unless every reward and std is finite: a checkpoint with NaN or
+// Inf weights, or one the engine cannot run, is refused before it serves.
+// Call it on a freshly loaded backend, before it is shared: it runs the
+// models on the calling goroutine.
+func Canary(b *Backend) (err error) {
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: canary batch panicked: %v", b.Name, r)
+		}
+	}()
+	seqs := make([][]int, 0, len(canaryTexts))
+	for _, t := range canaryTexts {
+		ids := b.Tok.Encode(t)
+		if len(ids) > b.MaxTokens {
+			ids = ids[:b.MaxTokens]
+		}
+		if len(ids) > 0 {
+			seqs = append(seqs, ids)
+		}
+	}
+	if len(seqs) == 0 {
+		return fmt.Errorf("%s: canary: the tokenizer produced no tokens", b.Name)
+	}
+	rewards, std, err := b.Score(seqs)
+	if err != nil {
+		return fmt.Errorf("%s: canary: %v", b.Name, err)
+	}
+	for i, v := range rewards {
+		if !finite(v) {
+			return fmt.Errorf("%s: canary item %d: the model gives a non-finite reward (%v): NaN/Inf weights?", b.Name, i, v)
+		}
+	}
+	for i, v := range std {
+		if !finite(v) {
+			return fmt.Errorf("%s: canary item %d: the members give a non-finite std (%v): NaN/Inf weights?", b.Name, i, v)
+		}
+	}
+	return nil
+}
+
+func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 
 // Handler is the server's HTTP handler (all routes, auth and metrics).
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -163,7 +261,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.srvMu.Lock()
 	s.srv = srv
 	s.srvMu.Unlock()
-	err := srv.Serve(ln)
+	err := srv.Serve(newLimitListener(ln, s.cfg.MaxConns))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -239,4 +337,38 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// limitListener accepts at most n connections at a time; Accept waits for
+// one to close, leaving further clients in the kernel's listen backlog. It
+// bounds the per-connection memory (goroutine, buffers) under a flood.
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func newLimitListener(ln net.Listener, n int) net.Listener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n)}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -59,7 +63,12 @@ func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) err
 	maxItems := fs.Int("max-items", 256, "items per request")
 	maxTokens := fs.Int("max-tokens", 0, "tokens per item (default and ceiling: the model's n_positions)")
 	maxBody := fs.Int64("max-body", 8<<20, "request body bytes")
-	timeout := fs.Duration("timeout", 30*time.Second, "per-request time limit, queueing included")
+	timeout := fs.Duration("timeout", 30*time.Second, "per-request time limit: body, tokenizing, queueing and scoring")
+	maxItemBytes := fs.Int("max-item-bytes", 0, "bytes per item, refused before tokenizing (default 32 × the token limit)")
+	maxInFlight := fs.Int("max-inflight", 4, "requests reading, decoding or tokenizing their body at once (bounds body memory; see docs/serve.md)")
+	maxConns := fs.Int("max-conns", 256, "open connections; more wait in the listen backlog")
+	bodyTimeout := fs.Duration("body-timeout", 10*time.Second, "time to receive one request body; slower bodies get 408")
+	pendingTokens := fs.Int64("pending-tokens", 1<<20, "tokens accepted but not yet answered before 429 (8 bytes each)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -87,9 +96,15 @@ func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) err
 	if err != nil {
 		return err
 	}
+	// The same check a reload gets: a model with NaN weights, or one the
+	// engine cannot run, does not start serving.
+	if err := serve.Canary(b); err != nil {
+		return err
+	}
 	cfg := serve.Config{
 		MaxBatch: *maxBatch, MaxBatchTokens: *maxBatchTokens, MaxWait: *maxWait, QueueSize: *queue, MaxItems: *maxItems,
 		MaxTokens: *maxTokens, MaxBodyBytes: *maxBody, RequestTimeout: *timeout,
+		MaxItemBytes: *maxItemBytes, MaxInFlight: *maxInFlight, MaxConns: *maxConns, BodyTimeout: *bodyTimeout, PendingTokens: *pendingTokens,
 		Token: *token, Load: load,
 	}
 	if cfg.MaxWait == 0 {
@@ -157,13 +172,20 @@ func loadBackend(dir string, members []string) (*serve.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFinite(dir, main); err != nil {
+		return nil, err
+	}
 	if tok.VocabSize() > main.Config.VocabSize {
 		return nil, fmt.Errorf("%s: tokenizer has %d tokens, model vocab_size is %d", dir, tok.VocabSize(), main.Config.VocabSize)
 	}
 	b := &serve.Backend{Tok: tok, Main: main, MaxTokens: main.Config.NPositions, Name: dir}
+	var loaded []*model.Model
 	for _, md := range members {
 		m, err := loadRewardModel(md)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkFinite(md, m); err != nil {
 			return nil, err
 		}
 		// Members must read the main model's token ids: WARM members share
@@ -173,9 +195,11 @@ func loadBackend(dir string, members []string) (*serve.Backend, error) {
 		}
 		b.MaxTokens = min(b.MaxTokens, m.Config.NPositions)
 		b.Members = append(b.Members, m)
+		loaded = append(loaded, m)
 	}
 	if len(members) > 0 {
 		b.Name = fmt.Sprintf("%s + %d members", dir, len(members))
+		warnMembers(os.Stderr, members, loaded)
 	}
 	fmt.Fprintf(os.Stderr, "warm serve: loaded %s (%d params per model) in %s\n", b.Name, main.NumParams(), time.Since(start).Round(time.Millisecond))
 	return b, nil
@@ -190,4 +214,52 @@ func loadRewardModel(dir string) (*model.Model, error) {
 		return nil, fmt.Errorf("%s: not a reward model (no score.weight): serve needs %s checkpoints", dir, model.ArchRewardModel)
 	}
 	return m, nil
+}
+
+// checkFinite refuses a model with a NaN or Inf weight: it would answer 500
+// to every request (or, in a row of wte no request touches, only to some).
+func checkFinite(dir string, m *model.Model) error {
+	for _, p := range m.Params {
+		for i, v := range p.W {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s: tensor %q element %d is %v: refusing a model with non-finite weights", dir, p.Name, i, v)
+			}
+		}
+	}
+	return nil
+}
+
+// warnMembers says on stderr when --members cannot give a meaningful
+// disagreement: one member (std is always 0), or two members that are the
+// same directory or hold identical weights (compared after loading, which
+// costs no extra read and equals comparing the weights' digests).
+func warnMembers(w io.Writer, dirs []string, models []*model.Model) {
+	if len(dirs) == 1 {
+		fmt.Fprintf(w, "warm serve: warning: --members has one model (%s): its std is always 0; pass two or more members for an ensemble disagreement\n", dirs[0])
+		return
+	}
+	canon := func(d string) string {
+		if abs, err := filepath.Abs(d); err == nil {
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				return real
+			}
+			return abs
+		}
+		return filepath.Clean(d)
+	}
+	for i := range dirs {
+		for j := range i {
+			what := ""
+			switch {
+			case canon(dirs[i]) == canon(dirs[j]):
+				what = "is the same directory as"
+			case slices.Equal(models[i].Weights(), models[j].Weights()):
+				what = "has weights identical to"
+			default:
+				continue
+			}
+			fmt.Fprintf(w, "warm serve: warning: member %s %s member %s: their disagreement is always 0, which shrinks std\n", dirs[i], what, dirs[j])
+			break
+		}
+	}
 }

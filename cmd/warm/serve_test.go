@@ -239,3 +239,60 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+func TestWarnMembers(t *testing.T) {
+	tok := trainTok(t)
+	a, b, c := t.TempDir(), t.TempDir(), t.TempDir()
+	ma, mb := writeRM(t, a, tok, 1), writeRM(t, b, tok, 2)
+	mc := writeRM(t, c, tok, 1) // same seed as a: identical weights
+	for _, tc := range []struct {
+		name   string
+		dirs   []string
+		models []*model.Model
+		want   string
+	}{
+		{"one member", []string{a}, []*model.Model{ma}, "has one model"},
+		{"same directory", []string{a, b, a + "/"}, []*model.Model{ma, mb, ma}, "is the same directory as member " + a},
+		{"identical weights", []string{a, b, c}, []*model.Model{ma, mb, mc}, c + " has weights identical to member " + a},
+		{"distinct", []string{a, b}, []*model.Model{ma, mb}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			warnMembers(&buf, tc.dirs, tc.models)
+			if tc.want == "" && buf.Len() != 0 || !strings.Contains(buf.String(), tc.want) {
+				t.Errorf("warning %q, want one containing %q", buf.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestServeRefusesBrokenModels: NaN weights and a config that does not
+// match the weights are errors at start (never a panic); the same loader
+// refuses them at reload.
+func TestServeRefusesBrokenModels(t *testing.T) {
+	tok := trainTok(t)
+	nanDir := t.TempDir()
+	m := writeRM(t, nanDir, tok, 1)
+	m.Param("transformer.h.1.mlp.c_fc.weight").W[7] = float32(math.NaN())
+	if err := m.Save(nanDir, safetensors.F32); err != nil {
+		t.Fatal(err)
+	}
+	bigDir := t.TempDir()
+	writeRM(t, bigDir, tok, 1)
+	cfgPath := filepath.Join(bigDir, "config.json")
+	raw, _ := os.ReadFile(cfgPath)
+	var cj map[string]any
+	json.Unmarshal(raw, &cj)
+	cj["n_embd"], cj["n_head"] = 1<<24, 1
+	raw, _ = json.Marshal(cj)
+	os.WriteFile(cfgPath, raw, 0o644)
+	for _, tc := range []struct{ dir, want string }{
+		{nanDir, `"transformer.h.1.mlp.c_fc.weight" element 7 is NaN`},
+		{bigDir, "config.json implies"},
+	} {
+		err := runServe([]string{"--model", tc.dir, "--addr", "127.0.0.1:0"}, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.dir) {
+			t.Errorf("serve %s: %v, want an error naming the directory with %q", tc.dir, err, tc.want)
+		}
+	}
+}
