@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // withConfig copies a fixture's weights into a temp dir with config.json
@@ -195,5 +196,32 @@ func TestConfigDefaults(t *testing.T) {
 	c := m.Config()
 	if c.RopeTheta != 1e6 || c.HeadDim != 32 || c.NumKVHeads != 2 || c.PadTokenID != nil || c.Task != Reward || len(c.EOSTokenIDs) != 1 {
 		t.Errorf("config %+v", c)
+	}
+}
+
+// BF16 weights stay BF16: every matrix aliases the mapped file (no float32
+// copy), which is what keeps peak RSS near the weight files' size.
+func TestBF16StaysBF16(t *testing.T) {
+	m, err := Load("testdata/qwen3_rm_bf16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	mats := []*matrix{&m.embed}
+	for i := range m.layers {
+		L := &m.layers[i]
+		mats = append(mats, &L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down)
+	}
+	for i, w := range mats {
+		if w.bf16 == nil || w.f32 != nil {
+			t.Fatalf("matrix %d: bf16 %v, f32 %v: want BF16 only", i, w.bf16 != nil, w.f32 != nil)
+		}
+	}
+	raw, err := m.ckpt.Bytes("model.layers.0.mlp.up_proj.weight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &raw[0] != (*byte)(unsafe.Pointer(&m.layers[0].up.bf16[0])) {
+		t.Error("up_proj is a copy, not the mapped bytes")
 	}
 }

@@ -11,12 +11,14 @@ import (
 
 // Memory bounds of one forward pass. Sequences are packed end to end (no
 // padding is computed) into groups of at most groupTokens tokens (a
-// longer sequence forms a group alone); the MLP runs mlpRows rows at a
-// time; attention takes queryBlock query rows per job. These keep the
-// activations of an 8×512-token batch of a 1B model near 300 MB.
+// longer sequence forms a group alone); the MLP's gate and up products
+// together hold at most mlpFloats values (as many rows at a time as fit:
+// fewer, shorter products would repack the weights more often); attention
+// takes queryBlock query rows per job. An 8×512-token batch of a 1B model
+// then needs about 400 MB of activations, a 0.6B one about 250 MB.
 const (
 	groupTokens = 4096
-	mlpRows     = 1024
+	mlpFloats   = 32 << 20
 	queryBlock  = 128
 	// logitFloats bounds one slice of LM-head logits (rows × vocab columns).
 	logitFloats = 8 << 20
@@ -114,29 +116,45 @@ func groups(seqs [][]int) [][2]int {
 	return out
 }
 
+// workspace is one forward pass's activations, kept between calls (in
+// Model.pool) so that repeated scoring does not leave the garbage
+// collector a batch's worth of dead buffers each time.
+type workspace struct {
+	x, hn, q, k, v, att, gate, up []float32
+}
+
+// grow returns (*buf)[:n], reallocating when the capacity is short.
+func grow(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	return (*buf)[:n]
+}
+
 // forward runs the decoder over a packed group and returns the residual
-// stream after the last layer (before the final norm), rows × hidden.
-func (m *Model) forward(p packed) []float32 {
+// stream after the last layer (before the final norm), rows × hidden: a
+// slice of ws, valid until ws is used again.
+func (m *Model) forward(ws *workspace, p packed) []float32 {
 	c := m.cfg
 	T, H, hd := p.rows, c.HiddenSize, c.HeadDim
 	nq, nkv := c.NumHeads, c.NumKVHeads
 	qd, kvd, I := nq*hd, nkv*hd, c.IntermediateSize
 
-	x := make([]float32, T*H)
+	mlpRows := max(1, min(T, mlpFloats/(2*I)))
+	x := grow(&ws.x, T*H)
+	hn := grow(&ws.hn, T*H)
+	q := grow(&ws.q, T*qd)
+	k := grow(&ws.k, T*kvd)
+	v := grow(&ws.v, T*kvd)
+	att := grow(&ws.att, T*qd)
+	gate := grow(&ws.gate, mlpRows*I)
+	up := grow(&ws.up, mlpRows*I)
 	for r, s := range p.seqs {
 		for t, id := range s {
 			m.embed.row(id, x[(p.off[r]+t)*H:(p.off[r]+t+1)*H])
 		}
 	}
 	cos, sin := m.rotaryTables(p.maxLen)
-	hn := make([]float32, T*H)
-	q := make([]float32, T*qd)
-	k := make([]float32, T*kvd)
-	v := make([]float32, T*kvd)
-	att := make([]float32, T*qd)
-	mr := min(T, mlpRows)
-	gate := make([]float32, mr*I)
-	up := make([]float32, mr*I)
 	eps := float32(c.RMSNormEps)
 
 	for li := range m.layers {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"sync"
 	"unsafe"
 
 	"github.com/warm-rm/warm/safetensors"
@@ -53,6 +54,7 @@ type Model struct {
 	score  []float32 // [hidden], Reward only
 	lmHead *matrix   // CausalLM only: lm_head or the tied embeddings
 	inv    []float32 // rotary inverse frequencies, head_dim/2
+	pool   sync.Pool // *workspace
 }
 
 // Config returns the parsed configuration.
@@ -91,6 +93,7 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	m.inv = invFreq(cfg)
+	m.pool.New = func() any { return new(workspace) }
 	return m, nil
 }
 

@@ -21,12 +21,14 @@ func (m *Model) Rewards(seqs [][]int) ([]float32, error) {
 	if err := m.validate(seqs); err != nil {
 		return nil, err
 	}
+	ws := m.pool.Get().(*workspace)
+	defer m.pool.Put(ws)
 	out := make([]float32, len(seqs))
 	H := m.cfg.HiddenSize
 	hn := make([]float32, H)
 	for _, g := range groups(seqs) {
 		p := pack(seqs[g[0]:g[1]])
-		x := m.forward(p)
+		x := m.forward(ws, p)
 		for i, s := range p.seqs {
 			row := p.off[i] + m.poolIndex(s)
 			rmsNormRows(hn, x[row*H:(row+1)*H], m.norm, H, float32(m.cfg.RMSNormEps))
@@ -64,11 +66,13 @@ func (m *Model) TokenLogProbs(seqs [][]int) ([][]float32, error) {
 	if err := m.validate(seqs); err != nil {
 		return nil, err
 	}
+	ws := m.pool.Get().(*workspace)
+	defer m.pool.Put(ws)
 	out := make([][]float32, len(seqs))
 	H, V := m.cfg.HiddenSize, m.cfg.VocabSize
 	for _, g := range groups(seqs) {
 		p := pack(seqs[g[0]:g[1]])
-		x := m.forward(p)
+		x := m.forward(ws, p)
 		// Rows that predict a next token: all but each sequence's last.
 		var rows int
 		for _, s := range p.seqs {
