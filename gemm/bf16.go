@@ -19,14 +19,6 @@ func SgemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 // bf16ToF32 widens one bfloat16 bit pattern: exact, NaN and Inf kept.
 func bf16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
-// widenBF16 converts src to float32 into dst[:len(src)].
-func widenBF16(dst []float32, src []uint16) {
-	dst = dst[:len(src)]
-	for i, h := range src {
-		dst[i] = math.Float32frombits(uint32(h) << 16)
-	}
-}
-
 // packBF16 is packB for a bfloat16 op(B): the same panel layout
 // (dst[q*nr*kb + p*nr + j]), values widened to float32. For a stored B
 // (B as stored is k×n) each depth step of a panel is nr contiguous

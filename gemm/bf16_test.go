@@ -130,3 +130,26 @@ func TestSgemmSerialMatchesSgemm(t *testing.T) {
 		}
 	}
 }
+
+// widenBF16 (AVX2 blocks of 16 plus a scalar tail) against the scalar
+// definition, every length around the block size, every bit pattern class.
+func TestWidenBF16(t *testing.T) {
+	src := make([]uint16, 100)
+	for i := range src {
+		src[i] = uint16(i*2654435761>>7) ^ uint16(i)
+	}
+	src[3], src[20], src[40] = 0x7fc0, 0xff80, 0x8000 // NaN, -Inf, -0
+	for n := 0; n <= len(src); n++ {
+		dst := make([]float32, n+1)
+		dst[n] = 42
+		widenBF16(dst, src[:n])
+		for i := 0; i < n; i++ {
+			if math.Float32bits(dst[i]) != uint32(src[i])<<16 {
+				t.Fatalf("n=%d: dst[%d] bits %08x, want %08x", n, i, math.Float32bits(dst[i]), uint32(src[i])<<16)
+			}
+		}
+		if dst[n] != 42 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
