@@ -133,8 +133,11 @@ func grow(buf *[]float32, n int) []float32 {
 
 // forward runs the decoder over a packed group and returns the residual
 // stream after the last layer (before the final norm), rows × hidden: a
-// slice of ws, valid until ws is used again.
-func (m *Model) forward(ws *workspace, p packed) []float32 {
+// slice of ws, valid until ws is used again. With keep (ascending row
+// indices) only those rows are returned, in that order: the last layer's
+// output projection and MLP then run on them alone (a reward needs one
+// row per sequence; every row still feeds the last layer's attention).
+func (m *Model) forward(ws *workspace, p packed, keep []int) []float32 {
 	c := m.cfg
 	T, H, hd := p.rows, c.HiddenSize, c.HeadDim
 	nq, nkv := c.NumHeads, c.NumKVHeads
@@ -174,6 +177,16 @@ func (m *Model) forward(ws *workspace, p packed) []float32 {
 		rotate(q, nq, hd, p.pos, cos, sin)
 		rotate(k, nkv, hd, p.pos, cos, sin)
 		m.attention(p, q, k, v, att)
+		if keep != nil && li == len(m.layers)-1 {
+			// Rows move only towards the front (keep[j] ≥ j, ascending),
+			// so no row is overwritten before it is read.
+			for j, r := range keep {
+				copy(att[j*qd:(j+1)*qd], att[r*qd:(r+1)*qd])
+				copy(x[j*H:(j+1)*H], x[r*H:(r+1)*H])
+			}
+			T = len(keep)
+			att, x, hn = att[:T*qd], x[:T*H], hn[:T*H]
+		}
 		L.o.mul(T, att, x, 1) // residual: x += attn·Woᵀ
 		addBias(x, L.oBias)
 

@@ -28,10 +28,13 @@ func (m *Model) Rewards(seqs [][]int) ([]float32, error) {
 	hn := make([]float32, H)
 	for _, g := range groups(seqs) {
 		p := pack(seqs[g[0]:g[1]])
-		x := m.forward(ws, p)
+		keep := make([]int, len(p.seqs))
 		for i, s := range p.seqs {
-			row := p.off[i] + m.poolIndex(s)
-			rmsNormRows(hn, x[row*H:(row+1)*H], m.norm, H, float32(m.cfg.RMSNormEps))
+			keep[i] = p.off[i] + m.poolIndex(s)
+		}
+		x := m.forward(ws, p, keep)
+		for i := range p.seqs {
+			rmsNormRows(hn, x[i*H:(i+1)*H], m.norm, H, float32(m.cfg.RMSNormEps))
 			var r float64
 			for j, w := range m.score {
 				r += float64(w) * float64(hn[j])
@@ -72,7 +75,7 @@ func (m *Model) TokenLogProbs(seqs [][]int) ([][]float32, error) {
 	H, V := m.cfg.HiddenSize, m.cfg.VocabSize
 	for _, g := range groups(seqs) {
 		p := pack(seqs[g[0]:g[1]])
-		x := m.forward(ws, p)
+		x := m.forward(ws, p, nil)
 		// Rows that predict a next token: all but each sequence's last.
 		var rows int
 		for _, s := range p.seqs {
