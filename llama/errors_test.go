@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/warm-rm/warm/safetensors"
 )
 
 // withConfig copies a fixture's weights into a temp dir with config.json
@@ -224,4 +226,53 @@ func TestBF16StaysBF16(t *testing.T) {
 	if &raw[0] != (*byte)(unsafe.Pointer(&m.layers[0].up.bf16[0])) {
 		t.Error("up_proj is a copy, not the mapped bytes")
 	}
+}
+
+// F16 weights (widened to float32 at load) score as the F32 original does,
+// within F16's rounding of the weights (11 significant bits).
+func TestF16Weights(t *testing.T) {
+	src, err := safetensors.Open("testdata/qwen3_rm_f32/model.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dir := withConfig(t, "qwen3_rm_f32", nil)
+	os.Remove(filepath.Join(dir, "model.safetensors"))
+	var infos []safetensors.TensorInfo
+	for _, ti := range src.Tensors() {
+		infos = append(infos, safetensors.TensorInfo{Name: ti.Name, Dtype: safetensors.F16, Shape: ti.Shape})
+	}
+	w, err := safetensors.Create(filepath.Join(dir, "model.safetensors"), infos, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range infos {
+		v, err := src.Float32(ti.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := make([]byte, 2*len(v))
+		for i, f := range v {
+			h := safetensors.F16FromFloat32(f)
+			raw[2*i], raw[2*i+1] = byte(h), byte(h>>8)
+		}
+		if _, err := w.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e := readExpected(t, "testdata/qwen3_rm_f32")
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	got, err := m.Rewards(e.Seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tol := 1e-2 * rms(e.Rewards)
+	compare(t, "F16 reward vs F32", got, e.Rewards, func(float64) float64 { return tol })
 }
