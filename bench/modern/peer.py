@@ -8,6 +8,7 @@ Prints one JSON line: seconds, tokens/s, peak RSS (VmHWM) and the rewards.
 
 import json
 import os
+import resource
 import sys
 import time
 
@@ -39,6 +40,11 @@ def batch(vocab, nseq, seqlen):
     return [[(i * 1000003 + t * 7919 + 12345) % vocab for t in range(seqlen)] for i in range(nseq)]
 
 
+def cpu_seconds():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def peak_rss_mb():
     with open("/proc/self/status") as f:
         for line in f:
@@ -57,10 +63,10 @@ def main():
     seqs = batch(cfg["vocab_size"], nseq, seqlen)
     with torch.no_grad():
         ref.rewards(W, cfg, [s[:16] for s in seqs[:1]], dtype)  # warm-up: pages, allocator
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_seconds()
         r = ref.rewards(W, cfg, seqs, dtype)
-        sec = time.perf_counter() - t
-    print(json.dumps({"impl": "torch-" + dt, "threads": threads, "seconds": sec,
+        sec, cpu = time.perf_counter() - t, cpu_seconds() - c
+    print(json.dumps({"impl": "torch-" + dt, "threads": threads, "seconds": sec, "cpu_seconds": cpu,
                       "tokens_per_s": nseq * seqlen / sec, "peak_rss_mb": peak_rss_mb(), "rewards": r}))
 
 

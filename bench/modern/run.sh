@@ -61,8 +61,8 @@ import json, os, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 work = sys.argv[2]
 def med(xs): return statistics.median(xs)
-print("| model | weights | threads | warm tok/s | torch f32 tok/s | torch bf16 tok/s | warm / best torch | warm peak RSS | RSS / weights | torch bf16 RSS | torch f32 RSS |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| model | weights | threads | warm tok/s | torch f32 tok/s | torch bf16 tok/s | warm / best torch | tok per CPU-s warm / f32 / bf16 | warm peak RSS | RSS / weights | torch bf16 RSS | torch f32 RSS |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for m in dict.fromkeys(r["model"] for r in rows):
     wb = os.path.getsize(os.path.join(work, m, "model.safetensors")) / 2**20
     for th in (2, 1):
@@ -71,8 +71,9 @@ for m in dict.fromkeys(r["model"] for r in rows):
             continue
         t = {i: med([r["tokens_per_s"] for r in v]) for i, v in g.items()}
         rss = {i: max(r["peak_rss_mb"] for r in v) for i, v in g.items()}
+        tc = {i: med([r["seconds"] * r["tokens_per_s"] / r["cpu_seconds"] for r in v]) for i, v in g.items()}
         best = max(t["torch-f32"], t["torch-bf16"])
-        print(f"| {m} | {wb:.0f} MiB | {th} | {t['warm']:.0f} | {t['torch-f32']:.0f} | {t['torch-bf16']:.0f} | {t['warm'] / best:.2f} | {rss['warm']:.0f} MiB | {rss['warm'] / wb:.2f} | {rss['torch-bf16']:.0f} MiB | {rss['torch-f32']:.0f} MiB |")
+        print(f"| {m} | {wb:.0f} MiB | {th} | {t['warm']:.0f} | {t['torch-f32']:.0f} | {t['torch-bf16']:.0f} | {t['warm'] / best:.2f} | {tc['warm']:.0f} / {tc['torch-f32']:.0f} / {tc['torch-bf16']:.0f} | {rss['warm']:.0f} MiB | {rss['warm'] / wb:.2f} | {rss['torch-bf16']:.0f} MiB | {rss['torch-f32']:.0f} MiB |")
     # Agreement: warm vs the float32 peer on the same batch.
     for th in (2, 1):
         a = [r for r in rows if r["model"] == m and r["threads"] == th and r["impl"] == "warm"]

@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/warm-rm/warm/llama"
@@ -61,16 +62,25 @@ func run(dir string, nseq, seqLen int) error {
 	if _, err := m.Rewards([][]int{seqs[0][:min(16, seqLen)]}); err != nil {
 		return err
 	}
-	t := time.Now()
+	t, c := time.Now(), cpuSeconds()
 	r, err := m.Rewards(seqs)
 	if err != nil {
 		return err
 	}
-	sec := time.Since(t).Seconds()
+	sec, cpu := time.Since(t).Seconds(), cpuSeconds()-c
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"impl": "warm", "threads": runtime.GOMAXPROCS(0), "seconds": sec,
+		"impl": "warm", "threads": runtime.GOMAXPROCS(0), "seconds": sec, "cpu_seconds": cpu,
 		"tokens_per_s": float64(nseq*seqLen) / sec, "peak_rss_mb": peakRSSMB(), "rewards": r,
 	})
+}
+
+// cpuSeconds is the process's user + system CPU time.
+func cpuSeconds() float64 {
+	var u syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano()).Seconds()
 }
 
 // peakRSSMB is VmHWM: the peak resident set, mapped weight pages included.
