@@ -369,3 +369,17 @@ func tokenIDs(raw json.RawMessage) ([]int, error) {
 	}
 	return many, nil
 }
+
+// ReadConfig parses and validates a config.json (path to the file) as Load
+// does, without opening the weights: for callers choosing a loader.
+func ReadConfig(path string) (Config, error) {
+	cfg, _, err := readConfig(path)
+	return cfg, err
+}
+
+// Supports reports whether model_type is one this package runs
+// (llama, qwen2, qwen3, mistral).
+func Supports(modelType string) bool {
+	_, ok := families[modelType]
+	return ok
+}

@@ -276,3 +276,18 @@ func TestF16Weights(t *testing.T) {
 	tol := 1e-2 * rms(e.Rewards)
 	compare(t, "F16 reward vs F32", got, e.Rewards, func(float64) float64 { return tol })
 }
+
+func TestReadConfigAndSupports(t *testing.T) {
+	c, err := ReadConfig("testdata/llama_rm_f32/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RopeScaling == nil || c.RopeScaling.Type != "llama3" || c.RopeScaling.Factor != 8 || *c.PadTokenID != 3 {
+		t.Errorf("config %+v", c)
+	}
+	for mt, want := range map[string]bool{"llama": true, "qwen2": true, "qwen3": true, "mistral": true, "gpt2": false, "gemma": false} {
+		if Supports(mt) != want {
+			t.Errorf("Supports(%q) = %v", mt, !want)
+		}
+	}
+}

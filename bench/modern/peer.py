@@ -11,12 +11,17 @@ import os
 import resource
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "llama", "testdata"))
 import reference as ref  # noqa: E402
+
+
+# The memmap is read-only and never written: torch's warning does not apply.
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 
 def load_mmap(path):
