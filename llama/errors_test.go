@@ -2,6 +2,7 @@ package llama
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -288,6 +289,46 @@ func TestReadConfigAndSupports(t *testing.T) {
 	for mt, want := range map[string]bool{"llama": true, "qwen2": true, "qwen3": true, "mistral": true, "gpt2": false, "gemma": false} {
 		if Supports(mt) != want {
 			t.Errorf("Supports(%q) = %v", mt, !want)
+		}
+	}
+}
+
+// Concurrent callers each get their own workspace: results equal the
+// serial ones.
+func TestConcurrentCalls(t *testing.T) {
+	e := readExpected(t, "testdata/qwen2_rm_bf16")
+	m, err := Load("testdata/qwen2_rm_bf16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	want, err := m.Rewards(e.Seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			seqs := e.Seqs[g%2:] // different batches in flight at once
+			for range 3 {
+				got, err := m.Rewards(seqs)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := range got {
+					if got[i] != want[g%2+i] {
+						errs <- fmt.Errorf("goroutine %d: reward %d = %v, serial %v", g, i, got[i], want[g%2+i])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }
