@@ -120,6 +120,15 @@ func TestInputErrors(t *testing.T) {
 		{"empty sequence", func() error { _, err := rm.Rewards([][]int{{1}, {}}); return err }, "sequence 1 is empty"},
 		{"too long", func() error { _, err := rm.Rewards([][]int{long}); return err }, "more than max_position_embeddings 4096"},
 		{"rewards from an LM", func() error { _, err := lm.Rewards([][]int{{1}}); return err }, "MistralForCausalLM has no reward head"},
+		{"closed", func() error {
+			c, err := Load("testdata/llama_rm_f32")
+			if err != nil {
+				return err
+			}
+			c.Close()
+			_, err = c.Rewards([][]int{{1}})
+			return err
+		}, "model is closed"},
 		{"log-probs from an RM", func() error { _, err := rm.TokenLogProbs([][]int{{1}}); return err }, "Qwen3ForSequenceClassification has no language-model head"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,6 +83,9 @@ func pack(seqs [][]int) packed {
 
 // validate checks every sequence before any work is done.
 func (m *Model) validate(seqs [][]int) error {
+	if m.ckpt == nil {
+		return fmt.Errorf("%s: model is closed", m.dir)
+	}
 	for i, s := range seqs {
 		if len(s) == 0 {
 			return fmt.Errorf("sequence %d is empty", i)
