@@ -27,11 +27,18 @@ import (
 // too short, as BLAS implementations do. Large products run on up to
 // GOMAXPROCS goroutines; C's result does not depend on their number.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	checkArgs(transA, transB, m, n, k, a, lda, len(b), ldb, c, ldc)
 	sgemm(active, runtime.GOMAXPROCS(0), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+// SgemmSerial is Sgemm on the calling goroutine only, for callers that
+// already run one product per core (e.g. attention heads in parallel).
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, a, lda, len(b), ldb, c, ldc)
+	sgemm(active, 1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, lenB, ldb int, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
 	}
@@ -44,19 +51,19 @@ func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	if transB {
 		br, bc = n, k
 	}
-	check := func(name string, x []float32, rows, cols, ld int) {
+	check := func(name string, length, rows, cols, ld int) {
 		if ld < max(1, cols) {
 			panic(fmt.Sprintf("gemm: ld%s=%d < %d columns", name, ld, cols))
 		}
-		if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
-			panic(fmt.Sprintf("gemm: len(%s)=%d too short for %d×%d with ld%s=%d", name, len(x), rows, cols, name, ld))
+		if rows > 0 && cols > 0 && length < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("gemm: len(%s)=%d too short for %d×%d with ld%s=%d", name, length, rows, cols, name, ld))
 		}
 	}
 	if m > 0 && n > 0 && k > 0 {
-		check("a", a, ar, ac, lda)
-		check("b", b, br, bc, ldb)
+		check("a", len(a), ar, ac, lda)
+		check("b", lenB, br, bc, ldb)
 	}
-	check("c", c, m, n, ldc)
+	check("c", len(c), m, n, ldc)
 }
 
 // Parallel thresholds. Below minParallelFlops a goroutine's start-up and
@@ -68,6 +75,33 @@ const (
 )
 
 func sgemm(kern *kernel, procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmB(kern, procs, transA, m, n, k, alpha, a, lda, operandB{f32: b, ld: ldb, trans: transB}, beta, c, ldc)
+}
+
+// operandB is op(B) as stored: float32 (f32) or bfloat16 bit patterns
+// (bf16, widened to float32 while packing), row stride ld, transposed
+// when trans.
+type operandB struct {
+	f32   []float32
+	bf16  []uint16
+	ld    int
+	trans bool
+}
+
+// at returns op(B)[p][j] as float32.
+func (b operandB) at(p, j int) float32 {
+	i := p*b.ld + j
+	if b.trans {
+		i = j*b.ld + p
+	}
+	if b.bf16 != nil {
+		return bf16ToF32(b.bf16[i])
+	}
+	return b.f32[i]
+}
+
+// gemmB is the driver shared by the float32 and bfloat16 B operands.
+func gemmB(kern *kernel, procs int, transA bool, m, n, k int, alpha float32, a []float32, lda int, b operandB, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -76,7 +110,7 @@ func sgemm(kern *kernel, procs int, transA, transB bool, m, n, k int, alpha floa
 		return
 	}
 	if m*n*k <= smallMNK {
-		small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		small(transA, m, n, k, alpha, a, lda, b, beta, c, ldc)
 		return
 	}
 	flops := 2 * float64(m) * float64(n) * float64(k)
@@ -100,7 +134,7 @@ func sgemm(kern *kernel, procs int, transA, transB bool, m, n, k int, alpha floa
 	}
 	workers = max(1, min(workers, tiles))
 	if workers == 1 {
-		kern.run(transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		kern.run(transA, 0, m, 0, n, k, alpha, a, lda, b, beta, c, ldc)
 		return
 	}
 	var wg sync.WaitGroup
@@ -116,9 +150,9 @@ func sgemm(kern *kernel, procs int, transA, transB bool, m, n, k int, alpha floa
 		}
 		job := func() {
 			if splitRows {
-				kern.run(transA, transB, lo, hi, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				kern.run(transA, lo, hi, 0, n, k, alpha, a, lda, b, beta, c, ldc)
 			} else {
-				kern.run(transA, transB, 0, m, lo, hi, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				kern.run(transA, 0, m, lo, hi, k, alpha, a, lda, b, beta, c, ldc)
 			}
 		}
 		if w == workers-1 {
@@ -138,19 +172,16 @@ func sgemm(kern *kernel, procs int, transA, transB bool, m, n, k int, alpha floa
 var smallMNK = 512
 
 // small is the direct triple loop for tiny products.
-func small(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func small(transA bool, m, n, k int, alpha float32, a []float32, lda int, b operandB, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			var s float32
 			for p := 0; p < k; p++ {
-				ai, bi := i*lda+p, p*ldb+j
+				ai := i*lda + p
 				if transA {
 					ai = p*lda + i
 				}
-				if transB {
-					bi = j*ldb + p
-				}
-				s += a[ai] * b[bi]
+				s += a[ai] * b.at(p, j)
 			}
 			s *= alpha
 			if beta != 0 {

@@ -33,6 +33,7 @@ type kernel struct {
 // workspace holds one goroutine's packing buffers.
 type workspace struct {
 	a, b, tile []float32
+	wide       []float32 // nr×kc: one bfloat16 panel widened, for panelB
 }
 
 func (kn *kernel) workspace() *workspace {
@@ -43,6 +44,7 @@ func (kn *kernel) workspace() *workspace {
 		a:    make([]float32, kn.mc*kn.kc),
 		b:    make([]float32, kn.kc*kn.nc),
 		tile: make([]float32, kn.mr*kn.nr),
+		wide: make([]float32, kn.nr*kn.kc),
 	}
 }
 
@@ -50,7 +52,7 @@ func (kn *kernel) workspace() *workspace {
 // goroutine. Loop order as in BLIS: jc (nc) → pc (kc) → pack B → ic (mc) →
 // pack A → jr (nr) → ir (mr) → micro-kernel. The B micro-panel is reused
 // by every A micro-panel of the block while it sits in L1.
-func (kn *kernel) run(transA, transB bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (kn *kernel) run(transA bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b operandB, beta float32, c []float32, ldc int) {
 	ws := kn.workspace()
 	defer kn.pool.Put(ws)
 	mr, nr := kn.mr, kn.nr
@@ -58,7 +60,11 @@ func (kn *kernel) run(transA, transB bool, i0, i1, j0, j1, k int, alpha float32,
 		nb := min(kn.nc, j1-jc)
 		for pc := 0; pc < k; pc += kn.kc {
 			kb := min(kn.kc, k-pc)
-			kn.packB(ws.b, transB, b, ldb, pc, kb, jc, nb)
+			if b.bf16 != nil {
+				kn.packBF16(ws.b, ws.wide, b.trans, b.bf16, b.ld, pc, kb, jc, nb)
+			} else {
+				kn.packB(ws.b, b.trans, b.f32, b.ld, pc, kb, jc, nb)
+			}
 			// The first k block applies beta; later ones add to C.
 			accumulate, bet := beta != 0, beta
 			if pc > 0 {
