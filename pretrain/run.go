@@ -186,12 +186,14 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 	runStart := time.Now()
 	secondsBefore := st.Seconds
 	elapsed := func() float64 { return secondsBefore + time.Since(runStart).Seconds() }
-	save := func() error {
-		st.Seconds = elapsed()
-		return saveResume(cfg.Out, m, opt, st)
-	}
 	var lossSum float64
 	var lossN int
+	save := func() error {
+		st.Seconds = elapsed()
+		st.LossSum, st.LossN = lossSum, lossN
+		return saveResume(cfg.Out, m, opt, st)
+	}
+	lossSum, lossN = st.LossSum, st.LossN
 	lastTime, lastStep := time.Now(), st.Step
 	valLoss := math.NaN()
 
