@@ -31,11 +31,10 @@ a rerun with the same flags resumes from the last one. --plot puts several runs 
 Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, default 2 and all), gold.`)
 	a := newRLArgs(fs)
 	out := &a.Out
-	fs.StringVar(out, "o", "", "same as --out")
 	plot := fs.Bool("plot", false, "plot the runs given as arguments on one set of curves into --out")
 	names := fs.String("names", "", "with --plot: comma-separated run labels")
 	sft := fs.String("sft", "", "with --plot: also sample the SFT policy DIR and each run at the same KL into OUT/samples.json")
-	samplePrompts := fs.String("sample-prompts", "", "with --sft: JSONL whose first 3 prompts are sampled")
+	samplePrompts := fs.String("sample-prompts", "", "with --sft: rows whose first 3 prompts are sampled (JSONL or Parquet)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -73,10 +72,10 @@ func newRLArgs(fs *flag.FlagSet) *rlArgs {
 	fs.StringVar(&a.PolicyDir, "policy", "runs/pretrain/final", "starting (SFT) policy: HF GPT2LMHeadModel directory with tokenizer files")
 	fs.StringVar(&a.DataDir, "data", "runs/data", "warm data output: prompts come from SPLIT.jsonl")
 	fs.StringVar(&a.Split, "split", "val", "split whose prompts are used")
-	fs.StringVar(&a.PromptsFile, "prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
+	fs.StringVar(&a.PromptsFile, "prompts", "", "rows with a \"prompt\" (or preference pairs), JSONL or Parquet (instead of --data)")
 	fs.StringVar(&a.Members, "members", "", "warm train run: rewards single, ensM, warmM")
 	fs.StringVar(&a.Ms, "m", "", "M values for ensM/warmM with --members (default 2 and all)")
-	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
+	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...]; pick one with --reward (repeatable)")
 	fs.StringVar(&a.Reward, "reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
 	fs.StringVar(&a.Out, "out", "", "run directory (required)")
 	rlConfigFlags(fs, &a.Cfg, &a.KLCoef, &a.Clean, &a.LR)
