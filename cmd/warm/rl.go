@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/reward"
@@ -187,11 +188,11 @@ func (a rlPlotArgs) run() error {
 				labels = append(labels, filepath.Base(r))
 			}
 		}
-		prompts, err := prefgen.ReadPrompts(promptFile, 3)
+		ps, err := prefdata.ReadPrompts(promptFile)
 		if err != nil {
 			return fmt.Errorf("--sample-prompts: %w", err)
 		}
-		s, err := rl.SamplesAtSameKL(sft, runs, labels, prompts)
+		s, err := rl.SamplesAtSameKL(sft, runs, labels, prefdata.PromptTexts(prefdata.UniquePrompts(ps, 3)))
 		if err != nil {
 			return err
 		}
