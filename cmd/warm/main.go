@@ -75,7 +75,8 @@ func runTo(args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &help):
-		writeHelp(stdout, c.name, help.fs)
+		// The flag set's own verb: warm eval --policies is warm duel.
+		writeHelp(stdout, strings.TrimPrefix(help.fs.Name(), "warm "), help.fs)
 		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "warm %s: %s\nrun 'warm %s --help' for its flags and examples\n", c.name, usageMessage(err), c.name)

@@ -62,7 +62,7 @@ func (a pretrainArgs) run() error {
 		a.ValFrac = map[bool]float64{false: 0.1, true: 0.4}[a.Sample]
 	}
 	if a.ValFrac <= 0 || a.ValFrac >= 1 {
-		return fmt.Errorf("--val-frac %g must be in (0, 1)", a.ValFrac)
+		return fmt.Errorf("%w: --val-frac %g must be in (0, 1)", errUsage, a.ValFrac)
 	}
 	docs, err := corpus.Open(a.Sample, a.DataDir, splitList(a.Sources))
 	if err != nil {

@@ -163,6 +163,9 @@ func runRepro(args []string) error {
 	}
 	ps, err := preset.Get(*presetName)
 	if err != nil {
+		return fmt.Errorf("%w: --preset: %v", errUsage, err)
+	}
+	if _, err := stageIndex(reproStages(), *from); err != nil {
 		return err
 	}
 	r := &reproRun{out: *out, data: *dataDir, preset: *presetName, sample: *sample, ps: ps}
@@ -287,7 +290,7 @@ func stageIndex(stages []reproStage, from string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("--from %q: no such stage (have %s)", from, strings.Join(stageNames(), ", "))
+	return 0, fmt.Errorf("%w: --from %q: no such stage (have %s)", errUsage, from, strings.Join(stageNames(), ", "))
 }
 
 func stageNames() []string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
@@ -105,6 +106,9 @@ func (a rlArgs) run() error {
 	if cfg.Baseline != "mean" {
 		cfg.BaselineDecay = 0
 	}
+	if err := checkRewardName(a.Reward, a.Members, a.RMs); err != nil {
+		return err
+	}
 	specs, err := collectSpecs(a.Members, a.Ms, a.RMs, false)
 	if err != nil {
 		return err
@@ -140,7 +144,33 @@ func pickReward(specs []reward.Spec, name string, onlyRM bool) (reward.Spec, err
 		}
 		have = append(have, s.Name)
 	}
+	if name != "" {
+		return reward.Spec{}, fmt.Errorf("%w: --reward %q: no such reward (have %s)", errUsage, name, strings.Join(have, ", "))
+	}
 	return reward.Spec{}, fmt.Errorf("%w: pick the reward with --reward NAME (have %s)", errUsage, strings.Join(have, ", "))
+}
+
+// checkRewardName checks --reward against the --rm names before any model
+// directory is read, so a wrong or missing name is a usage error (with
+// --members the names come from the run, and pickReward checks them).
+func checkRewardName(name, members string, rms rmFlags) error {
+	if members != "" {
+		return nil
+	}
+	var specs []reward.Spec
+	for _, r := range rms {
+		n, dir, _ := strings.Cut(r, "=")
+		kind := reward.KindSingle
+		if dir == "gold" {
+			kind = reward.KindGold
+		}
+		specs = append(specs, reward.Spec{Name: n, Kind: kind})
+	}
+	if !slices.ContainsFunc(specs, func(s reward.Spec) bool { return s.Name == "gold" || s.Kind == reward.KindGold }) {
+		specs = append(specs, reward.Spec{Name: "gold", Kind: reward.KindGold})
+	}
+	_, err := pickReward(specs, name, len(rms) == 1)
+	return err
 }
 
 // rlConfigFlags declares the flags that set rl.Config fields (0: the

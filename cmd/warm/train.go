@@ -72,7 +72,7 @@ func (a trainArgs) run() error {
 	o := a.O
 	ps, err := preset.Get(a.Preset)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: --preset: %v", errUsage, err)
 	}
 	o.Log = os.Stderr
 	if o.Init, o.Baklava, err = rmtrain.ResolveInits(a.PretrainDir, a.InitDir, splitList(a.Baklava)); err != nil {
