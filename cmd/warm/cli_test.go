@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -200,9 +199,4 @@ func TestRenamedFlagsStillParse(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no renamed flags found")
 	}
-}
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	os.Exit(m.Run())
 }

@@ -3,7 +3,10 @@
 //
 // Each verb lives in its own file (merge.go, score.go, ...) and registers a
 // command in the table below. help.go renders every verb's --help from its
-// flag set; examples.go holds the examples.
+// flag set; examples.go holds the examples. docs/cli.md is generated from
+// the same help text:
+//
+//go:generate go test -run ^TestCLIDoc$ -update .
 package main
 
 import (

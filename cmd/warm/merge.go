@@ -66,7 +66,7 @@ func runMerge(args []string) error {
 	force := fs.Bool("force", false, "replace an existing output (kept until the new one is in place)")
 	workers := fs.Int("workers", 2, "goroutines for the chunk work")
 	noSync := fs.Bool("no-sync", false, "skip fsync of the output (benchmarks)")
-	hashCache := fs.String("hash-cache", merge.DefaultHashCache(), "cache of input sha256 digests for the model card, keyed by path, size and mtime (\"\": always hash)")
+	hashCache := fs.String("hash-cache", merge.DefaultHashCache(), "cache of input sha256 digests for the model card, keyed by path, size and mtime (\"\": always hash; default: $XDG_CACHE_HOME/warm/sha256, ~/.cache/warm/sha256 on Linux)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
