@@ -277,3 +277,41 @@ func TestScoreOutputs(t *testing.T) {
 		t.Errorf("empty input: stdout %q, stderr %q", out, warn)
 	}
 }
+
+// TestScoreConversational: chat-message rows are scored as their plain
+// text (prefdata.PlainText), the same rewards as the text rows; a model
+// with a chat template gets a warning that it is not applied.
+func TestScoreConversational(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(scoreFixture, "hf_rm")
+	mdl := filepath.Join(dir, "rm")
+	os.Mkdir(mdl, 0o755)
+	ents, _ := os.ReadDir(src)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(mdl, e.Name()), b, 0o644)
+	}
+	conv := filepath.Join(dir, "conv.jsonl")
+	os.WriteFile(conv, []byte(`{"prompt":[{"role":"user","content":"Is it good?"}],"response":[{"role":"assistant","content":"Yes, lovely."}]}`+"\n"), 0o644)
+	text := filepath.Join(dir, "text.jsonl")
+	os.WriteFile(text, []byte(`{"prompt":"\n\nUser: Is it good?","response":"\n\nAssistant: Yes, lovely."}`+"\n"), 0o644)
+	score := func(path string) (string, string) {
+		var out, errb bytes.Buffer
+		if err := scoreMain([]string{"--model", mdl, "--data", path}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String()
+	}
+	a, warnA := score(conv)
+	b, _ := score(text)
+	if a != b || warnA != "" {
+		t.Fatalf("conversational %q (stderr %q), plain text %q", a, warnA, b)
+	}
+	os.WriteFile(filepath.Join(mdl, "tokenizer_config.json"), []byte(`{"chat_template":"{% for m in messages %}{{ m.content }}{% endfor %}"}`), 0o644)
+	if c, warn := score(conv); c != a || !strings.Contains(warn, "chat template, which is not applied yet") {
+		t.Fatalf("with a chat template: %q, stderr %q", c, warn)
+	}
+}
