@@ -156,30 +156,41 @@ func TestHelpExamplesParse(t *testing.T) {
 			continue
 		}
 		for _, ex := range exs {
-			words := strings.Fields(strings.SplitN(ex, " #", 2)[0])
-			for len(words) > 0 && strings.Contains(words[0], "=") { // VAR=value
-				words = words[1:]
-			}
-			if len(words) < 2 || words[0] != "warm" || words[1] != verb {
+			v, args, ok := commandLine(ex)
+			if !ok || (v != verb && !(verb == "eval" && v == "duel")) {
 				t.Errorf("%s example %q: want warm %s ...", verb, ex, verb)
 				continue
 			}
-			var args []string
-			for i := 2; i < len(words); i++ {
-				if words[i] == "<" { // a shell redirection
-					i++
-					continue
-				}
-				args = append(args, words[i])
-			}
-			if verb == "eval" && len(args) > 0 && args[0] == "--policies" {
-				verb, args = "duel", args[1:]
-			}
-			if _, err := parseFlags(verbFlags(t, verb), args); err != nil {
+			if _, err := parseFlags(verbFlags(t, v), args); err != nil {
 				t.Errorf("%s example %q: %v", verb, ex, err)
 			}
 		}
 	}
+}
+
+// commandLine splits a shell line "[VAR=v] warm VERB ARGS [< file] [# comment]"
+// into the verb and its arguments; ok is false for other lines. warm eval
+// --policies is warm duel.
+func commandLine(line string) (verb string, args []string, ok bool) {
+	words := strings.Fields(strings.SplitN(line, " #", 2)[0])
+	for len(words) > 0 && strings.Contains(words[0], "=") {
+		words = words[1:]
+	}
+	if len(words) < 2 || (words[0] != "warm" && words[0] != "bin/warm") || commands[words[1]] == nil {
+		return "", nil, false
+	}
+	verb = words[1]
+	for i := 2; i < len(words); i++ {
+		if words[i] == "<" || words[i] == ">" { // a shell redirection
+			i++
+			continue
+		}
+		args = append(args, words[i])
+	}
+	if verb == "eval" && len(args) > 0 && args[0] == "--policies" {
+		verb, args = "duel", args[1:]
+	}
+	return verb, args, true
 }
 
 // TestRenamedFlagsStillParse: the old names of renamed flags set the new

@@ -125,16 +125,9 @@ func TestReadmeVerbs(t *testing.T) {
 			inCode = !inCode
 			continue
 		}
-		words := strings.Fields(strings.SplitN(line, " #", 2)[0])
-		for len(words) > 0 && strings.Contains(words[0], "=") {
-			words = words[1:]
-		}
-		if !inCode || len(words) < 2 || (words[0] != "warm" && words[0] != "bin/warm") || commands[words[1]] == nil {
+		verb, args, ok := commandLine(line)
+		if !inCode || !ok {
 			continue
-		}
-		verb, args := words[1], words[2:]
-		if verb == "eval" && len(args) > 0 && args[0] == "--policies" {
-			verb, args = "duel", args[1:]
 		}
 		if _, err := parseFlags(verbFlags(t, verb), args); err != nil {
 			t.Errorf("README.md: %q: %v", line, err)
