@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -44,7 +48,7 @@ func TestMisuse(t *testing.T) {
 		{"data --preset huge", 2, `warm data: unknown preset "huge" (have full, quick, tiny)`},
 		{"pretrain --val-frac 2", 2, "warm pretrain: --val-frac 2 must be in (0, 1)"},
 		{"repro --from nope", 2, `warm repro: --from "nope": no such stage (have pretrain, data, train, merge, eval, bon, rl, duel)`},
-		{"frob", 2, `warm: unknown command "frob" (have bon, data, duel, eval, merge, pretrain, repro, rl, score, serve, train)`},
+		{"frob", 2, `warm: unknown command "frob" (have bon, completion, data, duel, eval, merge, pretrain, repro, rl, score, serve, train)`},
 	} {
 		t.Run(c.args, func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -209,5 +213,38 @@ func TestRenamedFlagsStillParse(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no renamed flags found")
+	}
+}
+
+// TestBashCompletion: the script completes verbs and a verb's flags in
+// bash (skipped where bash is missing).
+func TestBashCompletion(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	var script bytes.Buffer
+	if err := runCompletion([]string{"bash"}, &script); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "warm.bash")
+	if err := os.WriteFile(path, script.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ words, want string }{
+		{"warm me", "merge"},
+		{"warm merge --dt", "--dtype"},
+		{"warm score --with", "--with-input"},
+		{"warm rl --kl", "--kl-coef"},
+		{"warm train --num-m", "--num-members"},
+	} {
+		cmd := exec.Command(bash, "-c", `source "$1"; COMP_WORDS=($2); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _warm; echo "${COMPREPLY[*]}"`, "bash", path, c.words)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != c.want {
+			t.Errorf("%q: completions %q (%v), want %q", c.words, out, err, c.want)
+		}
+	}
+	if err := runCompletion([]string{"fish"}, io.Discard); !errors.Is(err, errUsage) {
+		t.Errorf("warm completion fish: %v, want a usage error", err)
 	}
 }

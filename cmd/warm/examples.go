@@ -54,6 +54,10 @@ var examples = map[string][]string{
 		"warm duel runs/rl-warm6/final runs/rl-single/final --data runs/data --split ood",
 		"warm duel a/ b/ --prompts prompts.jsonl --num-prompts 100 -o duel.json",
 	},
+	"completion": {
+		"warm completion bash > ~/.local/share/bash-completion/completions/warm",
+		"warm completion bash > /etc/bash_completion.d/warm              # every user (as root)",
+	},
 	"repro": {
 		"warm repro --preset tiny --sample                               # minutes, no setup",
 		"warm repro --preset quick                                       # after scripts/setup",
