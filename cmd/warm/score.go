@@ -33,8 +33,8 @@ rendered as plain text ("\n\nUser: …\n\nAssistant: …"), not through the mode
 func scoreMain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("score", scoreSynopsis)
 	modelDir := fs.String("model", "", "reward model: an HF directory (config.json, safetensors, tokenizer files)")
-	dataPath := fs.String("data", "", "rows to score, JSONL or Parquet; \"-\" reads stdin (`FILE`)")
-	out := fs.String("out", "-", "output `FILE`, written atomically; \"-\" is stdout")
+	dataPath := fs.String("data", "", "the rows to score, a JSONL or Parquet `FILE`; \"-\" reads stdin")
+	out := fs.String("out", "-", "write the scores to this `FILE` (atomically); \"-\" is stdout")
 	format := fs.String("format", prefdata.ScoreJSONL, "output format: jsonl or csv")
 	withInput := fs.Bool("with-input", false, "copy the input texts (prompt, response or chosen, rejected) into the output")
 	batch := fs.Int("batch", 32, "sequences per forward pass")
