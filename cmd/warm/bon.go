@@ -46,7 +46,7 @@ func collectSpecs(members, ms string, rms rmFlags, perMember bool) ([]reward.Spe
 }
 
 func runBoN(args []string) error {
-	fs := newFlagSet("bon", `--policy DIR (--members RM_RUN [--m 2,6] | --rm NAME=[ens:|wa:]DIR[,DIR...] ...) [--data DIR | --prompts FILE] --out DIR
+	fs := newFlagSet("bon", `--policy DIR (--members RM_RUN [-m 2,6] | --rm NAME=[ens:|wa:]DIR[,DIR...] ...) [--data DIR | --prompts FILE] -o DIR
 
 Samples N_max responses per prompt once (cached in OUT/samples.jsonl with their scores),
 picks the best by each reward for N = 1, 2, 4, ..., N_max (unbiased estimator over subsets),

@@ -23,8 +23,8 @@ func init() {
 }
 
 func runRL(args []string) error {
-	fs := newFlagSet("rl", `--policy DIR (--members RM_RUN --reward NAME | --rm NAME=[ens:|wa:]DIR[,DIR...]) [--data DIR | --prompts FILE] --out DIR
-       warm rl --plot RUN... [--names a,b,...] --out DIR
+	fs := newFlagSet("rl", `--policy DIR (--members RM_RUN --reward NAME | --rm NAME=[ens:|wa:]DIR[,DIR...]) [--data DIR | --prompts FILE] -o DIR
+       warm rl --plot RUN... [--names a,b,...] -o DIR
 
 Optimises the policy against the reward with REINFORCE and a leave-one-out baseline (RLOO),
 reward = RM(x, y) − α·KL(π‖π_ref) per sequence, logging proxy and gold reward, KL, entropy and
