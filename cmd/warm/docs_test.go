@@ -26,6 +26,11 @@ Conventions, the same in every verb:
 - ` + "`-o`" + ` is ` + "`--out`" + ` wherever a verb writes an output.
 - A default of "preset" is taken from the size preset named by ` + "`--preset`" + ` (tiny, quick, full:
   preset/preset.go).
+- One name per concept: ` + "`--corpus DIR`" + ` the text folder scripts/setup fills (pretrain, data, repro);
+  ` + "`--data DIR`" + ` a ` + "`warm data`" + ` output with SPLIT.jsonl files (train, eval, bon, rl, duel), for score
+  the row file itself; ` + "`--members DIR`" + ` a ` + "`warm train`" + ` run (eval, bon, rl; serve's ` + "`--members`" + ` takes
+  the member directories themselves); ` + "`--num-*`" + ` counts; ` + "`--ckpt-every`" + ` checkpoint interval;
+  ` + "`--prompts FILE`" + ` prompt rows; ` + "`--policy DIR`" + ` the sampling policy.
 - Repeatable flags say so; ` + "`--rm NAME=DIR`" + ` may be given once per reward.
 - Errors are one line on stderr, ` + "`warm VERB: problem`" + `. Exit status: 0 done (and ` + "`--help`" + `),
   1 the run failed, 2 the command line is wrong (then a hint to run ` + "`warm VERB --help`" + `
