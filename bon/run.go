@@ -14,6 +14,7 @@ import (
 	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/runlog"
@@ -116,10 +117,11 @@ func Run(o RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	prompts, err := prefgen.ReadPrompts(o.PromptFile, 0)
+	ps, err := prefdata.ReadPrompts(o.PromptFile)
 	if err != nil {
 		return nil, err
 	}
+	prompts := prefdata.PromptTexts(prefdata.UniquePrompts(ps, 0))
 	prompts, dropped := prefgen.FitPrompts(tok, prompts, policyCfg.NPositions, o.MaxNew)
 	if dropped > 0 {
 		logf(o.Log, "warm bon: skipped %d prompts too long for %d new tokens in a context of %d\n", dropped, o.MaxNew, policyCfg.NPositions)

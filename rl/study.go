@@ -7,6 +7,7 @@ import (
 	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/tokenizer"
@@ -55,10 +56,11 @@ func RunStudy(o StudyOptions) (*Summary, error) {
 		}
 		proxy = reward.TextScorer{Model: m, Tok: tok}
 	}
-	prompts, err := prefgen.ReadPrompts(o.PromptFile, 0)
+	ps, err := prefdata.ReadPrompts(o.PromptFile)
 	if err != nil {
 		return nil, err
 	}
+	prompts := prefdata.PromptTexts(prefdata.UniquePrompts(ps, 0))
 	prompts, dropped := prefgen.FitPrompts(tok, prompts, policy.Config.NPositions, o.Config.MaxNew)
 	if dropped > 0 && o.Log != nil {
 		fmt.Fprintf(o.Log, "warm rl: skipped %d prompts too long for %d new tokens in a context of %d\n", dropped, o.Config.MaxNew, policy.Config.NPositions)
@@ -111,10 +113,11 @@ func DuelStudy(o DuelStudyOptions) (*DuelResult, error) {
 	if ms[0].Config.VocabSize != ms[1].Config.VocabSize {
 		return nil, fmt.Errorf("%s and %s have different vocabularies (%d, %d)", o.A, o.B, ms[0].Config.VocabSize, ms[1].Config.VocabSize)
 	}
-	prompts, err := prefgen.ReadPrompts(o.PromptFile, 0)
+	ps, err := prefdata.ReadPrompts(o.PromptFile)
 	if err != nil {
 		return nil, err
 	}
+	prompts := prefdata.PromptTexts(prefdata.UniquePrompts(ps, 0))
 	ctx := min(ms[0].Config.NPositions, ms[1].Config.NPositions)
 	prompts, dropped := prefgen.FitPrompts(tok, prompts, ctx, o.MaxNew)
 	if dropped > 0 && o.Log != nil {

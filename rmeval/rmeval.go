@@ -6,6 +6,7 @@
 package rmeval
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -41,7 +42,10 @@ func LoadSplits(tok *tokenizer.Tokenizer, maxLen int, train, val, ood string, ma
 		if path == "" {
 			return nil
 		}
-		rows, err := prefdata.ReadJSONL(path)
+		rows, err := prefdata.ReadPairs(path) // JSONL or Parquet
+		if errors.Is(err, prefdata.ErrNoRows) {
+			return nil // an empty split is left out, as a missing one
+		}
 		if err != nil {
 			return err
 		}

@@ -46,7 +46,7 @@ func collectSpecs(members, ms string, rms rmFlags, perMember bool) ([]reward.Spe
 }
 
 func runBoN(args []string) error {
-	fs := newFlagSet("bon", `--policy DIR (--members RM_RUN [--m 2,6] | --rm NAME=[ens:|wa:]DIR[,DIR...] ...) [--data DIR | --prompts FILE] --out DIR
+	fs := newFlagSet("bon", `--policy DIR (--members RM_RUN [-m 2,6] | --rm NAME=[ens:|wa:]DIR[,DIR...] ...) [--data DIR | --prompts FILE] -o DIR
 
 Samples N_max responses per prompt once (cached in OUT/samples.jsonl with their scores),
 picks the best by each reward for N = 1, 2, 4, ..., N_max (unbiased estimator over subsets),
@@ -54,7 +54,7 @@ and reports proxy and gold reward against KL_bon = log N − (N−1)/N.
 "gold" (VADER on the response) is always scored.`)
 	a := newBonArgs()
 	a.bind(fs)
-	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable); NAME=gold for the judge")
+	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...]; NAME=gold for the judge (repeatable)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (a *bonArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.PolicyDir, "policy", a.PolicyDir, "policy: an HF GPT2LMHeadModel directory with tokenizer files")
 	fs.StringVar(&a.DataDir, "data", a.DataDir, "warm data output: prompts come from SPLIT.jsonl")
 	fs.StringVar(&a.Split, "split", a.Split, "split whose prompts are used")
-	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "JSONL file with a \"prompt\" field per row (instead of --data)")
+	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "rows with a \"prompt\" (or preference pairs), JSONL or Parquet (instead of --data)")
 	fs.StringVar(&a.Members, "members", a.Members, "warm train run: rewards single (best-ranked member), each member, ensM and warmM")
 	fs.StringVar(&a.Ms, "m", a.Ms, "M values for ensM/warmM with --members (default 2 and all)")
 	fs.IntVar(&a.NPrompts, "num-prompts", a.NPrompts, "prompts (default: preset BoNPrompts)")

@@ -19,7 +19,7 @@ func init() {
 }
 
 func runData(args []string) error {
-	fs := newFlagSet("data", "[--preset quick|full|tiny] [--data data/ | --sample] [--policy runs/pretrain/final] [--out runs/data] [overrides]")
+	fs := newFlagSet("data", "[--preset quick|full|tiny] [--corpus data/ | --sample] [--policy runs/pretrain/final] [-o runs/data] [overrides]")
 	a := newDataArgs()
 	a.bind(fs)
 	if _, err := parseFlags(fs, args); err != nil {
@@ -107,14 +107,18 @@ func newDataArgs() dataArgs {
 // bind declares the flags on a's fields, a's values as their defaults.
 func (a *dataArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
-	fs.StringVar(&a.DataDir, "data", a.DataDir, "data folder filled by scripts/setup")
+	fs.StringVar(&a.DataDir, "corpus", a.DataDir, "corpus folder filled by scripts/setup")
+	alias(fs, "data", "corpus")
 	fs.BoolVar(&a.Sample, "sample", a.Sample, "take prompts from the corpus sample embedded in the binary (no setup needed; OOD prompts then come from its train-split documents)")
 	fs.StringVar(&a.Sources, "sources", a.Sources, "comma-separated corpus sources (default: all); must match warm pretrain's")
 	fs.StringVar(&a.PolicyDir, "policy", a.PolicyDir, "policy: an HF GPT2LMHeadModel directory with tokenizer files")
 	fs.StringVar(&a.Out, "out", a.Out, "output directory")
-	fs.IntVar(&a.NTrain, "train", a.NTrain, "training pairs (default: preset)")
-	fs.IntVar(&a.NVal, "val", a.NVal, "ID validation pairs (default: preset)")
-	fs.IntVar(&a.NOOD, "ood", a.NOOD, "OOD pairs (default: preset)")
+	fs.IntVar(&a.NTrain, "num-train", a.NTrain, "training pairs (default: preset)")
+	fs.IntVar(&a.NVal, "num-val", a.NVal, "ID validation pairs (default: preset)")
+	fs.IntVar(&a.NOOD, "num-ood", a.NOOD, "OOD pairs (default: preset)")
+	alias(fs, "train", "num-train")
+	alias(fs, "val", "num-val")
+	alias(fs, "ood", "num-ood")
 	fs.IntVar(&a.MinNew, "min-new", a.MinNew, "shortest response in new tokens (default: preset)")
 	fs.IntVar(&a.MaxNew, "max-new", a.MaxNew, "longest response in new tokens (default: preset)")
 	fs.IntVar(&a.PromptMin, "prompt-min", a.PromptMin, "shortest prompt in tokens")

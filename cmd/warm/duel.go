@@ -19,11 +19,11 @@ func init() {
 // gold`: one response per held-out prompt from each policy, judged by gold;
 // ties count half; 95% Wilson interval.
 func runPolicyDuel(args []string) error {
-	fs := newFlagSet("duel", `A B [--data DIR | --prompts FILE] [-n 256] [--out FILE.json]
+	fs := newFlagSet("duel", `A B [--data DIR | --prompts FILE] [--num-prompts 256] [-o FILE.json]
 
 Samples one response per held-out prompt from policy A and from policy B (same seeds),
 judges both with gold (VADER), and prints A's win rate (ties half) with a 95% Wilson interval.`)
-	fs.Bool("policies", false, "(accepted for warm eval --policies A B)")
+	fs.Bool("policies", false, hiddenUsage+"policies") // warm eval --policies A B lands here
 	a := newDuelArgs()
 	a.bind(fs)
 	pos, err := parseFlags(fs, args)
@@ -91,10 +91,11 @@ func (a *duelArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset (response length): "+strings.Join(preset.Names(), ", "))
 	fs.StringVar(&a.DataDir, "data", a.DataDir, "warm data output: held-out prompts come from SPLIT.jsonl")
 	fs.StringVar(&a.Split, "split", a.Split, "split of the held-out prompts (ood, or val)")
-	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "JSONL file with a \"prompt\" field per row (instead of --data)")
-	fs.IntVar(&a.N, "n", a.N, "prompts at most")
+	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "rows with a \"prompt\" (or preference pairs), JSONL or Parquet (instead of --data)")
+	fs.IntVar(&a.N, "num-prompts", a.N, "prompts at most")
+	alias(fs, "n", "num-prompts")
 	fs.IntVar(&a.MaxNew, "max-new", a.MaxNew, "longest response in tokens (default: preset MaxNew)")
-	fs.Float64Var(&a.Temp, "temperature", a.Temp, "sampling temperature (the RL runs' by default)")
+	fs.Float64Var(&a.Temp, "temperature", a.Temp, "sampling temperature (the RL runs')")
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed (the same for both policies)")
-	fs.StringVar(&a.Out, "out", a.Out, "also write the result as JSON to this file")
+	fs.StringVar(&a.Out, "out", a.Out, "also write the result as JSON to this `FILE`")
 }

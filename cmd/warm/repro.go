@@ -150,7 +150,8 @@ func runRepro(args []string) error {
 	fs := newFlagSet("repro", "[flags]\n\nRuns the default WARM study end to end: pretrain, data, M diverse reward models, merge,\neval (four splits, LMC ladder, greedy soup), best-of-N, RL for single / ENS / WARM rewards,\nhead-to-head win rates, and DIR/report.md + report.html with the claims table.\nEach stage is cached by the hash of its inputs: a killed run resumes where it stopped.")
 	presetName := fs.String("preset", "quick", "study size: "+strings.Join(preset.Names(), ", "))
 	out := fs.String("out", "", "run directory (default runs/PRESET)")
-	dataDir := fs.String("data", "data", "data folder filled by scripts/setup")
+	dataDir := fs.String("corpus", "data", "corpus folder filled by scripts/setup")
+	alias(fs, "data", "corpus")
 	sample := fs.Bool("sample", false, "use the corpus sample embedded in the binary instead of data/ (no setup needed)")
 	from := fs.String("from", "", "rerun from this stage on (one of "+strings.Join(stageNames(), ", ")+")")
 	pos, err := parseFlags(fs, args)
@@ -162,6 +163,9 @@ func runRepro(args []string) error {
 	}
 	ps, err := preset.Get(*presetName)
 	if err != nil {
+		return fmt.Errorf("%w: --preset: %v", errUsage, err)
+	}
+	if _, err := stageIndex(reproStages(), *from); err != nil {
 		return err
 	}
 	r := &reproRun{out: *out, data: *dataDir, preset: *presetName, sample: *sample, ps: ps}
@@ -286,7 +290,7 @@ func stageIndex(stages []reproStage, from string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("--from %q: no such stage (have %s)", from, strings.Join(stageNames(), ", "))
+	return 0, fmt.Errorf("%w: --from %q: no such stage (have %s)", errUsage, from, strings.Join(stageNames(), ", "))
 }
 
 func stageNames() []string {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/reward"
@@ -21,8 +23,8 @@ func init() {
 }
 
 func runRL(args []string) error {
-	fs := newFlagSet("rl", `--policy DIR (--members RM_RUN --reward NAME | --rm NAME=[ens:|wa:]DIR[,DIR...]) [--data DIR | --prompts FILE] --out DIR
-       warm rl --plot RUN... [--names a,b,...] --out DIR
+	fs := newFlagSet("rl", `--policy DIR (--members RM_RUN --reward NAME | --rm NAME=[ens:|wa:]DIR[,DIR...]) [--data DIR | --prompts FILE] -o DIR
+       warm rl --plot RUN... [--names a,b,...] -o DIR
 
 Optimises the policy against the reward with REINFORCE and a leave-one-out baseline (RLOO),
 reward = RM(x, y) − α·KL(π‖π_ref) per sequence, logging proxy and gold reward, KL, entropy and
@@ -31,11 +33,10 @@ a rerun with the same flags resumes from the last one. --plot puts several runs 
 Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, default 2 and all), gold.`)
 	a := newRLArgs(fs)
 	out := &a.Out
-	fs.StringVar(out, "o", "", "same as --out")
 	plot := fs.Bool("plot", false, "plot the runs given as arguments on one set of curves into --out")
 	names := fs.String("names", "", "with --plot: comma-separated run labels")
 	sft := fs.String("sft", "", "with --plot: also sample the SFT policy DIR and each run at the same KL into OUT/samples.json")
-	samplePrompts := fs.String("sample-prompts", "", "with --sft: JSONL whose first 3 prompts are sampled")
+	samplePrompts := fs.String("sample-prompts", "", "with --sft: rows whose first 3 prompts are sampled (JSONL or Parquet)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -73,10 +74,10 @@ func newRLArgs(fs *flag.FlagSet) *rlArgs {
 	fs.StringVar(&a.PolicyDir, "policy", "runs/pretrain/final", "starting (SFT) policy: HF GPT2LMHeadModel directory with tokenizer files")
 	fs.StringVar(&a.DataDir, "data", "runs/data", "warm data output: prompts come from SPLIT.jsonl")
 	fs.StringVar(&a.Split, "split", "val", "split whose prompts are used")
-	fs.StringVar(&a.PromptsFile, "prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
+	fs.StringVar(&a.PromptsFile, "prompts", "", "rows with a \"prompt\" (or preference pairs), JSONL or Parquet (instead of --data)")
 	fs.StringVar(&a.Members, "members", "", "warm train run: rewards single, ensM, warmM")
 	fs.StringVar(&a.Ms, "m", "", "M values for ensM/warmM with --members (default 2 and all)")
-	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
+	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...]; pick one with --reward (repeatable)")
 	fs.StringVar(&a.Reward, "reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
 	fs.StringVar(&a.Out, "out", "", "run directory (required)")
 	rlConfigFlags(fs, &a.Cfg, &a.KLCoef, &a.Clean, &a.LR)
@@ -104,6 +105,9 @@ func (a rlArgs) run() error {
 	}
 	if cfg.Baseline != "mean" {
 		cfg.BaselineDecay = 0
+	}
+	if err := checkRewardName(a.Reward, a.Members, a.RMs); err != nil {
+		return err
 	}
 	specs, err := collectSpecs(a.Members, a.Ms, a.RMs, false)
 	if err != nil {
@@ -140,7 +144,33 @@ func pickReward(specs []reward.Spec, name string, onlyRM bool) (reward.Spec, err
 		}
 		have = append(have, s.Name)
 	}
+	if name != "" {
+		return reward.Spec{}, fmt.Errorf("%w: --reward %q: no such reward (have %s)", errUsage, name, strings.Join(have, ", "))
+	}
 	return reward.Spec{}, fmt.Errorf("%w: pick the reward with --reward NAME (have %s)", errUsage, strings.Join(have, ", "))
+}
+
+// checkRewardName checks --reward against the --rm names before any model
+// directory is read, so a wrong or missing name is a usage error (with
+// --members the names come from the run, and pickReward checks them).
+func checkRewardName(name, members string, rms rmFlags) error {
+	if members != "" {
+		return nil
+	}
+	var specs []reward.Spec
+	for _, r := range rms {
+		n, dir, _ := strings.Cut(r, "=")
+		kind := reward.KindSingle
+		if dir == "gold" {
+			kind = reward.KindGold
+		}
+		specs = append(specs, reward.Spec{Name: n, Kind: kind})
+	}
+	if !slices.ContainsFunc(specs, func(s reward.Spec) bool { return s.Name == "gold" || s.Kind == reward.KindGold }) {
+		specs = append(specs, reward.Spec{Name: "gold", Kind: reward.KindGold})
+	}
+	_, err := pickReward(specs, name, len(rms) == 1)
+	return err
 }
 
 // rlConfigFlags declares the flags that set rl.Config fields (0: the
@@ -188,11 +218,11 @@ func (a rlPlotArgs) run() error {
 				labels = append(labels, filepath.Base(r))
 			}
 		}
-		prompts, err := prefgen.ReadPrompts(promptFile, 3)
+		ps, err := prefdata.ReadPrompts(promptFile)
 		if err != nil {
 			return fmt.Errorf("--sample-prompts: %w", err)
 		}
-		s, err := rl.SamplesAtSameKL(sft, runs, labels, prompts)
+		s, err := rl.SamplesAtSameKL(sft, runs, labels, prefdata.PromptTexts(prefdata.UniquePrompts(ps, 3)))
 		if err != nil {
 			return err
 		}
