@@ -2,6 +2,7 @@ package rmeval
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/stats"
 )
 
 func TestSummaryMs(t *testing.T) {
@@ -96,6 +98,19 @@ func TestRunModes(t *testing.T) {
 		if err := runlog.ReadJSON(filepath.Join(out, "eval.json"), &back); err != nil || len(back.Entries) != len(res.Result.Entries) {
 			t.Fatalf("eval.json: %v", err)
 		}
+		// Every entry's per-pair string decodes to its accuracy, on every
+		// split, and all strings of a split have the split's length.
+		for _, e := range back.Entries {
+			for sp, m := range e.Splits {
+				v, err := stats.DecodeCorrect(back.PerPair[sp][e.Name])
+				if err != nil || len(v) != m.N {
+					t.Fatalf("per_pair[%s][%s]: %d pairs, %v (want %d)", sp, e.Name, len(v), err, m.N)
+				}
+				if got, _ := stats.MeanStd(v); math.Abs(got-m.Acc) > 1e-12 {
+					t.Fatalf("per_pair[%s][%s] accuracy %g, metrics %g", sp, e.Name, got, m.Acc)
+				}
+			}
+		}
 		var w bytes.Buffer
 		res.Result.WriteSoup(&w)
 		if !strings.Contains(w.String(), "greedy soup (val)") {
@@ -125,6 +140,13 @@ func TestRunModes(t *testing.T) {
 		}
 		if len(c.Points) != 3 || c.Points[0].WA[Val].Acc != accOf("member-00") || c.Points[2].WA[Val].Acc != accOf("member-01") {
 			t.Fatalf("curve %+v", c.Points)
+		}
+		// The per-pair strings at λ = 0, ½, 1 are the points' accuracies.
+		for k, key := range []string{"a", "mid", "b"} {
+			v, err := stats.DecodeCorrect(c.PerPair[Val][key])
+			if m, _ := stats.MeanStd(v); err != nil || math.Abs(m-c.Points[k].WA[Val].Acc) > 1e-12 {
+				t.Fatalf("per_pair val %s: %g %v, point %g", key, m, err, c.Points[k].WA[Val].Acc)
+			}
 		}
 		var w bytes.Buffer
 		WriteCurves(&w, res.Curves, res.Splits)
