@@ -49,7 +49,17 @@ type Result struct {
 	Rewards map[string]string `json:"rewards"`
 	Curves  []Curve           `json:"curves"`
 	Duels   []Duel            `json:"win_rates"`
-	Seconds float64           `json:"seconds"`
+	// PerPrompt is, per reward and per prompt (the pool's order), the
+	// expected gold of the best-of-N pick at N = NMax: the paired unit of
+	// the claims table's BoN rows.
+	PerPrompt *PerPrompt `json:"per_prompt,omitempty"`
+	Seconds   float64    `json:"seconds"`
+}
+
+// PerPrompt is bon.json's per_prompt field.
+type PerPrompt struct {
+	N    int                  `json:"n"`
+	Gold map[string][]float64 `json:"gold"`
 }
 
 // meta identifies a sample pool, so that a rerun reuses it only when
@@ -169,7 +179,11 @@ func Run(o RunOptions) (*Result, error) {
 		}
 		duels = append(duels, d)
 	}
-	res := &Result{policyAbs, len(pool.Prompts), o.N, o.MinNew, o.MaxNew, o.Temperature, o.Seed, goldName, mt.Rewards, curves, duels, time.Since(start).Seconds()}
+	pp, err := PromptGold(scores, names, goldName, o.N)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{policyAbs, len(pool.Prompts), o.N, o.MinNew, o.MaxNew, o.Temperature, o.Seed, goldName, mt.Rewards, curves, duels, pp, time.Since(start).Seconds()}
 	return res, atomicfile.WriteJSON(filepath.Join(o.Out, "bon.json"), res)
 }
 

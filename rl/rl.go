@@ -145,6 +145,7 @@ type Summary struct {
 	PeakGold  float64 `json:"peak_gold"` // of the smoothed gold curve
 	PeakStep  int     `json:"peak_gold_step"`
 	PeakKL    float64 `json:"peak_gold_kl"`
+	EndGold   float64 `json:"end_gold"` // smoothed gold at the last step (same window as the peak)
 	Seconds   float64 `json:"seconds"`
 	Resumed   int     `json:"resumed_from_step"`
 	FinalDir  string  `json:"final_policy"`
@@ -293,6 +294,7 @@ func Train(r Run) (*Summary, error) {
 	sum := &Summary{Config: cfg, Steps: st.Step, Final: last, Seconds: st.Seconds, Resumed: resumed,
 		FinalDir: final, PromptsN: len(r.Prompts), Completed: true}
 	sum.PeakStep, sum.PeakGold, sum.PeakKL = Peak(steps, SmoothWindow(len(steps)))
+	sum.EndGold = EndGold(steps, SmoothWindow(len(steps)))
 	if err := atomicfile.WriteJSON(filepath.Join(r.Out, "summary.json"), sum); err != nil {
 		return nil, err
 	}

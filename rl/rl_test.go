@@ -281,6 +281,24 @@ func TestHeadToHead(t *testing.T) {
 	if d.Rate != 0.5 || d.Ties != len(prompts) || !(d.Lo < 0.5 && d.Hi > 0.5) {
 		t.Errorf("self duel: %+v", d)
 	}
+	// Several samples per prompt: per-prompt golds are the samples' means,
+	// and the mean gold is their mean.
+	opt.Samples = 3
+	d, err = HeadToHead(a, tinyModel(tok, 10), tok, prompts, judge, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Samples != 3 || len(d.GoldA) != len(prompts) || len(d.GoldB) != len(prompts) {
+		t.Fatalf("duel with 3 samples: %+v", d)
+	}
+	if ma, _ := stats.MeanStd(d.GoldA); math.Abs(ma-d.MeanGoldA) > 1e-12 {
+		t.Errorf("mean gold A %g, per-prompt mean %g", d.MeanGoldA, ma)
+	}
+	for i, g := range d.GoldA {
+		if k := g * 3; math.Abs(k-math.Round(k)) > 1e-9 {
+			t.Errorf("prompt %d: gold %g is not a mean of 3 integer scores", i, g)
+		}
+	}
 }
 
 func TestPeak(t *testing.T) {
@@ -288,9 +306,9 @@ func TestPeak(t *testing.T) {
 	for i, g := range []float64{5, 0, 0, 1, 2, 3, 2, 1} {
 		steps = append(steps, Step{Step: i + 1, Gold: g, KL: float64(i)})
 	}
-	// Window 3 (w = 2 or 3), full windows centred on steps 2..7: means
-	// 5/3, 1/3, 1, 2, 7/3, 2. The lone 5 at step 1 does not win, and the
-	// peak is not shifted late.
+	// Window 3 (w = 2 or 3), every point averaging 3 steps (shifted inward
+	// at the ends): 5/3, 5/3, 1/3, 1, 2, 7/3, 2, 2. The lone 5 at step 1
+	// does not win, and the peak is not shifted late.
 	for _, w := range []int{2, 3} {
 		if s, g, kl := Peak(steps, w); s != 6 || math.Abs(g-7.0/3) > 1e-12 || kl != 5 {
 			t.Errorf("w=%d: Peak = step %d gold %g kl %g, want step 6, 7/3, 5", w, s, g, kl)
@@ -301,5 +319,20 @@ func TestPeak(t *testing.T) {
 	}
 	if s, _, _ := Peak(steps[:2], 5); s != 1 {
 		t.Errorf("short run: peak at step %d, want 1", s)
+	}
+	if e := EndGold(steps, 3); math.Abs(e-2) > 1e-12 {
+		t.Errorf("EndGold = %g, want 2 (mean of the last 3 steps)", e)
+	}
+	// A run whose gold still rises peaks at its last step: the peak
+	// search reaches the end (it used to stop w/2 steps before it).
+	var rising []Step
+	for i := range 12 {
+		rising = append(rising, Step{Step: i + 1, Gold: float64(i)})
+	}
+	if s, g, _ := Peak(rising, SmoothWindow(len(rising))); s != 12 || g != EndGold(rising, SmoothWindow(len(rising))) {
+		t.Errorf("rising run: peak at step %d (gold %g), want the last step 12 with the end's gold", s, g)
+	}
+	if got := SmoothFull([]float64{1, 2, 3, 4, 5}, 3); got[0] != 2 || got[2] != 3 || got[4] != 4 {
+		t.Errorf("SmoothFull = %v", got)
 	}
 }

@@ -79,6 +79,7 @@ type DuelStudyOptions struct {
 	A, B        string // policy directories (A's tokenizer is used for both)
 	PromptFile  string
 	N           int // prompts at most
+	Samples     int // responses per prompt and policy (0: 1)
 	MaxNew      int
 	Temperature float64
 	Seed        uint64
@@ -126,7 +127,7 @@ func DuelStudy(o DuelStudyOptions) (*DuelResult, error) {
 	if len(prompts) == 0 {
 		return nil, fmt.Errorf("%s: no usable prompts", o.PromptFile)
 	}
-	d, err := HeadToHead(ms[0], ms[1], tok, prompts, gold.NewVADER(), DuelOptions{MaxNew: o.MaxNew, Temperature: o.Temperature, Seed: o.Seed, Progress: o.Log})
+	d, err := HeadToHead(ms[0], ms[1], tok, prompts, gold.NewVADER(), DuelOptions{MaxNew: o.MaxNew, Temperature: o.Temperature, Seed: o.Seed, Samples: o.Samples, Progress: o.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func (a duelArgs) run() error {
 	if err != nil {
 		return err
 	}
-	d, err := rl.DuelStudy(rl.DuelStudyOptions{A: a.A, B: a.B, PromptFile: src, N: a.N, MaxNew: a.MaxNew,
+	d, err := rl.DuelStudy(rl.DuelStudyOptions{A: a.A, B: a.B, PromptFile: src, N: a.N, Samples: a.Samples, MaxNew: a.MaxNew,
 		Temperature: a.Temp, Seed: a.Seed, Out: a.Out, Log: os.Stderr})
 	if err != nil {
 		return err
@@ -74,6 +74,7 @@ type duelArgs struct {
 	Split       string
 	PromptsFile string
 	N           int
+	Samples     int
 	MaxNew      int
 	Temp        float64
 	Seed        uint64
@@ -93,6 +94,7 @@ func (a *duelArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Split, "split", a.Split, "split of the held-out prompts (ood, or val)")
 	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "JSONL file with a \"prompt\" field per row (instead of --data)")
 	fs.IntVar(&a.N, "n", a.N, "prompts at most")
+	fs.IntVar(&a.Samples, "samples", a.Samples, "responses per prompt and policy, averaged per prompt (default 1)")
 	fs.IntVar(&a.MaxNew, "max-new", a.MaxNew, "longest response in tokens (default: preset MaxNew)")
 	fs.Float64Var(&a.Temp, "temperature", a.Temp, "sampling temperature (the RL runs' by default)")
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed (the same for both policies)")
