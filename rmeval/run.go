@@ -25,7 +25,7 @@ type Options struct {
 
 	DataDir                string // train.jsonl, val.jsonl, ood.jsonl, human.jsonl (used when the files below are "")
 	Train, Val, OOD, Human string
-	MaxTrain        int // training pairs scored per part at most (0: all)
+	MaxTrain               int // training pairs scored per part at most (0: all)
 
 	RankBy string // split ranking the members ("" or "none": the given order)
 	Soup   bool   // also a greedy soup
