@@ -31,9 +31,10 @@ type RunOptions struct {
 	MaxNew      int
 	Temperature float64
 	Seed        uint64
-	Vs          string    // win rates "A:B[,A:B...]"; "": the largest warmM against single
-	Out         string    // output directory
-	Log         io.Writer // progress; nil: quiet
+	Vs          string     // win rates "A:B[,A:B...]"; "": the largest warmM against single
+	Judge       gold.Judge // the gold judge scoring the "gold" reward (nil: VADER)
+	Out         string     // output directory
+	Log         io.Writer  // progress; nil: quiet
 }
 
 // Result is OUT/bon.json.
@@ -243,7 +244,11 @@ func scoreAll(o RunOptions, tok *tokenizer.Tokenizer, pool *Pool, scores map[str
 		var t [][]float64
 		switch s.Kind {
 		case reward.KindGold:
-			t = ScoreJudge(gold.NewVADER(), pool)
+			j := o.Judge
+			if j == nil {
+				j = gold.NewVADER()
+			}
+			t = ScoreJudge(j, pool)
 		case reward.KindENS:
 			var parts [][][]float64
 			for _, d := range s.Dirs {

@@ -21,7 +21,8 @@ type StudyOptions struct {
 	PromptFile string      // JSONL with a "prompt" per row
 	Config     Config
 	Out        string
-	Log        io.Writer // progress; nil: quiet
+	Log        io.Writer  // progress; nil: quiet
+	Gold       gold.Judge // the judge the run is measured by (nil: VADER)
 }
 
 // RunStudy loads the policy, the reward and the prompts and runs Train,
@@ -41,7 +42,10 @@ func RunStudy(o StudyOptions) (*Summary, error) {
 	if policy.HasRewardHead() {
 		return nil, fmt.Errorf("%s is a reward model, not a policy", o.Policy)
 	}
-	judge := gold.NewVADER()
+	var judge Judge = o.Gold
+	if o.Gold == nil {
+		judge = gold.NewVADER()
+	}
 	var proxy Reward = JudgeReward{Judge: judge}
 	if o.Reward.Kind != reward.KindGold {
 		cache := reward.Cache{}
@@ -83,8 +87,9 @@ type DuelStudyOptions struct {
 	MaxNew      int
 	Temperature float64
 	Seed        uint64
-	Out         string    // "" or a JSON file to write the result to
-	Log         io.Writer // progress; nil: quiet
+	Out         string     // "" or a JSON file to write the result to
+	Log         io.Writer  // progress; nil: quiet
+	Gold        gold.Judge // the judge (nil: VADER)
 }
 
 // DuelResult is what `warm duel --out` writes.
@@ -127,7 +132,11 @@ func DuelStudy(o DuelStudyOptions) (*DuelResult, error) {
 	if len(prompts) == 0 {
 		return nil, fmt.Errorf("%s: no usable prompts", o.PromptFile)
 	}
-	d, err := HeadToHead(ms[0], ms[1], tok, prompts, gold.NewVADER(), DuelOptions{MaxNew: o.MaxNew, Temperature: o.Temperature, Seed: o.Seed, Samples: o.Samples, Progress: o.Log})
+	var judge Judge = o.Gold
+	if o.Gold == nil {
+		judge = gold.NewVADER()
+	}
+	d, err := HeadToHead(ms[0], ms[1], tok, prompts, judge, DuelOptions{MaxNew: o.MaxNew, Temperature: o.Temperature, Seed: o.Seed, Samples: o.Samples, Progress: o.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/rl"
@@ -53,7 +54,11 @@ func (a duelArgs) run() error {
 	if err != nil {
 		return err
 	}
-	d, err := rl.DuelStudy(rl.DuelStudyOptions{A: a.A, B: a.B, PromptFile: src, N: a.N, Samples: a.Samples, MaxNew: a.MaxNew,
+	judge, _, err := gold.Parse(a.Gold)
+	if err != nil {
+		return err
+	}
+	d, err := rl.DuelStudy(rl.DuelStudyOptions{Gold: judge, A: a.A, B: a.B, PromptFile: src, N: a.N, Samples: a.Samples, MaxNew: a.MaxNew,
 		Temperature: a.Temp, Seed: a.Seed, Out: a.Out, Log: os.Stderr})
 	if err != nil {
 		return err
@@ -79,11 +84,12 @@ type duelArgs struct {
 	Temp        float64
 	Seed        uint64
 	Out         string
+	Gold        string
 }
 
 // newDuelArgs returns the verb's defaults.
 func newDuelArgs() duelArgs {
-	return duelArgs{JudgeName: "gold", Preset: "quick", DataDir: "runs/data", Split: "ood", N: 256, Temp: 0.9, Seed: 7}
+	return duelArgs{JudgeName: "gold", Preset: "quick", DataDir: "runs/data", Split: "ood", N: 256, Temp: 0.9, Seed: 7, Gold: "vader"}
 }
 
 // bind declares the flags on a's fields, a's values as their defaults.
@@ -99,4 +105,5 @@ func (a *duelArgs) bind(fs *flag.FlagSet) {
 	fs.Float64Var(&a.Temp, "temperature", a.Temp, "sampling temperature (the RL runs' by default)")
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed (the same for both policies)")
 	fs.StringVar(&a.Out, "out", a.Out, "also write the result as JSON to this file")
+	fs.StringVar(&a.Gold, "gold", a.Gold, "gold judge: vader, or rm:DIR (a reward model as the judge)")
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
@@ -56,6 +57,7 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 // them, repro fills them directly.
 type rlArgs struct {
 	Preset, PolicyDir, DataDir, Split, PromptsFile, Members, Ms, Reward, Out string
+	Gold                                                                     string
 	RMs                                                                      rmFlags
 	KLCoef, LR                                                               float64
 	Clean                                                                    bool
@@ -79,6 +81,7 @@ func newRLArgs(fs *flag.FlagSet) *rlArgs {
 	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
 	fs.StringVar(&a.Reward, "reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
 	fs.StringVar(&a.Out, "out", "", "run directory (required)")
+	fs.StringVar(&a.Gold, "gold", "vader", "gold judge: vader, or rm:DIR (a reward model as the judge)")
 	rlConfigFlags(fs, &a.Cfg, &a.KLCoef, &a.Clean, &a.LR)
 	return a
 }
@@ -98,7 +101,14 @@ func (a rlArgs) run() error {
 	if a.LR > 0 {
 		cfg.LR = a.LR
 	}
-	cfg.KLCoef = rl.DefaultKLCoef(!a.Clean)
+	// α from the preset's label setting (the paper's 0.01 corrupted,
+	// 0.003 clean, applied to the standardised reward).
+	if a.Clean {
+		if st, err = st.WithLabels(preset.LabelsClean); err != nil {
+			return err
+		}
+	}
+	cfg.KLCoef = st.RLKLCoef
 	if a.KLCoef >= 0 {
 		cfg.KLCoef = a.KLCoef
 	}
@@ -117,7 +127,11 @@ func (a rlArgs) run() error {
 	if err != nil {
 		return err
 	}
-	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: os.Stderr})
+	judge, _, err := gold.Parse(a.Gold)
+	if err != nil {
+		return err
+	}
+	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: os.Stderr, Gold: judge})
 	if err != nil {
 		return err
 	}
