@@ -3,6 +3,7 @@ package rl
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -334,5 +335,80 @@ func TestPeak(t *testing.T) {
 	}
 	if got := SmoothFull([]float64{1, 2, 3, 4, 5}, 3); got[0] != 2 || got[2] != 3 || got[4] != 4 {
 		t.Errorf("SmoothFull = %v", got)
+	}
+}
+
+// SeqKLk3 is non-negative per sample and, over samples from π, unbiased
+// for the sequence KL: two independent categorical tokens, exact KL from
+// stats.ExactCategoricalKL, 100k samples, within 4 standard errors.
+func TestSeqKLk3(t *testing.T) {
+	p := [][]float64{{0.5, 0.3, 0.2}, {0.1, 0.6, 0.3}}
+	q := [][]float64{{0.2, 0.3, 0.5}, {0.3, 0.3, 0.4}}
+	exact := stats.ExactCategoricalKL(p[0], q[0]) + stats.ExactCategoricalKL(p[1], q[1])
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 100_000
+	var lp, ref [][]float32
+	prompts := make([][]int, n)
+	for i := range n {
+		// One prompt token (index 0 of the log-probs is the first
+		// response token), then two sampled tokens.
+		prompts[i] = []int{0}
+		var a, r []float32
+		for pos := range 2 {
+			u, k := rng.Float64(), 0
+			for c := p[pos][0]; u > c; c += p[pos][k] {
+				k++
+			}
+			a = append(a, float32(math.Log(p[pos][k])))
+			r = append(r, float32(math.Log(q[pos][k])))
+		}
+		lp, ref = append(lp, a), append(ref, r)
+	}
+	k3 := SeqKLk3(lp, ref, prompts)
+	for i, v := range k3 {
+		if v < 0 {
+			t.Fatalf("sample %d: k3 = %g < 0", i, v)
+		}
+	}
+	m, _ := stats.MeanStd(k3)
+	if se := stats.StdErr(k3); math.Abs(m-exact) > 4*se {
+		t.Errorf("mean k3 %g, exact KL %g (4 s.e. = %g)", m, exact, 4*se)
+	}
+}
+
+type lenReward struct{ a, b float64 }
+
+func (r lenReward) Responses(_, responses []string) ([]float64, error) {
+	out := make([]float64, len(responses))
+	for i, s := range responses {
+		out[i] = r.a*float64(len(s)) + r.b
+	}
+	return out, nil
+}
+
+// The standardisation pool is fixed: an affine image of a reward gets the
+// affine image of its statistics, so both standardise to the same values.
+func TestPoolStats(t *testing.T) {
+	tok := tinyTok(t)
+	m := tinyModel(tok, 4)
+	prompts := []string{"the cat", "a dog", "the mat"}
+	m1, s1, err := PoolStats(m, tok, prompts, lenReward{1, 0}, 24, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, s2, err := PoolStats(m, tok, prompts, lenReward{2, 3}, 24, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(m2-(2*m1+3)) > 1e-9 || math.Abs(s2-2*s1) > 1e-9 {
+		t.Errorf("stats (%g, %g) and (%g, %g): not the same pool", m1, s1, m2, s2)
+	}
+	z1, _ := Standardized{lenReward{1, 0}, m1, s1}.Responses([]string{"x"}, []string{"abcd"})
+	z2, _ := Standardized{lenReward{2, 3}, m2, s2}.Responses([]string{"x"}, []string{"abcd"})
+	if math.Abs(z1[0]-z2[0]) > 1e-9 {
+		t.Errorf("standardised %g vs %g", z1[0], z2[0])
+	}
+	if _, _, err := PoolStats(m, tok, prompts, lenReward{0, 1}, 8, 4, 1); err == nil || !strings.Contains(err.Error(), "constant") {
+		t.Errorf("constant reward: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package rl
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
@@ -75,7 +76,22 @@ func RunStudy(o StudyOptions) (*Summary, error) {
 		fmt.Fprintf(o.Log, "warm rl: %s reward %s (%s), %d steps × %d prompts × %d samples, α=%g, lr=%g, %d prompts in the pool\n",
 			o.Out, o.Reward.Name, o.Reward.Kind, c.Steps, c.Prompts, c.K, c.KLCoef, c.LR, len(prompts))
 	}
-	return Train(Run{Policy: policy, Tok: tok, Prompts: prompts, Proxy: proxy, Gold: judge, Config: o.Config, Out: o.Out, Progress: o.Log})
+	mean, std := 0.0, 1.0
+	if n := o.Config.StandardizePool; n > 0 {
+		if mean, std, err = PoolStats(policy, tok, prompts, proxy, n, o.Config.MaxNew, o.Config.Temperature); err != nil {
+			return nil, err
+		}
+		proxy = Standardized{R: proxy, Mean: mean, Std: std}
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "warm rl: reward %s standardised on %d samples of the initial policy (mean %.4g, std %.4g)\n", o.Reward.Name, n, mean, std)
+		}
+	}
+	sum, err := Train(Run{Policy: policy, Tok: tok, Prompts: prompts, Proxy: proxy, Gold: judge, Config: o.Config, Out: o.Out, Progress: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	sum.RewardMean, sum.RewardStd = mean, std
+	return sum, atomicfile.WriteJSON(filepath.Join(o.Out, "summary.json"), sum)
 }
 
 // DuelStudyOptions are one `warm duel A B` run.

@@ -177,6 +177,7 @@ func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config, klCoef *float64, clean *boo
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", 0, "AdamW weight decay")
 	fs.IntVar(&cfg.CkptEvery, "ckpt-every", 10, "checkpoint every this many steps (and at the end)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of prompt order and sampling")
+	fs.IntVar(&cfg.StandardizePool, "standardize", 256, "z-score the reward on this many samples of the initial policy before RL (0: raw reward)")
 }
 
 // rlPlotArgs is warm rl --plot: several runs on one set of curves, and
