@@ -335,6 +335,6 @@ func (o Options) diagnostics(res *Result, dirs []string, splits []Split) error {
 	if err != nil {
 		return err
 	}
-	c.Name, c.A, c.B = "pilot: most distant members", byName[d.Pilot.A], byName[d.Pilot.B]
+	c.Name, c.A, c.B = d.Pilot.A+" ↔ "+d.Pilot.B, byName[d.Pilot.A], byName[d.Pilot.B]
 	return atomicfile.WriteJSON(filepath.Join(o.Out, "pilot.json"), c)
 }

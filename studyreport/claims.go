@@ -49,6 +49,9 @@ type Evidence struct {
 	// inconclusive).
 	Point map[string]map[string]float64
 	LMC   []LMCRung
+	// Pilot is the LMC pilot: the two members furthest apart in weight
+	// space (eval/pilot.json); nil when not run.
+	Pilot *LMCRung
 	// BoNGold[reward] is the per-prompt expected gold of the best-of-N
 	// pick at N = BoNN, the same prompts in the same order for every
 	// reward; BoNPoint[reward] the mean when per-prompt data is missing.
@@ -192,6 +195,22 @@ func discordant(a, b []float64) float64 {
 func lmcClaims(ev Evidence) []report.Claim {
 	var cs []report.Claim
 	const q = "accuracy at λ=½ − mean of the endpoints, val (pts)"
+	if r := ev.Pilot; r != nil {
+		c := report.Claim{Name: "LMC pilot (" + r.Name + "): the midpoint of the two most distant members is at or above the line", Quantity: q, Paper: "holds [Fig 3]"}
+		iv := notTested
+		if a, m, b := r.A[rmeval.Val], r.Mid[rmeval.Val], r.B[rmeval.Val]; a != nil && len(a) == len(m) && len(m) == len(b) {
+			g := make([]float64, len(m))
+			for k := range m {
+				g[k] = m[k] - (a[k]+b[k])/2
+			}
+			iv = stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100)
+			iv.Method = "paired " + iv.Method
+		} else if p, ok := r.Point[rmeval.Val]; ok {
+			iv = pointOnly(100 * p)
+			c.Note = "no per-pair data"
+		}
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: -LMCMargin}, iv, "%+.1f", "pairs"))
+	}
 	gains := make([][]float64, len(ev.LMC))
 	for i, r := range ev.LMC {
 		c := report.Claim{Name: "LMC (" + r.Name + "): the weight-interpolation midpoint is at or above the straight line", Quantity: q, Paper: "holds for all rungs [Fig 3]"}
@@ -539,6 +558,21 @@ func (s *study) evidence() (Evidence, error) {
 			}
 		}
 		ev.LMC = append(ev.LMC, r)
+	}
+	if c := s.pilot; c != nil {
+		r := LMCRung{Name: c.Name, A: map[string][]float64{}, Mid: map[string][]float64{}, B: map[string][]float64{}, Point: map[string]float64{}}
+		ppath := filepath.Join(s.dir, "eval", "pilot.json")
+		for sp, m := range c.PerPair {
+			v, err := decodeAll(ppath, sp, m)
+			if err != nil {
+				return ev, err
+			}
+			r.A[sp], r.Mid[sp], r.B[sp] = v["a"], v["mid"], v["b"]
+		}
+		if len(c.Points) > 0 {
+			r.Point[rmeval.Val], _ = c.Barrier(rmeval.Val)
+		}
+		ev.Pilot = &r
 	}
 	if s.bon != nil {
 		ev.BoNN = s.bon.NMax

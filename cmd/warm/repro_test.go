@@ -24,10 +24,10 @@ func TestReproTinyEndToEnd(t *testing.T) {
 	}
 	for _, f := range []string{
 		"pretrain/summary.json", "pretrain/final/config.json", "pretrain/final/model.safetensors", "pretrain/final/tokenizer.json",
-		"data/summary.json", "rm/summary.json", "rm/probe/probe.json", "rm/member-00/train.json", "rm/member-02/config.json",
-		"warm-m2/config.json", "warm-m3/model.safetensors", "eval/eval.json", "eval/lmc.json", "stages.json",
-		"bon/bon.json", "rl-single/summary.json", "rl-ens3/final/config.json", "rl-warm3/summary.json",
-		"duel-warm3-vs-single.json", "duel-warm3-vs-ens3.json",
+		"data/summary.json", "corrupt/rm/summary.json", "corrupt/rm/probe/probe.json", "corrupt/rm/member-00/train.json", "corrupt/rm/member-02/config.json",
+		"corrupt/warm-m2/config.json", "corrupt/warm-m3/model.safetensors", "corrupt/eval/eval.json", "corrupt/eval/lmc.json", "corrupt/eval/pilot.json", "stages.json",
+		"corrupt/bon/bon.json", "corrupt/rl-single/summary.json", "corrupt/rl-ens3/final/config.json", "corrupt/rl-warm3/summary.json",
+		"corrupt/duel-warm3-vs-single.json", "corrupt/duel-warm3-vs-ens3.json", "corrupt/report.md",
 	} {
 		p := filepath.Join(out, f)
 		b, err := os.ReadFile(p)
@@ -38,7 +38,7 @@ func TestReproTinyEndToEnd(t *testing.T) {
 			t.Fatalf("%s is not valid JSON", f)
 		}
 	}
-	for _, f := range []string{"data/train.jsonl", "data/val.jsonl", "data/ood.jsonl"} {
+	for _, f := range []string{"data/train.jsonl", "data/train-clean.jsonl", "data/val.jsonl", "data/ood.jsonl", "data/rl-prompts.jsonl", "data/heldout-prompts.jsonl"} {
 		b, err := os.ReadFile(filepath.Join(out, f))
 		if err != nil {
 			t.Fatal(err)
@@ -49,7 +49,7 @@ func TestReproTinyEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"eval/accuracy.png", "eval/lmc_val.png", "bon/bon_gold_vs_kl.png", "rl-plots/rl_gold_vs_kl.png"} {
+	for _, f := range []string{"corrupt/eval/accuracy.png", "corrupt/eval/lmc_val.png", "corrupt/bon/bon_gold_vs_kl.png", "corrupt/rl-plots/rl_gold_vs_kl.png"} {
 		fh, err := os.Open(filepath.Join(out, f))
 		if err != nil {
 			t.Fatal(err)
@@ -59,16 +59,25 @@ func TestReproTinyEndToEnd(t *testing.T) {
 		}
 		fh.Close()
 	}
-	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	md, err := os.ReadFile(filepath.Join(out, "corrupt", "report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Claims of the paper", "WA ≥ ENS on OOD pairs", "Linear mode connectivity", "Best-of-N", "Head-to-head", "Samples at the same KL"} {
+	for _, want := range []string{"Claims of the paper", "WA ≥ ENS on OOD pairs", "Linear mode connectivity", "Best-of-N", "Head-to-head", "Samples at the same KL", "LMC pilot", "probe on the init", "Label-noise ceiling"} {
 		if !strings.Contains(string(md), want) {
-			t.Fatalf("report.md lacks %q", want)
+			t.Fatalf("corrupt/report.md lacks %q", want)
 		}
 	}
-	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	// The per-pair evidence reached the claims: no accuracy, BoN or duel
+	// row says its data is missing.
+	if strings.Contains(string(md), "no per-pair data") || strings.Contains(string(md), "no per-prompt data") {
+		t.Fatalf("corrupt/report.md: a claim lacks its per-pair/per-prompt data:\n%s", md)
+	}
+	idx, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !strings.Contains(string(idx), "Claims, 25% swapped training labels") || !strings.Contains(string(idx), "Smoke test") {
+		t.Fatalf("report.md (the index) lacks the setting's claims table (%v)", err)
+	}
+	html, err := os.ReadFile(filepath.Join(out, "corrupt", "report.html"))
 	if err != nil || !strings.Contains(string(html), "data:image/png;base64,") {
 		t.Fatalf("report.html missing or without inline images (%v)", err)
 	}
