@@ -32,7 +32,7 @@ type reproStage struct {
 	// shared stages (pretrain, data) run once; the others once per label
 	// setting, under OUT/SETTING/.
 	shared bool
-	steps func(r *reproRun) ([]reproStep, error)
+	steps  func(r *reproRun) ([]reproStep, error)
 	// knobs are the preset values the stage's calls read: part of the
 	// stage's hash, so editing a preset reruns exactly what it affects.
 	knobs func(p preset.Study) []any
