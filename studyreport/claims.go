@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/warm-rm/warm/report"
+	"github.com/warm-rm/warm/rl"
 	"github.com/warm-rm/warm/rmeval"
 	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/stats"
@@ -86,6 +88,46 @@ type DuelEvidence struct {
 // smoothed gold curve, the smoothed gold at the end, and the KL at the peak.
 type RLSeed struct {
 	PeakGold, EndGold, PeakKL float64
+	// KL and Gold are the run's smoothed curves (rl.SmoothFull, the
+	// peak's window), step by step: the matched-KL comparison reads gold
+	// where each run first reaches a common KL. Nil without metrics.
+	KL, Gold []float64
+}
+
+// GoldAtKL is the smoothed gold where the run's smoothed KL first reaches
+// kl (linear between the two steps around the crossing); NaN when it
+// never does.
+func (r RLSeed) GoldAtKL(kl float64) float64 {
+	for i, k := range r.KL {
+		if k < kl {
+			continue
+		}
+		if i == 0 || k == r.KL[i-1] {
+			return r.Gold[i]
+		}
+		t := (kl - r.KL[i-1]) / (k - r.KL[i-1])
+		return r.Gold[i-1] + t*(r.Gold[i]-r.Gold[i-1])
+	}
+	return math.NaN()
+}
+
+// matchedKL is the largest KL every run reaches (the smallest of the
+// runs' largest smoothed KLs): the common budget at which the policies
+// are compared. NaN when a run has no curve.
+func matchedKL(groups ...[]RLSeed) float64 {
+	m := math.Inf(1)
+	for _, g := range groups {
+		for _, r := range g {
+			if len(r.KL) == 0 {
+				return math.NaN()
+			}
+			m = min(m, slices.Max(r.KL))
+		}
+	}
+	if math.IsInf(m, 1) {
+		return math.NaN()
+	}
+	return m
 }
 
 // claims evaluates the paper's claims (WARM.md section 1) on this run.
@@ -413,6 +455,17 @@ func rlClaims(ev Evidence) []report.Claim {
 	iv, early.Note = welch(ens, warm, kl)
 	cs = append(cs, decide(early, stats.Hypothesis{Dir: stats.Below, Bound: 0}, iv, "%+.2f", "seeds"))
 
+	// Policies at matched KL: a reward that lets the policy move further
+	// is not better for that alone; compare gold at the largest KL every
+	// run reached.
+	if k := matchedKL(single, warm); !math.IsNaN(k) {
+		at := func(r RLSeed) float64 { return r.GoldAtKL(k) }
+		c := report.Claim{Name: "At matched KL, the WARM policy has higher gold than the single-RM policy",
+			Quantity: fmt.Sprintf("smoothed gold at KL = %.2f nats, WARM − single", k), Paper: "holds [Fig 8]"}
+		iv, c.Note = welch(warm, single, at)
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "seeds"))
+	}
+
 	for _, d := range ev.Duels {
 		c := report.Claim{Name: fmt.Sprintf("The %s policy beats the %s policy head to head", d.A, d.B),
 			Quantity: fmt.Sprintf("mean gold per prompt, %s − %s", d.A, d.B)}
@@ -629,7 +682,16 @@ func readSeeds(dir, name string) []RLSeed {
 		if f.EndGold != nil {
 			end = *f.EndGold
 		}
-		out = append(out, RLSeed{PeakGold: f.PeakGold, EndGold: end, PeakKL: f.PeakKL})
+		seed := RLSeed{PeakGold: f.PeakGold, EndGold: end, PeakKL: f.PeakKL}
+		if steps, err := rl.ReadMetrics(filepath.Join(dir, n, "metrics.jsonl")); err == nil && len(steps) > 0 {
+			g, k := make([]float64, len(steps)), make([]float64, len(steps))
+			for i, st := range steps {
+				g[i], k[i] = st.Gold, st.KL
+			}
+			w := rl.SmoothWindow(len(steps))
+			seed.Gold, seed.KL = rl.SmoothFull(g, w), rl.SmoothFull(k, w)
+		}
+		out = append(out, seed)
 	}
 	return out
 }

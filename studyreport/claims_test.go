@@ -2,6 +2,7 @@ package studyreport
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,5 +206,35 @@ func TestWriteWithPerPair(t *testing.T) {
 	}
 	if _, err := Write(dir, Options{Preset: "quick"}); err == nil || !strings.Contains(err.Error(), "eval.json") || !strings.Contains(err.Error(), "pair 2") {
 		t.Errorf("bad per-pair string: err = %v", err)
+	}
+}
+
+// Gold at a matched KL: linear between the steps around the first
+// crossing; the common KL is the smallest of the runs' largest KLs; the
+// claim compares WARM and single there, over seeds.
+func TestMatchedKL(t *testing.T) {
+	r := RLSeed{KL: []float64{0, 1, 2, 1.5, 3}, Gold: []float64{0, 0.2, 0.6, 0.1, 0.3}}
+	for _, c := range []struct{ kl, want float64 }{{0, 0}, {0.5, 0.1}, {1.5, 0.4}, {2, 0.6}, {2.5, 0.1 + 0.2*2/3}} {
+		if got := r.GoldAtKL(c.kl); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("GoldAtKL(%g) = %g, want %g", c.kl, got, c.want)
+		}
+	}
+	if got := r.GoldAtKL(4); !math.IsNaN(got) {
+		t.Errorf("beyond the run's KL: %g, want NaN", got)
+	}
+	single := []RLSeed{{KL: []float64{0, 1, 2}, Gold: []float64{0, 0.5, 0.2}}, {KL: []float64{0, 1, 4}, Gold: []float64{0, 0.4, 0.1}}}
+	warm := []RLSeed{{KL: []float64{0, 0.5, 1.5}, Gold: []float64{0, 0.6, 0.9}}, {KL: []float64{0, 1, 3}, Gold: []float64{0, 0.7, 0.8}}}
+	if k := matchedKL(single, warm); k != 1.5 {
+		t.Fatalf("matched KL %g, want 1.5", k)
+	}
+	cs := Claims(Evidence{Members: []string{"a", "b"}, RL: map[string][]RLSeed{"single": single, "warm2": warm}})
+	c := find(t, cs, "At matched KL, the WARM policy has higher gold than the single-RM policy")
+	// single at 1.5: 0.5 − 0.3/2 = 0.35 and 0.4 − 0.3/6 = 0.35; warm: 0.9
+	// and 0.7 + 0.1/4 = 0.725: WARM − single = 0.8125 − 0.35 = 0.4625.
+	if !strings.Contains(c.Quantity, "KL = 1.50") || !strings.HasPrefix(c.Estimate, "+0.46") {
+		t.Errorf("matched-KL row: %q, estimate %q (want WARM − single = +0.4625 at KL 1.50)", c.Quantity, c.Estimate)
+	}
+	if matchedKL([]RLSeed{{}}) == matchedKL([]RLSeed{{}}) {
+		t.Error("a run without a curve must leave the matched KL undefined (NaN)")
 	}
 }
