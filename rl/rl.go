@@ -82,16 +82,6 @@ type Config struct {
 	StandardizePool int `json:"standardize_pool"`
 }
 
-// DefaultKLCoef is α for labels with or without corruption: the paper's
-// 0.01 for corrupted labels and 0.003 for clean ones. The study's data has
-// 25% swapped labels, so its default is 0.01.
-func DefaultKLCoef(corrupted bool) float64 {
-	if corrupted {
-		return 0.01
-	}
-	return 0.003
-}
-
 // Validate checks the settings.
 func (c Config) Validate() error {
 	switch {
