@@ -15,9 +15,7 @@ import (
 )
 
 // Study is every size knob of the default study. docs/study-design.md gives
-// the reason for each value. Fields marked "read by X (to wire)" are design
-// decisions no stage reads yet; the comment names the stage that will
-// (none left: every knob is read).
+// the reason for each value; each comment names the stage that reads it.
 type Study struct {
 	Name string
 
