@@ -358,10 +358,15 @@ func evalClaims(ev Evidence) []report.Claim {
 			row("WA > the mean member on "+w, sp, wa, "mean member", "holds [Fig 4–5]", sup))
 	}
 	tc := rmeval.TrainCorrupted
-	cs = append(cs,
+	mem := []report.Claim{
 		row("WA memorises swapped training labels less than ENS", tc, wa, ens, "holds [Fig 4(a)]", less),
-		row("WA memorises swapped training labels less than the mean member", tc, wa, "mean member", "holds [Fig 4(a)]", less))
-	return cs
+		row("WA memorises swapped training labels less than the mean member", tc, wa, "mean member", "holds [Fig 4(a)]", less)}
+	if ev.Correct[tc] == nil && ev.Point[tc] == nil {
+		for i := range mem {
+			mem[i].Note = "no swapped training labels in this run (clean-label setting)"
+		}
+	}
+	return append(cs, mem...)
 }
 
 func bonClaims(ev Evidence) []report.Claim {
