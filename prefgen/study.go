@@ -110,7 +110,12 @@ func RunStudy(o StudyOptions) (*Dataset, error) {
 		}
 		ds.Summary.Human = &hs
 	}
-	if err := Write(o.Out, ds, o.Parquet); err != nil {
+	// The extra files first, summary.json last (Write): a directory with a
+	// summary.json is complete.
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(filepath.Join(o.Out, "summary.json")); err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
 	if err := prefdata.WriteJSONL(filepath.Join(o.Out, CleanTrainFile), CleanLabels(ds.Train)); err != nil {
@@ -127,9 +132,10 @@ func RunStudy(o StudyOptions) (*Dataset, error) {
 		if err := os.Remove(hp); err != nil && !os.IsNotExist(err) {
 			return nil, err // a stale file would be scored as this run's
 		}
-		return ds, nil
+	} else if err := prefdata.WriteJSONL(hp, human); err != nil {
+		return nil, err
 	}
-	return ds, prefdata.WriteJSONL(hp, human)
+	return ds, Write(o.Out, ds, o.Parquet)
 }
 
 // openings fills cfg's ID and OOD prompt openings and says where they
