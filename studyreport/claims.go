@@ -234,41 +234,39 @@ func discordant(a, b []float64) float64 {
 	return float64(n) / float64(len(a))
 }
 
+// midGain is, per val pair, the weight average's midpoint correctness
+// minus the mean of the endpoints', and its paired interval in points;
+// without per-pair data, the point estimate (no interval) and a note.
+func (r LMCRung) midGain() (g []float64, iv stats.Interval, note string) {
+	if a, m, b := r.A[rmeval.Val], r.Mid[rmeval.Val], r.B[rmeval.Val]; a != nil && len(a) == len(m) && len(m) == len(b) {
+		g = make([]float64, len(m))
+		for k := range m {
+			g[k] = m[k] - (a[k]+b[k])/2
+		}
+		iv = stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100)
+		iv.Method = "paired " + iv.Method
+		return g, iv, ""
+	}
+	if p, ok := r.Point[rmeval.Val]; ok {
+		return nil, pointOnly(100 * p), "no per-pair data"
+	}
+	return nil, notTested, ""
+}
+
 func lmcClaims(ev Evidence) []report.Claim {
 	var cs []report.Claim
 	const q = "accuracy at λ=½ − mean of the endpoints, val (pts)"
 	if r := ev.Pilot; r != nil {
 		c := report.Claim{Name: "LMC pilot (" + r.Name + "): the midpoint of the two most distant members is at or above the line", Quantity: q, Paper: "holds [Fig 3]"}
-		iv := notTested
-		if a, m, b := r.A[rmeval.Val], r.Mid[rmeval.Val], r.B[rmeval.Val]; a != nil && len(a) == len(m) && len(m) == len(b) {
-			g := make([]float64, len(m))
-			for k := range m {
-				g[k] = m[k] - (a[k]+b[k])/2
-			}
-			iv = stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100)
-			iv.Method = "paired " + iv.Method
-		} else if p, ok := r.Point[rmeval.Val]; ok {
-			iv = pointOnly(100 * p)
-			c.Note = "no per-pair data"
-		}
+		var iv stats.Interval
+		_, iv, c.Note = r.midGain()
 		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: -LMCMargin}, iv, "%+.1f", "pairs"))
 	}
 	gains := make([][]float64, len(ev.LMC))
 	for i, r := range ev.LMC {
 		c := report.Claim{Name: "LMC (" + r.Name + "): the weight-interpolation midpoint is at or above the straight line", Quantity: q, Paper: "holds for all rungs [Fig 3]"}
-		iv := notTested
-		if a, m, b := r.A[rmeval.Val], r.Mid[rmeval.Val], r.B[rmeval.Val]; a != nil && len(a) == len(m) && len(m) == len(b) {
-			g := make([]float64, len(m))
-			for k := range m {
-				g[k] = m[k] - (a[k]+b[k])/2
-			}
-			gains[i] = g
-			iv = stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100)
-			iv.Method = "paired " + iv.Method
-		} else if p, ok := r.Point[rmeval.Val]; ok {
-			iv = pointOnly(100 * p)
-			c.Note = "no per-pair data"
-		}
+		var iv stats.Interval
+		gains[i], iv, c.Note = r.midGain()
 		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: -LMCMargin}, iv, "%+.1f", "pairs"))
 	}
 	div := report.Claim{Name: "The LMC gain grows with diversity (last rung − first rung)", Quantity: "midpoint gain of the last rung − of the first, val (pts)", Paper: "holds [Fig 3]"}

@@ -114,35 +114,15 @@ func (s *study) diagnosticsSection(d *report.Doc) {
 	}
 	d.Table([]string{"member", "body", "‖θ − θ₀‖", "relative to ‖θ₀‖", "‖θ − body‖"}, rows)
 	d.Para("A probe near 50% means the init's features carry little of the task, so fine-tuning must travel far from it; large relative distances leave the regime where averaging weights behaves like averaging predictions (issue 16).")
-	if g.Pilot != nil && s.pilot != nil {
-		iv, ok := lmcGain(s.pilot, rmeval.Val)
-		est := "no per-pair data"
-		if ok {
+	if ev, err := s.evidence(); err == nil && g.Pilot != nil && ev.Pilot != nil {
+		_, iv, note := ev.Pilot.midGain()
+		est := note
+		if iv.Valid() {
 			est = fmt.Sprintf("%+.1f [%+.1f, %+.1f] points", iv.Est, iv.Lo, iv.Hi)
 		}
 		d.Para(fmt.Sprintf("LMC pilot: the two most distant members, %s and %s (‖θ_a − θ_b‖ = %.3g): accuracy of their weight average at λ = ½ minus the mean of the endpoints, val: %s.", g.Pilot.A, g.Pilot.B, g.Pilot.Distance, est))
 	}
 	s.waVsEnsTable(d)
-}
-
-// lmcGain is the paired interval (points) of the midpoint − line of a
-// curve on a split, from its per-pair strings.
-func lmcGain(c *rmeval.Curve, split string) (stats.Interval, bool) {
-	pp := c.PerPair[split]
-	if pp == nil {
-		return notTested, false
-	}
-	a, errA := stats.DecodeCorrect(pp["a"])
-	m, errM := stats.DecodeCorrect(pp["mid"])
-	b, errB := stats.DecodeCorrect(pp["b"])
-	if errA != nil || errM != nil || errB != nil || len(a) != len(m) || len(m) != len(b) || len(a) == 0 {
-		return notTested, false
-	}
-	g := make([]float64, len(m))
-	for k := range m {
-		g[k] = m[k] - (a[k]+b[k])/2
-	}
-	return stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100), true
 }
 
 // waVsEnsTable prints WA-M − ENS-M for every M on the held-out splits,
