@@ -9,9 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/prefdata"
+	"github.com/warm-rm/warm/rmtrain"
 	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/stats"
 )
 
@@ -115,6 +118,69 @@ func TestRunModes(t *testing.T) {
 		res.Result.WriteSoup(&w)
 		if !strings.Contains(w.String(), "greedy soup (val)") {
 			t.Fatalf("soup table %q", w.String())
+		}
+	})
+	t.Run("diagnostics and human split", func(t *testing.T) {
+		// An init (an LM of the members' shape), the probe head warm
+		// train saves, and a human split.
+		tok := modeltest.Tokenizer(t)
+		init := filepath.Join(t.TempDir(), "init")
+		initM := modeltest.LM(tok.VocabSize(), 32, 1, 7)
+		if err := initM.Save(init, "F32"); err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(run, "probe"), 0o755)
+		head := make([]float32, initM.Config.NEmbd)
+		for i := range head {
+			head[i] = float32(i%3) - 1
+		}
+		if err := safetensors.WriteFloat32(filepath.Join(run, "probe", "head.safetensors"), []safetensors.Tensor{{Name: "score.weight", Shape: []int{1, len(head)}, Data: head}}, safetensors.F32, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(filepath.Join(run, "probe"))
+		hum := filepath.Join(t.TempDir(), "human.jsonl")
+		if err := os.WriteFile(hum, []byte(`{"prompt":"","chosen":"a happy cat","rejected":"a bad dog"}`+"\n"+`{"prompt":"","chosen":"good","rejected":"bad ran"}`+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := t.TempDir()
+		res, err := Run(Options{Run: run, DataDir: data, Human: hum, RankBy: "val", Init: init, Out: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := res.Result.Diagnostics
+		if g == nil || len(g.Distances) != 2 || g.Pilot == nil {
+			t.Fatalf("diagnostics %+v", g)
+		}
+		// The probe is the head on the init's frozen features.
+		for _, sp := range res.Splits {
+			if sp.Name != Val && sp.Name != Human {
+				continue
+			}
+			want, err := rmtrain.ProbeAccuracy(initM, head, sp.Pairs)
+			if err != nil || g.Probe[sp.Name].Acc != want || g.Probe[sp.Name].N != len(sp.Pairs) {
+				t.Errorf("probe on %s: %+v, want %g (%v)", sp.Name, g.Probe[sp.Name], want, err)
+			}
+		}
+		// Distances are ‖θ_i − θ₀‖ of each member; the pilot names the
+		// only pair and its distance.
+		for _, md := range g.Distances {
+			m, _ := model.Load(filepath.Join(run, md.Name))
+			want, _ := rmtrain.BodyDistance(m, initM)
+			if md.FromInit.Abs != want.Abs || md.FromInit.Abs == 0 {
+				t.Errorf("%s: distance %+v, want %+v", md.Name, md.FromInit, want)
+			}
+		}
+		a, _ := model.Load(filepath.Join(run, "member-00"))
+		b, _ := model.Load(filepath.Join(run, "member-01"))
+		if d, _ := rmtrain.BodyDistance(a, b); math.Abs(g.Pilot.Distance-d.Abs) > 1e-12 {
+			t.Errorf("pilot distance %g, want %g", g.Pilot.Distance, d.Abs)
+		}
+		var pilot Curve
+		if err := runlog.ReadJSON(filepath.Join(out, "pilot.json"), &pilot); err != nil || len(pilot.Points) != 3 || pilot.PerPair[Val]["mid"] == "" {
+			t.Fatalf("pilot.json: %+v %v", pilot, err)
+		}
+		if _, ok := res.Result.Summary[Human]; !ok || len(res.Result.PerPair[Human]["WA M=2"]) != 2 || len(res.Result.PerPair[Human]["member-00"]) != 2 {
+			t.Errorf("human split not evaluated: %+v", res.Result.PerPair[Human])
 		}
 	})
 	t.Run("interpolate", func(t *testing.T) {
