@@ -33,8 +33,14 @@ type RunOptions struct {
 	Seed        uint64
 	Vs          string     // win rates "A:B[,A:B...]"; "": the largest warmM against single
 	Judge       gold.Judge // the gold judge scoring the "gold" reward (nil: VADER)
+	JudgeName   string     // identifies Judge in the score cache (gold.Parse's description)
 	Out         string     // output directory
-	Log         io.Writer  // progress; nil: quiet
+	// PoolDir caches the sample pool and its scores (samples.jsonl,
+	// samples.meta.json; "": Out). Runs with the same policy, prompts and
+	// sampling settings share it: the label settings of a study sample
+	// once.
+	PoolDir string
+	Log     io.Writer // progress; nil: quiet
 }
 
 // Result is OUT/bon.json.
@@ -146,7 +152,13 @@ func Run(o RunOptions) (*Result, error) {
 	}
 	mt := meta{Policy: policyAbs, PolicyStamp: stamp(policyAbs), Prompts: hashStrings(prompts), N: o.N, MinNew: o.MinNew, MaxNew: o.MaxNew,
 		Temperature: o.Temperature, Seed: o.Seed, Rewards: map[string]string{}}
-	samplesPath, metaPath := filepath.Join(o.Out, "samples.jsonl"), filepath.Join(o.Out, "samples.meta.json")
+	poolDir := o.PoolDir
+	if poolDir == "" {
+		poolDir = o.Out
+	} else if err := os.MkdirAll(poolDir, 0o755); err != nil {
+		return nil, err
+	}
+	samplesPath, metaPath := filepath.Join(poolDir, "samples.jsonl"), filepath.Join(poolDir, "samples.meta.json")
 	pool, scores := reusePool(o, mt, prompts, samplesPath, metaPath)
 	if pool == nil {
 		if pool, err = samplePool(o, tok, prompts); err != nil {
@@ -235,9 +247,18 @@ func scoreAll(o RunOptions, tok *tokenizer.Tokenizer, pool *Pool, scores map[str
 	for name, c := range canon {
 		byCanon[c] = scores[name]
 	}
+	// key identifies a reward's scores in the cache: its canonical spec,
+	// and for the gold judge which judge it is (a pool scored by VADER
+	// must not serve a run judged by a reward model).
+	key := func(s reward.Spec) string {
+		if s.Kind == reward.KindGold {
+			return s.Canon() + "|" + o.JudgeName
+		}
+		return s.Canon()
+	}
 	var scoreSpec func(s reward.Spec) ([][]float64, error)
 	scoreSpec = func(s reward.Spec) ([][]float64, error) {
-		if t, ok := byCanon[s.Canon()]; ok {
+		if t, ok := byCanon[key(s)]; ok {
 			return t, nil
 		}
 		t0 := time.Now()
@@ -268,7 +289,7 @@ func scoreAll(o RunOptions, tok *tokenizer.Tokenizer, pool *Pool, scores map[str
 				return nil, fmt.Errorf("reward %s: %w", s.Name, err)
 			}
 		}
-		byCanon[s.Canon()] = t
+		byCanon[key(s)] = t
 		logf(o.Log, "warm bon: scored %s (%s, %d models) in %.1fs\n", s.Name, s.Kind, len(s.Dirs), time.Since(t0).Seconds())
 		return t, nil
 	}
@@ -278,7 +299,7 @@ func scoreAll(o RunOptions, tok *tokenizer.Tokenizer, pool *Pool, scores map[str
 			return nil, "", err
 		}
 		scores[s.Name] = t
-		canon[s.Name] = s.Canon()
+		canon[s.Name] = key(s)
 		names = append(names, s.Name)
 		if s.Kind == reward.KindGold && goldName == "" {
 			goldName = s.Name

@@ -155,6 +155,9 @@ func reproStages() []reproStage {
 			// Prompts in no preference pair: the members are ranked on val,
 			// so val prompts would favour the best-ranked one.
 			a.PromptsFile = r.shared("data", prefgen.HeldoutPromptFile)
+			// One sample pool for every label setting (same policy and
+			// prompts); each setting scores it with its own rewards.
+			a.Pool = r.shared("bon-pool")
 			return []reproStep{step("bon", a)}, nil
 		}, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
 		{name: "rl", steps: func(r *reproRun) ([]reproStep, error) {
