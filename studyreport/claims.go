@@ -90,8 +90,69 @@ type RLSeed struct {
 	PeakGold, EndGold, PeakKL float64
 	// KL and Gold are the run's smoothed curves (rl.SmoothFull, the
 	// peak's window), step by step: the matched-KL comparison reads gold
-	// where each run first reaches a common KL. Nil without metrics.
-	KL, Gold []float64
+	// where each run first reaches a common KL. RawGold is the per-step
+	// gold before smoothing (the hacking test's units). Nil without
+	// metrics.
+	KL, Gold, RawGold []float64
+}
+
+// hackDrop is one run's cross-fitted drop from the gold peak to the end:
+// the peak window is located on the even steps' smoothed gold, and the
+// drop (peak window − end window) is measured on the odd steps, so the
+// noise that picked the peak does not inflate the drop (no winner's
+// curse). se is its standard error with the odd steps as independent
+// units in each window. ok is false for runs shorter than 4 steps.
+func hackDrop(raw []float64, w int) (d, se float64, ok bool) {
+	m := len(raw) / 2
+	if m < 2 {
+		return 0, 0, false
+	}
+	even, odd := make([]float64, m), make([]float64, m)
+	for j := range m {
+		even[j], odd[j] = raw[2*j], raw[2*j+1]
+	}
+	hw := max(1, w/2) // w steps are w/2 even–odd pairs
+	sm := rl.SmoothFull(even, hw)
+	p := 0
+	for j := range sm {
+		if sm[j] >= sm[p] {
+			p = j
+		}
+	}
+	// The same windows as SmoothFull's at points p and m−1.
+	h := min(hw/2, max(0, (m-1)/2))
+	win := func(i int) []float64 {
+		lo := min(max(0, i-h), max(0, m-2*h-1))
+		return odd[lo : lo+2*h+1]
+	}
+	a, b := win(p), win(m-1)
+	ma, va := stats.MeanStd(a)
+	mb, vb := stats.MeanStd(b)
+	if len(a) < 2 {
+		va, vb = 0, 0
+	}
+	return ma - mb, math.Sqrt(va*va/float64(len(a)) + vb*vb/float64(len(b))), true
+}
+
+// hackInterval pools hackDrop over seeds: the mean drop with a normal
+// 95% interval from the seeds' standard errors.
+func hackInterval(runs []RLSeed) stats.Interval {
+	var ds, v float64
+	n := 0
+	for _, r := range runs {
+		d, se, ok := hackDrop(r.RawGold, rl.SmoothWindow(len(r.RawGold)))
+		if !ok {
+			continue
+		}
+		ds += d
+		v += se * se
+		n++
+	}
+	if n == 0 {
+		return notTested
+	}
+	est, se := ds/float64(n), math.Sqrt(v)/float64(n)
+	return stats.Interval{Est: est, Lo: est - stats.Z95*se, Hi: est + stats.Z95*se, N: n, Method: "cross-fitted peak, normal over steps"}
 }
 
 // GoldAtKL is the smoothed gold where the run's smoothed KL first reaches
@@ -439,8 +500,11 @@ func rlClaims(ev Evidence) []report.Claim {
 	hack := report.Claim{Name: "RL with a single RM: gold rises then falls (hacking)", Quantity: "peak − end of the smoothed gold curve, single RM", Paper: "holds [Fig 8]"}
 	iv := notTested
 	if len(single) > 0 {
-		iv = stats.TInterval(field(single, func(r RLSeed) float64 { return r.PeakGold - r.EndGold }))
-		if !iv.Valid() {
+		// With per-step gold, a cross-fitted interval that is valid for
+		// one seed; else the t interval over seeds of peak − end.
+		if iv = hackInterval(single); iv.Valid() {
+			hack.Note = "peak located on even steps, drop measured on odd steps"
+		} else if iv = stats.TInterval(field(single, func(r RLSeed) float64 { return r.PeakGold - r.EndGold })); !iv.Valid() {
 			hack.Note = "needs ≥ 2 seeds"
 		}
 	}
@@ -692,6 +756,7 @@ func readSeeds(dir, name string) []RLSeed {
 				g[i], k[i] = st.Gold, st.KL
 			}
 			w := rl.SmoothWindow(len(steps))
+			seed.RawGold = slices.Clone(g)
 			seed.Gold, seed.KL = rl.SmoothFull(g, w), rl.SmoothFull(k, w)
 		}
 		out = append(out, seed)
