@@ -231,7 +231,7 @@ func TestMatchedKL(t *testing.T) {
 		t.Fatalf("matched KL %g, want 1.5", k)
 	}
 	cs := Claims(Evidence{Members: []string{"a", "b"}, RL: map[string][]RLSeed{"single": single, "warm2": warm}})
-	c := find(t, cs, "At matched KL, the WARM policy has higher gold than the single-RM policy")
+	c := find(t, cs, "At matched KL, the WARM policy has higher gold than the single-RM (best member) policy")
 	// single at 1.5: 0.5 − 0.3/2 = 0.35 and 0.4 − 0.3/6 = 0.35; warm: 0.9
 	// and 0.7 + 0.1/4 = 0.725: WARM − single = 0.8125 − 0.35 = 0.4625.
 	if !strings.Contains(c.Quantity, "KL = 1.50") || !strings.HasPrefix(c.Estimate, "+0.46") {

@@ -334,8 +334,21 @@ func fileExists(p string) bool {
 }
 
 // RLRewards names the rewards the study's RL runs optimise, WARM last:
-// the best single member, ENS of all members and WARM of all members (the
-// names warm rl --members understands).
+// the best single member, the median member (by validation rank; from 3
+// members on), ENS of all members and WARM of all members. All but
+// "median" are names warm rl --members understands; repro passes the
+// median member as --rm median=DIR.
 func RLRewards(members int) []string {
-	return []string{"single", fmt.Sprintf("ens%d", members), fmt.Sprintf("warm%d", members)}
+	names := []string{"single"}
+	if members >= 3 {
+		names = append(names, MedianReward)
+	}
+	return append(names, fmt.Sprintf("ens%d", members), fmt.Sprintf("warm%d", members))
 }
+
+// MedianReward is the RL reward name of the median member.
+const MedianReward = "median"
+
+// MedianMember is the index, in the ranking best first, of the median
+// member (the lower median for an even count).
+func MedianMember(members int) int { return (members - 1) / 2 }

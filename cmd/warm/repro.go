@@ -163,11 +163,20 @@ func reproStages() []reproStage {
 		{name: "rl", steps: func(r *reproRun) ([]reproStep, error) {
 			var steps []reproStep
 			names := studyreport.RLRewards(r.ps.Members)
+			order, err := rmtrain.MemberDirs(r.dir("rm"))
+			if err != nil {
+				return nil, err
+			}
 			var dirs []string
 			for _, name := range names {
 				for k := 1; k <= max(1, r.ps.RLSeeds); k++ {
 					a := newRLArgs(nil)
 					a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Reward, a.Out = r.preset, r.shared("pretrain", "final"), r.shared("data"), r.dir("rm"), name, r.dir(rlDir(name, k))
+					if name == studyreport.MedianReward {
+						// WARM against the median member too, not only
+						// against the best one (issue 12.5).
+						a.Members, a.RMs = "", rmFlags{name + "=" + order[studyreport.MedianMember(len(order))]}
+					}
 					a.PromptsFile = r.shared("data", prefgen.RLPromptFile)
 					a.KLCoef, a.Cfg.Seed = r.ps.RLKLCoef, uint64(k)
 					if k == 1 {
