@@ -5,6 +5,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,5 +112,53 @@ func TestReproStageHashFollowsKnobs(t *testing.T) {
 	}
 	if st := reproStages()[0]; st.hash("a", nil, ps) == st.hash("b", nil, ps) {
 		t.Error("a stage's hash ignores the previous stage's")
+	}
+}
+
+// The knobs the study-design wiring added are hashed by exactly the
+// stages that read them (the rest reach later stages through the chain).
+func TestReproStageHashNewKnobs(t *testing.T) {
+	ps, err := preset.Get("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		knob   string
+		edit   func(*preset.Study)
+		stages []string
+	}{
+		{"RLSeeds", func(p *preset.Study) { p.RLSeeds++ }, []string{"rl"}},
+		{"RLKLCoef", func(p *preset.Study) { p.RLKLCoef *= 2 }, []string{"rl"}},
+		{"DuelSamples", func(p *preset.Study) { p.DuelSamples++ }, []string{"duel"}},
+		{"DuelPrompts", func(p *preset.Study) { p.DuelPrompts++ }, []string{"duel"}},
+		{"HumanPairs", func(p *preset.Study) { p.HumanPairs++ }, []string{"data"}},
+		{"BaklavaAt", func(p *preset.Study) { p.BaklavaAt = []float64{0.7, 1} }, []string{"pretrain", "train"}},
+		{"Labels", func(p *preset.Study) { *p, _ = p.WithLabels(preset.LabelsClean) }, []string{"data", "train", "rl"}},
+	} {
+		t.Run(c.knob, func(t *testing.T) {
+			changed := ps
+			changed.BaklavaAt = slices.Clone(ps.BaklavaAt)
+			c.edit(&changed)
+			for _, st := range reproStages() {
+				cmds := []reproStep{{Verb: st.name}}
+				same := st.hash("p", cmds, ps) == st.hash("p", cmds, changed)
+				if want := !slices.Contains(c.stages, st.name); same != want {
+					t.Errorf("stage %s: hash unchanged = %v after editing %s, want %v", st.name, same, c.knob, want)
+				}
+			}
+		})
+	}
+}
+
+// --labels takes the two settings, in any order, each once.
+func TestReproLabelsFlag(t *testing.T) {
+	for _, c := range []struct{ labels, want string }{
+		{"clean,dirty", `label setting "dirty"`},
+		{"clean,clean", "clean given twice"},
+	} {
+		err := runRepro([]string{"--preset", "tiny", "--sample", "--labels", c.labels, "--out", t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("--labels %s: error %v, want %q", c.labels, err, c.want)
+		}
 	}
 }
