@@ -38,6 +38,10 @@ type Config struct {
 	WeightDecay float64 // on matrices (wte, wpe and the Conv1D weights)
 	ClipNorm    float64
 	Seed        uint64
+	// CheckpointSteps are the steps whose models are kept as Baklava
+	// bodies (ckpt-STEP), besides final (nil: 2/3 and 5/6 of Steps; the
+	// study passes preset.Study.BaklavaSteps).
+	CheckpointSteps []int
 
 	// Bookkeeping.
 	LogEvery   int // metrics.jsonl line and progress every LogEvery steps
@@ -176,7 +180,15 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 	defer metrics.Close()
 
 	sched := optim.Schedule{Peak: cfg.LR, Warmup: cfg.Warmup, Total: cfg.Steps, Kind: "cosine"}
-	ckptAt := checkpointSteps(cfg.Steps)
+	ckptAt := cfg.CheckpointSteps
+	if ckptAt == nil {
+		ckptAt = checkpointSteps(cfg.Steps)
+	}
+	for i, c := range ckptAt {
+		if c < 1 || c >= cfg.Steps || (i > 0 && c <= ckptAt[i-1]) {
+			return nil, fmt.Errorf("pretrain: checkpoint steps %v: want increasing steps in 1..%d", ckptAt, cfg.Steps-1)
+		}
+	}
 	tokensPerStep := int64(cfg.Batch) * int64(cfg.NPositions)
 	fmt.Fprintf(log, "pretrain: %d params, %d steps × %d windows × %d tokens = %d tokens; unigram baseline %.3f nats (ppl %.1f)\n",
 		m.NumParams(), cfg.Steps, cfg.Batch, cfg.NPositions, int64(cfg.Steps)*tokensPerStep, uniLoss, math.Exp(uniLoss))

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/warm-rm/warm/bon"
+	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/reward"
@@ -81,9 +82,13 @@ func (a bonArgs) run() error {
 	if err != nil {
 		return err
 	}
-	res, err := bon.Run(bon.RunOptions{Policy: a.PolicyDir, PromptFile: src, Specs: specs,
+	judge, judgeName, err := gold.Parse(a.Gold)
+	if err != nil {
+		return err
+	}
+	res, err := bon.Run(bon.RunOptions{Judge: judge, JudgeName: judgeName, Policy: a.PolicyDir, PromptFile: src, Specs: specs,
 		Prompts: cmp.Or(a.NPrompts, st.BoNPrompts), N: cmp.Or(a.NMax, st.BoNMaxN), MinNew: cmp.Or(a.MinNew, st.MinNew), MaxNew: cmp.Or(a.MaxNew, st.MaxNew),
-		Temperature: a.Temp, Seed: a.Seed, Vs: a.Vs, Out: a.Out, Log: os.Stderr})
+		Temperature: a.Temp, Seed: a.Seed, Vs: a.Vs, Out: a.Out, PoolDir: a.Pool, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -114,11 +119,13 @@ type bonArgs struct {
 	Seed        uint64
 	Vs          string
 	Out         string
+	Gold        string
+	Pool        string
 }
 
 // newBonArgs returns the verb's defaults.
 func newBonArgs() bonArgs {
-	return bonArgs{Preset: "quick", PolicyDir: "runs/pretrain/final", DataDir: "runs/data", Split: "val", Temp: 1.0, Seed: 1}
+	return bonArgs{Preset: "quick", PolicyDir: "runs/pretrain/final", DataDir: "runs/data", Split: "val", Temp: 1.0, Seed: 1, Gold: "vader"}
 }
 
 // bind declares the flags on a's fields, a's values as their defaults.
@@ -138,6 +145,8 @@ func (a *bonArgs) bind(fs *flag.FlagSet) {
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed")
 	fs.StringVar(&a.Vs, "vs", a.Vs, "win rates A:B[,A:B...] judged by gold (default: warmM for the largest M against single)")
 	fs.StringVar(&a.Out, "out", a.Out, "output directory (required)")
+	fs.StringVar(&a.Gold, "gold", a.Gold, "gold judge: vader, or rm:DIR (a reward model as the judge)")
+	fs.StringVar(&a.Pool, "pool", a.Pool, "cache the sample pool (samples.jsonl) in this directory instead of --out, to share it between runs")
 }
 
 func printBoN(curves []bon.Curve, duels []bon.Duel, prompts int) {

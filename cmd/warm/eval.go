@@ -46,7 +46,7 @@ func (a evalArgs) run() error {
 		return fmt.Errorf("%w: no models: give MODEL_DIRs, --members RUN or --ladder RUN", errUsage)
 	}
 	res, err := rmeval.Run(rmeval.Options{Models: a.Models, Run: a.RmDir, Ladder: a.Ladder, Interpolate: a.Interp, Steps: a.Steps,
-		DataDir: a.DataDir, Train: a.TrainPath, Val: a.ValPath, OOD: a.OodPath, MaxTrain: a.MaxTrain,
+		DataDir: a.DataDir, Train: a.TrainPath, Val: a.ValPath, OOD: a.OodPath, Human: a.HumanPath, MaxTrain: a.MaxTrain, Init: a.Init,
 		RankBy: a.RankBy, Soup: a.Soup, Ms: a.Ms, Out: a.Out, Log: os.Stderr})
 	if err != nil {
 		return err
@@ -73,6 +73,8 @@ type evalArgs struct {
 	TrainPath string
 	ValPath   string
 	OodPath   string
+	HumanPath string
+	Init      string
 	RmDir     string
 	Out       string
 	RankBy    string
@@ -95,6 +97,8 @@ func (a *evalArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.TrainPath, "train", a.TrainPath, "training pairs, JSONL or Parquet (default DATA/train.jsonl); split into clean and corrupted by their flags")
 	fs.StringVar(&a.ValPath, "val", a.ValPath, "ID validation pairs, JSONL or Parquet (default DATA/val.jsonl)")
 	fs.StringVar(&a.OodPath, "ood", a.OodPath, "OOD pairs, JSONL or Parquet (default DATA/ood.jsonl)")
+	fs.StringVar(&a.HumanPath, "human", a.HumanPath, "human-labelled pairs, JSONL or Parquet (default DATA/human.jsonl if present)")
+	fs.StringVar(&a.Init, "init", a.Init, "with --members: the shared init the members were fine-tuned from; adds probe accuracy, member distances and the LMC pilot")
 	fs.StringVar(&a.RmDir, "members", a.RmDir, "warm train run: evaluate its member-NN directories")
 	alias(fs, "rm", "members")
 	fs.StringVar(&a.Out, "out", a.Out, "output directory for eval.json and plots (default: print only)")

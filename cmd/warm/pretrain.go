@@ -74,7 +74,7 @@ func (a pretrainArgs) run() error {
 		Config: pretrain.Config{
 			Out: a.Out, NEmbd: st.NEmbd, NLayer: st.NLayer, NHead: st.NHead, NPositions: st.NPositions,
 			Steps: nSteps, Batch: st.PretrainBS, LR: st.PretrainLR, Warmup: cmp.Or(max(a.Warmup, 0), max(1, nSteps/20)), WeightDecay: a.Wd, ClipNorm: a.Clip,
-			Seed: a.Seed, LogEvery: a.LogEvery, EvalEvery: a.EvalEvery, ValWindows: a.ValWindows, SaveEvery: a.SaveEvery,
+			Seed: a.Seed, CheckpointSteps: st.BaklavaSteps(nSteps), LogEvery: a.LogEvery, EvalEvery: a.EvalEvery, ValWindows: a.ValWindows, SaveEvery: a.SaveEvery,
 			Restart: a.Restart, Samples: samplePrompts, SampleLen: 40, Log: os.Stderr,
 		}})
 	if err != nil {

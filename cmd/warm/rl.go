@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/prefgen"
@@ -57,6 +58,7 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 // them, repro fills them directly.
 type rlArgs struct {
 	Preset, PolicyDir, DataDir, Split, PromptsFile, Members, Ms, Reward, Out string
+	Gold                                                                     string
 	RMs                                                                      rmFlags
 	KLCoef, LR                                                               float64
 	Clean                                                                    bool
@@ -80,6 +82,7 @@ func newRLArgs(fs *flag.FlagSet) *rlArgs {
 	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...]; pick one with --reward (repeatable)")
 	fs.StringVar(&a.Reward, "reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
 	fs.StringVar(&a.Out, "out", "", "run directory (required)")
+	fs.StringVar(&a.Gold, "gold", "vader", "gold judge: vader, or rm:DIR (a reward model as the judge)")
 	rlConfigFlags(fs, &a.Cfg, &a.KLCoef, &a.Clean, &a.LR)
 	return a
 }
@@ -99,7 +102,14 @@ func (a rlArgs) run() error {
 	if a.LR > 0 {
 		cfg.LR = a.LR
 	}
-	cfg.KLCoef = rl.DefaultKLCoef(!a.Clean)
+	// α from the preset's label setting (the paper's 0.01 corrupted,
+	// 0.003 clean, applied to the standardised reward).
+	if a.Clean {
+		if st, err = st.WithLabels(preset.LabelsClean); err != nil {
+			return err
+		}
+	}
+	cfg.KLCoef = st.RLKLCoef
 	if a.KLCoef >= 0 {
 		cfg.KLCoef = a.KLCoef
 	}
@@ -121,7 +131,11 @@ func (a rlArgs) run() error {
 	if err != nil {
 		return err
 	}
-	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: os.Stderr})
+	judge, _, err := gold.Parse(a.Gold)
+	if err != nil {
+		return err
+	}
+	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: os.Stderr, Gold: judge})
 	if err != nil {
 		return err
 	}
@@ -193,6 +207,7 @@ func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config, klCoef *float64, clean *boo
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", 0, "AdamW weight decay")
 	fs.IntVar(&cfg.CkptEvery, "ckpt-every", 10, "checkpoint every this many steps (and at the end)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of prompt order and sampling")
+	fs.IntVar(&cfg.StandardizePool, "standardize", 256, "z-score the reward on this many samples of the initial policy before RL (0: raw reward)")
 }
 
 // rlPlotArgs is warm rl --plot: several runs on one set of curves, and

@@ -100,6 +100,7 @@ func (a trainArgs) run() error {
 		return err
 	}
 	o.FT.Epochs, o.FT.Batch = cmp.Or(o.FT.Epochs, ps.FTEpochs), cmp.Or(o.FT.Batch, ps.RMBatch)
+	o.Probe.Epochs = cmp.Or(o.Probe.Epochs, ps.LPEpochs)
 	o.Probe.Center, o.Probe.Seed = o.FT.Center, o.Seed
 	sum, err := rmtrain.Run(o)
 	if err != nil {
@@ -118,7 +119,7 @@ func trainFTFlags(fs *flag.FlagSet, o *rmtrain.Options) {
 	o.Probe = rmtrain.ProbeOptions{Batch: 64, WeightDecay: 1e-3}
 	fs.IntVar(&o.FT.Batch, "batch", 0, "pairs per step (default: preset)")
 	fs.Float64Var(&o.FT.Epochs, "epochs", 0, "fine-tuning epochs (default: preset)")
-	fs.IntVar(&o.Probe.Epochs, "lp-epochs", 20, "linear-probe epochs (on cached features: cheap)")
+	fs.IntVar(&o.Probe.Epochs, "lp-epochs", 0, "linear-probe epochs (on cached features: cheap; default: preset)")
 	fs.Float64Var(&o.Probe.LR, "lp-lr", 1e-2, "linear-probe learning rate")
 	fs.Float64Var(&o.FT.Warmup, "warmup", 0.05, "fraction of steps of linear warm-up")
 	fs.StringVar(&o.FT.Schedule, "schedule", "cosine", "learning-rate schedule after warm-up: cosine, linear, constant")
