@@ -36,7 +36,7 @@ func TestCleanLabelsUndoesCorrupt(t *testing.T) {
 }
 
 // Policy prompts never repeat a prompt of a pair, are split alternately
-// and without overlap, and read back with ReadPrompts.
+// and without overlap, and read back with prefdata.ReadPrompts.
 func TestPolicyPrompts(t *testing.T) {
 	cands := []Prompt{{Text: "a"}, {Text: "b"}, {Text: "c"}, {Text: "b"}, {Text: "d"}, {Text: "e"}}
 	used := []prefdata.Row{{Prompt: "c"}}
@@ -48,7 +48,8 @@ func TestPolicyPrompts(t *testing.T) {
 	if err := writePrompts(path, []string{`say "hi" <b>`, "x"}); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadPrompts(path, 0)
+	ps, err := prefdata.ReadPrompts(path)
+	back := prefdata.PromptTexts(ps)
 	if err != nil || !slices.Equal(back, []string{`say "hi" <b>`, "x"}) {
 		t.Fatalf("read back %q %v", back, err)
 	}
