@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
-	"github.com/warm-rm/warm/prefgen"
-	"github.com/warm-rm/warm/preset"
-	"github.com/warm-rm/warm/rmtrain"
-	"github.com/warm-rm/warm/runlog"
-	"github.com/warm-rm/warm/studyreport"
+	"github.com/warm-rm/warm/internal/runlog"
+	"github.com/warm-rm/warm/study/prefgen"
+	"github.com/warm-rm/warm/study/preset"
+	"github.com/warm-rm/warm/study/rmtrain"
+	"github.com/warm-rm/warm/study/studyreport"
 )
 
 func init() {

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
-	"github.com/warm-rm/warm/prefdata"
-	"github.com/warm-rm/warm/reward"
-	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/kit/prefdata"
+	"github.com/warm-rm/warm/kit/reward"
+	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
 func init() {
