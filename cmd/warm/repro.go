@@ -129,85 +129,100 @@ func reproStages() []reproStage {
 		}, knobs: func(p preset.Study) []any {
 			return []any{p.Labels, p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMLearningRates(), p.RMDropout, p.BaklavaAt}
 		}, outs: []string{"rm"}},
-		{name: "merge", steps: func(r *reproRun) ([]reproStep, error) {
-			order, err := rmtrain.MemberDirs(r.dir("rm"))
-			if err != nil {
-				return nil, err
-			}
-			var steps []reproStep
-			for _, m := range studyreport.WARMSizes(len(order)) {
-				a := mergeArgs{Out: r.dir(fmt.Sprintf("warm-m%d", m)), Models: order[:m]}
-				steps = append(steps, step("merge", a))
-			}
-			return steps, nil
-		}},
-		{name: "eval", steps: func(r *reproRun) ([]reproStep, error) {
-			a, b := newEvalArgs(), newEvalArgs()
-			a.DataDir, a.TrainPath, a.RmDir, a.Soup, a.Out = r.shared("data"), r.trainFile(), r.dir("rm"), true, r.dir("eval")
-			// The diagnostics of the shared init (probe, distances, the
-			// LMC pilot of the two most distant members).
-			a.Init = r.shared("pretrain", "final")
-			b.DataDir, b.Ladder, b.Out = r.shared("data"), r.dir("rm"), r.dir("eval")
-			return []reproStep{step("eval", a), step("eval", b)}, nil
-		}, outs: []string{"eval"}},
-		{name: "bon", steps: func(r *reproRun) ([]reproStep, error) {
-			a := newBonArgs()
-			a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Out = r.preset, r.shared("pretrain", "final"), r.shared("data"), r.dir("rm"), r.dir("bon")
-			// Prompts in no preference pair: the members are ranked on val,
-			// so val prompts would favour the best-ranked one.
-			a.PromptsFile = r.shared("data", prefgen.HeldoutPromptFile)
-			// One sample pool for every label setting (same policy and
-			// prompts); each setting scores it with its own rewards.
-			a.Pool = r.shared("bon-pool")
-			return []reproStep{step("bon", a)}, nil
-		}, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
-		{name: "rl", steps: func(r *reproRun) ([]reproStep, error) {
-			var steps []reproStep
-			names := studyreport.RLRewards(r.ps.Members)
-			order, err := rmtrain.MemberDirs(r.dir("rm"))
-			if err != nil {
-				return nil, err
-			}
-			var dirs []string
-			for _, name := range names {
-				for k := 1; k <= max(1, r.ps.RLSeeds); k++ {
-					a := newRLArgs(nil)
-					a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Reward, a.Out = r.preset, r.shared("pretrain", "final"), r.shared("data"), r.dir("rm"), name, r.dir(rlDir(name, k))
-					if name == studyreport.MedianReward {
-						// WARM against the median member too, not only
-						// against the best one (issue 12.5).
-						a.Members, a.RMs = "", rmFlags{name + "=" + order[studyreport.MedianMember(len(order))]}
-					}
-					a.PromptsFile = r.shared("data", prefgen.RLPromptFile)
-					a.KLCoef, a.Cfg.Seed = r.ps.RLKLCoef, uint64(k)
-					if k == 1 {
-						dirs = append(dirs, a.Out)
-					}
-					steps = append(steps, step("rl", a))
-				}
-			}
-			p := rlPlotArgs{Runs: dirs, Names: strings.Join(names, ","), SFT: r.shared("pretrain", "final"),
-				SamplePrompts: r.shared("data", prefgen.HeldoutPromptFile), Out: r.dir("rl-plots")}
-			return append(steps, step("rl --plot", p)), nil
-		}, knobs: func(p preset.Study) []any {
+		{name: "merge", steps: mergeSteps},
+		{name: "eval", steps: evalSteps, outs: []string{"eval"}},
+		{name: "bon", steps: bonSteps, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
+		{name: "rl", steps: rlSteps, knobs: func(p preset.Study) []any {
 			return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew, p.RLSeeds, p.RLKLCoef}
 		}},
-		{name: "duel", steps: func(r *reproRun) ([]reproStep, error) {
-			names := studyreport.RLRewards(r.ps.Members)
-			warm := names[len(names)-1]
-			var steps []reproStep
-			for _, other := range names[:len(names)-1] {
-				a := newDuelArgs()
-				a.A, a.B, a.Preset, a.DataDir = r.dir("rl-"+warm, "final"), r.dir("rl-"+other, "final"), r.preset, r.shared("data")
-				// Held-out prompts: neither RL run trained on them.
-				a.PromptsFile = r.shared("data", prefgen.HeldoutPromptFile)
-				a.N, a.Samples = r.ps.DuelPrompts, r.ps.DuelSamples
-				a.Out = r.dir("duel-" + warm + "-vs-" + other + ".json")
-				steps = append(steps, step("duel", a))
-			}
-			return steps, nil
-		}, knobs: func(p preset.Study) []any { return []any{p.MaxNew, p.DuelPrompts, p.DuelSamples} }},
+		{name: "duel", steps: duelSteps, knobs: func(p preset.Study) []any { return []any{p.MaxNew, p.DuelPrompts, p.DuelSamples} }},
 	}
+}
+
+// mergeSteps lists the calls of the merge stage.
+func mergeSteps(r *reproRun) ([]reproStep, error) {
+	order, err := rmtrain.MemberDirs(r.dir("rm"))
+	if err != nil {
+		return nil, err
+	}
+	var steps []reproStep
+	for _, m := range studyreport.WARMSizes(len(order)) {
+		a := mergeArgs{Out: r.dir(fmt.Sprintf("warm-m%d", m)), Models: order[:m]}
+		steps = append(steps, step("merge", a))
+	}
+	return steps, nil
+}
+
+// evalSteps lists the calls of the eval stage.
+func evalSteps(r *reproRun) ([]reproStep, error) {
+	a, b := newEvalArgs(), newEvalArgs()
+	a.DataDir, a.TrainPath, a.RmDir, a.Soup, a.Out = r.shared("data"), r.trainFile(), r.dir("rm"), true, r.dir("eval")
+	// The diagnostics of the shared init (probe, distances, the
+	// LMC pilot of the two most distant members).
+	a.Init = r.shared("pretrain", "final")
+	b.DataDir, b.Ladder, b.Out = r.shared("data"), r.dir("rm"), r.dir("eval")
+	return []reproStep{step("eval", a), step("eval", b)}, nil
+}
+
+// bonSteps lists the calls of the bon stage.
+func bonSteps(r *reproRun) ([]reproStep, error) {
+	a := newBonArgs()
+	a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Out = r.preset, r.shared("pretrain", "final"), r.shared("data"), r.dir("rm"), r.dir("bon")
+	// Prompts in no preference pair: the members are ranked on val,
+	// so val prompts would favour the best-ranked one.
+	a.PromptsFile = r.shared("data", prefgen.HeldoutPromptFile)
+	// One sample pool for every label setting (same policy and
+	// prompts); each setting scores it with its own rewards.
+	a.Pool = r.shared("bon-pool")
+	return []reproStep{step("bon", a)}, nil
+}
+
+// rlSteps lists the calls of the rl stage.
+func rlSteps(r *reproRun) ([]reproStep, error) {
+	var steps []reproStep
+	names := studyreport.RLRewards(r.ps.Members)
+	order, err := rmtrain.MemberDirs(r.dir("rm"))
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	for _, name := range names {
+		for k := 1; k <= max(1, r.ps.RLSeeds); k++ {
+			a := newRLArgs(nil)
+			a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Reward, a.Out = r.preset, r.shared("pretrain", "final"), r.shared("data"), r.dir("rm"), name, r.dir(rlDir(name, k))
+			if name == studyreport.MedianReward {
+				// WARM against the median member too, not only
+				// against the best one (issue 12.5).
+				a.Members, a.RMs = "", rmFlags{name + "=" + order[studyreport.MedianMember(len(order))]}
+			}
+			a.PromptsFile = r.shared("data", prefgen.RLPromptFile)
+			a.KLCoef, a.Cfg.Seed = r.ps.RLKLCoef, uint64(k)
+			if k == 1 {
+				dirs = append(dirs, a.Out)
+			}
+			steps = append(steps, step("rl", a))
+		}
+	}
+	p := rlPlotArgs{Runs: dirs, Names: strings.Join(names, ","), SFT: r.shared("pretrain", "final"),
+		SamplePrompts: r.shared("data", prefgen.HeldoutPromptFile), Out: r.dir("rl-plots")}
+	return append(steps, step("rl --plot", p)), nil
+}
+
+// duelSteps lists the calls of the duel stage.
+func duelSteps(r *reproRun) ([]reproStep, error) {
+	names := studyreport.RLRewards(r.ps.Members)
+	warm := names[len(names)-1]
+	var steps []reproStep
+	for _, other := range names[:len(names)-1] {
+		a := newDuelArgs()
+		a.A, a.B, a.Preset, a.DataDir = r.dir("rl-"+warm, "final"), r.dir("rl-"+other, "final"), r.preset, r.shared("data")
+		// Held-out prompts: neither RL run trained on them.
+		a.PromptsFile = r.shared("data", prefgen.HeldoutPromptFile)
+		a.N, a.Samples = r.ps.DuelPrompts, r.ps.DuelSamples
+		a.Out = r.dir("duel-" + warm + "-vs-" + other + ".json")
+		steps = append(steps, step("duel", a))
+	}
+	return steps, nil
 }
 
 func runRepro(args []string) error {
