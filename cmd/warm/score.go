@@ -25,6 +25,7 @@ func scoreMain(args []string, stdout, stderr io.Writer) error {
 	modelDir := fs.String("model", "", "HF GPT2ForSequenceClassification directory (config.json, safetensors, tokenizer files)")
 	dataPath := fs.String("data", "", `JSONL rows {"prompt","response"} or {"prompt","chosen","rejected"}; "-" reads stdin`)
 	batch := fs.Int("batch", 32, "sequences per forward pass")
+	template := fs.String("template", "auto", "chat template: auto (conversational rows through the model's chat template, string rows as plain prompt+response), on (every row through it), off (plain text)")
 	truncate := fs.String("truncate", "error", "texts longer than n_positions: error, left (drop the start, keep the end where the reward is read), right (drop the end)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -44,10 +45,15 @@ func scoreMain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--%v", err)
 	}
+	mode, err := reward.ParseTemplateMode(*template)
+	if err != nil {
+		return fmt.Errorf("--%v", err)
+	}
 	m, tok, err := reward.LoadWithTokenizer(*modelDir)
 	if err != nil {
 		return err
 	}
+	tok.Template = mode
 	// Read and validate every row before scoring, so bad input produces an
 	// error and no output at all.
 	var in io.Reader

@@ -1,0 +1,140 @@
+"""Generates the acceptance fixture of issue 13 for cmd/warm/modern_test.go:
+a small random Qwen3ForSequenceClassification reward model at the real
+Qwen3 vocabulary (151936), in three members (seeds 1, 2, 3), scored on TRL
+conversational preference rows by the plain-PyTorch reference
+(llama/testdata/reference.py).
+
+    /usr/bin/python3 cmd/warm/testdata/qwen3rm/gen.py     (from the repository root)
+
+Writes, beside this script:
+  config.json   the members' config (F32 weights);
+  weights.json  the recipe of the weights: per tensor its name, shape and how
+                its values come from the member's seed (see values() below;
+                modern_test.go rebuilds the same float32 values bit for bit,
+                so no 10 MB weight files are committed);
+  convo.jsonl   the rows, as a user would give them to warm score / eval;
+  expected.json per member and for the weight average of the three (the
+                float32 mean of their weights), the reward of each row's
+                chosen and rejected conversation.
+
+Token ids do not come from the Go tokenizer: each conversation is one of
+chattemplate/testdata/conversations.json's Qwen3 cases, whose ids came from
+Python's jinja2 and HF's Rust tokenizers (see chattemplate/testdata/gen)."""
+
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..", "..", "..")
+sys.path.insert(0, os.path.join(ROOT, "llama", "testdata"))
+import reference as ref  # noqa: E402
+
+CONFIG = {
+    "architectures": ["Qwen3ForSequenceClassification"], "model_type": "qwen3",
+    "vocab_size": 151936, "hidden_size": 16, "num_hidden_layers": 2,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
+    "intermediate_size": 32, "max_position_embeddings": 40960, "rms_norm_eps": 1e-6,
+    "rope_theta": 1000000.0, "hidden_act": "silu", "tie_word_embeddings": True,
+    "num_labels": 1, "pad_token_id": 151643, "bos_token_id": 151643,
+    "eos_token_id": 151645, "torch_dtype": "float32",
+}
+SEEDS = [1, 2, 3]
+
+
+def tensors(cfg):
+    """(name, shape, kind) of every tensor; kind picks the value scale."""
+    h, hd, inter = cfg["hidden_size"], cfg["head_dim"], cfg["intermediate_size"]
+    q, kv = cfg["num_attention_heads"] * hd, cfg["num_key_value_heads"] * hd
+    out = [("model.embed_tokens.weight", [cfg["vocab_size"], h], "embed"),
+           ("model.norm.weight", [h], "norm"), ("score.weight", [1, h], "score")]
+    for n in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{n}."
+        out += [(p + "input_layernorm.weight", [h], "norm"),
+                (p + "post_attention_layernorm.weight", [h], "norm"),
+                (p + "self_attn.q_proj.weight", [q, h], "matrix"),
+                (p + "self_attn.k_proj.weight", [kv, h], "matrix"),
+                (p + "self_attn.v_proj.weight", [kv, h], "matrix"),
+                (p + "self_attn.o_proj.weight", [h, q], "matrix"),
+                (p + "self_attn.q_norm.weight", [hd], "norm"),
+                (p + "self_attn.k_norm.weight", [hd], "norm"),
+                (p + "mlp.gate_proj.weight", [inter, h], "matrix"),
+                (p + "mlp.up_proj.weight", [inter, h], "matrix"),
+                (p + "mlp.down_proj.weight", [h, inter], "matrix")]
+    return sorted(out)
+
+
+# value = offset + k * 2^-shift, k = (splitmix64 output >> 56) - 128 in
+# [-128, 127]: exact in float32, so Go and numpy agree bit for bit.
+KINDS = {"embed": (0.0, 9), "matrix": (0.0, 10), "norm": (1.0, 10), "score": (0.0, 8)}
+M64 = (1 << 64) - 1
+
+
+def values(seed, index, n, kind):
+    offset, shift = KINDS[kind]
+    base = np.uint64(((seed << 32) + index) * 0x9E3779B97F4A7C15 & M64)
+    z = base + np.arange(n, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    k = (z >> np.uint64(56)).astype(np.int64) - 128
+    return (offset + k.astype(np.float64) * 2.0 ** -shift).astype(np.float32)
+
+
+def weights(seed):
+    out = {}
+    for i, (name, shape, kind) in enumerate(tensors(CONFIG)):
+        v = values(seed, i, int(np.prod(shape)), kind)
+        out[name] = torch.from_numpy(v.reshape(shape))
+    return out
+
+
+# Rows: (chosen case, rejected case) of conversations.json's Qwen3 cases,
+# given as TRL implicit-prompt rows; the first one with an explicit prompt
+# (the shared first user turn of cases 9 and 10).
+PAIRS = [(9, 10), (2, 1), (3, 16), (4, 5), (12, 7), (17, 20), (14, 13), (22, 18),
+         (8, 24), (25, 26), (6, 11), (19, 21), (23, 15)]
+
+
+def main():
+    convs = json.load(open(os.path.join(ROOT, "chattemplate", "testdata", "conversations.json")))["qwen3"]["cases"]
+    rows, seqs = [], []
+    for n, (a, b) in enumerate(PAIRS):
+        ca, cb = convs[a], convs[b]
+        assert not ca["add_generation_prompt"] and not cb["add_generation_prompt"]
+        if n == 0:
+            assert ca["messages"][0] == cb["messages"][0]
+            row = {"prompt": ca["messages"][:1], "chosen": ca["messages"][1:], "rejected": cb["messages"][1:]}
+        else:
+            row = {"chosen": ca["messages"], "rejected": cb["messages"]}
+        rows.append(row)
+        seqs += [ca["ids"], cb["ids"]]
+    with open(os.path.join(HERE, "convo.jsonl"), "w") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    with open(os.path.join(HERE, "config.json"), "w") as f:
+        json.dump(CONFIG, f, indent=2)
+    manifest = [{"name": nm, "shape": sh, "offset": KINDS[k][0], "shift": KINDS[k][1]}
+                for nm, sh, k in tensors(CONFIG)]
+    with open(os.path.join(HERE, "weights.json"), "w") as f:
+        json.dump({"seeds": SEEDS, "tensors": manifest}, f, indent=1)
+
+    def pairs(r):
+        return [[r[2 * i], r[2 * i + 1]] for i in range(len(rows))]
+
+    ws = [weights(s) for s in SEEDS]
+    members = [pairs(ref.rewards(w, CONFIG, seqs, torch.float32)) for w in ws]
+    avg = {k: (ws[0][k] + ws[1][k] + ws[2][k]) / 3 for k in ws[0]}
+    wa = pairs(ref.rewards(avg, CONFIG, seqs, torch.float32))
+    exp = {"seeds": SEEDS, "members": members, "wa": wa,
+           "lengths": [[len(seqs[2 * i]), len(seqs[2 * i + 1])] for i in range(len(rows))]}
+    with open(os.path.join(HERE, "expected.json"), "w") as f:
+        json.dump(exp, f, indent=1)
+    print("rows", len(rows), "member 1 row 1", members[0][0], "wa row 1", wa[0])
+
+
+if __name__ == "__main__":
+    main()
