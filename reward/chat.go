@@ -264,3 +264,12 @@ func mergeLinear(out string, dirs []string) error {
 	_, err := merge.Merge(out, o)
 	return err
 }
+
+// EncodeChat renders one whole conversation with the chat template and
+// tokenizes it as Messages does (for the server's "messages" items).
+func (in *Input) EncodeChat(msgs []prefdata.Message) ([]int, error) {
+	if !in.HasTemplate() {
+		return nil, chattemplate.ErrNoTemplate
+	}
+	return chattemplate.ConversationIDs(in.hf, nil, convert(msgs), chattemplate.Options{Extra: in.Extra})
+}

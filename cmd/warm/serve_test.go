@@ -248,13 +248,13 @@ func TestWarnMembers(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		dirs   []string
-		models []*model.Model
+		models []model.RewardModel
 		want   string
 	}{
-		{"one member", []string{a}, []*model.Model{ma}, "has one model"},
-		{"same directory", []string{a, b, a + "/"}, []*model.Model{ma, mb, ma}, "is the same directory as member " + a},
-		{"identical weights", []string{a, b, c}, []*model.Model{ma, mb, mc}, c + " has weights identical to member " + a},
-		{"distinct", []string{a, b}, []*model.Model{ma, mb}, ""},
+		{"one member", []string{a}, []model.RewardModel{ma}, "has one model"},
+		{"same directory", []string{a, b, a + "/"}, []model.RewardModel{ma, mb, ma}, "is the same directory as member " + a},
+		{"identical weights", []string{a, b, c}, []model.RewardModel{ma, mb, mc}, c + " has weights identical to member " + a},
+		{"distinct", []string{a, b}, []model.RewardModel{ma, mb}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
