@@ -33,6 +33,7 @@ type qwenExpected struct {
 	Seeds   []uint64       `json:"seeds"`
 	Members [][][2]float64 `json:"members"` // [member][row] = {chosen, rejected}
 	WA      [][2]float64   `json:"wa"`
+	WABF16  [][2]float64   `json:"wa_bf16"`
 }
 
 func readQwenExpected(t *testing.T) qwenExpected {
@@ -67,7 +68,7 @@ func qwenValues(seed, index uint64, n int, offset float64, shift int) []float32 
 
 // writeQwenMember builds member seed's directory: config, the real Qwen3
 // tokenizer files and model.safetensors from the recipe in weights.json.
-func writeQwenMember(t *testing.T, dir string, seed uint64) {
+func writeQwenMember(t *testing.T, dir string, seed uint64, dtype safetensors.Dtype) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -82,6 +83,15 @@ func writeQwenMember(t *testing.T, dir string, seed uint64) {
 		}
 	}
 	copyFile(filepath.Join(qwenFixture, "config.json"), "config.json")
+	if dtype == safetensors.BF16 {
+		b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "config.json"), bytes.Replace(b, []byte(`"float32"`), []byte(`"bfloat16"`), 1), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	tokDir := filepath.Join("..", "..", "tokenizer", "testdata", "qwen3")
 	// tokenizer.json uncompressed, as a hub directory has it (warm merge
 	// copies the tokenizer files it knows by name).
@@ -125,17 +135,17 @@ func writeQwenMember(t *testing.T, dir string, seed uint64) {
 		}
 		ts = append(ts, safetensors.Tensor{Name: r.Name, Shape: r.Shape, Data: qwenValues(seed, uint64(i), n, r.Offset, r.Shift)})
 	}
-	if err := safetensors.WriteFloat32(filepath.Join(dir, "model.safetensors"), ts, safetensors.F32, map[string]string{"format": "pt"}); err != nil {
+	if err := safetensors.WriteFloat32(filepath.Join(dir, "model.safetensors"), ts, dtype, map[string]string{"format": "pt"}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // qwenMembers writes the three members into one temporary directory.
-func qwenMembers(t *testing.T, e qwenExpected) (root string, dirs []string) {
+func qwenMembers(t *testing.T, e qwenExpected, dtype safetensors.Dtype) (root string, dirs []string) {
 	root = t.TempDir()
 	for i, s := range e.Seeds {
 		d := filepath.Join(root, "rm"+string(rune('a'+i)))
-		writeQwenMember(t, d, s)
+		writeQwenMember(t, d, s, dtype)
 		dirs = append(dirs, d)
 	}
 	return root, dirs
@@ -192,7 +202,7 @@ func maxDiff(t *testing.T, what string, got, want [][2]float64, tol float64) flo
 
 func TestQwen3ScoreMergeAcceptance(t *testing.T) {
 	e := readQwenExpected(t)
-	root, dirs := qwenMembers(t, e)
+	root, dirs := qwenMembers(t, e, safetensors.F32)
 	for i, d := range dirs {
 		got := scorePairs(t, "--model", d)
 		t.Logf("warm score member %d: max |diff| %.2g vs PyTorch", i+1, maxDiff(t, "score "+filepath.Base(d), got, e.Members[i], qwenTol))
@@ -209,11 +219,49 @@ func TestQwen3ScoreMergeAcceptance(t *testing.T) {
 	t.Logf("warm merge + score WA: max |diff| %.2g vs PyTorch's average", maxDiff(t, "score wa", got, e.WA, qwenTol))
 }
 
+// TestQwen3BF16: the same members stored as BF16 (their values are exact
+// in bfloat16) score as the float32 ones; warm merge keeps BF16, and the
+// merged model scores as the reference's average rounded to bfloat16
+// (issue 13: 1e-2 relative for BF16 weights).
+func TestQwen3BF16(t *testing.T) {
+	e := readQwenExpected(t)
+	root, dirs := qwenMembers(t, e, safetensors.BF16)
+	got := scorePairs(t, "--model", dirs[0])
+	t.Logf("warm score BF16 member 1: max |diff| %.2g vs PyTorch", maxDiff(t, "score bf16", got, e.Members[0], qwenTol))
+	wa := filepath.Join(root, "wa")
+	if err := runMerge(append([]string{"-o", wa}, dirs...)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Open(filepath.Join(wa, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range f.Tensors() {
+		if ti.Dtype != safetensors.BF16 {
+			t.Errorf("merged %s is %s, want BF16 like its inputs", ti.Name, ti.Dtype)
+		}
+	}
+	f.Close()
+	got = scorePairs(t, "--model", wa)
+	var worst float64
+	for i := range got {
+		for k := range 2 {
+			w := e.WABF16[i][k]
+			d := math.Abs(got[i][k] - w)
+			worst = max(worst, d/max(math.Abs(w), 1e-6))
+			if d > 1e-2*max(math.Abs(w), 1e-6) {
+				t.Errorf("BF16 WA row %d side %d: %v, reference %v", i+1, k, got[i][k], w)
+			}
+		}
+	}
+	t.Logf("warm merge (BF16) + score: max relative diff %.2g vs PyTorch's BF16-rounded average", worst)
+}
+
 // TestQwen3EvalAcceptance: warm eval's members, ENS and WA on the user's
 // pairs (--val) have the metrics of the reference's rewards.
 func TestQwen3EvalAcceptance(t *testing.T) {
 	e := readQwenExpected(t)
-	root, dirs := qwenMembers(t, e)
+	root, dirs := qwenMembers(t, e, safetensors.F32)
 	out := filepath.Join(root, "eval")
 	args := append([]string{"--data", filepath.Join(root, "none"), "--val", filepath.Join(qwenFixture, "convo.jsonl"), "--rank-by", "none", "--out", out}, dirs...)
 	if err := runEval(args); err != nil {
@@ -278,7 +326,7 @@ func TestQwen3EvalAcceptance(t *testing.T) {
 // (plain strings, scored as given) with the same rewards.
 func TestQwen3ServeAcceptance(t *testing.T) {
 	e := readQwenExpected(t)
-	root, dirs := qwenMembers(t, e)
+	root, dirs := qwenMembers(t, e, safetensors.F32)
 	wa := filepath.Join(root, "wa")
 	if err := runMerge(append([]string{"-o", wa}, dirs...)); err != nil {
 		t.Fatal(err)

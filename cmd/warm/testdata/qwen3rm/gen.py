@@ -14,8 +14,9 @@ Writes, beside this script:
                 so no 10 MB weight files are committed);
   convo.jsonl   the rows, as a user would give them to warm score / eval;
   expected.json per member and for the weight average of the three (the
-                float32 mean of their weights), the reward of each row's
-                chosen and rejected conversation.
+                float32 mean of their weights; "wa_bf16": that mean rounded
+                to bfloat16, what merging BF16 members writes), the reward
+                of each row's chosen and rejected conversation.
 
 Token ids do not come from the Go tokenizer: each conversation is one of
 chattemplate/testdata/conversations.json's Qwen3 cases, whose ids came from
@@ -68,8 +69,10 @@ def tensors(cfg):
 
 
 # value = offset + k * 2^-shift, k = (splitmix64 output >> 56) - 128 in
-# [-128, 127]: exact in float32, so Go and numpy agree bit for bit.
-KINDS = {"embed": (0.0, 9), "matrix": (0.0, 10), "norm": (1.0, 10), "score": (0.0, 8)}
+# [-128, 127]: exact in float32, so Go and numpy agree bit for bit, and
+# exact in bfloat16 too (at most 8 significant bits: norms are 1 + k/128),
+# so the same members stored as BF16 hold the same values.
+KINDS = {"embed": (0.0, 9), "matrix": (0.0, 10), "norm": (1.0, 7), "score": (0.0, 8)}
 M64 = (1 << 64) - 1
 
 
@@ -129,7 +132,14 @@ def main():
     members = [pairs(ref.rewards(w, CONFIG, seqs, torch.float32)) for w in ws]
     avg = {k: (ws[0][k] + ws[1][k] + ws[2][k]) / 3 for k in ws[0]}
     wa = pairs(ref.rewards(avg, CONFIG, seqs, torch.float32))
-    exp = {"seeds": SEEDS, "members": members, "wa": wa,
+    for w in ws:
+        for k, v in w.items():
+            assert torch.equal(v.to(torch.bfloat16).float(), v), k
+    # BF16 members merged keep BF16: the average rounded to bfloat16 (round
+    # to nearest even), computed in float32 as the Go engine does.
+    avg16 = {k: v.to(torch.bfloat16).float() for k, v in avg.items()}
+    wa_bf16 = pairs(ref.rewards(avg16, CONFIG, seqs, torch.float32))
+    exp = {"seeds": SEEDS, "members": members, "wa": wa, "wa_bf16": wa_bf16,
            "lengths": [[len(seqs[2 * i]), len(seqs[2 * i + 1])] for i in range(len(rows))]}
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         json.dump(exp, f, indent=1)
