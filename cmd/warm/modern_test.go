@@ -348,19 +348,7 @@ func TestQwen3ServeAcceptance(t *testing.T) {
 	}
 	rendered := renderedTexts(t, items)
 
-	sigs := make(chan os.Signal, 1)
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe([]string{"--model", wa, "--members", strings.Join(dirs, ","), "--addr", "127.0.0.1:0"}, sigs, func(a string) { addrc <- a })
-	}()
-	var url string
-	select {
-	case a := <-addrc:
-		url = "http://" + a
-	case err := <-done:
-		t.Fatal(err)
-	}
+	url, sigs, done := startServe(t, "--model", wa, "--members", strings.Join(dirs, ","), "--addr", "127.0.0.1:0")
 	body, _ := json.Marshal(serve.ScoreRequest{Items: items})
 	code, data := postJSON(t, url+"/v1/score", string(body))
 	var got serve.ScoreResponse
