@@ -264,6 +264,32 @@ func Curves(scores map[string][][]float64, names []string, gold string, ns []int
 	return out, nil
 }
 
+// PromptGold is, for each named reward, the expected gold of its
+// best-of-n pick on each prompt (stats.BoNExpected), in the pool's prompt
+// order.
+func PromptGold(scores map[string][][]float64, names []string, gold string, n int) (*PerPrompt, error) {
+	g, ok := scores[gold]
+	if !ok {
+		return nil, fmt.Errorf("bon: no scores for the gold reward %q", gold)
+	}
+	pp := &PerPrompt{N: n, Gold: map[string][]float64{}}
+	for _, name := range names {
+		s := scores[name]
+		if err := sameShape(s, g); err != nil {
+			return nil, fmt.Errorf("bon: reward %q: %v", name, err)
+		}
+		if n < 1 || n > len(s[0]) {
+			return nil, fmt.Errorf("bon: N = %d outside 1..%d", n, len(s[0]))
+		}
+		v := make([]float64, len(s))
+		for p := range s {
+			v[p] = stats.BoNExpected(s[p], g[p], n)
+		}
+		pp.Gold[name] = v
+	}
+	return pp, nil
+}
+
 func sameShape(a, b [][]float64) error {
 	if len(a) != len(b) || len(a) == 0 {
 		return fmt.Errorf("%d prompts vs %d", len(a), len(b))

@@ -103,6 +103,21 @@ func TestCurvesMatchBruteForce(t *testing.T) {
 		if c.Proxy[0] == c.Proxy[len(ns)-1] {
 			t.Errorf("proxy curve flat: %v", c.Proxy)
 		}
+		// Per prompt, the expected gold of the pick is the brute force's.
+		for _, n := range []int{2, 6} {
+			pp, err := PromptGold(scores, []string{"rm"}, "gold", n)
+			if err != nil || pp.N != n || len(pp.Gold["rm"]) != P {
+				t.Fatalf("PromptGold n=%d: %+v %v", n, pp, err)
+			}
+			for p := 0; p < P; p++ {
+				if _, want := bruteBoN(scores["rm"][p], scores["gold"][p], n); math.Abs(pp.Gold["rm"][p]-want) > 1e-12 {
+					t.Errorf("levels %d n=%d prompt %d: %g, brute force %g", levels, n, p, pp.Gold["rm"][p], want)
+				}
+			}
+		}
+	}
+	if _, err := PromptGold(map[string][][]float64{"gold": {{1, 2}}}, []string{"rm"}, "gold", 2); err == nil {
+		t.Error("PromptGold accepted a reward without scores")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/runlog"
@@ -31,9 +32,16 @@ type RunOptions struct {
 	MaxNew      int
 	Temperature float64
 	Seed        uint64
-	Vs          string    // win rates "A:B[,A:B...]"; "": the largest warmM against single
-	Out         string    // output directory
-	Log         io.Writer // progress; nil: quiet
+	Vs          string     // win rates "A:B[,A:B...]"; "": the largest warmM against single
+	Judge       gold.Judge // the gold judge scoring the "gold" reward (nil: VADER)
+	JudgeName   string     // identifies Judge in the score cache (gold.Parse's description)
+	Out         string     // output directory
+	// PoolDir caches the sample pool and its scores (samples.jsonl,
+	// samples.meta.json; "": Out). Runs with the same policy, prompts and
+	// sampling settings share it: the label settings of a study sample
+	// once.
+	PoolDir string
+	Log     io.Writer // progress; nil: quiet
 }
 
 // Result is OUT/bon.json.
@@ -49,7 +57,17 @@ type Result struct {
 	Rewards map[string]string `json:"rewards"`
 	Curves  []Curve           `json:"curves"`
 	Duels   []Duel            `json:"win_rates"`
-	Seconds float64           `json:"seconds"`
+	// PerPrompt is, per reward and per prompt (the pool's order), the
+	// expected gold of the best-of-N pick at N = NMax: the paired unit of
+	// the claims table's BoN rows.
+	PerPrompt *PerPrompt `json:"per_prompt,omitempty"`
+	Seconds   float64    `json:"seconds"`
+}
+
+// PerPrompt is bon.json's per_prompt field.
+type PerPrompt struct {
+	N    int                  `json:"n"`
+	Gold map[string][]float64 `json:"gold"`
 }
 
 // meta identifies a sample pool, so that a rerun reuses it only when
@@ -116,10 +134,11 @@ func Run(o RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	prompts, err := prefgen.ReadPrompts(o.PromptFile, 0)
+	ps, err := prefdata.ReadPrompts(o.PromptFile)
 	if err != nil {
 		return nil, err
 	}
+	prompts := prefdata.PromptTexts(prefdata.UniquePrompts(ps, 0))
 	prompts, dropped := prefgen.FitPrompts(tok, prompts, policyCfg.NPositions, o.MaxNew)
 	if dropped > 0 {
 		logf(o.Log, "warm bon: skipped %d prompts too long for %d new tokens in a context of %d\n", dropped, o.MaxNew, policyCfg.NPositions)
@@ -135,7 +154,13 @@ func Run(o RunOptions) (*Result, error) {
 	}
 	mt := meta{Policy: policyAbs, PolicyStamp: stamp(policyAbs), Prompts: hashStrings(prompts), N: o.N, MinNew: o.MinNew, MaxNew: o.MaxNew,
 		Temperature: o.Temperature, Seed: o.Seed, Rewards: map[string]string{}}
-	samplesPath, metaPath := filepath.Join(o.Out, "samples.jsonl"), filepath.Join(o.Out, "samples.meta.json")
+	poolDir := o.PoolDir
+	if poolDir == "" {
+		poolDir = o.Out
+	} else if err := os.MkdirAll(poolDir, 0o755); err != nil {
+		return nil, err
+	}
+	samplesPath, metaPath := filepath.Join(poolDir, "samples.jsonl"), filepath.Join(poolDir, "samples.meta.json")
 	pool, scores := reusePool(o, mt, prompts, samplesPath, metaPath)
 	if pool == nil {
 		if pool, err = samplePool(o, tok, prompts); err != nil {
@@ -169,7 +194,11 @@ func Run(o RunOptions) (*Result, error) {
 		}
 		duels = append(duels, d)
 	}
-	res := &Result{policyAbs, len(pool.Prompts), o.N, o.MinNew, o.MaxNew, o.Temperature, o.Seed, goldName, mt.Rewards, curves, duels, time.Since(start).Seconds()}
+	pp, err := PromptGold(scores, names, goldName, o.N)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{policyAbs, len(pool.Prompts), o.N, o.MinNew, o.MaxNew, o.Temperature, o.Seed, goldName, mt.Rewards, curves, duels, pp, time.Since(start).Seconds()}
 	return res, atomicfile.WriteJSON(filepath.Join(o.Out, "bon.json"), res)
 }
 
@@ -220,16 +249,29 @@ func scoreAll(o RunOptions, tok *tokenizer.Tokenizer, pool *Pool, scores map[str
 	for name, c := range canon {
 		byCanon[c] = scores[name]
 	}
+	// key identifies a reward's scores in the cache: its canonical spec,
+	// and for the gold judge which judge it is (a pool scored by VADER
+	// must not serve a run judged by a reward model).
+	key := func(s reward.Spec) string {
+		if s.Kind == reward.KindGold {
+			return s.Canon() + "|" + o.JudgeName
+		}
+		return s.Canon()
+	}
 	var scoreSpec func(s reward.Spec) ([][]float64, error)
 	scoreSpec = func(s reward.Spec) ([][]float64, error) {
-		if t, ok := byCanon[s.Canon()]; ok {
+		if t, ok := byCanon[key(s)]; ok {
 			return t, nil
 		}
 		t0 := time.Now()
 		var t [][]float64
 		switch s.Kind {
 		case reward.KindGold:
-			t = ScoreJudge(gold.NewVADER(), pool)
+			j := o.Judge
+			if j == nil {
+				j = gold.NewVADER()
+			}
+			t = ScoreJudge(j, pool)
 		case reward.KindENS:
 			var parts [][][]float64
 			for _, d := range s.Dirs {
@@ -249,7 +291,7 @@ func scoreAll(o RunOptions, tok *tokenizer.Tokenizer, pool *Pool, scores map[str
 				return nil, fmt.Errorf("reward %s: %w", s.Name, err)
 			}
 		}
-		byCanon[s.Canon()] = t
+		byCanon[key(s)] = t
 		logf(o.Log, "warm bon: scored %s (%s, %d models) in %.1fs\n", s.Name, s.Kind, len(s.Dirs), time.Since(t0).Seconds())
 		return t, nil
 	}
@@ -259,7 +301,7 @@ func scoreAll(o RunOptions, tok *tokenizer.Tokenizer, pool *Pool, scores map[str
 			return nil, "", err
 		}
 		scores[s.Name] = t
-		canon[s.Name] = s.Canon()
+		canon[s.Name] = key(s)
 		names = append(names, s.Name)
 		if s.Kind == reward.KindGold && goldName == "" {
 			goldName = s.Name

@@ -20,11 +20,18 @@ type Func func(prompt, response string) float64
 // Score calls f.
 func (f Func) Score(prompt, response string) float64 { return f(prompt, response) }
 
-// Batch scores prompts[i], responses[i] for every i on all CPUs and
-// returns the scores in order. It panics if the slices differ in length.
+// Batch scores prompts[i], responses[i] for every i on all CPUs (in one
+// call for a Batcher) and returns the scores in order. It panics if the slices differ in length.
 func Batch(j Judge, prompts, responses []string) []float64 {
 	if len(prompts) != len(responses) {
 		panic("gold.Batch: prompts and responses differ in length")
+	}
+	if b, ok := j.(Batcher); ok {
+		if out, err := b.ScoreBatch(prompts, responses); err == nil {
+			return out
+		}
+		// A batch that fails as a whole (one unscorable text) is scored
+		// one by one below, so only the bad texts get the judge's NaN.
 	}
 	out := make([]float64, len(prompts))
 	workers := runtime.GOMAXPROCS(0)

@@ -77,13 +77,14 @@ func (p *Pass) lmHeadBackward(dLP [][]float32) {
 		copy(g[p.offs[b]:], dLP[b])
 	}
 	next := p.nextTokens()
+	it := p.mode.invTemp() // logits are scaled by 1/T (Mode.Temperature)
 	ws := &m.ws
 	ws.logits = grow(ws.logits, lmChunk*V)
 	for r0 := 0; r0 < p.n; r0 += lmChunk {
 		r1 := min(r0+lmChunk, p.n)
 		R := r1 - r0
 		lg := ws.logits[:R*V]
-		gemm.Sgemm(false, true, R, V, C, 1, ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
+		gemm.Sgemm(false, true, R, V, C, it, ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
 		parallel.Range(R, 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := lg[i*V : (i+1)*V]
@@ -100,8 +101,9 @@ func (p *Pass) lmHeadBackward(dLP [][]float32) {
 			}
 		})
 		// dh += dlogits·wte ; dwte += dlogitsᵀ·h
-		gemm.Sgemm(false, false, R, C, V, 1, lg, V, m.wte.W, C, 1, ws.dlnf[r0*C:], C)
-		gemm.Sgemm(true, false, V, C, R, 1, lg, V, ws.lnf[r0*C:], C, 1, m.wte.G, C)
+		// z = it·h·wteᵀ: dh += it·dz·wte ; dwte += it·dzᵀ·h.
+		gemm.Sgemm(false, false, R, C, V, it, lg, V, m.wte.W, C, 1, ws.dlnf[r0*C:], C)
+		gemm.Sgemm(true, false, V, C, R, it, lg, V, ws.lnf[r0*C:], C, 1, m.wte.G, C)
 	}
 }
 

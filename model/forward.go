@@ -16,6 +16,19 @@ type Mode struct {
 	Train    bool
 	Seed     uint64
 	HeadOnly bool
+	// Temperature, when > 0 and ≠ 1, divides the LM-head logits:
+	// TokenLogProbs (and their backward) are log-softmax(logits/T), the
+	// log-probabilities of sampling at temperature T (what RL at T needs
+	// for its gradient and KL).
+	Temperature float32
+}
+
+// invTemp is the factor on the LM-head logits (1/T, or 1).
+func (md Mode) invTemp() float32 {
+	if md.Temperature > 0 {
+		return 1 / md.Temperature
+	}
+	return 1
 }
 
 // layerActs are one block's saved activations, [n, ·] row-major over the
@@ -373,8 +386,8 @@ func (p *Pass) Rewards() []float32 {
 }
 
 // TokenLogProbs returns out[b][t] = log p(seqs[b][t+1] | seqs[b][:t+1])
-// under the tied LM head (logits = h·wteᵀ), len(seqs[b])-1 values per
-// sequence.
+// under the tied LM head (logits = h·wteᵀ, divided by the pass's
+// Mode.Temperature), len(seqs[b])-1 values per sequence.
 func (p *Pass) TokenLogProbs() [][]float32 {
 	if p.logprobs != nil {
 		return p.logprobs
@@ -390,7 +403,7 @@ func (p *Pass) TokenLogProbs() [][]float32 {
 		r1 := min(r0+lmChunk, p.n)
 		R := r1 - r0
 		lg := m.ws.logits[:R*V]
-		gemm.Sgemm(false, true, R, V, C, 1, m.ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
+		gemm.Sgemm(false, true, R, V, C, p.mode.invTemp(), m.ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
 		parallel.Range(R, 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := lg[i*V : (i+1)*V]

@@ -91,7 +91,7 @@ func TestGradCheck(t *testing.T) {
 }
 
 func gradCheck(t *testing.T) {
-	for _, mode := range []Mode{{}, {Train: true, Seed: 42}} {
+	for _, mode := range []Mode{{}, {Train: true, Seed: 42}, {Temperature: 0.7}} {
 		m := tinyModel(t, 1)
 		w := lpWeights(2)
 		m.ZeroGrad()
@@ -135,6 +135,38 @@ func argmaxAbs(x []float32) int {
 		}
 	}
 	return best
+}
+
+// At a temperature T, TokenLogProbs are log-softmax(logits/T) of the raw
+// logits (Pass.Logits), computed here in float64; T = 1 and T = 0 (unset)
+// are the plain log-probabilities.
+func TestTokenLogProbsTemperature(t *testing.T) {
+	m := tinyModel(t, 3)
+	for _, T := range []float32{0, 1, 0.9, 1.7} {
+		p := m.Forward(gradSeqs, Mode{Temperature: T})
+		lp := p.TokenLogProbs()
+		inv := 1.0
+		if T > 0 {
+			inv = 1 / float64(T)
+		}
+		for b, s := range gradSeqs {
+			for tt := 0; tt+1 < len(s); tt++ {
+				l := p.Logits(b, tt)
+				mx := math.Inf(-1)
+				for _, v := range l {
+					mx = math.Max(mx, float64(v)*inv)
+				}
+				var z float64
+				for _, v := range l {
+					z += math.Exp(float64(v)*inv - mx)
+				}
+				want := float64(l[s[tt+1]])*inv - mx - math.Log(z)
+				if d := math.Abs(float64(lp[b][tt]) - want); d > 1e-4 {
+					t.Fatalf("T=%g seq %d token %d: %g, want %g", T, b, tt, lp[b][tt], want)
+				}
+			}
+		}
+	}
 }
 
 // TestLayerNormGELUGrad checks the two pointwise kernels on their own, in

@@ -2,7 +2,7 @@ package prefdata
 
 import (
 	"fmt"
-	"hash/fnv"
+	"github.com/warm-rm/warm/internal/mix"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -82,7 +82,7 @@ func SplitByPrompt(rows []Row, seed uint64, shares ...Share) error {
 		return fmt.Errorf("prefdata: SplitByPrompt: fractions add up to %g, want 1", sum)
 	}
 	for i := range rows {
-		u := unitHash(seed, rows[i].Prompt)
+		u := mix.Unit(seed, rows[i].Prompt)
 		acc := 0.0
 		rows[i].Split = shares[len(shares)-1].Name
 		for _, s := range shares {
@@ -115,23 +115,4 @@ func PromptOverlap(rows []Row) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// unitHash maps (seed, s) to a uniform number in [0, 1): FNV-1a, then a
-// splitmix64 finaliser because FNV's high bits mix poorly on short input.
-func unitHash(seed uint64, s string) float64 {
-	h := fnv.New64a()
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(seed >> (8 * i))
-	}
-	h.Write(b[:])
-	h.Write([]byte(s))
-	x := h.Sum64()
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11) / (1 << 53)
 }

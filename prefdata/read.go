@@ -105,6 +105,16 @@ func UniquePrompts(ps []Prompt, limit int) []Prompt {
 	return out
 }
 
+// PromptTexts is the plain text of each prompt, what a policy without a
+// chat template is prompted with.
+func PromptTexts(ps []Prompt) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Text
+	}
+	return out
+}
+
 // ReadJSONL reads preference rows; it is ReadPairs (the format is detected,
 // so it reads Parquet too) except that a file without rows gives no rows
 // and no error.

@@ -74,6 +74,12 @@ type Summary struct {
 	Policy  string `json:"policy,omitempty"`
 	Judge   string `json:"judge,omitempty"`
 	Prompts string `json:"prompt_sources,omitempty"`
+	// Filled by RunStudy: the human-labelled split (or why there is none)
+	// and the sizes of the policy prompt pools (RLPromptFile,
+	// HeldoutPromptFile).
+	Human         *HumanSummary  `json:"human,omitempty"`
+	HumanNote     string         `json:"human_note,omitempty"`
+	PolicyPrompts map[string]int `json:"policy_prompts,omitempty"`
 }
 
 // Build makes the three splits: train and val pairs from the ID prompts,

@@ -15,8 +15,7 @@ import (
 )
 
 // Study is every size knob of the default study. docs/study-design.md gives
-// the reason for each value. Fields marked "read by X (to wire)" are design
-// decisions no stage reads yet; the comment names the stage that will.
+// the reason for each value; each comment names the stage that reads it.
 type Study struct {
 	Name string
 
@@ -33,15 +32,13 @@ type Study struct {
 	// BaklavaAt are the fractions of the pretraining steps at which the
 	// Baklava bodies are saved (1 = the final model, the shared init). Late
 	// in a cosine schedule, so that the bodies share the init's basin.
-	// Read by warm pretrain (to wire: pretrain.checkpointSteps is fixed at
-	// 2/3 and 5/6 today); BaklavaSteps turns it into steps.
+	// Read by warm pretrain through BaklavaSteps.
 	BaklavaAt []float64
 
 	// Preference data (warm data).
 	TrainPairs, ValPairs, OODPairs int
 	// HumanPairs caps the human-labelled review pairs (prefgen.HumanPairs;
-	// 0 = every pair the sentences allow). Read by warm data / warm eval
-	// (to wire).
+	// 0 = every pair the sentences allow). Read by warm data.
 	HumanPairs     int
 	MinNew, MaxNew int     // response length range, in new tokens
 	BTTemperature  float64 // Bradley-Terry labelling temperature on the gold difference
@@ -56,7 +53,7 @@ type Study struct {
 	// Reward models (warm train).
 	Members  int // M
 	RMBatch  int // pairs per step
-	LPEpochs int // linear-probe epochs on frozen features (to wire: warm train's --lp-epochs default ignores it)
+	LPEpochs int // linear-probe epochs on frozen features (warm train's --lp-epochs default)
 	FTEpochs float64
 	// RMLRFactors are the member learning rates as multiples of
 	// PretrainLR (RMLearningRates).
@@ -72,11 +69,10 @@ type Study struct {
 	// RL (warm rl).
 	RLSteps, RLPrompts, RLSamples int // steps, prompts per step, samples per prompt (RLOO k)
 	RLLR                          float64
-	RLSeeds                       int     // replicate runs per reward (read by warm repro's rl stage, to wire)
-	RLKLCoef                      float64 // α after reward standardisation: 0.01 corrupt, 0.003 clean (read by warm rl, to wire)
+	RLSeeds                       int     // replicate runs per reward (warm repro's rl stage)
+	RLKLCoef                      float64 // α after reward standardisation: 0.01 corrupt, 0.003 clean (warm rl's default)
 
-	// Head-to-head duels of the RL policies (warm duel; to wire: today 256
-	// prompts × 1 sample).
+	// Head-to-head duels of the RL policies (warm repro's duel stage).
 	DuelPrompts, DuelSamples int
 }
 

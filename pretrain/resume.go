@@ -24,6 +24,11 @@ type state struct {
 	Tokens    int64   `json:"tokens"`     // training tokens seen
 	Seconds   float64 `json:"seconds"`    // training wall time so far
 	TrainLoss float64 `json:"train_loss"` // last logged
+	// The running sum of losses since the last logged step: a resumed run
+	// carries it on, so its next logged loss averages the same steps as an
+	// uninterrupted run's.
+	LossSum float64 `json:"loss_sum,omitempty"`
+	LossN   int     `json:"loss_n,omitempty"`
 }
 
 // The resume checkpoint is the directory out/resume: the model as an HF

@@ -38,6 +38,10 @@ type Config struct {
 	WeightDecay float64 // on matrices (wte, wpe and the Conv1D weights)
 	ClipNorm    float64
 	Seed        uint64
+	// CheckpointSteps are the steps whose models are kept as Baklava
+	// bodies (ckpt-STEP), besides final (nil: 2/3 and 5/6 of Steps; the
+	// study passes preset.Study.BaklavaSteps).
+	CheckpointSteps []int
 
 	// Bookkeeping.
 	LogEvery   int // metrics.jsonl line and progress every LogEvery steps
@@ -176,7 +180,15 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 	defer metrics.Close()
 
 	sched := optim.Schedule{Peak: cfg.LR, Warmup: cfg.Warmup, Total: cfg.Steps, Kind: "cosine"}
-	ckptAt := checkpointSteps(cfg.Steps)
+	ckptAt := cfg.CheckpointSteps
+	if ckptAt == nil {
+		ckptAt = checkpointSteps(cfg.Steps)
+	}
+	for i, c := range ckptAt {
+		if c < 1 || c >= cfg.Steps || (i > 0 && c <= ckptAt[i-1]) {
+			return nil, fmt.Errorf("pretrain: checkpoint steps %v: want increasing steps in 1..%d", ckptAt, cfg.Steps-1)
+		}
+	}
 	tokensPerStep := int64(cfg.Batch) * int64(cfg.NPositions)
 	fmt.Fprintf(log, "pretrain: %d params, %d steps × %d windows × %d tokens = %d tokens; unigram baseline %.3f nats (ppl %.1f)\n",
 		m.NumParams(), cfg.Steps, cfg.Batch, cfg.NPositions, int64(cfg.Steps)*tokensPerStep, uniLoss, math.Exp(uniLoss))
@@ -186,12 +198,14 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 	runStart := time.Now()
 	secondsBefore := st.Seconds
 	elapsed := func() float64 { return secondsBefore + time.Since(runStart).Seconds() }
-	save := func() error {
-		st.Seconds = elapsed()
-		return saveResume(cfg.Out, m, opt, st)
-	}
 	var lossSum float64
 	var lossN int
+	save := func() error {
+		st.Seconds = elapsed()
+		st.LossSum, st.LossN = lossSum, lossN
+		return saveResume(cfg.Out, m, opt, st)
+	}
+	lossSum, lossN = st.LossSum, st.LossN
 	lastTime, lastStep := time.Now(), st.Step
 	valLoss := math.NaN()
 

@@ -2,12 +2,14 @@ package pretrain
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/warm-rm/warm/corpus"
@@ -163,6 +165,11 @@ func TestResumeIsExact(t *testing.T) {
 	if s2 := metricSteps(t, filepath.Join(out2, "metrics.jsonl")); len(s2) != len(steps) {
 		t.Errorf("resumed metrics steps %v, uninterrupted %v", s2, steps)
 	}
+	// The logged losses too: the interval cut by the interrupt averages the
+	// same steps as the uninterrupted run's.
+	if l1, l2 := metricLosses(t, filepath.Join(out, "metrics.jsonl")), metricLosses(t, filepath.Join(out2, "metrics.jsonl")); !slices.Equal(l1, l2) {
+		t.Errorf("resumed metrics losses %v, uninterrupted %v", l2, l1)
+	}
 
 	// A resume checkpoint of other settings is refused, not silently used.
 	cfg = short(out2)
@@ -194,6 +201,26 @@ func metricSteps(t *testing.T, path string) []int {
 		steps = append(steps, r.Step)
 	}
 	return steps
+}
+
+// metricLosses returns the "loss" of each metrics.jsonl line that has one.
+func metricLosses(t *testing.T, path string) []float64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var r struct{ Loss *float64 }
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if r.Loss != nil {
+			out = append(out, *r.Loss)
+		}
+	}
+	return out
 }
 
 func TestCheckpointSteps(t *testing.T) {

@@ -120,43 +120,6 @@ func TestInputSide(t *testing.T) {
 	}
 }
 
-// TestReadItemsConversational: TRL conversational rows (explicit or
-// implicit prompt) keep their messages; their text form is PlainText.
-func TestReadItemsConversational(t *testing.T) {
-	in := `{"prompt":[{"role":"user","content":"q"}],"chosen":[{"role":"assistant","content":" a"}],"rejected":[{"role":"assistant","content":"b"}]}
-{"chosen":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}],"rejected":[{"role":"user","content":"q"},{"role":"assistant","content":"b"}]}
-{"prompt":[{"role":"system","content":"s"}],"response":[{"role":"user","content":"u"},{"role":"assistant","content":"r"}]}
-`
-	items, err := ReadItems(strings.NewReader(in), "c.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(items) != 3 || !items[0].IsPair() || items[2].IsPair() {
-		t.Fatalf("items %+v", items)
-	}
-	if got := items[0]; len(got.PromptMessages) != 1 || got.TextMessages[0][0].Content != " a" || got.Prompt != "\n\nUser: q" || got.Texts[0] != "\n\nAssistant:  a" {
-		t.Fatalf("explicit prompt row %+v", got)
-	}
-	if got := items[1]; got.PromptMessages == nil || len(got.PromptMessages) != 0 || len(got.TextMessages[1]) != 2 {
-		t.Fatalf("implicit prompt row %+v", got)
-	}
-	if got := items[2]; len(got.TextMessages) != 1 || got.TextMessages[0][1].Content != "r" || got.Where != "c.jsonl:3" {
-		t.Fatalf("conversational text row %+v", got)
-	}
-	for _, c := range []struct{ name, in, want string }{
-		{"mixed", `{"chosen":[{"role":"user","content":"q"}],"rejected":"b"}`, `"rejected": want a list of`},
-		{"no role", `{"response":[{"content":"q"}]}`, `message 1 has no "role"`},
-		{"empty", `{"response":[]}`, `"response": no messages`},
-		{"string prompt with lists", `{"prompt":"p","response":[{"role":"user","content":"q"}]}`, `"prompt": want a list`},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			if _, err := ReadItems(strings.NewReader(c.in), "c.jsonl"); err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "c.jsonl:1: ") {
-				t.Fatalf("error %v, want c.jsonl:1: … %q", err, c.want)
-			}
-		})
-	}
-}
-
 func TestParseTemplateMode(t *testing.T) {
 	for s, want := range map[string]TemplateMode{"auto": TemplateAuto, "on": TemplateOn, "off": TemplateOff} {
 		if m, err := ParseTemplateMode(s); err != nil || m != want || m.String() != s {

@@ -122,16 +122,10 @@ func TestTextScorerBatching(t *testing.T) {
 func TestItems(t *testing.T) {
 	tok := modeltest.Tokenizer(t)
 	rm := modeltest.RM(tok.VocabSize(), 8, 1, 3)
-	in := `{"prompt":"the cat","response":" sat"}
-
-{"prompt":"the","chosen":" good cat","rejected":" bad dog"}
-`
-	items, err := ReadItems(strings.NewReader(in), "rows.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(items) != 2 || items[0].IsPair() || !items[1].IsPair() || items[1].Where != "rows.jsonl:3" {
-		t.Fatalf("items %+v", items)
+	items := []Item{{Prompt: "the cat", Texts: []string{" sat"}, Where: "rows.jsonl: row 1"},
+		{Prompt: "the", Texts: []string{" good cat", " bad dog"}, Where: "rows.jsonl: row 2"}}
+	if items[0].IsPair() || !items[1].IsPair() {
+		t.Fatal("IsPair")
 	}
 	s := TextScorer{Model: rm, Tok: tok}
 	got, err := s.Items(items)
@@ -144,17 +138,6 @@ func TestItems(t *testing.T) {
 	}
 	if got[0][0] != want[0] || got[1][0] != want[1] || got[1][1] != want[2] {
 		t.Fatalf("items scored %v, texts %v", got, want)
-	}
-	for _, c := range []struct{ name, in, want string }{
-		{"not json", "{oops\n", "rows.jsonl:1: not a JSON object"},
-		{"no response", `{"prompt":"x"}` + "\n", `rows.jsonl:1: want "response"`},
-		{"both", `{"response":"a","chosen":"b","rejected":"c"}`, `rows.jsonl:1: want "response"`},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			if _, err := ReadItems(strings.NewReader(c.in), "rows.jsonl"); err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("error %v, want %q", err, c.want)
-			}
-		})
 	}
 	long := []Item{{Prompt: "", Texts: []string{"the good cat sat on a happy mat and the bad dog"}, Where: "f:9"}}
 	if _, err := (TextScorer{Model: rm, Tok: tok, Truncate: Refuse}).Items(long); err == nil || !strings.HasPrefix(err.Error(), "f:9: text has") {

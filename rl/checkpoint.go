@@ -118,10 +118,33 @@ func Smooth(x []float64, w int) []float64 {
 	return out
 }
 
+// SmoothFull is a moving average in which every point averages the same
+// number of steps, 2·h+1 with h = ⌊w/2⌋ (fewer only when the run is
+// shorter): centred where it can be, shifted inward at the two ends. So
+// the first and last points are as smooth as the middle ones and the end
+// of a run can be compared with its peak on equal terms.
+func SmoothFull(x []float64, w int) []float64 {
+	n := len(x)
+	h := min(w/2, max(0, (n-1)/2))
+	out := make([]float64, n)
+	for i := range x {
+		lo := min(max(0, i-h), max(0, n-2*h-1))
+		hi := lo + 2*h + 1
+		var s float64
+		for _, v := range x[lo:hi] {
+			s += v
+		}
+		out[i] = s / float64(hi-lo)
+	}
+	return out
+}
+
 // Peak returns the step, value and KL at which the gold curve, smoothed
-// over w steps (Smooth), is highest. Only points with a full window
-// compete when there are enough: the ends average fewer steps and would
-// win on noise.
+// over w steps (SmoothFull: every point averages as many steps), is
+// highest. Every step competes, the last included: a run whose gold is
+// still rising peaks at its last step (ties go to the later step, so a
+// flat end counts as the end). The smoothed gold at the last step is
+// EndGold.
 func Peak(steps []Step, w int) (step int, gold, kl float64) {
 	if len(steps) == 0 {
 		return 0, math.NaN(), math.NaN()
@@ -130,16 +153,25 @@ func Peak(steps []Step, w int) (step int, gold, kl float64) {
 	for i, s := range steps {
 		g[i], k[i] = s.Gold, s.KL
 	}
-	g, k = Smooth(g, w), Smooth(k, w)
-	lo, hi := w/2, len(g)-w/2
-	if lo >= hi {
-		lo, hi = 0, len(g)
-	}
-	best := lo
-	for i := lo; i < hi; i++ {
-		if g[i] > g[best] {
+	g, k = SmoothFull(g, w), SmoothFull(k, w)
+	best := 0
+	for i := range g {
+		if g[i] >= g[best] {
 			best = i
 		}
 	}
 	return steps[best].Step, g[best], k[best]
+}
+
+// EndGold is the smoothed gold (SmoothFull over w steps) at the last
+// step: the "end" the hacking claim compares with the peak.
+func EndGold(steps []Step, w int) float64 {
+	if len(steps) == 0 {
+		return math.NaN()
+	}
+	g := make([]float64, len(steps))
+	for i, s := range steps {
+		g[i] = s.Gold
+	}
+	return SmoothFull(g, w)[len(g)-1]
 }

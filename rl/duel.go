@@ -16,15 +16,17 @@ type DuelOptions struct {
 	MaxNew      int
 	Temperature float64
 	Seed        uint64
+	Samples     int       // responses per prompt and policy (0: 1); a prompt's gold is their mean
 	Batch       int       // prompts per Generate call (0: 128)
 	Progress    io.Writer // nil: quiet
 }
 
 // Duel is a head-to-head comparison of two policies judged by gold: on
-// each held-out prompt, one response from each; A wins when its gold score
-// is higher, a tie counts half.
+// each held-out prompt, Samples responses from each, averaged; A wins the
+// prompt when its mean gold is higher, a tie counts half.
 type Duel struct {
 	Prompts   int     `json:"prompts"`
+	Samples   int     `json:"samples_per_prompt"`
 	Rate      float64 `json:"win_rate"` // of A over B
 	Lo        float64 `json:"ci95_lo"`  // Wilson 95% interval over prompts
 	Hi        float64 `json:"ci95_hi"`
@@ -34,6 +36,10 @@ type Duel struct {
 	MeanGoldA float64 `json:"mean_gold_a"`
 	MeanGoldB float64 `json:"mean_gold_b"`
 	Examples  []Pair  `json:"examples"` // the first few prompts
+	// Per prompt, the mean gold of each policy's samples: the paired unit
+	// of the claims table's duel rows.
+	GoldA []float64 `json:"per_prompt_gold_a"`
+	GoldB []float64 `json:"per_prompt_gold_b"`
 }
 
 // Pair is one prompt's two responses and their gold scores.
@@ -55,17 +61,31 @@ func HeadToHead(a, b *model.Model, tok *tokenizer.Tokenizer, prompts []string, j
 	if opt.MaxNew < 1 || !(opt.Temperature >= 0) {
 		return nil, fmt.Errorf("rl: head-to-head needs max new ≥ 1 and temperature ≥ 0 (got %d, %g)", opt.MaxNew, opt.Temperature)
 	}
-	ra, err := sampleAll(a, tok, prompts, opt, "A")
+	S := max(1, opt.Samples)
+	// Each prompt repeated S times in a row: row p·S+s is sample s of
+	// prompt p, with the same random stream for both policies.
+	rows := make([]string, 0, len(prompts)*S)
+	for _, p := range prompts {
+		for range S {
+			rows = append(rows, p)
+		}
+	}
+	ra, err := sampleAll(a, tok, rows, opt, "A")
 	if err != nil {
 		return nil, err
 	}
-	rb, err := sampleAll(b, tok, prompts, opt, "B")
+	rb, err := sampleAll(b, tok, rows, opt, "B")
 	if err != nil {
 		return nil, err
 	}
-	ga := gold.Batch(judge, prompts, ra)
-	gb := gold.Batch(judge, prompts, rb)
-	d := &Duel{Prompts: len(prompts)}
+	gar := gold.Batch(judge, rows, ra)
+	gbr := gold.Batch(judge, rows, rb)
+	ga, gb := make([]float64, len(prompts)), make([]float64, len(prompts))
+	for i := range rows {
+		ga[i/S] += gar[i] / float64(S)
+		gb[i/S] += gbr[i] / float64(S)
+	}
+	d := &Duel{Prompts: len(prompts), Samples: S, GoldA: ga, GoldB: gb}
 	d.Rate, d.Lo, d.Hi = stats.WinRate(ga, gb)
 	for i := range ga {
 		switch {
@@ -79,7 +99,7 @@ func HeadToHead(a, b *model.Model, tok *tokenizer.Tokenizer, prompts []string, j
 		d.MeanGoldA += ga[i] / float64(len(ga))
 		d.MeanGoldB += gb[i] / float64(len(gb))
 		if i < 5 {
-			d.Examples = append(d.Examples, Pair{Prompt: prompts[i], A: ra[i], B: rb[i], GoldA: ga[i], GoldB: gb[i]})
+			d.Examples = append(d.Examples, Pair{Prompt: prompts[i], A: ra[i*S], B: rb[i*S], GoldA: gar[i*S], GoldB: gbr[i*S]})
 		}
 	}
 	return d, nil

@@ -74,16 +74,12 @@ type Config struct {
 	EMAAnchor     float64 `json:"ema_anchor"` // 0: reference = the initial policy
 	CkptEvery     int     `json:"ckpt_every"` // 0: only at the end
 	Seed          uint64  `json:"seed"`
-}
-
-// DefaultKLCoef is α for labels with or without corruption: the paper's
-// 0.01 for corrupted labels and 0.003 for clean ones. The study's data has
-// 25% swapped labels, so its default is 0.01.
-func DefaultKLCoef(corrupted bool) float64 {
-	if corrupted {
-		return 0.01
-	}
-	return 0.003
+	// StandardizePool is the number of samples of the initial policy on
+	// which RunStudy z-scores the proxy reward before RL (0: raw reward),
+	// so that α and lr mean the same for rewards of different scales
+	// (single, ENS, WA). The pool is fixed: the same prompts and seed for
+	// every reward.
+	StandardizePool int `json:"standardize_pool"`
 }
 
 // Validate checks the settings.
@@ -128,7 +124,8 @@ type Step struct {
 	Step     int     `json:"step"`
 	Proxy    float64 `json:"proxy"`   // mean RM reward of the step's samples
 	Gold     float64 `json:"gold"`    // mean gold score (NaN-free: 0 without a judge)
-	KL       float64 `json:"kl"`      // mean sequence KL(π‖π_ref), k1 on the samples
+	KL       float64 `json:"kl"`      // mean sequence KL(π‖π_ref): k3 summed over tokens (≥ 0, unbiased)
+	KLk1     float64 `json:"kl_k1"`   // the same with k1 = log π − log π_ref (unbiased, can be < 0)
 	Reward   float64 `json:"reward"`  // mean shaped reward proxy − α·KL
 	Entropy  float64 `json:"entropy"` // mean −log π(y_t) per response token
 	Length   float64 `json:"length"`  // mean response tokens (stop token included)
@@ -139,17 +136,22 @@ type Step struct {
 
 // Summary is summary.json.
 type Summary struct {
-	Config    Config  `json:"config"`
-	Steps     int     `json:"steps_done"`
-	Final     Step    `json:"final"`
-	PeakGold  float64 `json:"peak_gold"` // of the smoothed gold curve
-	PeakStep  int     `json:"peak_gold_step"`
-	PeakKL    float64 `json:"peak_gold_kl"`
-	Seconds   float64 `json:"seconds"`
-	Resumed   int     `json:"resumed_from_step"`
-	FinalDir  string  `json:"final_policy"`
-	PromptsN  int     `json:"prompt_pool"`
-	Completed bool    `json:"completed"`
+	Config   Config  `json:"config"`
+	Steps    int     `json:"steps_done"`
+	Final    Step    `json:"final"`
+	PeakGold float64 `json:"peak_gold"` // of the smoothed gold curve
+	PeakStep int     `json:"peak_gold_step"`
+	PeakKL   float64 `json:"peak_gold_kl"`
+	EndGold  float64 `json:"end_gold"` // smoothed gold at the last step (same window as the peak)
+	Seconds  float64 `json:"seconds"`
+	Resumed  int     `json:"resumed_from_step"`
+	// RewardMean and RewardStd are the proxy's mean and standard deviation
+	// on the standardisation pool (0 and 1 without one).
+	RewardMean float64 `json:"reward_mean"`
+	RewardStd  float64 `json:"reward_std"`
+	FinalDir   string  `json:"final_policy"`
+	PromptsN   int     `json:"prompt_pool"`
+	Completed  bool    `json:"completed"`
 }
 
 // state is a checkpoint's non-tensor state.
@@ -293,6 +295,7 @@ func Train(r Run) (*Summary, error) {
 	sum := &Summary{Config: cfg, Steps: st.Step, Final: last, Seconds: st.Seconds, Resumed: resumed,
 		FinalDir: final, PromptsN: len(r.Prompts), Completed: true}
 	sum.PeakStep, sum.PeakGold, sum.PeakKL = Peak(steps, SmoothWindow(len(steps)))
+	sum.EndGold = EndGold(steps, SmoothWindow(len(steps)))
 	if err := atomicfile.WriteJSON(filepath.Join(r.Out, "summary.json"), sum); err != nil {
 		return nil, err
 	}
@@ -350,10 +353,14 @@ func trainStep(r *Run, policy, ref *model.Model, opt *optim.AdamW, promptIDs [][
 	}
 	// Reference log-probs first: ref is another model, so the policy's
 	// pass below stays valid for the backward.
-	refLP, err := ref.TokenLogProbs(seqs)
-	if err != nil {
+	// Log-probabilities at the sampling temperature, for the policy and
+	// the reference alike: the samples come from softmax(logits/T), so
+	// the policy gradient and the KL are those of that distribution.
+	mode := model.Mode{Temperature: float32(cfg.Temperature)}
+	if err := ref.CheckSeqs(seqs); err != nil {
 		return Step{}, err
 	}
+	refLP := ref.Forward(seqs, mode).TokenLogProbs()
 	proxy, err := r.Proxy.Responses(prompts, responses)
 	if err != nil {
 		return Step{}, err
@@ -363,9 +370,10 @@ func trainStep(r *Run, policy, ref *model.Model, opt *optim.AdamW, promptIDs [][
 		goldR = gold.Batch(r.Gold, prompts, responses)
 	}
 	policy.ZeroGrad()
-	pass := policy.Forward(seqs, model.Mode{})
+	pass := policy.Forward(seqs, mode)
 	lp := pass.TokenLogProbs()
 	kl, lpSum, ntoks := SeqKL(lp, refLP, rows)
+	k3 := SeqKLk3(lp, refLP, rows)
 	R := make([]float64, B)
 	var rec Step
 	var entSum float64
@@ -375,7 +383,8 @@ func trainStep(r *Run, policy, ref *model.Model, opt *optim.AdamW, promptIDs [][
 		ntok += ntoks[b]
 		R[b] = proxy[b] - cfg.KLCoef*kl[b]
 		rec.Proxy += proxy[b] / float64(B)
-		rec.KL += kl[b] / float64(B)
+		rec.KL += k3[b] / float64(B)
+		rec.KLk1 += kl[b] / float64(B)
 		rec.Reward += R[b] / float64(B)
 		rec.Length += float64(ntoks[b]) / float64(B)
 		if goldR != nil {
@@ -436,6 +445,22 @@ func SeqKL(lp, refLP [][]float32, prompts [][]int) (kl, logp []float64, n []int)
 	return kl, logp, n
 }
 
+// SeqKLk3 is the k3 estimate of the sequence-level KL(π‖π_ref) from one
+// sample: Σ_t (r_t − 1) − log r_t with r_t = π_ref(y_t)/π(y_t) over the
+// response tokens. Each term is ≥ 0 and, given the prefix, unbiased for
+// the token's KL (Schulman 2020), so the sum is an unbiased, non-negative
+// estimate of the sequence KL with less variance than k1 near π_ref.
+func SeqKLk3(lp, refLP [][]float32, prompts [][]int) []float64 {
+	out := make([]float64, len(lp))
+	for b := range lp {
+		for t := len(prompts[b]) - 1; t < len(lp[b]); t++ {
+			lr := float64(refLP[b][t]) - float64(lp[b][t])
+			out[b] += math.Expm1(lr) - lr
+		}
+	}
+	return out
+}
+
 // Advantages returns A_b = R_b − baseline_b. "rloo": R is k samples per
 // prompt, consecutive; the baseline of a sample is the mean reward of the
 // other k−1 samples of its prompt (unbiased: it does not depend on the
@@ -468,7 +493,7 @@ func Advantages(R []float64, k int, kind string, decay float64, base *float64, h
 }
 
 func stepMap(s Step) map[string]any {
-	return map[string]any{"step": s.Step, "proxy": s.Proxy, "gold": s.Gold, "kl": s.KL, "reward": s.Reward,
+	return map[string]any{"step": s.Step, "proxy": s.Proxy, "gold": s.Gold, "kl": s.KL, "kl_k1": s.KLk1, "reward": s.Reward,
 		"entropy": s.Entropy, "length": s.Length, "lr": s.LR, "grad_norm": s.GradNorm, "seconds": s.Seconds}
 }
 

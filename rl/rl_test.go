@@ -3,6 +3,7 @@ package rl
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,6 +282,24 @@ func TestHeadToHead(t *testing.T) {
 	if d.Rate != 0.5 || d.Ties != len(prompts) || !(d.Lo < 0.5 && d.Hi > 0.5) {
 		t.Errorf("self duel: %+v", d)
 	}
+	// Several samples per prompt: per-prompt golds are the samples' means,
+	// and the mean gold is their mean.
+	opt.Samples = 3
+	d, err = HeadToHead(a, tinyModel(tok, 10), tok, prompts, judge, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Samples != 3 || len(d.GoldA) != len(prompts) || len(d.GoldB) != len(prompts) {
+		t.Fatalf("duel with 3 samples: %+v", d)
+	}
+	if ma, _ := stats.MeanStd(d.GoldA); math.Abs(ma-d.MeanGoldA) > 1e-12 {
+		t.Errorf("mean gold A %g, per-prompt mean %g", d.MeanGoldA, ma)
+	}
+	for i, g := range d.GoldA {
+		if k := g * 3; math.Abs(k-math.Round(k)) > 1e-9 {
+			t.Errorf("prompt %d: gold %g is not a mean of 3 integer scores", i, g)
+		}
+	}
 }
 
 func TestPeak(t *testing.T) {
@@ -288,9 +307,9 @@ func TestPeak(t *testing.T) {
 	for i, g := range []float64{5, 0, 0, 1, 2, 3, 2, 1} {
 		steps = append(steps, Step{Step: i + 1, Gold: g, KL: float64(i)})
 	}
-	// Window 3 (w = 2 or 3), full windows centred on steps 2..7: means
-	// 5/3, 1/3, 1, 2, 7/3, 2. The lone 5 at step 1 does not win, and the
-	// peak is not shifted late.
+	// Window 3 (w = 2 or 3), every point averaging 3 steps (shifted inward
+	// at the ends): 5/3, 5/3, 1/3, 1, 2, 7/3, 2, 2. The lone 5 at step 1
+	// does not win, and the peak is not shifted late.
 	for _, w := range []int{2, 3} {
 		if s, g, kl := Peak(steps, w); s != 6 || math.Abs(g-7.0/3) > 1e-12 || kl != 5 {
 			t.Errorf("w=%d: Peak = step %d gold %g kl %g, want step 6, 7/3, 5", w, s, g, kl)
@@ -301,5 +320,95 @@ func TestPeak(t *testing.T) {
 	}
 	if s, _, _ := Peak(steps[:2], 5); s != 1 {
 		t.Errorf("short run: peak at step %d, want 1", s)
+	}
+	if e := EndGold(steps, 3); math.Abs(e-2) > 1e-12 {
+		t.Errorf("EndGold = %g, want 2 (mean of the last 3 steps)", e)
+	}
+	// A run whose gold still rises peaks at its last step: the peak
+	// search reaches the end (it used to stop w/2 steps before it).
+	var rising []Step
+	for i := range 12 {
+		rising = append(rising, Step{Step: i + 1, Gold: float64(i)})
+	}
+	if s, g, _ := Peak(rising, SmoothWindow(len(rising))); s != 12 || g != EndGold(rising, SmoothWindow(len(rising))) {
+		t.Errorf("rising run: peak at step %d (gold %g), want the last step 12 with the end's gold", s, g)
+	}
+	if got := SmoothFull([]float64{1, 2, 3, 4, 5}, 3); got[0] != 2 || got[2] != 3 || got[4] != 4 {
+		t.Errorf("SmoothFull = %v", got)
+	}
+}
+
+// SeqKLk3 is non-negative per sample and, over samples from π, unbiased
+// for the sequence KL: two independent categorical tokens, exact KL from
+// stats.ExactCategoricalKL, 100k samples, within 4 standard errors.
+func TestSeqKLk3(t *testing.T) {
+	p := [][]float64{{0.5, 0.3, 0.2}, {0.1, 0.6, 0.3}}
+	q := [][]float64{{0.2, 0.3, 0.5}, {0.3, 0.3, 0.4}}
+	exact := stats.ExactCategoricalKL(p[0], q[0]) + stats.ExactCategoricalKL(p[1], q[1])
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 100_000
+	var lp, ref [][]float32
+	prompts := make([][]int, n)
+	for i := range n {
+		// One prompt token (index 0 of the log-probs is the first
+		// response token), then two sampled tokens.
+		prompts[i] = []int{0}
+		var a, r []float32
+		for pos := range 2 {
+			u, k := rng.Float64(), 0
+			for c := p[pos][0]; u > c; c += p[pos][k] {
+				k++
+			}
+			a = append(a, float32(math.Log(p[pos][k])))
+			r = append(r, float32(math.Log(q[pos][k])))
+		}
+		lp, ref = append(lp, a), append(ref, r)
+	}
+	k3 := SeqKLk3(lp, ref, prompts)
+	for i, v := range k3 {
+		if v < 0 {
+			t.Fatalf("sample %d: k3 = %g < 0", i, v)
+		}
+	}
+	m, _ := stats.MeanStd(k3)
+	if se := stats.StdErr(k3); math.Abs(m-exact) > 4*se {
+		t.Errorf("mean k3 %g, exact KL %g (4 s.e. = %g)", m, exact, 4*se)
+	}
+}
+
+type lenReward struct{ a, b float64 }
+
+func (r lenReward) Responses(_, responses []string) ([]float64, error) {
+	out := make([]float64, len(responses))
+	for i, s := range responses {
+		out[i] = r.a*float64(len(s)) + r.b
+	}
+	return out, nil
+}
+
+// The standardisation pool is fixed: an affine image of a reward gets the
+// affine image of its statistics, so both standardise to the same values.
+func TestPoolStats(t *testing.T) {
+	tok := tinyTok(t)
+	m := tinyModel(tok, 4)
+	prompts := []string{"the cat", "a dog", "the mat"}
+	m1, s1, err := PoolStats(m, tok, prompts, lenReward{1, 0}, 24, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, s2, err := PoolStats(m, tok, prompts, lenReward{2, 3}, 24, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(m2-(2*m1+3)) > 1e-9 || math.Abs(s2-2*s1) > 1e-9 {
+		t.Errorf("stats (%g, %g) and (%g, %g): not the same pool", m1, s1, m2, s2)
+	}
+	z1, _ := Standardized{lenReward{1, 0}, m1, s1}.Responses([]string{"x"}, []string{"abcd"})
+	z2, _ := Standardized{lenReward{2, 3}, m2, s2}.Responses([]string{"x"}, []string{"abcd"})
+	if math.Abs(z1[0]-z2[0]) > 1e-9 {
+		t.Errorf("standardised %g vs %g", z1[0], z2[0])
+	}
+	if _, _, err := PoolStats(m, tok, prompts, lenReward{0, 1}, 8, 4, 1); err == nil || !strings.Contains(err.Error(), "constant") {
+		t.Errorf("constant reward: %v", err)
 	}
 }

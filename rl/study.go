@@ -3,10 +3,12 @@ package rl
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/reward"
 	"github.com/warm-rm/warm/tokenizer"
@@ -21,7 +23,8 @@ type StudyOptions struct {
 	PromptFile string      // JSONL with a "prompt" per row
 	Config     Config
 	Out        string
-	Log        io.Writer // progress; nil: quiet
+	Log        io.Writer  // progress; nil: quiet
+	Gold       gold.Judge // the judge the run is measured by (nil: VADER)
 }
 
 // RunStudy loads the policy, the reward and the prompts and runs Train,
@@ -41,7 +44,10 @@ func RunStudy(o StudyOptions) (*Summary, error) {
 	if policy.HasRewardHead() {
 		return nil, fmt.Errorf("%s is a reward model, not a policy", o.Policy)
 	}
-	judge := gold.NewVADER()
+	var judge Judge = o.Gold
+	if o.Gold == nil {
+		judge = gold.NewVADER()
+	}
 	var proxy Reward = JudgeReward{Judge: judge}
 	if o.Reward.Kind != reward.KindGold {
 		cache := reward.Cache{}
@@ -55,10 +61,11 @@ func RunStudy(o StudyOptions) (*Summary, error) {
 		}
 		proxy = reward.TextScorer{Model: m, Tok: tok}
 	}
-	prompts, err := prefgen.ReadPrompts(o.PromptFile, 0)
+	ps, err := prefdata.ReadPrompts(o.PromptFile)
 	if err != nil {
 		return nil, err
 	}
+	prompts := prefdata.PromptTexts(prefdata.UniquePrompts(ps, 0))
 	prompts, dropped := prefgen.FitPrompts(tok, prompts, policy.Config.NPositions, o.Config.MaxNew)
 	if dropped > 0 && o.Log != nil {
 		fmt.Fprintf(o.Log, "warm rl: skipped %d prompts too long for %d new tokens in a context of %d\n", dropped, o.Config.MaxNew, policy.Config.NPositions)
@@ -71,7 +78,22 @@ func RunStudy(o StudyOptions) (*Summary, error) {
 		fmt.Fprintf(o.Log, "warm rl: %s reward %s (%s), %d steps × %d prompts × %d samples, α=%g, lr=%g, %d prompts in the pool\n",
 			o.Out, o.Reward.Name, o.Reward.Kind, c.Steps, c.Prompts, c.K, c.KLCoef, c.LR, len(prompts))
 	}
-	return Train(Run{Policy: policy, Tok: tok, Prompts: prompts, Proxy: proxy, Gold: judge, Config: o.Config, Out: o.Out, Progress: o.Log})
+	mean, std := 0.0, 1.0
+	if n := o.Config.StandardizePool; n > 0 {
+		if mean, std, err = PoolStats(policy, tok, prompts, proxy, n, o.Config.MaxNew, o.Config.Temperature); err != nil {
+			return nil, err
+		}
+		proxy = Standardized{R: proxy, Mean: mean, Std: std}
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "warm rl: reward %s standardised on %d samples of the initial policy (mean %.4g, std %.4g)\n", o.Reward.Name, n, mean, std)
+		}
+	}
+	sum, err := Train(Run{Policy: policy, Tok: tok, Prompts: prompts, Proxy: proxy, Gold: judge, Config: o.Config, Out: o.Out, Progress: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	sum.RewardMean, sum.RewardStd = mean, std
+	return sum, atomicfile.WriteJSON(filepath.Join(o.Out, "summary.json"), sum)
 }
 
 // DuelStudyOptions are one `warm duel A B` run.
@@ -79,11 +101,13 @@ type DuelStudyOptions struct {
 	A, B        string // policy directories (A's tokenizer is used for both)
 	PromptFile  string
 	N           int // prompts at most
+	Samples     int // responses per prompt and policy (0: 1)
 	MaxNew      int
 	Temperature float64
 	Seed        uint64
-	Out         string    // "" or a JSON file to write the result to
-	Log         io.Writer // progress; nil: quiet
+	Out         string     // "" or a JSON file to write the result to
+	Log         io.Writer  // progress; nil: quiet
+	Gold        gold.Judge // the judge (nil: VADER)
 }
 
 // DuelResult is what `warm duel --out` writes.
@@ -111,10 +135,11 @@ func DuelStudy(o DuelStudyOptions) (*DuelResult, error) {
 	if ms[0].Config.VocabSize != ms[1].Config.VocabSize {
 		return nil, fmt.Errorf("%s and %s have different vocabularies (%d, %d)", o.A, o.B, ms[0].Config.VocabSize, ms[1].Config.VocabSize)
 	}
-	prompts, err := prefgen.ReadPrompts(o.PromptFile, 0)
+	ps, err := prefdata.ReadPrompts(o.PromptFile)
 	if err != nil {
 		return nil, err
 	}
+	prompts := prefdata.PromptTexts(prefdata.UniquePrompts(ps, 0))
 	ctx := min(ms[0].Config.NPositions, ms[1].Config.NPositions)
 	prompts, dropped := prefgen.FitPrompts(tok, prompts, ctx, o.MaxNew)
 	if dropped > 0 && o.Log != nil {
@@ -126,7 +151,11 @@ func DuelStudy(o DuelStudyOptions) (*DuelResult, error) {
 	if len(prompts) == 0 {
 		return nil, fmt.Errorf("%s: no usable prompts", o.PromptFile)
 	}
-	d, err := HeadToHead(ms[0], ms[1], tok, prompts, gold.NewVADER(), DuelOptions{MaxNew: o.MaxNew, Temperature: o.Temperature, Seed: o.Seed, Progress: o.Log})
+	var judge Judge = o.Gold
+	if o.Gold == nil {
+		judge = gold.NewVADER()
+	}
+	d, err := HeadToHead(ms[0], ms[1], tok, prompts, judge, DuelOptions{MaxNew: o.MaxNew, Temperature: o.Temperature, Seed: o.Seed, Samples: o.Samples, Progress: o.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,11 @@ type Curve struct {
 	A      string  `json:"a"`
 	B      string  `json:"b"`
 	Points []Point `json:"points"`
+	// PerPair[split] holds the per-pair correctness strings (Correct) of
+	// the weight interpolation at λ = 0 ("a"), at the middle point ("mid",
+	// λ = ½ for an odd number of points) and at λ = 1 ("b"): the paired
+	// interval of the LMC claim is computed from them.
+	PerPair map[string]map[string]string `json:"per_pair,omitempty"`
 }
 
 // Interpolate evaluates (1−λ)·a + λ·b and the ENS (1−λ)·r_a + λ·r_b for
@@ -40,7 +45,7 @@ func Interpolate(a, b *model.Model, splits []Split, steps int) (*Curve, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Curve{}
+	c := &Curve{PerPair: map[string]map[string]string{}}
 	for k := 0; k < steps; k++ {
 		l := float64(k) / float64(steps-1)
 		m, err := reward.Interpolate(a, b, l)
@@ -52,11 +57,20 @@ func Interpolate(a, b *model.Model, splits []Split, steps int) (*Curve, error) {
 			vb := rb[name]
 			ens[name] = [2][]float32{mix(va[0], vb[0], l), mix(va[1], vb[1], l)}
 		}
-		wa, err := evalSplits(m, splits)
+		waR, err := scoreSplits(m, splits)
 		if err != nil {
 			return nil, err
 		}
-		c.Points = append(c.Points, Point{Lambda: l, WA: wa, ENS: metricsOf(ens)})
+		key := map[int]string{0: "a", steps / 2: "mid", steps - 1: "b"}[k]
+		if key != "" {
+			for name, v := range waR {
+				if c.PerPair[name] == nil {
+					c.PerPair[name] = map[string]string{}
+				}
+				c.PerPair[name][key] = Correct(v[0], v[1])
+			}
+		}
+		c.Points = append(c.Points, Point{Lambda: l, WA: metricsOf(waR), ENS: metricsOf(ens)})
 	}
 	return c, nil
 }

@@ -6,6 +6,7 @@
 package rmeval
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -27,20 +28,24 @@ const (
 	TrainCorrupted = "train_corrupted" // training pairs whose label was swapped: accuracy here is memorisation
 	Val            = "val"             // ID validation (clean labels)
 	OOD            = "ood"             // shifted policy, other prompt source
+	Human          = "human"           // human-labelled review pairs (prefgen.HumanPairs): real-world OOD
 )
 
-// LoadSplits reads the JSONL files that exist among train, val and ood
-// ("" skips one) and tokenizes them. The training file is split by its
+// LoadSplits reads the JSONL files that exist among train, val, ood and
+// human ("" skips one) and tokenizes them. The training file is split by its
 // corrupted flags; maxTrain > 0 keeps at most that many pairs of each
 // training part (evenly spaced), since scoring all of them is the slowest
 // part of an evaluation.
-func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood string, maxTrain int) ([]Split, error) {
+func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood, human string, maxTrain int) ([]Split, error) {
 	var out []Split
 	add := func(name, path string, keep func(prefdata.Row) bool, limit int) error {
 		if path == "" {
 			return nil
 		}
-		rows, err := prefdata.ReadJSONL(path)
+		rows, err := prefdata.ReadPairs(path) // JSONL or Parquet
+		if errors.Is(err, prefdata.ErrNoRows) {
+			return nil // an empty split is left out, as a missing one
+		}
 		if err != nil {
 			return err
 		}
@@ -71,6 +76,9 @@ func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood string, maxTrain
 		return nil, err
 	}
 	if err := add(OOD, ood, nil, 0); err != nil {
+		return nil, err
+	}
+	if err := add(Human, human, nil, 0); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -165,6 +173,33 @@ type Result struct {
 	Entries []Entry            `json:"entries"`
 	Summary map[string]Summary `json:"summary"` // per split
 	Soup    *SoupResult        `json:"soup,omitempty"`
+	// PerPair[split][model] is each model's correctness on every pair of
+	// the split, in the split's order: '1' chosen above rejected, '0'
+	// below, '=' a tie (stats.EncodeCorrect). The claims table's paired
+	// intervals are computed from it (docs/report.md).
+	PerPair map[string]map[string]string `json:"per_pair,omitempty"`
+	// Diagnostics of the shared init and the members (issue 16.1); filled
+	// by Run when it knows the init and the training run.
+	Diagnostics *Diagnostics `json:"diagnostics,omitempty"`
+}
+
+// perPair records the correctness strings of model name from its rewards.
+func (r *Result) perPair(name string, rw rewards) {
+	if r.PerPair == nil {
+		r.PerPair = map[string]map[string]string{}
+	}
+	for sp, v := range rw {
+		if r.PerPair[sp] == nil {
+			r.PerPair[sp] = map[string]string{}
+		}
+		r.PerPair[sp][name] = Correct(v[0], v[1])
+	}
+}
+
+// Correct is the per-pair correctness string of rewards of the chosen and
+// rejected texts (stats.EncodeCorrect of stats.PairCorrect).
+func Correct(rc, rr []float32) string {
+	return stats.EncodeCorrect(stats.PairCorrect(stats.Float64s(rc), stats.Float64s(rr)))
 }
 
 // Summary is the comparison the paper's tables make, per split.
@@ -210,6 +245,7 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 	for _, i := range order {
 		res.Order = append(res.Order, names[i])
 		res.Entries = append(res.Entries, Entry{Name: names[i], Kind: "member", M: 1, Splits: metricsOf(per[i])})
+		res.perPair(names[i], per[i])
 	}
 	for M := 2; M <= len(members); M++ {
 		idx := order[:M]
@@ -227,6 +263,7 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 			ens[s.Name] = [2][]float32{mc, mr}
 		}
 		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("ENS M=%d", M), Kind: "ens", M: M, Members: sel, Splits: metricsOf(ens)})
+		res.perPair(fmt.Sprintf("ENS M=%d", M), ens)
 		ms := make([]model.RewardModel, M)
 		for k, i := range idx {
 			ms[k] = members[i]
@@ -236,11 +273,12 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 			return nil, err
 		}
 		log(fmt.Sprintf("scoring WA of %d members", M))
-		waM, err := evalSplits(wa, splits)
+		waR, err := scoreSplits(wa, splits)
 		if err != nil {
 			return nil, err
 		}
-		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("WA M=%d", M), Kind: "wa", M: M, Members: sel, Splits: waM})
+		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("WA M=%d", M), Kind: "wa", M: M, Members: sel, Splits: metricsOf(waR)})
+		res.perPair(fmt.Sprintf("WA M=%d", M), waR)
 	}
 	for _, s := range splits {
 		sum := Summary{ENS: map[int]float64{}, WA: map[int]float64{}}

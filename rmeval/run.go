@@ -23,13 +23,21 @@ type Options struct {
 	Interpolate bool     // interpolate the two Models
 	Steps       int      // interpolation points in [0, 1]
 
-	DataDir         string // train.jsonl, val.jsonl, ood.jsonl (used when the files below are "")
-	Train, Val, OOD string
-	MaxTrain        int // training pairs scored per part at most (0: all)
+	DataDir                string // train.jsonl, val.jsonl, ood.jsonl, human.jsonl (used when the files below are "")
+	Train, Val, OOD, Human string
+	MaxTrain               int // training pairs scored per part at most (0: all)
 
 	RankBy string // split ranking the members ("" or "none": the given order)
 	Soup   bool   // also a greedy soup
 	Ms     string // M values for the summary, e.g. "2,6" ("": 2 and all)
+
+	// Init is the shared init (the pretrained LM) the members were
+	// fine-tuned from: with Run, eval.json gains the diagnostics of issue
+	// 16.1 (probe accuracy of the init, member distances) and OUT/pilot.json
+	// the interpolation of the two members furthest apart (the LMC pilot,
+	// PilotSteps points on val and OOD).
+	Init       string
+	PilotSteps int // 0: 3 (λ = 0, ½, 1)
 
 	Out string    // directory for eval.json / lmc.json ("": write nothing)
 	Log io.Writer // progress; nil: quiet
@@ -126,7 +134,8 @@ func (o Options) splits(first string) ([]Split, error) {
 		// the held-out splits, where connectivity is the question.
 		trainFile = ""
 	}
-	splits, err := LoadSplits(tok, maxLen, trainFile, def(o.Val, "val.jsonl"), def(o.OOD, "ood.jsonl"), o.MaxTrain)
+	humanFile := def(o.Human, "human.jsonl")
+	splits, err := LoadSplits(tok, maxLen, trainFile, def(o.Val, "val.jsonl"), def(o.OOD, "ood.jsonl"), humanFile, o.MaxTrain)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +193,11 @@ func Run(o Options) (*Outcome, error) {
 	res, ms, err := o.compare(models, splits)
 	if err != nil {
 		return nil, err
+	}
+	if o.Init != "" && o.Run != "" {
+		if err := o.diagnostics(res, models, splits); err != nil {
+			return nil, err
+		}
 	}
 	if o.Out != "" {
 		if err := atomicfile.WriteJSON(filepath.Join(o.Out, "eval.json"), res); err != nil {
@@ -274,4 +288,54 @@ func summaryMs(s string, n int) ([]int, error) {
 		mlist = []int{2}
 	}
 	return mlist, nil
+}
+
+// diagnostics fills res.Diagnostics and, with Out, writes the LMC pilot
+// (the two members furthest apart, interpolated on val and OOD) to
+// OUT/pilot.json.
+func (o Options) diagnostics(res *Result, dirs []string, splits []Split) error {
+	byName := map[string]string{}
+	for _, d := range dirs {
+		byName[filepath.Base(d)] = d
+	}
+	var ms []*model.Model
+	var names, ordered []string
+	for _, n := range res.Order {
+		m, err := model.Load(byName[n])
+		if err != nil {
+			return err
+		}
+		ms = append(ms, m)
+		names = append(names, n)
+		ordered = append(ordered, byName[n])
+	}
+	d, err := diagnose(o.Init, o.Run, ordered, names, ms, splits, o.logf)
+	if err != nil {
+		return err
+	}
+	res.Diagnostics = d
+	if d.Pilot == nil || o.Out == "" {
+		return nil
+	}
+	var held []Split
+	for _, s := range splits {
+		if s.Name == Val || s.Name == OOD {
+			held = append(held, s)
+		}
+	}
+	steps := o.PilotSteps
+	if steps < 3 {
+		steps = 3
+	}
+	idx := map[string]int{}
+	for i, n := range names {
+		idx[n] = i
+	}
+	o.logf(fmt.Sprintf("LMC pilot: %s ↔ %s (distance %.3g)", d.Pilot.A, d.Pilot.B, d.Pilot.Distance))
+	c, err := Interpolate(ms[idx[d.Pilot.A]], ms[idx[d.Pilot.B]], held, steps)
+	if err != nil {
+		return err
+	}
+	c.Name, c.A, c.B = d.Pilot.A+" ↔ "+d.Pilot.B, byName[d.Pilot.A], byName[d.Pilot.B]
+	return atomicfile.WriteJSON(filepath.Join(o.Out, "pilot.json"), c)
 }

@@ -2,15 +2,20 @@ package rmeval
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/model/modeltest"
 	"github.com/warm-rm/warm/prefdata"
+	"github.com/warm-rm/warm/rmtrain"
 	"github.com/warm-rm/warm/runlog"
+	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/stats"
 )
 
 func TestSummaryMs(t *testing.T) {
@@ -96,10 +101,86 @@ func TestRunModes(t *testing.T) {
 		if err := runlog.ReadJSON(filepath.Join(out, "eval.json"), &back); err != nil || len(back.Entries) != len(res.Result.Entries) {
 			t.Fatalf("eval.json: %v", err)
 		}
+		// Every entry's per-pair string decodes to its accuracy, on every
+		// split, and all strings of a split have the split's length.
+		for _, e := range back.Entries {
+			for sp, m := range e.Splits {
+				v, err := stats.DecodeCorrect(back.PerPair[sp][e.Name])
+				if err != nil || len(v) != m.N {
+					t.Fatalf("per_pair[%s][%s]: %d pairs, %v (want %d)", sp, e.Name, len(v), err, m.N)
+				}
+				if got, _ := stats.MeanStd(v); math.Abs(got-m.Acc) > 1e-12 {
+					t.Fatalf("per_pair[%s][%s] accuracy %g, metrics %g", sp, e.Name, got, m.Acc)
+				}
+			}
+		}
 		var w bytes.Buffer
 		res.Result.WriteSoup(&w)
 		if !strings.Contains(w.String(), "greedy soup (val)") {
 			t.Fatalf("soup table %q", w.String())
+		}
+	})
+	t.Run("diagnostics and human split", func(t *testing.T) {
+		// An init (an LM of the members' shape), the probe head warm
+		// train saves, and a human split.
+		tok := modeltest.Tokenizer(t)
+		init := filepath.Join(t.TempDir(), "init")
+		initM := modeltest.LM(tok.VocabSize(), 32, 1, 7)
+		if err := initM.Save(init, "F32"); err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(run, "probe"), 0o755)
+		head := make([]float32, initM.Config.NEmbd)
+		for i := range head {
+			head[i] = float32(i%3) - 1
+		}
+		if err := safetensors.WriteFloat32(filepath.Join(run, "probe", "head.safetensors"), []safetensors.Tensor{{Name: "score.weight", Shape: []int{1, len(head)}, Data: head}}, safetensors.F32, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(filepath.Join(run, "probe"))
+		hum := filepath.Join(t.TempDir(), "human.jsonl")
+		if err := os.WriteFile(hum, []byte(`{"prompt":"","chosen":"a happy cat","rejected":"a bad dog"}`+"\n"+`{"prompt":"","chosen":"good","rejected":"bad ran"}`+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := t.TempDir()
+		res, err := Run(Options{Run: run, DataDir: data, Human: hum, RankBy: "val", Init: init, Out: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := res.Result.Diagnostics
+		if g == nil || len(g.Distances) != 2 || g.Pilot == nil {
+			t.Fatalf("diagnostics %+v", g)
+		}
+		// The probe is the head on the init's frozen features.
+		for _, sp := range res.Splits {
+			if sp.Name != Val && sp.Name != Human {
+				continue
+			}
+			want, err := rmtrain.ProbeAccuracy(initM, head, sp.Pairs)
+			if err != nil || g.Probe[sp.Name].Acc != want || g.Probe[sp.Name].N != len(sp.Pairs) {
+				t.Errorf("probe on %s: %+v, want %g (%v)", sp.Name, g.Probe[sp.Name], want, err)
+			}
+		}
+		// Distances are ‖θ_i − θ₀‖ of each member; the pilot names the
+		// only pair and its distance.
+		for _, md := range g.Distances {
+			m, _ := model.Load(filepath.Join(run, md.Name))
+			want, _ := rmtrain.BodyDistance(m, initM)
+			if md.FromInit.Abs != want.Abs || md.FromInit.Abs == 0 {
+				t.Errorf("%s: distance %+v, want %+v", md.Name, md.FromInit, want)
+			}
+		}
+		a, _ := model.Load(filepath.Join(run, "member-00"))
+		b, _ := model.Load(filepath.Join(run, "member-01"))
+		if d, _ := rmtrain.BodyDistance(a, b); math.Abs(g.Pilot.Distance-d.Abs) > 1e-12 {
+			t.Errorf("pilot distance %g, want %g", g.Pilot.Distance, d.Abs)
+		}
+		var pilot Curve
+		if err := runlog.ReadJSON(filepath.Join(out, "pilot.json"), &pilot); err != nil || len(pilot.Points) != 3 || pilot.PerPair[Val]["mid"] == "" {
+			t.Fatalf("pilot.json: %+v %v", pilot, err)
+		}
+		if _, ok := res.Result.Summary[Human]; !ok || len(res.Result.PerPair[Human]["WA M=2"]) != 2 || len(res.Result.PerPair[Human]["member-00"]) != 2 {
+			t.Errorf("human split not evaluated: %+v", res.Result.PerPair[Human])
 		}
 	})
 	t.Run("interpolate", func(t *testing.T) {
@@ -125,6 +206,13 @@ func TestRunModes(t *testing.T) {
 		}
 		if len(c.Points) != 3 || c.Points[0].WA[Val].Acc != accOf("member-00") || c.Points[2].WA[Val].Acc != accOf("member-01") {
 			t.Fatalf("curve %+v", c.Points)
+		}
+		// The per-pair strings at λ = 0, ½, 1 are the points' accuracies.
+		for k, key := range []string{"a", "mid", "b"} {
+			v, err := stats.DecodeCorrect(c.PerPair[Val][key])
+			if m, _ := stats.MeanStd(v); err != nil || math.Abs(m-c.Points[k].WA[Val].Acc) > 1e-12 {
+				t.Fatalf("per_pair val %s: %g %v, point %g", key, m, err, c.Points[k].WA[Val].Acc)
+			}
 		}
 		var w bytes.Buffer
 		WriteCurves(&w, res.Curves, res.Splits)

@@ -7,7 +7,7 @@ import (
 )
 
 // SplitOrder is the order splits are shown in.
-var SplitOrder = []string{TrainClean, TrainCorrupted, Val, OOD}
+var SplitOrder = []string{TrainClean, TrainCorrupted, Val, OOD, Human}
 
 // Splits lists the evaluated splits in SplitOrder.
 func (r *Result) Splits() []string {

@@ -1,6 +1,7 @@
 package rmtrain
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,7 +83,7 @@ func Run(o Options) (*Summary, error) {
 	if maxLen <= 0 || maxLen > cfg.NPositions {
 		maxLen = cfg.NPositions
 	}
-	rows, err := prefdata.ReadJSONL(o.Train)
+	rows, err := prefdata.ReadPairs(o.Train) // JSONL or Parquet; no rows is an error
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +93,8 @@ func Run(o Options) (*Summary, error) {
 	}
 	var val []reward.Pair
 	if o.Val != "" {
-		vr, err := prefdata.ReadJSONL(o.Val)
-		if err != nil {
+		vr, err := prefdata.ReadPairs(o.Val)
+		if err != nil && !errors.Is(err, prefdata.ErrNoRows) { // an empty validation file: none
 			return nil, err
 		}
 		if val, err = reward.TokenizePairs(tok, vr, maxLen); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -358,7 +359,7 @@ func (cw *CheckpointWriter) Close() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(cw.dir, IndexFileName), append(js, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(cw.dir, IndexFileName), append(js, '\n')); err != nil {
 		cw.closed = false
 		cw.Abort()
 		return err
@@ -377,29 +378,6 @@ func (cw *CheckpointWriter) Abort() {
 	}
 	cw.done = nil
 	cw.closed = true
-}
-
-// writeFileAtomic writes data to a temp file next to path and renames it.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	f.Chmod(0o644)
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // SaveCheckpoint writes tensors as dtype (F32 or BF16) into dir (created if

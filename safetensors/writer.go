@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // writeBufSize is the write buffer: large sequential writes keep a
@@ -18,7 +18,7 @@ const writeBufSize = 4 << 20
 // only when Close succeeds.
 type Writer struct {
 	path    string
-	tmp     *os.File
+	tmp     *atomicfile.File
 	buf     *bufio.Writer
 	total   int64 // declared data bytes
 	written int64
@@ -35,11 +35,10 @@ func Create(path string, tensors []TensorInfo, metadata map[string]string) (*Wri
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	tmp, err := atomicfile.Create(path)
 	if err != nil {
-		return nil, ioError(path, err)
+		return nil, err
 	}
-	tmp.Chmod(0o644) // CreateTemp makes 0600; a checkpoint is meant to be shared
 	w := &Writer{path: path, tmp: tmp, buf: bufio.NewWriterSize(tmp, writeBufSize), total: total}
 	if _, err := w.buf.Write(hdr); err != nil {
 		w.Abort()
@@ -82,23 +81,14 @@ func (w *Writer) Close() error {
 		w.Abort()
 		return err
 	}
-	err = w.buf.Flush()
-	if err == nil && !w.NoSync {
-		err = w.tmp.Sync()
-	}
-	if cerr := w.tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(w.tmp.Name(), w.path)
-	}
-	if err != nil {
-		os.Remove(w.tmp.Name())
-		w.tmp = nil
+	if err = w.buf.Flush(); err != nil {
+		w.Abort()
 		return ioError(w.path, err)
 	}
+	w.tmp.NoSync = w.NoSync
+	err = w.tmp.Commit()
 	w.tmp = nil
-	return nil
+	return err
 }
 
 // Abort discards the temporary file. Safe to call after Close.
@@ -106,8 +96,7 @@ func (w *Writer) Abort() {
 	if w.tmp == nil {
 		return
 	}
-	w.tmp.Close()
-	os.Remove(w.tmp.Name())
+	w.tmp.Abort()
 	w.tmp = nil
 }
 

@@ -124,6 +124,13 @@ func quantileSorted(s []float64, q float64) float64 {
 // prompt) measured for two models. For accuracies pass per-pair
 // correctness (1 right, 0 wrong, ½ a tie): the estimate is then exactly
 // the difference of the two accuracies. Panics on different lengths.
+//
+// For correctness vectors (every value 0, ½ or 1) the interval is widened
+// to contain the Agresti–Min adjusted Wald interval for a paired
+// difference of proportions (½ added to each cell of the 2×2 table): with
+// few or no discordant pairs the bootstrap collapses to a zero-width
+// interval ([0, 0] when the two models agree on all of 32 pairs), which
+// would let "WA ≈ ENS" hold on evidence that cannot support it.
 func PairedDiff(a, b []float64, resamples int, seed uint64) Interval {
 	checkLen("PairedDiff", a, b)
 	d := make([]float64, len(a))
@@ -132,7 +139,45 @@ func PairedDiff(a, b []float64, resamples int, seed uint64) Interval {
 	}
 	iv := BootstrapMean(d, resamples, seed)
 	iv.Method = "paired " + iv.Method
+	if len(d) > 0 && isCorrectness(a) && isCorrectness(b) {
+		lo, hi := agrestiMin(d)
+		if lo < iv.Lo || hi > iv.Hi {
+			iv.Lo, iv.Hi = min(iv.Lo, lo), max(iv.Hi, hi)
+			iv.Method += ", widened to the Agresti–Min interval"
+		}
+	}
 	return iv
+}
+
+// isCorrectness reports whether every value is 0, ½ or 1.
+func isCorrectness(x []float64) bool {
+	for _, v := range x {
+		if v != 0 && v != 0.5 && v != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// agrestiMin is the 95% adjusted Wald interval for the mean of paired
+// correctness differences d (each in [−1, 1]): with b the mass of pairs
+// only the first model gets right and c the reverse, add ½ to each of the
+// four cells (n' = n + 2) and take (b'−c')/n' ± z·√((b'+c') − (b'−c')²/n')/n'
+// (Agresti & Min 2005).
+func agrestiMin(d []float64) (lo, hi float64) {
+	var b, c float64
+	for _, v := range d {
+		if v > 0 {
+			b += v
+		} else {
+			c -= v
+		}
+	}
+	n := float64(len(d)) + 2
+	b, c = b+0.5, c+0.5
+	est := (b - c) / n
+	h := Z95 * math.Sqrt(max(b+c-(b-c)*(b-c)/n, 0)) / n
+	return est - h, est + h
 }
 
 // AccuracyInterval returns the mean of per-pair correctness (1, 0, ½ for

@@ -241,3 +241,21 @@ func TestCorrectStrings(t *testing.T) {
 		t.Errorf("bad character: %v", err)
 	}
 }
+
+// Two models that agree on every one of 32 pairs must not get a zero-width
+// interval: the adjusted interval keeps about ±5.8 points.
+func TestPairedDiffNoDiscordantPairsIsNotCertain(t *testing.T) {
+	a := make([]float64, 32)
+	for i := range a {
+		a[i] = 1
+	}
+	iv := PairedDiff(a, a, Resamples, BootstrapSeed)
+	if iv.Est != 0 || iv.Lo > -0.05 || iv.Hi < 0.05 {
+		t.Fatalf("interval %+v: want about ±0.058 around 0", iv)
+	}
+	// Not correctness data: no widening, the bootstrap's interval stands.
+	g := []float64{0.3, 0.3, 0.3}
+	if iv := PairedDiff(g, g, Resamples, BootstrapSeed); iv.Lo != 0 || iv.Hi != 0 {
+		t.Fatalf("gold values widened: %+v", iv)
+	}
+}

@@ -16,7 +16,7 @@ import (
 // costs a few seconds of CPU and reads only data/*.jsonl, so it is
 // computed here rather than stored by a stage.
 func (s *study) ceilingSection(d *report.Doc) error {
-	trainPath := filepath.Join(s.dir, "data", "train.jsonl")
+	trainPath := s.train
 	if !fileExists(trainPath) {
 		return nil
 	}
@@ -30,8 +30,8 @@ func (s *study) ceilingSection(d *report.Doc) error {
 	}
 	d.Heading(3, "Label-noise ceiling: a bag-of-words reference model")
 	var rows [][]string
-	for _, sp := range []struct{ name, file string }{{"val", "val.jsonl"}, {"ood", "ood.jsonl"}} {
-		p := filepath.Join(s.dir, "data", sp.file)
+	for _, sp := range []struct{ name, file string }{{"val", "val.jsonl"}, {"ood", "ood.jsonl"}, {"human", "human.jsonl"}} {
+		p := filepath.Join(s.shared, "data", sp.file)
 		if !fileExists(p) {
 			continue
 		}
@@ -54,7 +54,11 @@ func (s *study) ceilingSection(d *report.Doc) error {
 	d.Table([]string{"split", "bag-of-words accuracy % [95% CI]", "pairs", "best member %"}, rows)
 	agree := ""
 	if s.data != nil {
-		agree = fmt.Sprintf(" The training labels agree with the gold judge on %s%% of pairs.", pct(s.data.Train.GoldAgreement))
+		a := s.data.Train.GoldAgreement
+		if s.labels == "clean" {
+			a = s.data.Train.CleanAgreement
+		}
+		agree = fmt.Sprintf(" The training labels agree with the gold judge on %s%% of pairs.", pct(a))
 	}
 	d.Para(fmt.Sprintf("Bradley-Terry logistic regression on word counts (chosen − rejected), %d training pairs, vocabulary %d words, L2 %g chosen on held-out training pairs.%s Members well below this line are under-trained for these labels; the ceiling itself is bounded by the label noise.",
 		len(train), len(m.Vocab), m.L2, agree))

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/warm-rm/warm/report"
+	"github.com/warm-rm/warm/rl"
 	"github.com/warm-rm/warm/rmeval"
 	"github.com/warm-rm/warm/runlog"
 	"github.com/warm-rm/warm/stats"
@@ -49,6 +51,9 @@ type Evidence struct {
 	// inconclusive).
 	Point map[string]map[string]float64
 	LMC   []LMCRung
+	// Pilot is the LMC pilot: the two members furthest apart in weight
+	// space (eval/pilot.json); nil when not run.
+	Pilot *LMCRung
 	// BoNGold[reward] is the per-prompt expected gold of the best-of-N
 	// pick at N = BoNN, the same prompts in the same order for every
 	// reward; BoNPoint[reward] the mean when per-prompt data is missing.
@@ -83,6 +88,107 @@ type DuelEvidence struct {
 // smoothed gold curve, the smoothed gold at the end, and the KL at the peak.
 type RLSeed struct {
 	PeakGold, EndGold, PeakKL float64
+	// KL and Gold are the run's smoothed curves (rl.SmoothFull, the
+	// peak's window), step by step: the matched-KL comparison reads gold
+	// where each run first reaches a common KL. RawGold is the per-step
+	// gold before smoothing (the hacking test's units). Nil without
+	// metrics.
+	KL, Gold, RawGold []float64
+}
+
+// hackDrop is one run's cross-fitted drop from the gold peak to the end:
+// the peak window is located on the even steps' smoothed gold, and the
+// drop (peak window − end window) is measured on the odd steps, so the
+// noise that picked the peak does not inflate the drop (no winner's
+// curse). se is its standard error with the odd steps as independent
+// units in each window. ok is false for runs shorter than 4 steps.
+func hackDrop(raw []float64, w int) (d, se float64, ok bool) {
+	m := len(raw) / 2
+	if m < 2 {
+		return 0, 0, false
+	}
+	even, odd := make([]float64, m), make([]float64, m)
+	for j := range m {
+		even[j], odd[j] = raw[2*j], raw[2*j+1]
+	}
+	hw := max(1, w/2) // w steps are w/2 even–odd pairs
+	sm := rl.SmoothFull(even, hw)
+	p := 0
+	for j := range sm {
+		if sm[j] >= sm[p] {
+			p = j
+		}
+	}
+	// The same windows as SmoothFull's at points p and m−1.
+	h := min(hw/2, max(0, (m-1)/2))
+	win := func(i int) []float64 {
+		lo := min(max(0, i-h), max(0, m-2*h-1))
+		return odd[lo : lo+2*h+1]
+	}
+	a, b := win(p), win(m-1)
+	ma, va := stats.MeanStd(a)
+	mb, vb := stats.MeanStd(b)
+	if len(a) < 2 {
+		va, vb = 0, 0
+	}
+	return ma - mb, math.Sqrt(va*va/float64(len(a)) + vb*vb/float64(len(b))), true
+}
+
+// hackInterval pools hackDrop over seeds: the mean drop with a normal
+// 95% interval from the seeds' standard errors.
+func hackInterval(runs []RLSeed) stats.Interval {
+	var ds, v float64
+	n := 0
+	for _, r := range runs {
+		d, se, ok := hackDrop(r.RawGold, rl.SmoothWindow(len(r.RawGold)))
+		if !ok {
+			continue
+		}
+		ds += d
+		v += se * se
+		n++
+	}
+	if n == 0 {
+		return notTested
+	}
+	est, se := ds/float64(n), math.Sqrt(v)/float64(n)
+	return stats.Interval{Est: est, Lo: est - stats.Z95*se, Hi: est + stats.Z95*se, N: n, Method: "cross-fitted peak, normal over steps"}
+}
+
+// GoldAtKL is the smoothed gold where the run's smoothed KL first reaches
+// kl (linear between the two steps around the crossing); NaN when it
+// never does.
+func (r RLSeed) GoldAtKL(kl float64) float64 {
+	for i, k := range r.KL {
+		if k < kl {
+			continue
+		}
+		if i == 0 || k == r.KL[i-1] {
+			return r.Gold[i]
+		}
+		t := (kl - r.KL[i-1]) / (k - r.KL[i-1])
+		return r.Gold[i-1] + t*(r.Gold[i]-r.Gold[i-1])
+	}
+	return math.NaN()
+}
+
+// matchedKL is the largest KL every run reaches (the smallest of the
+// runs' largest smoothed KLs): the common budget at which the policies
+// are compared. NaN when a run has no curve.
+func matchedKL(groups ...[]RLSeed) float64 {
+	m := math.Inf(1)
+	for _, g := range groups {
+		for _, r := range g {
+			if len(r.KL) == 0 {
+				return math.NaN()
+			}
+			m = min(m, slices.Max(r.KL))
+		}
+	}
+	if math.IsInf(m, 1) {
+		return math.NaN()
+	}
+	return m
 }
 
 // claims evaluates the paper's claims (WARM.md section 1) on this run.
@@ -189,25 +295,39 @@ func discordant(a, b []float64) float64 {
 	return float64(n) / float64(len(a))
 }
 
+// midGain is, per val pair, the weight average's midpoint correctness
+// minus the mean of the endpoints', and its paired interval in points;
+// without per-pair data, the point estimate (no interval) and a note.
+func (r LMCRung) midGain() (g []float64, iv stats.Interval, note string) {
+	if a, m, b := r.A[rmeval.Val], r.Mid[rmeval.Val], r.B[rmeval.Val]; a != nil && len(a) == len(m) && len(m) == len(b) {
+		g = make([]float64, len(m))
+		for k := range m {
+			g[k] = m[k] - (a[k]+b[k])/2
+		}
+		iv = stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100)
+		iv.Method = "paired " + iv.Method
+		return g, iv, ""
+	}
+	if p, ok := r.Point[rmeval.Val]; ok {
+		return nil, pointOnly(100 * p), "no per-pair data"
+	}
+	return nil, notTested, ""
+}
+
 func lmcClaims(ev Evidence) []report.Claim {
 	var cs []report.Claim
 	const q = "accuracy at λ=½ − mean of the endpoints, val (pts)"
+	if r := ev.Pilot; r != nil {
+		c := report.Claim{Name: "LMC pilot (" + r.Name + "): the midpoint of the two most distant members is at or above the line", Quantity: q, Paper: "holds [Fig 3]"}
+		var iv stats.Interval
+		_, iv, c.Note = r.midGain()
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: -LMCMargin}, iv, "%+.1f", "pairs"))
+	}
 	gains := make([][]float64, len(ev.LMC))
 	for i, r := range ev.LMC {
 		c := report.Claim{Name: "LMC (" + r.Name + "): the weight-interpolation midpoint is at or above the straight line", Quantity: q, Paper: "holds for all rungs [Fig 3]"}
-		iv := notTested
-		if a, m, b := r.A[rmeval.Val], r.Mid[rmeval.Val], r.B[rmeval.Val]; a != nil && len(a) == len(m) && len(m) == len(b) {
-			g := make([]float64, len(m))
-			for k := range m {
-				g[k] = m[k] - (a[k]+b[k])/2
-			}
-			gains[i] = g
-			iv = stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100)
-			iv.Method = "paired " + iv.Method
-		} else if p, ok := r.Point[rmeval.Val]; ok {
-			iv = pointOnly(100 * p)
-			c.Note = "no per-pair data"
-		}
+		var iv stats.Interval
+		gains[i], iv, c.Note = r.midGain()
 		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: -LMCMargin}, iv, "%+.1f", "pairs"))
 	}
 	div := report.Claim{Name: "The LMC gain grows with diversity (last rung − first rung)", Quantity: "midpoint gain of the last rung − of the first, val (pts)", Paper: "holds [Fig 3]"}
@@ -297,10 +417,15 @@ func evalClaims(ev Evidence) []report.Claim {
 			row("WA > the mean member on "+w, sp, wa, "mean member", "holds [Fig 4–5]", sup))
 	}
 	tc := rmeval.TrainCorrupted
-	cs = append(cs,
+	mem := []report.Claim{
 		row("WA memorises swapped training labels less than ENS", tc, wa, ens, "holds [Fig 4(a)]", less),
-		row("WA memorises swapped training labels less than the mean member", tc, wa, "mean member", "holds [Fig 4(a)]", less))
-	return cs
+		row("WA memorises swapped training labels less than the mean member", tc, wa, "mean member", "holds [Fig 4(a)]", less)}
+	if ev.Correct[tc] == nil && ev.Point[tc] == nil {
+		for i := range mem {
+			mem[i].Note = "no swapped training labels in this run (clean-label setting)"
+		}
+	}
+	return append(cs, mem...)
 }
 
 func bonClaims(ev Evidence) []report.Claim {
@@ -375,8 +500,11 @@ func rlClaims(ev Evidence) []report.Claim {
 	hack := report.Claim{Name: "RL with a single RM: gold rises then falls (hacking)", Quantity: "peak − end of the smoothed gold curve, single RM", Paper: "holds [Fig 8]"}
 	iv := notTested
 	if len(single) > 0 {
-		iv = stats.TInterval(field(single, func(r RLSeed) float64 { return r.PeakGold - r.EndGold }))
-		if !iv.Valid() {
+		// With per-step gold, a cross-fitted interval that is valid for
+		// one seed; else the t interval over seeds of peak − end.
+		if iv = hackInterval(single); iv.Valid() {
+			hack.Note = "peak located on even steps, drop measured on odd steps"
+		} else if iv = stats.TInterval(field(single, func(r RLSeed) float64 { return r.PeakGold - r.EndGold })); !iv.Valid() {
 			hack.Note = "needs ≥ 2 seeds"
 		}
 	}
@@ -393,6 +521,25 @@ func rlClaims(ev Evidence) []report.Claim {
 	early := report.Claim{Name: "ENS hacks earlier than WARM", Quantity: "KL at the gold peak, ENS − WARM (nats)", Paper: "holds [Fig 8]"}
 	iv, early.Note = welch(ens, warm, kl)
 	cs = append(cs, decide(early, stats.Hypothesis{Dir: stats.Below, Bound: 0}, iv, "%+.2f", "seeds"))
+
+	// Policies at matched KL: a reward that lets the policy move further
+	// is not better for that alone; compare gold at the largest KL every
+	// run reached.
+	for _, o := range []struct {
+		name, label string
+		runs        []RLSeed
+	}{{"single", "single-RM (best member)", single}, {MedianReward, "median-member", ev.RL[MedianReward]}} {
+		if len(o.runs) == 0 {
+			continue
+		}
+		if k := matchedKL(o.runs, warm); !math.IsNaN(k) {
+			at := func(r RLSeed) float64 { return r.GoldAtKL(k) }
+			c := report.Claim{Name: "At matched KL, the WARM policy has higher gold than the " + o.label + " policy",
+				Quantity: fmt.Sprintf("smoothed gold at KL = %.2f nats, WARM − %s", k, o.name), Paper: "holds [Fig 8]"}
+			iv, c.Note = welch(warm, o.runs, at)
+			cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "seeds"))
+		}
+	}
 
 	for _, d := range ev.Duels {
 		c := report.Claim{Name: fmt.Sprintf("The %s policy beats the %s policy head to head", d.A, d.B),
@@ -540,6 +687,21 @@ func (s *study) evidence() (Evidence, error) {
 		}
 		ev.LMC = append(ev.LMC, r)
 	}
+	if c := s.pilot; c != nil {
+		r := LMCRung{Name: c.Name, A: map[string][]float64{}, Mid: map[string][]float64{}, B: map[string][]float64{}, Point: map[string]float64{}}
+		ppath := filepath.Join(s.dir, "eval", "pilot.json")
+		for sp, m := range c.PerPair {
+			v, err := decodeAll(ppath, sp, m)
+			if err != nil {
+				return ev, err
+			}
+			r.A[sp], r.Mid[sp], r.B[sp] = v["a"], v["mid"], v["b"]
+		}
+		if len(c.Points) > 0 {
+			r.Point[rmeval.Val], _ = c.Barrier(rmeval.Val)
+		}
+		ev.Pilot = &r
+	}
 	if s.bon != nil {
 		ev.BoNN = s.bon.NMax
 		ev.BoNPoint = map[string]float64{}
@@ -595,7 +757,17 @@ func readSeeds(dir, name string) []RLSeed {
 		if f.EndGold != nil {
 			end = *f.EndGold
 		}
-		out = append(out, RLSeed{PeakGold: f.PeakGold, EndGold: end, PeakKL: f.PeakKL})
+		seed := RLSeed{PeakGold: f.PeakGold, EndGold: end, PeakKL: f.PeakKL}
+		if steps, err := rl.ReadMetrics(filepath.Join(dir, n, "metrics.jsonl")); err == nil && len(steps) > 0 {
+			g, k := make([]float64, len(steps)), make([]float64, len(steps))
+			for i, st := range steps {
+				g[i], k[i] = st.Gold, st.KL
+			}
+			w := rl.SmoothWindow(len(steps))
+			seed.RawGold = slices.Clone(g)
+			seed.Gold, seed.KL = rl.SmoothFull(g, w), rl.SmoothFull(k, w)
+		}
+		out = append(out, seed)
 	}
 	return out
 }

@@ -2,8 +2,12 @@ package studyreport
 
 import (
 	"fmt"
+	"github.com/warm-rm/warm/rl"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,5 +209,78 @@ func TestWriteWithPerPair(t *testing.T) {
 	}
 	if _, err := Write(dir, Options{Preset: "quick"}); err == nil || !strings.Contains(err.Error(), "eval.json") || !strings.Contains(err.Error(), "pair 2") {
 		t.Errorf("bad per-pair string: err = %v", err)
+	}
+}
+
+// Gold at a matched KL: linear between the steps around the first
+// crossing; the common KL is the smallest of the runs' largest KLs; the
+// claim compares WARM and single there, over seeds.
+func TestMatchedKL(t *testing.T) {
+	r := RLSeed{KL: []float64{0, 1, 2, 1.5, 3}, Gold: []float64{0, 0.2, 0.6, 0.1, 0.3}}
+	for _, c := range []struct{ kl, want float64 }{{0, 0}, {0.5, 0.1}, {1.5, 0.4}, {2, 0.6}, {2.5, 0.1 + 0.2*2/3}} {
+		if got := r.GoldAtKL(c.kl); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("GoldAtKL(%g) = %g, want %g", c.kl, got, c.want)
+		}
+	}
+	if got := r.GoldAtKL(4); !math.IsNaN(got) {
+		t.Errorf("beyond the run's KL: %g, want NaN", got)
+	}
+	single := []RLSeed{{KL: []float64{0, 1, 2}, Gold: []float64{0, 0.5, 0.2}}, {KL: []float64{0, 1, 4}, Gold: []float64{0, 0.4, 0.1}}}
+	warm := []RLSeed{{KL: []float64{0, 0.5, 1.5}, Gold: []float64{0, 0.6, 0.9}}, {KL: []float64{0, 1, 3}, Gold: []float64{0, 0.7, 0.8}}}
+	if k := matchedKL(single, warm); k != 1.5 {
+		t.Fatalf("matched KL %g, want 1.5", k)
+	}
+	cs := Claims(Evidence{Members: []string{"a", "b"}, RL: map[string][]RLSeed{"single": single, "warm2": warm}})
+	c := find(t, cs, "At matched KL, the WARM policy has higher gold than the single-RM (best member) policy")
+	// single at 1.5: 0.5 − 0.3/2 = 0.35 and 0.4 − 0.3/6 = 0.35; warm: 0.9
+	// and 0.7 + 0.1/4 = 0.725: WARM − single = 0.8125 − 0.35 = 0.4625.
+	if !strings.Contains(c.Quantity, "KL = 1.50") || !strings.HasPrefix(c.Estimate, "+0.46") {
+		t.Errorf("matched-KL row: %q, estimate %q (want WARM − single = +0.4625 at KL 1.50)", c.Quantity, c.Estimate)
+	}
+	if matchedKL([]RLSeed{{}}) == matchedKL([]RLSeed{{}}) {
+		t.Error("a run without a curve must leave the matched KL undefined (NaN)")
+	}
+}
+
+// The hacking test's interval: on pure noise (no peak) it claims a drop
+// in at most about 2.5% of runs (one-sided 95%; a peak picked and measured
+// on the same steps would claim one far more often), and it finds a real
+// rise-then-fall; a curve still rising at the end shows no drop.
+func TestHackInterval(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	curve := func(f func(i int) float64) []RLSeed {
+		g := make([]float64, 80)
+		for i := range g {
+			g[i] = f(i) + 0.05*rng.NormFloat64()
+		}
+		return []RLSeed{{RawGold: g}}
+	}
+	false_, naive := 0, 0
+	const sims = 400
+	for range sims {
+		runs := curve(func(int) float64 { return 0.3 })
+		if iv := hackInterval(runs); iv.Lo > 0 {
+			false_++
+		}
+		// The same test with the peak picked on all steps (for contrast).
+		sm := rl.SmoothFull(runs[0].RawGold, rl.SmoothWindow(80))
+		if slices.Max(sm)-sm[len(sm)-1] > 0.02 {
+			naive++
+		}
+	}
+	if rate := float64(false_) / sims; rate > 0.05 {
+		t.Errorf("no peak, yet a drop claimed in %.1f%% of runs", 100*rate)
+	}
+	t.Logf("pure noise: cross-fitted test claims a drop in %d/%d runs; the naive peak − end exceeds 0.02 in %d/%d", false_, sims, naive, sims)
+	riseFall := curve(func(i int) float64 { return 0.5 - 0.01*math.Abs(float64(i-40)) })
+	if iv := hackInterval(riseFall); !(iv.Lo > 0) || math.Abs(iv.Est-0.35) > 0.1 {
+		t.Errorf("rise then fall by 0.4: %+v, want a drop of ≈ 0.35 with lo > 0", iv)
+	}
+	rising := curve(func(i int) float64 { return 0.01 * float64(i) })
+	if iv := hackInterval(rising); iv.Lo > 0 {
+		t.Errorf("still rising: %+v claims a drop", iv)
+	}
+	if iv := hackInterval([]RLSeed{{RawGold: []float64{1, 2, 3}}}); !math.IsNaN(iv.Est) {
+		t.Errorf("a 3-step run: %+v, want no interval", iv)
 	}
 }

@@ -28,6 +28,15 @@ type Options struct {
 	Preset       string
 	Version      string
 	StageSeconds map[string]float64
+	// Labels is the run's label setting ("clean" or "corrupt"; "" for a
+	// run made before the settings).
+	Labels string
+	// SharedDir holds the stages the label settings share (pretrain/,
+	// data/); "" means the run directory itself.
+	SharedDir string
+	// TrainFile is the setting's training pairs (the bag-of-words
+	// ceiling is fitted on them; "": SHARED/data/train.jsonl).
+	TrainFile string
 }
 
 // WARMSizes are the M values the study merges and compares: 2 and all
@@ -46,11 +55,15 @@ func WARMSizes(members int) []int {
 // section says so.
 type study struct {
 	dir      string
+	shared   string // holds pretrain/ and data/
+	train    string // the setting's training pairs
+	labels   string
 	pretrain *pretrain.Summary
 	data     *prefgen.Summary
 	rm       *rmtrain.Summary
 	eval     *rmeval.Result
 	lmc      []*rmeval.Curve
+	pilot    *rmeval.Curve // the LMC pilot: the two most distant members
 	bon      *bonResult
 	rl       []*rlRun
 	duels    []duel
@@ -67,13 +80,19 @@ func load[T any](path string) (*T, error) {
 	return &v, nil
 }
 
-func read(dir string) (*study, error) {
-	s := &study{dir: dir}
+func read(dir string, o Options) (*study, error) {
+	s := &study{dir: dir, shared: o.SharedDir, train: o.TrainFile, labels: o.Labels}
+	if s.shared == "" {
+		s.shared = dir
+	}
+	if s.train == "" {
+		s.train = filepath.Join(s.shared, "data", "train.jsonl")
+	}
 	var err error
-	if s.pretrain, err = load[pretrain.Summary](filepath.Join(dir, "pretrain", "summary.json")); err != nil {
+	if s.pretrain, err = load[pretrain.Summary](filepath.Join(s.shared, "pretrain", "summary.json")); err != nil {
 		return nil, err
 	}
-	if s.data, err = load[prefgen.Summary](filepath.Join(dir, "data", "summary.json")); err != nil {
+	if s.data, err = load[prefgen.Summary](filepath.Join(s.shared, "data", "summary.json")); err != nil {
 		return nil, err
 	}
 	if s.rm, err = load[rmtrain.Summary](filepath.Join(dir, "rm", "summary.json")); err != nil {
@@ -89,6 +108,9 @@ func read(dir string) (*study, error) {
 	if lmc != nil {
 		s.lmc = *lmc
 	}
+	if s.pilot, err = load[rmeval.Curve](filepath.Join(dir, "eval", "pilot.json")); err != nil {
+		return nil, err
+	}
 	members := 0
 	if s.rm != nil {
 		members = len(s.rm.Members)
@@ -102,14 +124,14 @@ func read(dir string) (*study, error) {
 // Write builds DIR/report.md and DIR/report.html from the run in dir and
 // returns the Markdown path.
 func Write(dir string, o Options) (string, error) {
-	s, err := read(dir)
+	s, err := read(dir, o)
 	if err != nil {
 		return "", err
 	}
 	d := &report.Doc{}
-	d.Heading(1, "WARM study report")
-	d.Para(fmt.Sprintf("Preset `%s`, warm %s, written %s. Weight Averaged Reward Models (Ramé et al., ICML 2024, arXiv 2401.12187) reproduced at laptop scale: a small GPT-2 pretrained here, preference pairs judged by VADER sentiment (the gold judge) with 25%% of training labels swapped, M reward models fine-tuned from one shared init, and their weight average (WA/WARM) compared with the prediction ensemble (ENS) and single members.",
-		o.Preset, o.Version, time.Now().UTC().Format("2006-01-02 15:04 UTC")))
+	d.Heading(1, "WARM study report"+labelWords(o.Labels, " — "))
+	d.Para(fmt.Sprintf("Preset `%s`, warm %s, written %s. Weight Averaged Reward Models (Ramé et al., ICML 2024, arXiv 2401.12187) reproduced at laptop scale: a small GPT-2 pretrained here, preference pairs judged by a gold judge (%s), %s, M reward models fine-tuned from one shared init, and their weight average (WA/WARM) compared with the prediction ensemble (ENS) and single members.",
+		o.Preset, o.Version, time.Now().UTC().Format("2006-01-02 15:04 UTC"), s.judge(), s.labelSentence()))
 
 	if o.Preset == "tiny" {
 		d.Para("> **Smoke test — verdicts mean nothing.** The `tiny` preset only checks that every stage runs end to end; its splits are far too small to decide any claim, whatever the table below says. Run the `quick` or `full` preset for numbers.")
@@ -135,6 +157,7 @@ func Write(dir string, o Options) (string, error) {
 		return "", err
 	}
 	s.lmcSection(d)
+	s.diagnosticsSection(d)
 	s.bonSection(d)
 	s.rlSection(d)
 	if err := s.samplesSection(d); err != nil {
@@ -212,9 +235,28 @@ func (s *study) dataSection(d *report.Doc) {
 	row := func(name string, x prefgen.SplitSummary) []string {
 		return []string{name, fmt.Sprint(x.Count), pct(x.GoldAgreement), pct(x.CorruptionRate), fmt.Sprintf("%.3f", x.MeanGoldMargin), fmt.Sprintf("%.2f", x.Temperature)}
 	}
-	d.Table([]string{"split", "pairs", "gold agreement %", "corrupted %", "mean |gold margin|", "sampling T"},
-		[][]string{row("train", p.Train), row("val (ID)", p.Val), row("ood", p.OOD)})
-	d.Para(fmt.Sprintf("Labels: Bradley-Terry sampling on the VADER gold difference at temperature %.2f; then %.0f%% of training labels swapped. OOD: responses sampled at a higher temperature from prompts of another source.", p.BTTemperature, 100*p.Corrupt))
+	rows := [][]string{row("train", p.Train), row("val (ID)", p.Val), row("ood", p.OOD)}
+	if s.labels == "clean" {
+		rows[0] = []string{"train (clean labels)", fmt.Sprint(p.Train.Count), pct(p.Train.CleanAgreement), "0.0", fmt.Sprintf("%.3f", p.Train.MeanGoldMargin), fmt.Sprintf("%.2f", p.Train.Temperature)}
+	}
+	d.Table([]string{"split", "pairs", "gold agreement %", "corrupted %", "mean |gold margin|", "sampling T"}, rows)
+	swapped := fmt.Sprintf("then %.0f%% of training labels swapped", 100*p.Corrupt)
+	if s.labels == "clean" {
+		swapped = "training labels kept clean in this setting (the corrupted setting swaps " + fmt.Sprintf("%.0f%%", 100*p.Corrupt) + " of them)"
+	}
+	d.Para(fmt.Sprintf("Labels: Bradley-Terry sampling on the gold difference at temperature %.2f; %s. OOD: responses sampled at a higher temperature from prompts of another source.", p.BTTemperature, swapped))
+	if h := p.Human; h != nil {
+		agree := ""
+		if h.GoldAgreement != nil {
+			agree = fmt.Sprintf("; the gold judge agrees with the human label on %s%%", pct(*h.GoldAgreement))
+		}
+		d.Para(fmt.Sprintf("Human-labelled pairs: %d pairs of review sentences (a positive sentence chosen over a negative one, empty prompt); the longer sentence is the chosen one in %s%% of pairs%s.", h.Pairs, pct(h.LongerChosen), agree))
+	} else if p.HumanNote != "" {
+		d.Para("Human-labelled pairs: " + p.HumanNote + ".")
+	}
+	if n := p.PolicyPrompts; n != nil {
+		d.Para(fmt.Sprintf("Policy prompts (in no preference pair): %d for RL, %d held out for best-of-N and the duels.", n["rl"], n["heldout"]))
+	}
 }
 
 func (s *study) rmSection(d *report.Doc) {
@@ -292,8 +334,21 @@ func fileExists(p string) bool {
 }
 
 // RLRewards names the rewards the study's RL runs optimise, WARM last:
-// the best single member, ENS of all members and WARM of all members (the
-// names warm rl --members understands).
+// the best single member, the median member (by validation rank; from 3
+// members on), ENS of all members and WARM of all members. All but
+// "median" are names warm rl --members understands; repro passes the
+// median member as --rm median=DIR.
 func RLRewards(members int) []string {
-	return []string{"single", fmt.Sprintf("ens%d", members), fmt.Sprintf("warm%d", members)}
+	names := []string{"single"}
+	if members >= 3 {
+		names = append(names, MedianReward)
+	}
+	return append(names, fmt.Sprintf("ens%d", members), fmt.Sprintf("warm%d", members))
 }
+
+// MedianReward is the RL reward name of the median member.
+const MedianReward = "median"
+
+// MedianMember is the index, in the ranking best first, of the median
+// member (the lower median for an even count).
+func MedianMember(members int) int { return (members - 1) / 2 }

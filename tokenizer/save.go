@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/warm-rm/warm/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,34 +36,10 @@ func (t *Tokenizer) Save(dir string, modelMaxLength int) error {
 		{"tokenizer_config.json", t.configJSON(modelMaxLength)},
 		{"special_tokens_map.json", t.specialMapJSON()},
 	}
-	var tmps []string
-	cleanup := func() {
-		for _, p := range tmps {
-			os.Remove(p)
-		}
-	}
+	// Each file is replaced atomically; a crash between two leaves a
+	// directory whose files are each whole (old or new).
 	for _, f := range files {
-		tmp, err := os.CreateTemp(dir, "."+f.name+".tmp*")
-		if err != nil {
-			cleanup()
-			return err
-		}
-		tmps = append(tmps, tmp.Name())
-		err = tmp.Chmod(0o644) // CreateTemp makes 0600 files
-		if err == nil {
-			_, err = tmp.Write(f.data)
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			cleanup()
-			return fmt.Errorf("%s: %v", filepath.Join(dir, f.name), err)
-		}
-	}
-	for i, f := range files {
-		if err := os.Rename(tmps[i], filepath.Join(dir, f.name)); err != nil {
-			cleanup()
+		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data); err != nil {
 			return err
 		}
 	}

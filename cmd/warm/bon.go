@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/warm-rm/warm/bon"
+	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/reward"
@@ -46,7 +47,7 @@ func collectSpecs(members, ms string, rms rmFlags, perMember bool) ([]reward.Spe
 }
 
 func runBoN(args []string) error {
-	fs := newFlagSet("bon", `--policy DIR (--members RM_RUN [--m 2,6] | --rm NAME=[ens:|wa:]DIR[,DIR...] ...) [--data DIR | --prompts FILE] --out DIR
+	fs := newFlagSet("bon", `--policy DIR (--members RM_RUN [-m 2,6] | --rm NAME=[ens:|wa:]DIR[,DIR...] ...) [--data DIR | --prompts FILE] -o DIR
 
 Samples N_max responses per prompt once (cached in OUT/samples.jsonl with their scores),
 picks the best by each reward for N = 1, 2, 4, ..., N_max (unbiased estimator over subsets),
@@ -54,7 +55,7 @@ and reports proxy and gold reward against KL_bon = log N − (N−1)/N.
 "gold" (VADER on the response) is always scored.`)
 	a := newBonArgs()
 	a.bind(fs)
-	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable); NAME=gold for the judge")
+	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...]; NAME=gold for the judge (repeatable)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -81,9 +82,13 @@ func (a bonArgs) run() error {
 	if err != nil {
 		return err
 	}
-	res, err := bon.Run(bon.RunOptions{Policy: a.PolicyDir, PromptFile: src, Specs: specs,
+	judge, judgeName, err := gold.Parse(a.Gold)
+	if err != nil {
+		return err
+	}
+	res, err := bon.Run(bon.RunOptions{Judge: judge, JudgeName: judgeName, Policy: a.PolicyDir, PromptFile: src, Specs: specs,
 		Prompts: cmp.Or(a.NPrompts, st.BoNPrompts), N: cmp.Or(a.NMax, st.BoNMaxN), MinNew: cmp.Or(a.MinNew, st.MinNew), MaxNew: cmp.Or(a.MaxNew, st.MaxNew),
-		Temperature: a.Temp, Seed: a.Seed, Vs: a.Vs, Out: a.Out, Log: os.Stderr})
+		Temperature: a.Temp, Seed: a.Seed, Vs: a.Vs, Out: a.Out, PoolDir: a.Pool, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -114,11 +119,13 @@ type bonArgs struct {
 	Seed        uint64
 	Vs          string
 	Out         string
+	Gold        string
+	Pool        string
 }
 
 // newBonArgs returns the verb's defaults.
 func newBonArgs() bonArgs {
-	return bonArgs{Preset: "quick", PolicyDir: "runs/pretrain/final", DataDir: "runs/data", Split: "val", Temp: 1.0, Seed: 1}
+	return bonArgs{Preset: "quick", PolicyDir: "runs/pretrain/final", DataDir: "runs/data", Split: "val", Temp: 1.0, Seed: 1, Gold: "vader"}
 }
 
 // bind declares the flags on a's fields, a's values as their defaults.
@@ -127,7 +134,7 @@ func (a *bonArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.PolicyDir, "policy", a.PolicyDir, "policy: an HF GPT2LMHeadModel directory with tokenizer files")
 	fs.StringVar(&a.DataDir, "data", a.DataDir, "warm data output: prompts come from SPLIT.jsonl")
 	fs.StringVar(&a.Split, "split", a.Split, "split whose prompts are used")
-	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "JSONL file with a \"prompt\" field per row (instead of --data)")
+	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "rows with a \"prompt\" (or preference pairs), JSONL or Parquet (instead of --data)")
 	fs.StringVar(&a.Members, "members", a.Members, "warm train run: rewards single (best-ranked member), each member, ensM and warmM")
 	fs.StringVar(&a.Ms, "m", a.Ms, "M values for ensM/warmM with --members (default 2 and all)")
 	fs.IntVar(&a.NPrompts, "num-prompts", a.NPrompts, "prompts (default: preset BoNPrompts)")
@@ -138,6 +145,8 @@ func (a *bonArgs) bind(fs *flag.FlagSet) {
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed")
 	fs.StringVar(&a.Vs, "vs", a.Vs, "win rates A:B[,A:B...] judged by gold (default: warmM for the largest M against single)")
 	fs.StringVar(&a.Out, "out", a.Out, "output directory (required)")
+	fs.StringVar(&a.Gold, "gold", a.Gold, "gold judge: vader, or rm:DIR (a reward model as the judge)")
+	fs.StringVar(&a.Pool, "pool", a.Pool, "cache the sample pool (samples.jsonl) in this directory instead of --out, to share it between runs")
 }
 
 func printBoN(curves []bon.Curve, duels []bon.Duel, prompts int) {

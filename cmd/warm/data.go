@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 )
@@ -19,7 +20,7 @@ func init() {
 }
 
 func runData(args []string) error {
-	fs := newFlagSet("data", "[--preset quick|full|tiny] [--data data/ | --sample] [--policy runs/pretrain/final] [--out runs/data] [overrides]")
+	fs := newFlagSet("data", "[--preset quick|full|tiny] [--corpus data/ | --sample] [--policy runs/pretrain/final] [-o runs/data] [overrides]")
 	a := newDataArgs()
 	a.bind(fs)
 	if _, err := parseFlags(fs, args); err != nil {
@@ -61,8 +62,13 @@ func (a dataArgs) run() error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
+	judge, judgeName, err := gold.Parse(a.Gold)
+	if err != nil {
+		return err
+	}
 	ds, err := prefgen.RunStudy(prefgen.StudyOptions{Config: cfg, Policy: a.PolicyDir, Sample: a.Sample, DataDir: a.DataDir, Sources: splitList(a.Sources),
-		ValFrac: a.ValFrac, SplitSeed: a.SplitSeed, Out: a.Out, Parquet: a.Parquet, Log: os.Stderr})
+		ValFrac: a.ValFrac, SplitSeed: a.SplitSeed, Out: a.Out, Parquet: a.Parquet, Log: os.Stderr,
+		HumanPairs: st.HumanPairs, Judge: judge, JudgeName: judgeName})
 	if err != nil {
 		return err
 	}
@@ -97,24 +103,29 @@ type dataArgs struct {
 	PerPrompt int
 	ValFrac   float64
 	SplitSeed uint64
+	Gold      string
 }
 
 // newDataArgs returns the verb's defaults.
 func newDataArgs() dataArgs {
-	return dataArgs{Preset: "quick", DataDir: "data", PolicyDir: "runs/pretrain/final", Out: "runs/data", PromptMin: 8, PromptMax: 24, Temp: 1.0, BtTemp: -1, Corrupt: -1, DropTies: true, Seed: 1, Batch: 32, PerPrompt: 4}
+	return dataArgs{Preset: "quick", DataDir: "data", PolicyDir: "runs/pretrain/final", Out: "runs/data", PromptMin: 8, PromptMax: 24, Temp: 1.0, BtTemp: -1, Corrupt: -1, DropTies: true, Seed: 1, Batch: 32, PerPrompt: 4, Gold: "vader"}
 }
 
 // bind declares the flags on a's fields, a's values as their defaults.
 func (a *dataArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
-	fs.StringVar(&a.DataDir, "data", a.DataDir, "data folder filled by scripts/setup")
+	fs.StringVar(&a.DataDir, "corpus", a.DataDir, "corpus folder filled by scripts/setup")
+	alias(fs, "data", "corpus")
 	fs.BoolVar(&a.Sample, "sample", a.Sample, "take prompts from the corpus sample embedded in the binary (no setup needed; OOD prompts then come from its train-split documents)")
 	fs.StringVar(&a.Sources, "sources", a.Sources, "comma-separated corpus sources (default: all); must match warm pretrain's")
 	fs.StringVar(&a.PolicyDir, "policy", a.PolicyDir, "policy: an HF GPT2LMHeadModel directory with tokenizer files")
 	fs.StringVar(&a.Out, "out", a.Out, "output directory")
-	fs.IntVar(&a.NTrain, "train", a.NTrain, "training pairs (default: preset)")
-	fs.IntVar(&a.NVal, "val", a.NVal, "ID validation pairs (default: preset)")
-	fs.IntVar(&a.NOOD, "ood", a.NOOD, "OOD pairs (default: preset)")
+	fs.IntVar(&a.NTrain, "num-train", a.NTrain, "training pairs (default: preset)")
+	fs.IntVar(&a.NVal, "num-val", a.NVal, "ID validation pairs (default: preset)")
+	fs.IntVar(&a.NOOD, "num-ood", a.NOOD, "OOD pairs (default: preset)")
+	alias(fs, "train", "num-train")
+	alias(fs, "val", "num-val")
+	alias(fs, "ood", "num-ood")
 	fs.IntVar(&a.MinNew, "min-new", a.MinNew, "shortest response in new tokens (default: preset)")
 	fs.IntVar(&a.MaxNew, "max-new", a.MaxNew, "longest response in new tokens (default: preset)")
 	fs.IntVar(&a.PromptMin, "prompt-min", a.PromptMin, "shortest prompt in tokens")
@@ -129,6 +140,7 @@ func (a *dataArgs) bind(fs *flag.FlagSet) {
 	fs.IntVar(&a.Batch, "batch", a.Batch, "prompts per generation batch (each sampled twice)")
 	fs.IntVar(&a.PerPrompt, "pairs-per-prompt", a.PerPrompt, "most pairs one prompt may carry within a split, used only when the split's prompts run short (1: each prompt once)")
 	fs.Float64Var(&a.ValFrac, "val-frac", a.ValFrac, "held-out fraction of the corpus split (default: the policy's pretraining run, else 0.1)")
+	fs.StringVar(&a.Gold, "gold", a.Gold, "gold judge: vader, or rm:DIR (a reward model as the judge, as Gao et al. 2022)")
 	fs.Uint64Var(&a.SplitSeed, "split-seed", a.SplitSeed, "seed of the corpus split (default: the policy's pretraining run, else 1)")
 }
 

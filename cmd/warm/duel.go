@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/rl"
@@ -19,11 +20,11 @@ func init() {
 // gold`: one response per held-out prompt from each policy, judged by gold;
 // ties count half; 95% Wilson interval.
 func runPolicyDuel(args []string) error {
-	fs := newFlagSet("duel", `A B [--data DIR | --prompts FILE] [-n 256] [--out FILE.json]
+	fs := newFlagSet("duel", `A B [--data DIR | --prompts FILE] [--num-prompts 256] [-o FILE.json]
 
 Samples one response per held-out prompt from policy A and from policy B (same seeds),
 judges both with gold (VADER), and prints A's win rate (ties half) with a 95% Wilson interval.`)
-	fs.Bool("policies", false, "(accepted for warm eval --policies A B)")
+	fs.Bool("policies", false, hiddenUsage+"policies") // warm eval --policies A B lands here
 	a := newDuelArgs()
 	a.bind(fs)
 	pos, err := parseFlags(fs, args)
@@ -53,7 +54,11 @@ func (a duelArgs) run() error {
 	if err != nil {
 		return err
 	}
-	d, err := rl.DuelStudy(rl.DuelStudyOptions{A: a.A, B: a.B, PromptFile: src, N: a.N, MaxNew: a.MaxNew,
+	judge, _, err := gold.Parse(a.Gold)
+	if err != nil {
+		return err
+	}
+	d, err := rl.DuelStudy(rl.DuelStudyOptions{Gold: judge, A: a.A, B: a.B, PromptFile: src, N: a.N, Samples: a.Samples, MaxNew: a.MaxNew,
 		Temperature: a.Temp, Seed: a.Seed, Out: a.Out, Log: os.Stderr})
 	if err != nil {
 		return err
@@ -74,15 +79,17 @@ type duelArgs struct {
 	Split       string
 	PromptsFile string
 	N           int
+	Samples     int
 	MaxNew      int
 	Temp        float64
 	Seed        uint64
 	Out         string
+	Gold        string
 }
 
 // newDuelArgs returns the verb's defaults.
 func newDuelArgs() duelArgs {
-	return duelArgs{JudgeName: "gold", Preset: "quick", DataDir: "runs/data", Split: "ood", N: 256, Temp: 0.9, Seed: 7}
+	return duelArgs{JudgeName: "gold", Preset: "quick", DataDir: "runs/data", Split: "ood", N: 256, Temp: 0.9, Seed: 7, Gold: "vader"}
 }
 
 // bind declares the flags on a's fields, a's values as their defaults.
@@ -91,10 +98,13 @@ func (a *duelArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset (response length): "+strings.Join(preset.Names(), ", "))
 	fs.StringVar(&a.DataDir, "data", a.DataDir, "warm data output: held-out prompts come from SPLIT.jsonl")
 	fs.StringVar(&a.Split, "split", a.Split, "split of the held-out prompts (ood, or val)")
-	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "JSONL file with a \"prompt\" field per row (instead of --data)")
-	fs.IntVar(&a.N, "n", a.N, "prompts at most")
+	fs.StringVar(&a.PromptsFile, "prompts", a.PromptsFile, "rows with a \"prompt\" (or preference pairs), JSONL or Parquet (instead of --data)")
+	fs.IntVar(&a.N, "num-prompts", a.N, "prompts at most")
+	alias(fs, "n", "num-prompts")
+	fs.IntVar(&a.Samples, "samples", a.Samples, "responses per prompt and policy, averaged per prompt")
 	fs.IntVar(&a.MaxNew, "max-new", a.MaxNew, "longest response in tokens (default: preset MaxNew)")
-	fs.Float64Var(&a.Temp, "temperature", a.Temp, "sampling temperature (the RL runs' by default)")
+	fs.Float64Var(&a.Temp, "temperature", a.Temp, "sampling temperature (the RL runs')")
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed (the same for both policies)")
-	fs.StringVar(&a.Out, "out", a.Out, "also write the result as JSON to this file")
+	fs.StringVar(&a.Out, "out", a.Out, "also write the result as JSON to this `FILE`")
+	fs.StringVar(&a.Gold, "gold", a.Gold, "gold judge: vader, or rm:DIR (a reward model as the judge)")
 }

@@ -56,25 +56,26 @@ func mergeFlags(fs *flag.FlagSet, ov *merge.Overrides) {
 }
 
 func runMerge(args []string) error {
-	fs := newFlagSet("merge", "[flags] -o OUT MODEL...\n\nMerges HF model directories or .safetensors files tensor by tensor, streamed.\nThe default is the uniform weight average of WARM (Ramé et al. 2024).\nExamples: warm merge -o wa rm1 rm2 rm3;  warm merge --config merge.yml -o out")
+	fs := newFlagSet("merge", "[flags] -o OUT MODEL...\n\nMerges HF model directories or .safetensors files tensor by tensor, streamed.\nThe default is the uniform weight average of WARM (Ramé et al. 2024).")
 	var ov merge.Overrides
 	mergeFlags(fs, &ov)
 	config := fs.String("config", "", "mergekit YAML config (docs/merge.md); flags given too override it")
-	out := fs.String("o", "", "output: a directory (HF layout) or a .safetensors file")
+	out := fs.String("out", "", "output: a directory (HF layout) or a .safetensors file")
 	shard := fs.String("shard-size", "5GB", "split the output into shards of at most this size (e.g. 2GB, 500MB; 0: never)")
 	quiet := fs.Bool("quiet", false, "no progress or summary on stderr")
 	force := fs.Bool("force", false, "replace an existing output (kept until the new one is in place)")
 	workers := fs.Int("workers", 2, "goroutines for the chunk work")
 	noSync := fs.Bool("no-sync", false, "skip fsync of the output (benchmarks)")
-	hashCache := fs.String("hash-cache", merge.DefaultHashCache(), "cache of input sha256 digests for the model card, keyed by path, size and mtime (\"\": always hash)")
+	hashCache := fs.String("hash-cache", merge.DefaultHashCache(), "cache of input sha256 digests for the model card, keyed by path, size and mtime (\"\": always hash; default: $XDG_CACHE_HOME/warm/sha256, ~/.cache/warm/sha256 on Linux)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if *out == "" || len(pos) == 0 && *config == "" {
-		fmt.Fprintln(os.Stderr, "warm merge: -o OUT and the models (or --config) are required")
-		fs.Usage()
-		return errUsage
+	if *out == "" {
+		return fmt.Errorf("%w: -o/--out OUT is required", errUsage)
+	}
+	if len(pos) == 0 && *config == "" {
+		return fmt.Errorf("%w: no models: give MODEL directories or --config FILE", errUsage)
 	}
 	ov.Models = pos
 	run := merge.Defaults()

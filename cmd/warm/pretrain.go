@@ -28,7 +28,7 @@ func init() {
 var samplePrompts = []string{"The people of the United States", "It was a cold night, and the", "I have always thought that"}
 
 func runPretrain(args []string) error {
-	fs := newFlagSet("pretrain", "[--preset quick|full|tiny] [--data data/ | --sample] [--out runs/pretrain] [overrides]")
+	fs := newFlagSet("pretrain", "[--preset quick|full|tiny] [--corpus data/ | --sample] [-o runs/pretrain] [overrides]")
 	a := newPretrainArgs()
 	a.bind(fs)
 	if _, err := parseFlags(fs, args); err != nil {
@@ -62,7 +62,7 @@ func (a pretrainArgs) run() error {
 		a.ValFrac = map[bool]float64{false: 0.1, true: 0.4}[a.Sample]
 	}
 	if a.ValFrac <= 0 || a.ValFrac >= 1 {
-		return fmt.Errorf("--val-frac %g must be in (0, 1)", a.ValFrac)
+		return fmt.Errorf("%w: --val-frac %g must be in (0, 1)", errUsage, a.ValFrac)
 	}
 	docs, err := corpus.Open(a.Sample, a.DataDir, splitList(a.Sources))
 	if err != nil {
@@ -74,7 +74,7 @@ func (a pretrainArgs) run() error {
 		Config: pretrain.Config{
 			Out: a.Out, NEmbd: st.NEmbd, NLayer: st.NLayer, NHead: st.NHead, NPositions: st.NPositions,
 			Steps: nSteps, Batch: st.PretrainBS, LR: st.PretrainLR, Warmup: cmp.Or(max(a.Warmup, 0), max(1, nSteps/20)), WeightDecay: a.Wd, ClipNorm: a.Clip,
-			Seed: a.Seed, LogEvery: a.LogEvery, EvalEvery: a.EvalEvery, ValWindows: a.ValWindows, SaveEvery: a.SaveEvery,
+			Seed: a.Seed, CheckpointSteps: st.BaklavaSteps(nSteps), LogEvery: a.LogEvery, EvalEvery: a.EvalEvery, ValWindows: a.ValWindows, SaveEvery: a.SaveEvery,
 			Restart: a.Restart, Samples: samplePrompts, SampleLen: 40, Log: os.Stderr,
 		}})
 	if err != nil {
@@ -123,7 +123,8 @@ func newPretrainArgs() pretrainArgs {
 // bind declares the flags on a's fields, a's values as their defaults.
 func (a *pretrainArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Preset, "preset", a.Preset, "size preset: "+strings.Join(preset.Names(), ", "))
-	fs.StringVar(&a.DataDir, "data", a.DataDir, "data folder filled by scripts/setup")
+	fs.StringVar(&a.DataDir, "corpus", a.DataDir, "corpus folder filled by scripts/setup")
+	alias(fs, "data", "corpus")
 	fs.BoolVar(&a.Sample, "sample", a.Sample, "train on the small corpus sample embedded in the binary (no setup needed; for tests and demos)")
 	fs.StringVar(&a.Sources, "sources", a.Sources, "comma-separated corpus sources (default: all of "+strings.Join(corpus.Sources, ", ")+")")
 	fs.StringVar(&a.Out, "out", a.Out, "run directory")
@@ -131,22 +132,23 @@ func (a *pretrainArgs) bind(fs *flag.FlagSet) {
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "seed of the split, tokenizer sample, initialisation and batches")
 	fs.Float64Var(&a.ValFrac, "val-frac", a.ValFrac, "fraction of documents held out, where warm data also takes prompts from (default 0.1; 0.4 with --sample, whose 15 documents are few)")
 	fs.Float64Var(&a.TokMB, "tokenizer-mb", a.TokMB, "MB of training text the tokenizer is trained on (0: all)")
-	fs.IntVar(&a.Vocab, "vocab", a.Vocab, "tokenizer vocabulary size")
-	fs.IntVar(&a.NEmbd, "n-embd", a.NEmbd, "model width")
-	fs.IntVar(&a.NLayer, "n-layer", a.NLayer, "transformer blocks")
-	fs.IntVar(&a.NHead, "n-head", a.NHead, "attention heads")
-	fs.IntVar(&a.NPos, "n-positions", a.NPos, "context length (tokens per training window)")
-	fs.Int64Var(&a.Tokens, "tokens", a.Tokens, "training tokens (steps = tokens / (batch × n-positions))")
-	fs.IntVar(&a.Steps, "steps", a.Steps, "training steps (overrides --tokens)")
-	fs.IntVar(&a.Batch, "batch", a.Batch, "windows per step")
-	fs.Float64Var(&a.Lr, "lr", a.Lr, "peak learning rate")
-	fs.Float64Var(&a.CorpusMB, "corpus-mb", a.CorpusMB, "cap on training text in MB (0: all)")
+	fs.IntVar(&a.Vocab, "vocab", a.Vocab, "tokenizer vocabulary size (default: preset)")
+	fs.IntVar(&a.NEmbd, "n-embd", a.NEmbd, "model width (default: preset)")
+	fs.IntVar(&a.NLayer, "n-layer", a.NLayer, "transformer blocks (default: preset)")
+	fs.IntVar(&a.NHead, "n-head", a.NHead, "attention heads (default: preset)")
+	fs.IntVar(&a.NPos, "n-positions", a.NPos, "context length (tokens per training window) (default: preset)")
+	fs.Int64Var(&a.Tokens, "tokens", a.Tokens, "training tokens (steps = tokens / (batch × n-positions); default: preset)")
+	fs.IntVar(&a.Steps, "steps", a.Steps, "training steps (default: from --tokens)")
+	fs.IntVar(&a.Batch, "batch", a.Batch, "windows per step (default: preset)")
+	fs.Float64Var(&a.Lr, "lr", a.Lr, "peak learning rate (default: preset)")
+	fs.Float64Var(&a.CorpusMB, "corpus-mb", a.CorpusMB, "cap on training text in MB (0: all; default: preset)")
 	fs.IntVar(&a.Warmup, "warmup", a.Warmup, "warm-up steps (default: 5% of steps)")
 	fs.Float64Var(&a.Wd, "weight-decay", a.Wd, "AdamW weight decay on matrices")
 	fs.Float64Var(&a.Clip, "clip", a.Clip, "gradient clipping norm")
 	fs.IntVar(&a.LogEvery, "log-every", a.LogEvery, "steps between metrics lines (default: 1% of steps)")
 	fs.IntVar(&a.EvalEvery, "eval-every", a.EvalEvery, "steps between held-out evaluations (default: 10% of steps)")
-	fs.IntVar(&a.SaveEvery, "save-every", a.SaveEvery, "steps between resume checkpoints (default: 10% of steps)")
+	fs.IntVar(&a.SaveEvery, "ckpt-every", a.SaveEvery, "steps between resume checkpoints (default: 10% of steps)")
+	alias(fs, "save-every", "ckpt-every")
 	fs.IntVar(&a.ValWindows, "val-windows", a.ValWindows, "held-out windows per evaluation")
 }
 

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/rmtrain"
 	"github.com/warm-rm/warm/runlog"
@@ -26,8 +28,11 @@ func init() {
 // depend on what earlier stages wrote (so they are built when the stage
 // runs).
 type reproStage struct {
-	name  string
-	steps func(r *reproRun) ([]reproStep, error)
+	name string
+	// shared stages (pretrain, data) run once; the others once per label
+	// setting, under OUT/SETTING/.
+	shared bool
+	steps  func(r *reproRun) ([]reproStep, error)
 	// knobs are the preset values the stage's calls read: part of the
 	// stage's hash, so editing a preset reruns exactly what it affects.
 	knobs func(p preset.Study) []any
@@ -48,11 +53,39 @@ type reproStep struct {
 type reproRun struct {
 	out, data, preset string
 	sample            bool
-	ps                preset.Study
+	ps                preset.Study // in the run's label setting
+	// setting is the label setting of the per-setting stages ("" for the
+	// shared ones): their outputs go under OUT/SETTING/.
+	setting string
 }
 
+// dir is a path in the run's own directory: OUT/SETTING/... for a label
+// setting, OUT/... for the shared stages.
 func (r *reproRun) dir(parts ...string) string {
+	return filepath.Join(append([]string{r.out, r.setting}, parts...)...)
+}
+
+// shared is a path of the shared stages (pretrain, data): OUT/....
+func (r *reproRun) shared(parts ...string) string {
 	return filepath.Join(append([]string{r.out}, parts...)...)
+}
+
+// trainFile is the setting's training pairs: the corrupted labels as
+// written, or the clean copy the data stage wrote beside them.
+func (r *reproRun) trainFile() string {
+	if r.ps.Labels == preset.LabelsClean {
+		return r.shared("data", prefgen.CleanTrainFile)
+	}
+	return r.shared("data", "train.jsonl")
+}
+
+// rlDir is reward name's RL run of seed k (1-based): rl-NAME for the
+// first seed, rl-NAME-seedK for the replicates (what studyreport reads).
+func rlDir(name string, k int) string {
+	if k <= 1 {
+		return "rl-" + name
+	}
+	return fmt.Sprintf("rl-%s-seed%d", name, k)
 }
 
 // stageRecord is what stages.json keeps per stage.
@@ -70,31 +103,32 @@ func step(verb string, args interface{ run() error }) reproStep {
 
 func reproStages() []reproStage {
 	return []reproStage{
-		{"pretrain", func(r *reproRun) ([]reproStep, error) {
+		{name: "pretrain", shared: true, steps: func(r *reproRun) ([]reproStep, error) {
 			a := newPretrainArgs()
-			a.Preset, a.DataDir, a.Sample, a.Out = r.preset, r.data, r.sample, r.dir("pretrain")
+			a.Preset, a.DataDir, a.Sample, a.Out = r.preset, r.data, r.sample, r.shared("pretrain")
 			return []reproStep{step("pretrain", a)}, nil
-		}, func(p preset.Study) []any {
-			return []any{p.VocabSize, p.NEmbd, p.NLayer, p.NHead, p.NPositions, p.PretrainToks, p.PretrainBS, p.PretrainLR, p.CorpusMB}
-		}, []string{"pretrain"}},
-		{"data", func(r *reproRun) ([]reproStep, error) {
+		}, knobs: func(p preset.Study) []any {
+			return []any{p.VocabSize, p.NEmbd, p.NLayer, p.NHead, p.NPositions, p.PretrainToks, p.PretrainBS, p.PretrainLR, p.CorpusMB, p.BaklavaAt}
+		}, outs: []string{"pretrain"}},
+		{name: "data", shared: true, steps: func(r *reproRun) ([]reproStep, error) {
 			a := newDataArgs()
-			a.Preset, a.DataDir, a.Sample, a.PolicyDir, a.Out = r.preset, r.data, r.sample, r.dir("pretrain", "final"), r.dir("data")
+			a.Preset, a.DataDir, a.Sample, a.PolicyDir, a.Out = r.preset, r.data, r.sample, r.shared("pretrain", "final"), r.shared("data")
 			// The tiny policy's text is mostly neutral to VADER: keep tied
 			// pairs rather than run out of prompts.
 			a.DropTies = r.preset != "tiny"
 			return []reproStep{step("data", a)}, nil
-		}, func(p preset.Study) []any {
-			return []any{p.TrainPairs, p.ValPairs, p.OODPairs, p.MinNew, p.MaxNew, p.BTTemperature, p.Corrupt, p.OODTemperature}
-		}, []string{"data"}},
-		{"train", func(r *reproRun) ([]reproStep, error) {
+		}, knobs: func(p preset.Study) []any {
+			return []any{p.TrainPairs, p.ValPairs, p.OODPairs, p.HumanPairs, p.MinNew, p.MaxNew, p.BTTemperature, p.SwapRate, p.Corrupt, p.OODTemperature}
+		}, outs: []string{"data"}},
+		{name: "train", steps: func(r *reproRun) ([]reproStep, error) {
 			a := newTrainArgs(nil)
-			a.Preset, a.PretrainDir, a.DataDir, a.O.Out, a.O.Ladder = r.preset, r.dir("pretrain"), r.dir("data"), r.dir("rm"), true
+			a.Preset, a.PretrainDir, a.DataDir, a.O.Out, a.O.Ladder = r.preset, r.shared("pretrain"), r.shared("data"), r.dir("rm"), true
+			a.O.Train = r.trainFile()
 			return []reproStep{step("train", a)}, nil
-		}, func(p preset.Study) []any {
-			return []any{p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMBaseLR, p.RMDropout}
-		}, []string{"rm"}},
-		{"merge", func(r *reproRun) ([]reproStep, error) {
+		}, knobs: func(p preset.Study) []any {
+			return []any{p.Labels, p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMLearningRates(), p.RMDropout, p.BaklavaAt}
+		}, outs: []string{"rm"}},
+		{name: "merge", steps: func(r *reproRun) ([]reproStep, error) {
 			order, err := rmtrain.MemberDirs(r.dir("rm"))
 			if err != nil {
 				return nil, err
@@ -105,44 +139,73 @@ func reproStages() []reproStage {
 				steps = append(steps, step("merge", a))
 			}
 			return steps, nil
-		}, nil, nil},
-		{"eval", func(r *reproRun) ([]reproStep, error) {
+		}},
+		{name: "eval", steps: func(r *reproRun) ([]reproStep, error) {
 			a, b := newEvalArgs(), newEvalArgs()
-			a.DataDir, a.RmDir, a.Soup, a.Out = r.dir("data"), r.dir("rm"), true, r.dir("eval")
-			b.DataDir, b.Ladder, b.Out = r.dir("data"), r.dir("rm"), r.dir("eval")
+			a.DataDir, a.TrainPath, a.RmDir, a.Soup, a.Out = r.shared("data"), r.trainFile(), r.dir("rm"), true, r.dir("eval")
+			// The diagnostics of the shared init (probe, distances, the
+			// LMC pilot of the two most distant members).
+			a.Init = r.shared("pretrain", "final")
+			b.DataDir, b.Ladder, b.Out = r.shared("data"), r.dir("rm"), r.dir("eval")
 			return []reproStep{step("eval", a), step("eval", b)}, nil
-		}, nil, []string{"eval"}},
-		{"bon", func(r *reproRun) ([]reproStep, error) {
+		}, outs: []string{"eval"}},
+		{name: "bon", steps: func(r *reproRun) ([]reproStep, error) {
 			a := newBonArgs()
-			a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Out = r.preset, r.dir("pretrain", "final"), r.dir("data"), r.dir("rm"), r.dir("bon")
+			a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Out = r.preset, r.shared("pretrain", "final"), r.shared("data"), r.dir("rm"), r.dir("bon")
+			// Prompts in no preference pair: the members are ranked on val,
+			// so val prompts would favour the best-ranked one.
+			a.PromptsFile = r.shared("data", prefgen.HeldoutPromptFile)
+			// One sample pool for every label setting (same policy and
+			// prompts); each setting scores it with its own rewards.
+			a.Pool = r.shared("bon-pool")
 			return []reproStep{step("bon", a)}, nil
-		}, func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, []string{"bon"}},
-		{"rl", func(r *reproRun) ([]reproStep, error) {
+		}, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
+		{name: "rl", steps: func(r *reproRun) ([]reproStep, error) {
 			var steps []reproStep
 			names := studyreport.RLRewards(r.ps.Members)
+			order, err := rmtrain.MemberDirs(r.dir("rm"))
+			if err != nil {
+				return nil, err
+			}
 			var dirs []string
 			for _, name := range names {
-				a := newRLArgs(nil)
-				a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Reward, a.Out = r.preset, r.dir("pretrain", "final"), r.dir("data"), r.dir("rm"), name, r.dir("rl-"+name)
-				dirs = append(dirs, a.Out)
-				steps = append(steps, step("rl", a))
+				for k := 1; k <= max(1, r.ps.RLSeeds); k++ {
+					a := newRLArgs(nil)
+					a.Preset, a.PolicyDir, a.DataDir, a.Members, a.Reward, a.Out = r.preset, r.shared("pretrain", "final"), r.shared("data"), r.dir("rm"), name, r.dir(rlDir(name, k))
+					if name == studyreport.MedianReward {
+						// WARM against the median member too, not only
+						// against the best one (issue 12.5).
+						a.Members, a.RMs = "", rmFlags{name + "=" + order[studyreport.MedianMember(len(order))]}
+					}
+					a.PromptsFile = r.shared("data", prefgen.RLPromptFile)
+					a.KLCoef, a.Cfg.Seed = r.ps.RLKLCoef, uint64(k)
+					if k == 1 {
+						dirs = append(dirs, a.Out)
+					}
+					steps = append(steps, step("rl", a))
+				}
 			}
-			p := rlPlotArgs{Runs: dirs, Names: strings.Join(names, ","), SFT: r.dir("pretrain", "final"),
-				SamplePrompts: r.dir("data", "ood.jsonl"), Out: r.dir("rl-plots")}
+			p := rlPlotArgs{Runs: dirs, Names: strings.Join(names, ","), SFT: r.shared("pretrain", "final"),
+				SamplePrompts: r.shared("data", prefgen.HeldoutPromptFile), Out: r.dir("rl-plots")}
 			return append(steps, step("rl --plot", p)), nil
-		}, func(p preset.Study) []any { return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew} }, nil},
-		{"duel", func(r *reproRun) ([]reproStep, error) {
+		}, knobs: func(p preset.Study) []any {
+			return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew, p.RLSeeds, p.RLKLCoef}
+		}},
+		{name: "duel", steps: func(r *reproRun) ([]reproStep, error) {
 			names := studyreport.RLRewards(r.ps.Members)
 			warm := names[len(names)-1]
 			var steps []reproStep
 			for _, other := range names[:len(names)-1] {
 				a := newDuelArgs()
-				a.A, a.B, a.Preset, a.DataDir, a.Split = r.dir("rl-"+warm, "final"), r.dir("rl-"+other, "final"), r.preset, r.dir("data"), "ood"
+				a.A, a.B, a.Preset, a.DataDir = r.dir("rl-"+warm, "final"), r.dir("rl-"+other, "final"), r.preset, r.shared("data")
+				// Held-out prompts: neither RL run trained on them.
+				a.PromptsFile = r.shared("data", prefgen.HeldoutPromptFile)
+				a.N, a.Samples = r.ps.DuelPrompts, r.ps.DuelSamples
 				a.Out = r.dir("duel-" + warm + "-vs-" + other + ".json")
 				steps = append(steps, step("duel", a))
 			}
 			return steps, nil
-		}, func(p preset.Study) []any { return []any{p.MaxNew} }, nil},
+		}, knobs: func(p preset.Study) []any { return []any{p.MaxNew, p.DuelPrompts, p.DuelSamples} }},
 	}
 }
 
@@ -150,8 +213,10 @@ func runRepro(args []string) error {
 	fs := newFlagSet("repro", "[flags]\n\nRuns the default WARM study end to end: pretrain, data, M diverse reward models, merge,\neval (four splits, LMC ladder, greedy soup), best-of-N, RL for single / ENS / WARM rewards,\nhead-to-head win rates, and DIR/report.md + report.html with the claims table.\nEach stage is cached by the hash of its inputs: a killed run resumes where it stopped.")
 	presetName := fs.String("preset", "quick", "study size: "+strings.Join(preset.Names(), ", "))
 	out := fs.String("out", "", "run directory (default runs/PRESET)")
-	dataDir := fs.String("data", "data", "data folder filled by scripts/setup")
+	dataDir := fs.String("corpus", "data", "corpus folder filled by scripts/setup")
+	alias(fs, "data", "corpus")
 	sample := fs.Bool("sample", false, "use the corpus sample embedded in the binary instead of data/ (no setup needed)")
+	labels := fs.String("labels", "", "comma-separated label settings: clean, corrupt (default: both; tiny: corrupt); each runs the stages after data under OUT/SETTING/")
 	from := fs.String("from", "", "rerun from this stage on (one of "+strings.Join(stageNames(), ", ")+")")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -162,7 +227,25 @@ func runRepro(args []string) error {
 	}
 	ps, err := preset.Get(*presetName)
 	if err != nil {
+		return fmt.Errorf("%w: --preset: %v", errUsage, err)
+	}
+	if _, err := stageIndex(reproStages(), *from); err != nil {
 		return err
+	}
+	settings := splitList(*labels)
+	if len(settings) == 0 {
+		settings = []string{preset.LabelsCorrupt}
+		if *presetName != "tiny" {
+			settings = preset.LabelSettings()
+		}
+	}
+	for i, s := range settings {
+		if _, err := ps.WithLabels(s); err != nil {
+			return fmt.Errorf("%w: --labels: %v", errUsage, err)
+		}
+		if slices.Contains(settings[:i], s) {
+			return fmt.Errorf("%w: --labels: %s given twice", errUsage, s)
+		}
 	}
 	r := &reproRun{out: *out, data: *dataDir, preset: *presetName, sample: *sample, ps: ps}
 	if r.out == "" {
@@ -181,46 +264,81 @@ func runRepro(args []string) error {
 	if err != nil {
 		return err
 	}
-	recPath := r.dir("stages.json")
+	recPath := r.shared("stages.json")
 	recs := map[string]*stageRecord{}
 	runlog.ReadJSON(recPath, &recs)
 	t0 := time.Now()
-	prev := version + "|" + *presetName + "|" + strconv.FormatBool(r.sample)
-	for i, st := range stages {
-		cmds, err := st.steps(r)
+	// runStage runs (or finds cached) stage i for run rr, recorded under
+	// key, and returns its hash.
+	runStage := func(i int, st reproStage, rr *reproRun, key, prev string) (string, error) {
+		cmds, err := st.steps(rr)
 		if err != nil {
-			return fmt.Errorf("stage %s: %w", st.name, err)
+			return "", fmt.Errorf("stage %s: %w", key, err)
 		}
-		hash := st.hash(prev, cmds, ps)
-		prev = hash
-		if rec := recs[st.name]; rec != nil && rec.Done && rec.Hash == hash && i < fromIdx {
-			fmt.Fprintf(os.Stderr, "== repro: stage %s cached (%.0fs when run)\n", st.name, rec.Seconds)
-			continue
+		hash := st.hash(prev, cmds, rr.ps)
+		if rec := recs[key]; rec != nil && rec.Done && rec.Hash == hash && i < fromIdx {
+			fmt.Fprintf(os.Stderr, "== repro: stage %s cached (%.0fs when run)\n", key, rec.Seconds)
+			return hash, nil
 		}
-		fmt.Fprintf(os.Stderr, "== repro: stage %d/%d %s\n", i+1, len(stages), st.name)
-		if rec := recs[st.name]; rec != nil && (rec.Hash != hash || i >= fromIdx) {
+		fmt.Fprintf(os.Stderr, "== repro: stage %d/%d %s\n", i+1, len(stages), key)
+		if rec := recs[key]; rec != nil && (rec.Hash != hash || i >= fromIdx) {
 			// Other inputs than the outputs on disk were made with (or a
 			// forced rerun): start the stage afresh. Same inputs but not
 			// done means a killed run, which the verbs resume.
-			for _, o := range st.removeOuts(r) {
+			for _, o := range st.removeOuts(rr) {
 				if err := os.RemoveAll(o); err != nil {
-					return err
+					return "", err
 				}
 			}
 		}
-		if recs[st.name], err = st.run(cmds, hash); err != nil {
-			return err
+		if recs[key], err = st.run(cmds, hash); err != nil {
+			return "", err
 		}
-		if err := atomicfile.WriteJSON(recPath, recs); err != nil {
+		return hash, atomicfile.WriteJSON(recPath, recs)
+	}
+	prev := version + "|" + *presetName + "|" + strconv.FormatBool(r.sample)
+	for i, st := range stages {
+		if !st.shared {
+			continue
+		}
+		if prev, err = runStage(i, st, r, st.name, prev); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "== repro: writing the report\n")
-	timings := map[string]float64{}
-	for k, v := range recs {
-		timings[k] = v.Seconds
+	timings := map[string]map[string]float64{}
+	var sections []studyreport.Setting
+	for _, setting := range settings {
+		sp, _ := ps.WithLabels(setting)
+		rs := &reproRun{out: r.out, data: r.data, preset: r.preset, sample: r.sample, ps: sp, setting: setting}
+		if err := os.MkdirAll(rs.dir(), 0o755); err != nil {
+			return err
+		}
+		h := prev + "|" + setting
+		for i, st := range stages {
+			if st.shared {
+				continue
+			}
+			if h, err = runStage(i, st, rs, st.name+"/"+setting, h); err != nil {
+				return err
+			}
+		}
+		tm := map[string]float64{}
+		for k, v := range recs {
+			name, s, ok := strings.Cut(k, "/")
+			if !ok || s == setting {
+				tm[name] = v.Seconds
+			}
+		}
+		timings[setting] = tm
+		fmt.Fprintf(os.Stderr, "== repro: writing the %s-label report\n", setting)
+		opt := studyreport.Options{Preset: *presetName, Version: version, StageSeconds: tm, Labels: setting, SharedDir: r.out, TrainFile: rs.trainFile()}
+		rep, err := studyreport.Write(rs.dir(), opt)
+		if err != nil {
+			return fmt.Errorf("report (%s labels): %w", setting, err)
+		}
+		sections = append(sections, studyreport.Setting{Labels: setting, Dir: setting, Report: rep, Opt: opt})
 	}
-	rep, err := studyreport.Write(r.out, studyreport.Options{Preset: *presetName, Version: version, StageSeconds: timings})
+	rep, err := studyreport.WriteIndex(r.out, studyreport.Options{Preset: *presetName, Version: version}, sections)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -260,12 +378,18 @@ func (st reproStage) hash(prev string, steps []reproStep, ps preset.Study) strin
 func (st reproStage) removeOuts(r *reproRun) []string {
 	var out []string
 	for _, o := range st.outs {
-		out = append(out, r.dir(o))
+		if st.shared {
+			out = append(out, r.shared(o))
+		} else {
+			out = append(out, r.dir(o))
+		}
 	}
 	switch st.name {
 	case "rl":
 		for _, n := range studyreport.RLRewards(r.ps.Members) {
-			out = append(out, r.dir("rl-"+n))
+			for k := 1; k <= max(1, r.ps.RLSeeds); k++ {
+				out = append(out, r.dir(rlDir(n, k)))
+			}
 		}
 		out = append(out, r.dir("rl-plots"))
 	case "merge":
@@ -286,7 +410,7 @@ func stageIndex(stages []reproStage, from string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("--from %q: no such stage (have %s)", from, strings.Join(stageNames(), ", "))
+	return 0, fmt.Errorf("%w: --from %q: no such stage (have %s)", errUsage, from, strings.Join(stageNames(), ", "))
 }
 
 func stageNames() []string {

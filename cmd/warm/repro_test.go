@@ -5,6 +5,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,10 +25,10 @@ func TestReproTinyEndToEnd(t *testing.T) {
 	}
 	for _, f := range []string{
 		"pretrain/summary.json", "pretrain/final/config.json", "pretrain/final/model.safetensors", "pretrain/final/tokenizer.json",
-		"data/summary.json", "rm/summary.json", "rm/probe/probe.json", "rm/member-00/train.json", "rm/member-02/config.json",
-		"warm-m2/config.json", "warm-m3/model.safetensors", "eval/eval.json", "eval/lmc.json", "stages.json",
-		"bon/bon.json", "rl-single/summary.json", "rl-ens3/final/config.json", "rl-warm3/summary.json",
-		"duel-warm3-vs-single.json", "duel-warm3-vs-ens3.json",
+		"data/summary.json", "corrupt/rm/summary.json", "corrupt/rm/probe/probe.json", "corrupt/rm/member-00/train.json", "corrupt/rm/member-02/config.json",
+		"corrupt/warm-m2/config.json", "corrupt/warm-m3/model.safetensors", "corrupt/eval/eval.json", "corrupt/eval/lmc.json", "corrupt/eval/pilot.json", "stages.json",
+		"corrupt/bon/bon.json", "corrupt/rl-single/summary.json", "corrupt/rl-ens3/final/config.json", "corrupt/rl-warm3/summary.json",
+		"corrupt/duel-warm3-vs-single.json", "corrupt/duel-warm3-vs-ens3.json", "corrupt/report.md",
 	} {
 		p := filepath.Join(out, f)
 		b, err := os.ReadFile(p)
@@ -38,7 +39,7 @@ func TestReproTinyEndToEnd(t *testing.T) {
 			t.Fatalf("%s is not valid JSON", f)
 		}
 	}
-	for _, f := range []string{"data/train.jsonl", "data/val.jsonl", "data/ood.jsonl"} {
+	for _, f := range []string{"data/train.jsonl", "data/train-clean.jsonl", "data/val.jsonl", "data/ood.jsonl", "data/rl-prompts.jsonl", "data/heldout-prompts.jsonl"} {
 		b, err := os.ReadFile(filepath.Join(out, f))
 		if err != nil {
 			t.Fatal(err)
@@ -49,7 +50,7 @@ func TestReproTinyEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"eval/accuracy.png", "eval/lmc_val.png", "bon/bon_gold_vs_kl.png", "rl-plots/rl_gold_vs_kl.png"} {
+	for _, f := range []string{"corrupt/eval/accuracy.png", "corrupt/eval/lmc_val.png", "corrupt/bon/bon_gold_vs_kl.png", "corrupt/rl-plots/rl_gold_vs_kl.png"} {
 		fh, err := os.Open(filepath.Join(out, f))
 		if err != nil {
 			t.Fatal(err)
@@ -59,16 +60,25 @@ func TestReproTinyEndToEnd(t *testing.T) {
 		}
 		fh.Close()
 	}
-	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	md, err := os.ReadFile(filepath.Join(out, "corrupt", "report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Claims of the paper", "WA ≥ ENS on OOD pairs", "Linear mode connectivity", "Best-of-N", "Head-to-head", "Samples at the same KL"} {
+	for _, want := range []string{"Claims of the paper", "WA ≥ ENS on OOD pairs", "Linear mode connectivity", "Best-of-N", "Head-to-head", "Samples at the same KL", "LMC pilot", "probe on the init", "Label-noise ceiling"} {
 		if !strings.Contains(string(md), want) {
-			t.Fatalf("report.md lacks %q", want)
+			t.Fatalf("corrupt/report.md lacks %q", want)
 		}
 	}
-	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	// The per-pair evidence reached the claims: no accuracy, BoN or duel
+	// row says its data is missing.
+	if strings.Contains(string(md), "no per-pair data") || strings.Contains(string(md), "no per-prompt data") {
+		t.Fatalf("corrupt/report.md: a claim lacks its per-pair/per-prompt data:\n%s", md)
+	}
+	idx, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !strings.Contains(string(idx), "Claims, 25% swapped training labels") || !strings.Contains(string(idx), "Smoke test") {
+		t.Fatalf("report.md (the index) lacks the setting's claims table (%v)", err)
+	}
+	html, err := os.ReadFile(filepath.Join(out, "corrupt", "report.html"))
 	if err != nil || !strings.Contains(string(html), "data:image/png;base64,") {
 		t.Fatalf("report.html missing or without inline images (%v)", err)
 	}
@@ -102,5 +112,53 @@ func TestReproStageHashFollowsKnobs(t *testing.T) {
 	}
 	if st := reproStages()[0]; st.hash("a", nil, ps) == st.hash("b", nil, ps) {
 		t.Error("a stage's hash ignores the previous stage's")
+	}
+}
+
+// The knobs the study-design wiring added are hashed by exactly the
+// stages that read them (the rest reach later stages through the chain).
+func TestReproStageHashNewKnobs(t *testing.T) {
+	ps, err := preset.Get("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		knob   string
+		edit   func(*preset.Study)
+		stages []string
+	}{
+		{"RLSeeds", func(p *preset.Study) { p.RLSeeds++ }, []string{"rl"}},
+		{"RLKLCoef", func(p *preset.Study) { p.RLKLCoef *= 2 }, []string{"rl"}},
+		{"DuelSamples", func(p *preset.Study) { p.DuelSamples++ }, []string{"duel"}},
+		{"DuelPrompts", func(p *preset.Study) { p.DuelPrompts++ }, []string{"duel"}},
+		{"HumanPairs", func(p *preset.Study) { p.HumanPairs++ }, []string{"data"}},
+		{"BaklavaAt", func(p *preset.Study) { p.BaklavaAt = []float64{0.7, 1} }, []string{"pretrain", "train"}},
+		{"Labels", func(p *preset.Study) { *p, _ = p.WithLabels(preset.LabelsClean) }, []string{"data", "train", "rl"}},
+	} {
+		t.Run(c.knob, func(t *testing.T) {
+			changed := ps
+			changed.BaklavaAt = slices.Clone(ps.BaklavaAt)
+			c.edit(&changed)
+			for _, st := range reproStages() {
+				cmds := []reproStep{{Verb: st.name}}
+				same := st.hash("p", cmds, ps) == st.hash("p", cmds, changed)
+				if want := !slices.Contains(c.stages, st.name); same != want {
+					t.Errorf("stage %s: hash unchanged = %v after editing %s, want %v", st.name, same, c.knob, want)
+				}
+			}
+		})
+	}
+}
+
+// --labels takes the two settings, in any order, each once.
+func TestReproLabelsFlag(t *testing.T) {
+	for _, c := range []struct{ labels, want string }{
+		{"clean,dirty", `label setting "dirty"`},
+		{"clean,clean", "clean given twice"},
+	} {
+		err := runRepro([]string{"--preset", "tiny", "--sample", "--labels", c.labels, "--out", t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("--labels %s: error %v, want %q", c.labels, err, c.want)
+		}
 	}
 }

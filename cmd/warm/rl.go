@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/prefdata"
 	"github.com/warm-rm/warm/prefgen"
 	"github.com/warm-rm/warm/preset"
 	"github.com/warm-rm/warm/reward"
@@ -21,8 +24,8 @@ func init() {
 }
 
 func runRL(args []string) error {
-	fs := newFlagSet("rl", `--policy DIR (--members RM_RUN --reward NAME | --rm NAME=[ens:|wa:]DIR[,DIR...]) [--data DIR | --prompts FILE] --out DIR
-       warm rl --plot RUN... [--names a,b,...] --out DIR
+	fs := newFlagSet("rl", `--policy DIR (--members RM_RUN --reward NAME | --rm NAME=[ens:|wa:]DIR[,DIR...]) [--data DIR | --prompts FILE] -o DIR
+       warm rl --plot RUN... [--names a,b,...] -o DIR
 
 Optimises the policy against the reward with REINFORCE and a leave-one-out baseline (RLOO),
 reward = RM(x, y) − α·KL(π‖π_ref) per sequence, logging proxy and gold reward, KL, entropy and
@@ -31,11 +34,10 @@ a rerun with the same flags resumes from the last one. --plot puts several runs 
 Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, default 2 and all), gold.`)
 	a := newRLArgs(fs)
 	out := &a.Out
-	fs.StringVar(out, "o", "", "same as --out")
 	plot := fs.Bool("plot", false, "plot the runs given as arguments on one set of curves into --out")
 	names := fs.String("names", "", "with --plot: comma-separated run labels")
 	sft := fs.String("sft", "", "with --plot: also sample the SFT policy DIR and each run at the same KL into OUT/samples.json")
-	samplePrompts := fs.String("sample-prompts", "", "with --sft: JSONL whose first 3 prompts are sampled")
+	samplePrompts := fs.String("sample-prompts", "", "with --sft: rows whose first 3 prompts are sampled (JSONL or Parquet)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -56,6 +58,7 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 // them, repro fills them directly.
 type rlArgs struct {
 	Preset, PolicyDir, DataDir, Split, PromptsFile, Members, Ms, Reward, Out string
+	Gold                                                                     string
 	RMs                                                                      rmFlags
 	KLCoef, LR                                                               float64
 	Clean                                                                    bool
@@ -73,12 +76,13 @@ func newRLArgs(fs *flag.FlagSet) *rlArgs {
 	fs.StringVar(&a.PolicyDir, "policy", "runs/pretrain/final", "starting (SFT) policy: HF GPT2LMHeadModel directory with tokenizer files")
 	fs.StringVar(&a.DataDir, "data", "runs/data", "warm data output: prompts come from SPLIT.jsonl")
 	fs.StringVar(&a.Split, "split", "val", "split whose prompts are used")
-	fs.StringVar(&a.PromptsFile, "prompts", "", "JSONL file with a \"prompt\" field per row (instead of --data)")
+	fs.StringVar(&a.PromptsFile, "prompts", "", "rows with a \"prompt\" (or preference pairs), JSONL or Parquet (instead of --data)")
 	fs.StringVar(&a.Members, "members", "", "warm train run: rewards single, ensM, warmM")
 	fs.StringVar(&a.Ms, "m", "", "M values for ensM/warmM with --members (default 2 and all)")
-	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...] (repeatable; pick one with --reward)")
+	fs.Var(&a.RMs, "rm", "a reward NAME=[ens:|wa:]DIR[,DIR...]; pick one with --reward (repeatable)")
 	fs.StringVar(&a.Reward, "reward", "", "reward to optimise, by name (e.g. single, ens6, warm6, gold)")
 	fs.StringVar(&a.Out, "out", "", "run directory (required)")
+	fs.StringVar(&a.Gold, "gold", "vader", "gold judge: vader, or rm:DIR (a reward model as the judge)")
 	rlConfigFlags(fs, &a.Cfg, &a.KLCoef, &a.Clean, &a.LR)
 	return a
 }
@@ -98,12 +102,22 @@ func (a rlArgs) run() error {
 	if a.LR > 0 {
 		cfg.LR = a.LR
 	}
-	cfg.KLCoef = rl.DefaultKLCoef(!a.Clean)
+	// α from the preset's label setting (the paper's 0.01 corrupted,
+	// 0.003 clean, applied to the standardised reward).
+	if a.Clean {
+		if st, err = st.WithLabels(preset.LabelsClean); err != nil {
+			return err
+		}
+	}
+	cfg.KLCoef = st.RLKLCoef
 	if a.KLCoef >= 0 {
 		cfg.KLCoef = a.KLCoef
 	}
 	if cfg.Baseline != "mean" {
 		cfg.BaselineDecay = 0
+	}
+	if err := checkRewardName(a.Reward, a.Members, a.RMs); err != nil {
+		return err
 	}
 	specs, err := collectSpecs(a.Members, a.Ms, a.RMs, false)
 	if err != nil {
@@ -117,7 +131,11 @@ func (a rlArgs) run() error {
 	if err != nil {
 		return err
 	}
-	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: os.Stderr})
+	judge, _, err := gold.Parse(a.Gold)
+	if err != nil {
+		return err
+	}
+	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: os.Stderr, Gold: judge})
 	if err != nil {
 		return err
 	}
@@ -140,7 +158,33 @@ func pickReward(specs []reward.Spec, name string, onlyRM bool) (reward.Spec, err
 		}
 		have = append(have, s.Name)
 	}
+	if name != "" {
+		return reward.Spec{}, fmt.Errorf("%w: --reward %q: no such reward (have %s)", errUsage, name, strings.Join(have, ", "))
+	}
 	return reward.Spec{}, fmt.Errorf("%w: pick the reward with --reward NAME (have %s)", errUsage, strings.Join(have, ", "))
+}
+
+// checkRewardName checks --reward against the --rm names before any model
+// directory is read, so a wrong or missing name is a usage error (with
+// --members the names come from the run, and pickReward checks them).
+func checkRewardName(name, members string, rms rmFlags) error {
+	if members != "" {
+		return nil
+	}
+	var specs []reward.Spec
+	for _, r := range rms {
+		n, dir, _ := strings.Cut(r, "=")
+		kind := reward.KindSingle
+		if dir == "gold" {
+			kind = reward.KindGold
+		}
+		specs = append(specs, reward.Spec{Name: n, Kind: kind})
+	}
+	if !slices.ContainsFunc(specs, func(s reward.Spec) bool { return s.Name == "gold" || s.Kind == reward.KindGold }) {
+		specs = append(specs, reward.Spec{Name: "gold", Kind: reward.KindGold})
+	}
+	_, err := pickReward(specs, name, len(rms) == 1)
+	return err
 }
 
 // rlConfigFlags declares the flags that set rl.Config fields (0: the
@@ -163,6 +207,7 @@ func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config, klCoef *float64, clean *boo
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", 0, "AdamW weight decay")
 	fs.IntVar(&cfg.CkptEvery, "ckpt-every", 10, "checkpoint every this many steps (and at the end)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of prompt order and sampling")
+	fs.IntVar(&cfg.StandardizePool, "standardize", 256, "z-score the reward on this many samples of the initial policy before RL (0: raw reward)")
 }
 
 // rlPlotArgs is warm rl --plot: several runs on one set of curves, and
@@ -188,11 +233,11 @@ func (a rlPlotArgs) run() error {
 				labels = append(labels, filepath.Base(r))
 			}
 		}
-		prompts, err := prefgen.ReadPrompts(promptFile, 3)
+		ps, err := prefdata.ReadPrompts(promptFile)
 		if err != nil {
 			return fmt.Errorf("--sample-prompts: %w", err)
 		}
-		s, err := rl.SamplesAtSameKL(sft, runs, labels, prompts)
+		s, err := rl.SamplesAtSameKL(sft, runs, labels, prefdata.PromptTexts(prefdata.UniquePrompts(ps, 3)))
 		if err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ func init() {
 }
 
 func runTrain(args []string) error {
-	fs := newFlagSet("train", "[flags]\n\nLinear-probes one shared scalar head on the frozen pretrained body, then fine-tunes\nM members from it with the Bradley-Terry loss, each with its own seed/data order,\nlearning rate, dropout and (Baklava) body checkpoint. Finished members are kept,\nan interrupted member resumes, and a larger --members extends the run.\nRun members as separate jobs with --member i (see docs/warm-train.md).")
+	fs := newFlagSet("train", "[flags]\n\nLinear-probes one shared scalar head on the frozen pretrained body, then fine-tunes\nM members from it with the Bradley-Terry loss, each with its own seed/data order,\nlearning rate, dropout and (Baklava) body checkpoint. Finished members are kept,\nan interrupted member resumes, and a larger --num-members extends the run.\nRun members as separate jobs with --member i (see docs/warm-train.md).")
 	a := newTrainArgs(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -50,11 +50,12 @@ func newTrainArgs(fs *flag.FlagSet) *trainArgs {
 	fs.StringVar(&a.InitDir, "init", "", "shared init (HF GPT-2 directory); overrides --pretrain's final checkpoint")
 	fs.StringVar(&a.Baklava, "baklava", "", "comma-separated body checkpoints for Baklava; overrides --pretrain's")
 	fs.StringVar(&a.DataDir, "data", "runs/data", "directory with train.jsonl and val.jsonl (from warm data)")
-	fs.StringVar(&o.Train, "train", "", "training pairs JSONL (default DATA/train.jsonl)")
-	fs.StringVar(&o.Val, "val", "", "validation pairs JSONL for monitoring (default DATA/val.jsonl if present)")
+	fs.StringVar(&o.Train, "train", "", "training pairs, JSONL or Parquet (default DATA/train.jsonl)")
+	fs.StringVar(&o.Val, "val", "", "validation pairs, JSONL or Parquet, for monitoring (default DATA/val.jsonl if present)")
 	fs.StringVar(&o.Out, "out", "runs/rm", "output directory: probe/, member-NN/, summary.json")
-	fs.IntVar(&o.Members, "members", 0, "number of members M (default: preset)")
-	fs.IntVar(&o.Only, "member", -1, "train only member i (for separate jobs; the probe is recomputed identically or reused)")
+	fs.IntVar(&o.Members, "num-members", 0, "number of members M (default: preset)")
+	alias(fs, "members", "num-members")
+	fs.IntVar(&o.Only, "member", -1, "train only member `I` (for separate jobs; the probe is recomputed identically or reused; default: all)")
 	fs.StringVar(&a.Diversity, "diversity", "order,lr,dropout,baklava", "sources of diversity between members (comma list of order, lr, dropout, baklava; 'none' for identical runs)")
 	fs.StringVar(&a.LRs, "lrs", "", "member learning-rate set (default: the paper's {1e-5,4e-5,1e-4} scaled to the preset, see docs)")
 	fs.StringVar(&a.Dropouts, "dropouts", "", "member dropout set (default 0.05,0.1)")
@@ -71,7 +72,7 @@ func (a trainArgs) run() error {
 	o := a.O
 	ps, err := preset.Get(a.Preset)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: --preset: %v", errUsage, err)
 	}
 	o.Log = os.Stderr
 	if o.Init, o.Baklava, err = rmtrain.ResolveInits(a.PretrainDir, a.InitDir, splitList(a.Baklava)); err != nil {
@@ -99,6 +100,7 @@ func (a trainArgs) run() error {
 		return err
 	}
 	o.FT.Epochs, o.FT.Batch = cmp.Or(o.FT.Epochs, ps.FTEpochs), cmp.Or(o.FT.Batch, ps.RMBatch)
+	o.Probe.Epochs = cmp.Or(o.Probe.Epochs, ps.LPEpochs)
 	o.Probe.Center, o.Probe.Seed = o.FT.Center, o.Seed
 	sum, err := rmtrain.Run(o)
 	if err != nil {
@@ -117,7 +119,7 @@ func trainFTFlags(fs *flag.FlagSet, o *rmtrain.Options) {
 	o.Probe = rmtrain.ProbeOptions{Batch: 64, WeightDecay: 1e-3}
 	fs.IntVar(&o.FT.Batch, "batch", 0, "pairs per step (default: preset)")
 	fs.Float64Var(&o.FT.Epochs, "epochs", 0, "fine-tuning epochs (default: preset)")
-	fs.IntVar(&o.Probe.Epochs, "lp-epochs", 20, "linear-probe epochs (on cached features: cheap)")
+	fs.IntVar(&o.Probe.Epochs, "lp-epochs", 0, "linear-probe epochs (on cached features: cheap; default: preset)")
 	fs.Float64Var(&o.Probe.LR, "lp-lr", 1e-2, "linear-probe learning rate")
 	fs.Float64Var(&o.FT.Warmup, "warmup", 0.05, "fraction of steps of linear warm-up")
 	fs.StringVar(&o.FT.Schedule, "schedule", "cosine", "learning-rate schedule after warm-up: cosine, linear, constant")

@@ -258,3 +258,62 @@ func syncTree(root string) error {
 		return nil
 	})
 }
+
+// File is a file being written to replace path, for writers that stream
+// over many calls (a safetensors shard). Write to it, then Commit; Abort
+// (safe after Commit) removes the stage.
+type File struct {
+	*os.File
+	path string
+	done bool
+	// NoSync skips the fsyncs on Commit (benchmarks, scratch output).
+	NoSync bool
+}
+
+// Create starts staging a replacement for path.
+func Create(path string) (*File, error) {
+	RemoveStale(path)
+	name := stageName(path)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &File{File: f, path: path}, nil
+}
+
+// Commit syncs and closes the stage and renames it onto path.
+func (f *File) Commit() error {
+	if f.done {
+		return fmt.Errorf("%s: already committed or aborted", f.path)
+	}
+	f.done = true
+	name := f.File.Name()
+	var err error
+	if !f.NoSync {
+		err = f.File.Sync()
+	}
+	if cerr := f.File.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(name, f.path)
+	}
+	if err != nil {
+		os.Remove(name)
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	if f.NoSync {
+		return nil
+	}
+	return SyncDir(filepath.Dir(f.path))
+}
+
+// Abort closes and removes the stage if it was not committed.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.File.Close()
+	os.Remove(f.File.Name())
+}

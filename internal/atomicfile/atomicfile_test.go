@@ -128,3 +128,32 @@ func TestRemoveStaleOnlyDeadWriters(t *testing.T) {
 		}
 	}
 }
+
+func TestCreateCommitAbort(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "w.safetensors")
+	f, err := Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("streamed"))
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatal("destination visible before Commit")
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Abort() // no-op after Commit
+	if b, _ := os.ReadFile(p); string(b) != "streamed" {
+		t.Fatalf("content %q", b)
+	}
+	g, _ := Create(p)
+	g.Write([]byte("discarded"))
+	g.Abort()
+	if b, _ := os.ReadFile(p); string(b) != "streamed" {
+		t.Fatalf("abort changed content to %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("%d entries left, want 1", len(ents))
+	}
+}
