@@ -21,25 +21,38 @@ import (
 // Qwen3 reward models (real Qwen3 tokenizer and chat template, vocabulary
 // 151936, float32 weights) score TRL conversational rows with warm score,
 // warm eval and warm serve as the plain-PyTorch reference does, and
-// `warm merge -o wa A B C` scores as the reference's average of the three.
-// testdata/qwen3rm/gen.py wrote the fixture; its docstring says how.
+// `warm merge -o wa A B C` scores as the reference's average of the three;
+// score and merge also for three Llama 3.1-shaped ones (128256, llama3 rope
+// scaling, Llama 3.1's tokenizer and template). testdata/modernrm/gen.py
+// wrote the fixtures; its docstring says how.
 
-const qwenFixture = "testdata/qwen3rm"
+// rmFamily is one fixture: its directory under testdata/modernrm and the
+// real tokenizer's directory under tokenizer/testdata.
+type rmFamily struct{ name, tok string }
 
-// qwenTol is the agreement asked of float32 weights (issue 13: 1e-4).
-const qwenTol = 1e-4
+var (
+	qwen3Family  = rmFamily{"qwen3", "qwen3"}
+	llama3Family = rmFamily{"llama3", "llama3_1"}
+)
 
-type qwenExpected struct {
+func (f rmFamily) file(name string) string {
+	return filepath.Join("testdata", "modernrm", f.name, name)
+}
+
+// modernTol is the agreement asked of float32 weights (issue 13: 1e-4).
+const modernTol = 1e-4
+
+type rmExpected struct {
 	Seeds   []uint64       `json:"seeds"`
 	Members [][][2]float64 `json:"members"` // [member][row] = {chosen, rejected}
 	WA      [][2]float64   `json:"wa"`
 	WABF16  [][2]float64   `json:"wa_bf16"`
 }
 
-func readQwenExpected(t *testing.T) qwenExpected {
+func readRMExpected(t *testing.T, f rmFamily) rmExpected {
 	t.Helper()
-	var e qwenExpected
-	b, err := os.ReadFile(filepath.Join(qwenFixture, "expected.json"))
+	var e rmExpected
+	b, err := os.ReadFile(f.file("expected.json"))
 	if err == nil {
 		err = json.Unmarshal(b, &e)
 	}
@@ -49,10 +62,10 @@ func readQwenExpected(t *testing.T) qwenExpected {
 	return e
 }
 
-// qwenValues is gen.py's values(): value = offset + k·2^-shift with k the
+// recipeValues is gen.py's values(): value = offset + k·2^-shift with k the
 // top byte of a splitmix64 output minus 128, exact in float32, so the
 // weights equal the reference's bit for bit.
-func qwenValues(seed, index uint64, n int, offset float64, shift int) []float32 {
+func recipeValues(seed, index uint64, n int, offset float64, shift int) []float32 {
 	out := make([]float32, n)
 	base := ((seed << 32) + index) * 0x9E3779B97F4A7C15
 	for i := range out {
@@ -66,9 +79,9 @@ func qwenValues(seed, index uint64, n int, offset float64, shift int) []float32 
 	return out
 }
 
-// writeQwenMember builds member seed's directory: config, the real Qwen3
+// writeRMMember builds member seed's directory: config, the real Qwen3
 // tokenizer files and model.safetensors from the recipe in weights.json.
-func writeQwenMember(t *testing.T, dir string, seed uint64, dtype safetensors.Dtype) {
+func writeRMMember(t *testing.T, f rmFamily, dir string, seed uint64, dtype safetensors.Dtype) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -82,7 +95,7 @@ func writeQwenMember(t *testing.T, dir string, seed uint64, dtype safetensors.Dt
 			t.Fatal(err)
 		}
 	}
-	copyFile(filepath.Join(qwenFixture, "config.json"), "config.json")
+	copyFile(f.file("config.json"), "config.json")
 	if dtype == safetensors.BF16 {
 		b, err := os.ReadFile(filepath.Join(dir, "config.json"))
 		if err == nil {
@@ -92,7 +105,7 @@ func writeQwenMember(t *testing.T, dir string, seed uint64, dtype safetensors.Dt
 			t.Fatal(err)
 		}
 	}
-	tokDir := filepath.Join("..", "..", "tokenizer", "testdata", "qwen3")
+	tokDir := filepath.Join("..", "..", "tokenizer", "testdata", f.tok)
 	// tokenizer.json uncompressed, as a hub directory has it (warm merge
 	// copies the tokenizer files it knows by name).
 	zf, err := os.Open(filepath.Join(tokDir, "tokenizer.json.gz"))
@@ -120,7 +133,7 @@ func writeQwenMember(t *testing.T, dir string, seed uint64, dtype safetensors.Dt
 			Shift  int     `json:"shift"`
 		} `json:"tensors"`
 	}
-	b, err := os.ReadFile(filepath.Join(qwenFixture, "weights.json"))
+	b, err := os.ReadFile(f.file("weights.json"))
 	if err == nil {
 		err = json.Unmarshal(b, &recipe)
 	}
@@ -133,19 +146,19 @@ func writeQwenMember(t *testing.T, dir string, seed uint64, dtype safetensors.Dt
 		for _, d := range r.Shape {
 			n *= d
 		}
-		ts = append(ts, safetensors.Tensor{Name: r.Name, Shape: r.Shape, Data: qwenValues(seed, uint64(i), n, r.Offset, r.Shift)})
+		ts = append(ts, safetensors.Tensor{Name: r.Name, Shape: r.Shape, Data: recipeValues(seed, uint64(i), n, r.Offset, r.Shift)})
 	}
 	if err := safetensors.WriteFloat32(filepath.Join(dir, "model.safetensors"), ts, dtype, map[string]string{"format": "pt"}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// qwenMembers writes the three members into one temporary directory.
-func qwenMembers(t *testing.T, e qwenExpected, dtype safetensors.Dtype) (root string, dirs []string) {
+// rmMembers writes the three members into one temporary directory.
+func rmMembers(t *testing.T, f rmFamily, e rmExpected, dtype safetensors.Dtype) (root string, dirs []string) {
 	root = t.TempDir()
 	for i, s := range e.Seeds {
 		d := filepath.Join(root, "rm"+string(rune('a'+i)))
-		writeQwenMember(t, d, s, dtype)
+		writeRMMember(t, f, d, s, dtype)
 		dirs = append(dirs, d)
 	}
 	return root, dirs
@@ -153,10 +166,10 @@ func qwenMembers(t *testing.T, e qwenExpected, dtype safetensors.Dtype) (root st
 
 // scorePairs runs warm score on the fixture rows and returns each row's
 // chosen and rejected rewards (either output spelling of the keys).
-func scorePairs(t *testing.T, args ...string) [][2]float64 {
+func scorePairs(t *testing.T, f rmFamily, args ...string) [][2]float64 {
 	t.Helper()
 	var out, errb bytes.Buffer
-	args = append(args, "--data", filepath.Join(qwenFixture, "convo.jsonl"))
+	args = append(args, "--data", f.file("convo.jsonl"))
 	if err := scoreMain(args, &out, &errb); err != nil {
 		t.Fatalf("warm score %v: %v\n%s", args, err, errb.String())
 	}
@@ -200,23 +213,27 @@ func maxDiff(t *testing.T, what string, got, want [][2]float64, tol float64) flo
 	return worst
 }
 
-func TestQwen3ScoreMergeAcceptance(t *testing.T) {
-	e := readQwenExpected(t)
-	root, dirs := qwenMembers(t, e, safetensors.F32)
-	for i, d := range dirs {
-		got := scorePairs(t, "--model", d)
-		t.Logf("warm score member %d: max |diff| %.2g vs PyTorch", i+1, maxDiff(t, "score "+filepath.Base(d), got, e.Members[i], qwenTol))
+func TestModernScoreMergeAcceptance(t *testing.T) {
+	for _, f := range []rmFamily{qwen3Family, llama3Family} {
+		t.Run(f.name, func(t *testing.T) {
+			e := readRMExpected(t, f)
+			root, dirs := rmMembers(t, f, e, safetensors.F32)
+			for i, d := range dirs {
+				got := scorePairs(t, f, "--model", d)
+				t.Logf("%s: warm score member %d: max |diff| %.2g vs PyTorch", f.name, i+1, maxDiff(t, "score "+filepath.Base(d), got, e.Members[i], modernTol))
+			}
+			// --template off scores the rows' plain text: other numbers.
+			if off := scorePairs(t, f, "--model", dirs[0], "--template", "off"); off[0] == [2]float64(e.Members[0][0]) {
+				t.Errorf("--template off gave the templated rewards %v", off[0])
+			}
+			wa := filepath.Join(root, "wa")
+			if err := runMerge(append([]string{"-o", wa}, dirs...)); err != nil {
+				t.Fatal(err)
+			}
+			got := scorePairs(t, f, "--model", wa)
+			t.Logf("%s: warm merge + score WA: max |diff| %.2g vs PyTorch's average", f.name, maxDiff(t, "score wa", got, e.WA, modernTol))
+		})
 	}
-	// --template off scores the rows' plain text: other numbers.
-	if off := scorePairs(t, "--model", dirs[0], "--template", "off"); off[0] == [2]float64(e.Members[0][0]) {
-		t.Errorf("--template off gave the templated rewards %v", off[0])
-	}
-	wa := filepath.Join(root, "wa")
-	if err := runMerge(append([]string{"-o", wa}, dirs...)); err != nil {
-		t.Fatal(err)
-	}
-	got := scorePairs(t, "--model", wa)
-	t.Logf("warm merge + score WA: max |diff| %.2g vs PyTorch's average", maxDiff(t, "score wa", got, e.WA, qwenTol))
 }
 
 // TestQwen3BF16: the same members stored as BF16 (their values are exact
@@ -224,10 +241,10 @@ func TestQwen3ScoreMergeAcceptance(t *testing.T) {
 // merged model scores as the reference's average rounded to bfloat16
 // (issue 13: 1e-2 relative for BF16 weights).
 func TestQwen3BF16(t *testing.T) {
-	e := readQwenExpected(t)
-	root, dirs := qwenMembers(t, e, safetensors.BF16)
-	got := scorePairs(t, "--model", dirs[0])
-	t.Logf("warm score BF16 member 1: max |diff| %.2g vs PyTorch", maxDiff(t, "score bf16", got, e.Members[0], qwenTol))
+	e := readRMExpected(t, qwen3Family)
+	root, dirs := rmMembers(t, qwen3Family, e, safetensors.BF16)
+	got := scorePairs(t, qwen3Family, "--model", dirs[0])
+	t.Logf("warm score BF16 member 1: max |diff| %.2g vs PyTorch", maxDiff(t, "score bf16", got, e.Members[0], modernTol))
 	wa := filepath.Join(root, "wa")
 	if err := runMerge(append([]string{"-o", wa}, dirs...)); err != nil {
 		t.Fatal(err)
@@ -242,7 +259,7 @@ func TestQwen3BF16(t *testing.T) {
 		}
 	}
 	f.Close()
-	got = scorePairs(t, "--model", wa)
+	got = scorePairs(t, qwen3Family, "--model", wa)
 	var worst float64
 	for i := range got {
 		for k := range 2 {
@@ -260,10 +277,10 @@ func TestQwen3BF16(t *testing.T) {
 // TestQwen3EvalAcceptance: warm eval's members, ENS and WA on the user's
 // pairs (--val) have the metrics of the reference's rewards.
 func TestQwen3EvalAcceptance(t *testing.T) {
-	e := readQwenExpected(t)
-	root, dirs := qwenMembers(t, e, safetensors.F32)
+	e := readRMExpected(t, qwen3Family)
+	root, dirs := rmMembers(t, qwen3Family, e, safetensors.F32)
 	out := filepath.Join(root, "eval")
-	args := append([]string{"--data", filepath.Join(root, "none"), "--val", filepath.Join(qwenFixture, "convo.jsonl"), "--rank-by", "none", "--out", out}, dirs...)
+	args := append([]string{"--data", filepath.Join(root, "none"), "--val", qwen3Family.file("convo.jsonl"), "--rank-by", "none", "--out", out}, dirs...)
 	if err := runEval(args); err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +326,7 @@ func TestQwen3EvalAcceptance(t *testing.T) {
 		for _, p := range [][3]any{{"mean_reward", g.MeanReward, w.MeanReward}, {"mean_margin", g.MeanMargin, w.MeanMargin}, {"loss", g.Loss, w.Loss}} {
 			d := math.Abs(p[1].(float64) - p[2].(float64))
 			worst = max(worst, d)
-			if d > qwenTol {
+			if d > modernTol {
 				t.Errorf("%s %s: %v, reference %v", en.Name, p[0], p[1], p[2])
 			}
 		}
@@ -325,15 +342,15 @@ func TestQwen3EvalAcceptance(t *testing.T) {
 // rewards and the members' std, and /get_reward on the rendered texts
 // (plain strings, scored as given) with the same rewards.
 func TestQwen3ServeAcceptance(t *testing.T) {
-	e := readQwenExpected(t)
-	root, dirs := qwenMembers(t, e, safetensors.F32)
+	e := readRMExpected(t, qwen3Family)
+	root, dirs := rmMembers(t, qwen3Family, e, safetensors.F32)
 	wa := filepath.Join(root, "wa")
 	if err := runMerge(append([]string{"-o", wa}, dirs...)); err != nil {
 		t.Fatal(err)
 	}
 	// The conversations of the rows, and their rendering from the fixture.
 	var items []serve.ScoreItem
-	f, err := os.ReadFile(filepath.Join(qwenFixture, "convo.jsonl"))
+	f, err := os.ReadFile(qwen3Family.file("convo.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +379,7 @@ func TestQwen3ServeAcceptance(t *testing.T) {
 		}
 		return out
 	}
-	t.Logf("warm serve /v1/score (messages): max |diff| %.2g vs PyTorch's average", maxDiff(t, "serve wa", pairs(got.Rewards), e.WA, qwenTol))
+	t.Logf("warm serve /v1/score (messages): max |diff| %.2g vs PyTorch's average", maxDiff(t, "serve wa", pairs(got.Rewards), e.WA, modernTol))
 	// std: the members' population standard deviation.
 	std := make([][2]float64, len(e.WA))
 	for i := range std {
@@ -376,7 +393,7 @@ func TestQwen3ServeAcceptance(t *testing.T) {
 			std[i][k] = math.Sqrt(max(ss/float64(len(e.Members))-mu*mu, 0))
 		}
 	}
-	t.Logf("warm serve std: max |diff| %.2g vs the reference members' std", maxDiff(t, "serve std", pairs(got.Std), std, qwenTol))
+	t.Logf("warm serve std: max |diff| %.2g vs the reference members' std", maxDiff(t, "serve std", pairs(got.Std), std, modernTol))
 
 	body, _ = json.Marshal(map[string]any{"query": rendered})
 	code, data = postJSON(t, url+"/get_reward", string(body))
@@ -384,7 +401,7 @@ func TestQwen3ServeAcceptance(t *testing.T) {
 	if code != 200 || json.Unmarshal(data, &gr) != nil {
 		t.Fatalf("/get_reward: %d %s", code, data)
 	}
-	t.Logf("warm serve /get_reward (rendered strings): max |diff| %.2g", maxDiff(t, "get_reward", pairs(gr.Rewards), e.WA, qwenTol))
+	t.Logf("warm serve /get_reward (rendered strings): max |diff| %.2g", maxDiff(t, "get_reward", pairs(gr.Rewards), e.WA, modernTol))
 
 	sigs <- syscall.SIGTERM
 	if err := <-done; err != nil {

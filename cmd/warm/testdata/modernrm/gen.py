@@ -1,12 +1,13 @@
-"""Generates the acceptance fixture of issue 13 for cmd/warm/modern_test.go:
-a small random Qwen3ForSequenceClassification reward model at the real
-Qwen3 vocabulary (151936), in three members (seeds 1, 2, 3), scored on TRL
-conversational preference rows by the plain-PyTorch reference
-(llama/testdata/reference.py).
+"""Generates the acceptance fixtures of issue 13 for cmd/warm/modern_test.go:
+small random reward models at real vocabularies, Qwen3ForSequenceClassification
+(151936, Qwen3's tokenizer and chat template) and LlamaForSequenceClassification
+(128256, Llama 3.1's, llama3 rope scaling), each in three members (seeds 1,
+2, 3), scored on TRL conversational preference rows by the plain-PyTorch
+reference (llama/testdata/reference.py).
 
-    /usr/bin/python3 cmd/warm/testdata/qwen3rm/gen.py     (from the repository root)
+    /usr/bin/python3 cmd/warm/testdata/modernrm/gen.py     (from the repository root)
 
-Writes, beside this script:
+Writes, into qwen3/ and llama3/ beside this script:
   config.json   the members' config (F32 weights);
   weights.json  the recipe of the weights: per tensor its name, shape and how
                 its values come from the member's seed (see values() below;
@@ -19,7 +20,7 @@ Writes, beside this script:
                 of each row's chosen and rejected conversation.
 
 Token ids do not come from the Go tokenizer: each conversation is one of
-chattemplate/testdata/conversations.json's Qwen3 cases, whose ids came from
+chattemplate/testdata/conversations.json's cases for the family, whose ids came from
 Python's jinja2 and HF's Rust tokenizers (see chattemplate/testdata/gen)."""
 
 import json
@@ -34,21 +35,38 @@ ROOT = os.path.join(HERE, "..", "..", "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "llama", "testdata"))
 import reference as ref  # noqa: E402
 
-CONFIG = {
-    "architectures": ["Qwen3ForSequenceClassification"], "model_type": "qwen3",
-    "vocab_size": 151936, "hidden_size": 16, "num_hidden_layers": 2,
-    "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
-    "intermediate_size": 32, "max_position_embeddings": 40960, "rms_norm_eps": 1e-6,
-    "rope_theta": 1000000.0, "hidden_act": "silu", "tie_word_embeddings": True,
-    "num_labels": 1, "pad_token_id": 151643, "bos_token_id": 151643,
-    "eos_token_id": 151645, "torch_dtype": "float32",
+# family: (config, conversations.json key)
+FAMILIES = {
+    "qwen3": ({
+        "architectures": ["Qwen3ForSequenceClassification"], "model_type": "qwen3",
+        "vocab_size": 151936, "hidden_size": 16, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
+        "intermediate_size": 32, "max_position_embeddings": 40960, "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0, "hidden_act": "silu", "tie_word_embeddings": True,
+        "num_labels": 1, "pad_token_id": 151643, "bos_token_id": 151643,
+        "eos_token_id": 151645, "torch_dtype": "float32",
+    }, "qwen3"),
+    # head_dim 8 at rope_theta 500000: its four frequencies fall in each
+    # band of the llama3 rescaling (kept, smoothed, slowed).
+    "llama3": ({
+        "architectures": ["LlamaForSequenceClassification"], "model_type": "llama",
+        "vocab_size": 128256, "hidden_size": 16, "num_hidden_layers": 2,
+        "num_attention_heads": 2, "num_key_value_heads": 1,
+        "intermediate_size": 32, "max_position_embeddings": 131072, "rms_norm_eps": 1e-5,
+        "rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+            "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+        "hidden_act": "silu", "tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False,
+        "num_labels": 1, "pad_token_id": 128004, "bos_token_id": 128000,
+        "eos_token_id": [128001, 128008, 128009], "torch_dtype": "float32",
+    }, "llama3_1"),
 }
 SEEDS = [1, 2, 3]
 
 
 def tensors(cfg):
     """(name, shape, kind) of every tensor; kind picks the value scale."""
-    h, hd, inter = cfg["hidden_size"], cfg["head_dim"], cfg["intermediate_size"]
+    h, inter = cfg["hidden_size"], cfg["intermediate_size"]
+    hd = cfg.get("head_dim") or h // cfg["num_attention_heads"]
     q, kv = cfg["num_attention_heads"] * hd, cfg["num_key_value_heads"] * hd
     out = [("model.embed_tokens.weight", [cfg["vocab_size"], h], "embed"),
            ("model.norm.weight", [h], "norm"), ("score.weight", [1, h], "score")]
@@ -60,11 +78,12 @@ def tensors(cfg):
                 (p + "self_attn.k_proj.weight", [kv, h], "matrix"),
                 (p + "self_attn.v_proj.weight", [kv, h], "matrix"),
                 (p + "self_attn.o_proj.weight", [h, q], "matrix"),
-                (p + "self_attn.q_norm.weight", [hd], "norm"),
-                (p + "self_attn.k_norm.weight", [hd], "norm"),
                 (p + "mlp.gate_proj.weight", [inter, h], "matrix"),
                 (p + "mlp.up_proj.weight", [inter, h], "matrix"),
                 (p + "mlp.down_proj.weight", [h, inter], "matrix")]
+        if cfg["model_type"] == "qwen3":
+            out += [(p + "self_attn.q_norm.weight", [hd], "norm"),
+                    (p + "self_attn.k_norm.weight", [hd], "norm")]
     return sorted(out)
 
 
@@ -87,9 +106,9 @@ def values(seed, index, n, kind):
     return (offset + k.astype(np.float64) * 2.0 ** -shift).astype(np.float32)
 
 
-def weights(seed):
+def weights(cfg, seed):
     out = {}
-    for i, (name, shape, kind) in enumerate(tensors(CONFIG)):
+    for i, (name, shape, kind) in enumerate(tensors(cfg)):
         v = values(seed, i, int(np.prod(shape)), kind)
         out[name] = torch.from_numpy(v.reshape(shape))
     return out
@@ -103,7 +122,13 @@ PAIRS = [(9, 10), (2, 1), (3, 16), (4, 5), (12, 7), (17, 20), (14, 13), (22, 18)
 
 
 def main():
-    convs = json.load(open(os.path.join(ROOT, "chattemplate", "testdata", "conversations.json")))["qwen3"]["cases"]
+    for fam, (cfg, key) in FAMILIES.items():
+        generate(os.path.join(HERE, fam), cfg, key)
+
+
+def generate(out, CONFIG, key):
+    os.makedirs(out, exist_ok=True)
+    convs = json.load(open(os.path.join(ROOT, "chattemplate", "testdata", "conversations.json")))[key]["cases"]
     rows, seqs = [], []
     for n, (a, b) in enumerate(PAIRS):
         ca, cb = convs[a], convs[b]
@@ -115,20 +140,20 @@ def main():
             row = {"chosen": ca["messages"], "rejected": cb["messages"]}
         rows.append(row)
         seqs += [ca["ids"], cb["ids"]]
-    with open(os.path.join(HERE, "convo.jsonl"), "w") as f:
+    with open(os.path.join(out, "convo.jsonl"), "w") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    with open(os.path.join(HERE, "config.json"), "w") as f:
+    with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(CONFIG, f, indent=2)
     manifest = [{"name": nm, "shape": sh, "offset": KINDS[k][0], "shift": KINDS[k][1]}
                 for nm, sh, k in tensors(CONFIG)]
-    with open(os.path.join(HERE, "weights.json"), "w") as f:
+    with open(os.path.join(out, "weights.json"), "w") as f:
         json.dump({"seeds": SEEDS, "tensors": manifest}, f, indent=1)
 
     def pairs(r):
         return [[r[2 * i], r[2 * i + 1]] for i in range(len(rows))]
 
-    ws = [weights(s) for s in SEEDS]
+    ws = [weights(CONFIG, s) for s in SEEDS]
     members = [pairs(ref.rewards(w, CONFIG, seqs, torch.float32)) for w in ws]
     avg = {k: (ws[0][k] + ws[1][k] + ws[2][k]) / 3 for k in ws[0]}
     wa = pairs(ref.rewards(avg, CONFIG, seqs, torch.float32))
@@ -141,9 +166,9 @@ def main():
     wa_bf16 = pairs(ref.rewards(avg16, CONFIG, seqs, torch.float32))
     exp = {"seeds": SEEDS, "members": members, "wa": wa, "wa_bf16": wa_bf16,
            "lengths": [[len(seqs[2 * i]), len(seqs[2 * i + 1])] for i in range(len(rows))]}
-    with open(os.path.join(HERE, "expected.json"), "w") as f:
+    with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(exp, f, indent=1)
-    print("rows", len(rows), "member 1 row 1", members[0][0], "wa row 1", wa[0])
+    print(out, "rows", len(rows), "member 1 row 1", members[0][0], "wa row 1", wa[0])
 
 
 if __name__ == "__main__":
