@@ -3,7 +3,7 @@
 
 Run with Debian's /usr/bin/python3 and OPENBLAS_NUM_THREADS=2 (run-gemm.sh
 does both). Prints one line per shape, "torch <name> <GFLOP/s>", with the
-names BenchmarkSgemm in gemm/bench_test.go uses, so the two can be joined.
+names BenchmarkSgemm in kit/gemm/bench_test.go uses, so the two can be joined.
 """
 import os
 import sys
@@ -11,7 +11,7 @@ import time
 
 import torch
 
-# name, transA, transB, m, n, k: keep in sync with gemm/bench_test.go.
+# name, transA, transB, m, n, k: keep in sync with kit/gemm/bench_test.go.
 SHAPES = [
     ("1024x1024x1024", False, False, 1024, 1024, 1024),
     ("qkv_4096x384x128", False, False, 4096, 384, 128),

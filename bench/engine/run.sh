@@ -66,7 +66,7 @@ for r in $(seq "$ROUNDS"); do
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git status --porcelain -- model gemm optim 2>/dev/null) ]]; then rev="$rev + uncommitted model/gemm/optim edits"; fi
+if [[ -n $(git status --porcelain -- model gemm optim 2>/dev/null) ]]; then rev="$rev + uncommitted kit/model/gemm/optim edits"; fi
 grep -h 'blas:' "$tmp/torch.log" | tail -1 | sed 's/^torch_engine: /peer: /' >"$tmp/info" || true
 echo "$(($(date +%s) - t0)) s for $ROUNDS rounds at $(date -u +%FT%TZ), engine $rev; load average before: $load0, after: $load1 (2 cores)" >>"$tmp/info"
 

@@ -1,4 +1,4 @@
-"""bench/modern's peer: the plain-PyTorch reference (llama/testdata/reference.py)
+"""bench/modern's peer: the plain-PyTorch reference (kit/llama/testdata/reference.py)
 scoring a batch with a sequence-classification model, in float32 or bfloat16,
 on N threads. Weights are memory-mapped (numpy memmap; BF16 as int16 viewed
 as bfloat16), converted to float32 for the f32 runs as torch would hold them.
@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "llama", "testdata"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "kit", "llama", "testdata"))
 import reference as ref  # noqa: E402
 
 

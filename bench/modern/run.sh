@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/modern/run.sh — reward-model scoring throughput and peak RSS on
 # random Qwen3-0.6B- and Llama-3.2-1B-shaped BF16 checkpoints: warm's llama
-# package against the plain-PyTorch reference (llama/testdata/reference.py)
+# package against the plain-PyTorch reference (kit/llama/testdata/reference.py)
 # in float32 (OpenBLAS) and bfloat16 (oneDNN), 2 and 1 threads, alternating
 # within each round; medians over ROUNDS.
 #

@@ -24,10 +24,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/warm-rm/warm/corpus"
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/safetensors"
-	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/safetensors"
+	"github.com/warm-rm/warm/kit/tokenizer"
+	"github.com/warm-rm/warm/study/corpus"
 )
 
 func main() {

@@ -7,13 +7,13 @@ import (
 	"os"
 	"strings"
 
-	"github.com/warm-rm/warm/bon"
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/prefgen"
-	"github.com/warm-rm/warm/preset"
-	"github.com/warm-rm/warm/reward"
-	"github.com/warm-rm/warm/rmtrain"
-	"github.com/warm-rm/warm/studyreport"
+	"github.com/warm-rm/warm/kit/reward"
+	"github.com/warm-rm/warm/study/bon"
+	"github.com/warm-rm/warm/study/gold"
+	"github.com/warm-rm/warm/study/prefgen"
+	"github.com/warm-rm/warm/study/preset"
+	"github.com/warm-rm/warm/study/rmtrain"
+	"github.com/warm-rm/warm/study/studyreport"
 )
 
 func init() {

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warm-rm/warm/bon"
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/rl"
-	"github.com/warm-rm/warm/safetensors"
-	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/safetensors"
+	"github.com/warm-rm/warm/kit/tokenizer"
+	"github.com/warm-rm/warm/study/bon"
+	"github.com/warm-rm/warm/study/rl"
 )
 
 // bonFixture writes a tiny policy, three reward-model members (a warm

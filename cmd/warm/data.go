@@ -6,9 +6,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/prefgen"
-	"github.com/warm-rm/warm/preset"
+	"github.com/warm-rm/warm/study/gold"
+	"github.com/warm-rm/warm/study/prefgen"
+	"github.com/warm-rm/warm/study/preset"
 )
 
 func init() {

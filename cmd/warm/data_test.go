@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/prefdata"
-	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/prefdata"
+	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
 // TestPretrainAndDataEndToEnd runs `warm pretrain --preset tiny` and

@@ -6,10 +6,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/warm-rm/warm/gold"
-	"github.com/warm-rm/warm/prefgen"
-	"github.com/warm-rm/warm/preset"
-	"github.com/warm-rm/warm/rl"
+	"github.com/warm-rm/warm/study/gold"
+	"github.com/warm-rm/warm/study/prefgen"
+	"github.com/warm-rm/warm/study/preset"
+	"github.com/warm-rm/warm/study/rl"
 )
 
 func init() {

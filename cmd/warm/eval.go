@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/warm-rm/warm/rmeval"
-	"github.com/warm-rm/warm/studyreport"
+	"github.com/warm-rm/warm/study/rmeval"
+	"github.com/warm-rm/warm/study/studyreport"
 )
 
 func init() {

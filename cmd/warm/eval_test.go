@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/warm-rm/warm/prefdata"
+	"github.com/warm-rm/warm/kit/prefdata"
 )
 
 // TestEvalJSONLParquetSame is issue 15's acceptance: TRL-format rows as
@@ -37,7 +37,7 @@ func TestEvalJSONLParquetSame(t *testing.T) {
 	if err := prefdata.WriteParquet(genParquet, gen); err != nil {
 		t.Fatal(err)
 	}
-	fix := "../../prefdata/testdata/"
+	fix := "../../kit/prefdata/testdata/"
 	mdl := filepath.Join(scoreFixture, "hf_rm")
 	for _, c := range []struct{ name, val, ood string }{
 		{"independent", fix + "trl_standard", fix + "trl_implicit"},

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/warm-rm/warm/merge"
+	"github.com/warm-rm/warm/kit/merge"
 )
 
 func init() {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/kit/safetensors"
 )
 
 // TestMergeHelperProcess is not a test: the CLI tests re-run the test

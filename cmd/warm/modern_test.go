@@ -12,9 +12,9 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/warm-rm/warm/rmeval"
-	"github.com/warm-rm/warm/safetensors"
-	"github.com/warm-rm/warm/serve"
+	"github.com/warm-rm/warm/kit/safetensors"
+	"github.com/warm-rm/warm/kit/serve"
+	"github.com/warm-rm/warm/study/rmeval"
 )
 
 // The acceptance of issue 13, tried as a new user would: three small random
@@ -105,7 +105,7 @@ func writeRMMember(t *testing.T, f rmFamily, dir string, seed uint64, dtype safe
 			t.Fatal(err)
 		}
 	}
-	tokDir := filepath.Join("..", "..", "tokenizer", "testdata", f.tok)
+	tokDir := filepath.Join("..", "..", "kit", "tokenizer", "testdata", f.tok)
 	// tokenizer.json uncompressed, as a hub directory has it (warm merge
 	// copies the tokenizer files it knows by name).
 	zf, err := os.Open(filepath.Join(tokDir, "tokenizer.json.gz"))
@@ -422,7 +422,7 @@ func renderedTexts(t *testing.T, items []serve.ScoreItem) []string {
 			} `json:"cases"`
 		} `json:"qwen3"`
 	}
-	b, err := os.ReadFile(filepath.Join("..", "..", "chattemplate", "testdata", "conversations.json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "kit", "chattemplate", "testdata", "conversations.json"))
 	if err == nil {
 		err = json.Unmarshal(b, &fx)
 	}

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/warm-rm/warm/corpus"
-	"github.com/warm-rm/warm/preset"
-	"github.com/warm-rm/warm/pretrain"
+	"github.com/warm-rm/warm/study/corpus"
+	"github.com/warm-rm/warm/study/preset"
+	"github.com/warm-rm/warm/study/pretrain"
 )
 
 func init() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,11 +14,11 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
-	"github.com/warm-rm/warm/prefgen"
-	"github.com/warm-rm/warm/preset"
-	"github.com/warm-rm/warm/rmtrain"
-	"github.com/warm-rm/warm/runlog"
-	"github.com/warm-rm/warm/studyreport"
+	"github.com/warm-rm/warm/internal/runlog"
+	"github.com/warm-rm/warm/study/prefgen"
+	"github.com/warm-rm/warm/study/preset"
+	"github.com/warm-rm/warm/study/rmtrain"
+	"github.com/warm-rm/warm/study/studyreport"
 )
 
 func init() {
@@ -211,13 +212,14 @@ func reproStages() []reproStage {
 
 func runRepro(args []string) error {
 	fs := newFlagSet("repro", "[flags]\n\nRuns the default WARM study end to end: pretrain, data, M diverse reward models, merge,\neval (four splits, LMC ladder, greedy soup), best-of-N, RL for single / ENS / WARM rewards,\nhead-to-head win rates, and DIR/report.md + report.html with the claims table.\nEach stage is cached by the hash of its inputs: a killed run resumes where it stopped.")
-	presetName := fs.String("preset", "quick", "study size: "+strings.Join(preset.Names(), ", "))
-	out := fs.String("out", "", "run directory (default runs/PRESET)")
-	dataDir := fs.String("corpus", "data", "corpus folder filled by scripts/setup")
+	o := reproOptions{}
+	fs.StringVar(&o.Preset, "preset", "quick", "study size: "+strings.Join(preset.Names(), ", "))
+	fs.StringVar(&o.Out, "out", "", "run directory (default runs/PRESET)")
+	fs.StringVar(&o.Corpus, "corpus", "data", "corpus folder filled by scripts/setup")
 	alias(fs, "data", "corpus")
-	sample := fs.Bool("sample", false, "use the corpus sample embedded in the binary instead of data/ (no setup needed)")
+	fs.BoolVar(&o.Sample, "sample", false, "use the corpus sample embedded in the binary instead of data/ (no setup needed)")
 	labels := fs.String("labels", "", "comma-separated label settings: clean, corrupt (default: both; tiny: corrupt); each runs the stages after data under OUT/SETTING/")
-	from := fs.String("from", "", "rerun from this stage on (one of "+strings.Join(stageNames(), ", ")+")")
+	fs.StringVar(&o.From, "from", "", "rerun from this stage on (one of "+strings.Join(stageNames(), ", ")+")")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -225,32 +227,54 @@ func runRepro(args []string) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected arguments %v", errUsage, pos)
 	}
-	ps, err := preset.Get(*presetName)
-	if err != nil {
-		return fmt.Errorf("%w: --preset: %v", errUsage, err)
-	}
-	if _, err := stageIndex(reproStages(), *from); err != nil {
-		return err
-	}
-	settings := splitList(*labels)
+	o.Labels = splitList(*labels)
+	return o.run()
+}
+
+// reproOptions is what `warm repro` is asked to do.
+type reproOptions struct {
+	Preset, Out, Corpus, From string
+	Sample                    bool
+	Labels                    []string // label settings; nil: the preset's default
+}
+
+// settings resolves and checks the label settings.
+func (o reproOptions) settings(ps preset.Study) ([]string, error) {
+	settings := o.Labels
 	if len(settings) == 0 {
 		settings = []string{preset.LabelsCorrupt}
-		if *presetName != "tiny" {
+		if o.Preset != "tiny" {
 			settings = preset.LabelSettings()
 		}
 	}
 	for i, s := range settings {
 		if _, err := ps.WithLabels(s); err != nil {
-			return fmt.Errorf("%w: --labels: %v", errUsage, err)
+			return nil, fmt.Errorf("%w: --labels: %v", errUsage, err)
 		}
 		if slices.Contains(settings[:i], s) {
-			return fmt.Errorf("%w: --labels: %s given twice", errUsage, s)
+			return nil, fmt.Errorf("%w: --labels: %s given twice", errUsage, s)
 		}
 	}
-	r := &reproRun{out: *out, data: *dataDir, preset: *presetName, sample: *sample, ps: ps}
-	if r.out == "" {
-		r.out = filepath.Join("runs", *presetName)
+	return settings, nil
+}
+
+// run runs the study: the shared stages once, then the per-setting stages
+// and report of each label setting, then the index report.
+func (o reproOptions) run() error {
+	ps, err := preset.Get(o.Preset)
+	if err != nil {
+		return fmt.Errorf("%w: --preset: %v", errUsage, err)
 	}
+	stages := reproStages()
+	fromIdx, err := stageIndex(stages, o.From)
+	if err != nil {
+		return err
+	}
+	settings, err := o.settings(ps)
+	if err != nil {
+		return err
+	}
+	r := &reproRun{out: cmp.Or(o.Out, filepath.Join("runs", o.Preset)), data: o.Corpus, preset: o.Preset, sample: o.Sample, ps: ps}
 	if !r.sample {
 		if _, err := os.Stat(filepath.Join(r.data, "CHECKSUMS")); err != nil {
 			return fmt.Errorf("set-up check: no study data in %s (run scripts/setup first, or pass --sample)", r.data)
@@ -259,91 +283,101 @@ func runRepro(args []string) error {
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return err
 	}
-	stages := reproStages()
-	fromIdx, err := stageIndex(stages, *from)
-	if err != nil {
-		return err
-	}
-	recPath := r.shared("stages.json")
-	recs := map[string]*stageRecord{}
-	runlog.ReadJSON(recPath, &recs)
+	book := &stageBook{path: r.shared("stages.json"), recs: map[string]*stageRecord{}, from: fromIdx, total: len(stages)}
+	runlog.ReadJSON(book.path, &book.recs)
 	t0 := time.Now()
-	// runStage runs (or finds cached) stage i for run rr, recorded under
-	// key, and returns its hash.
-	runStage := func(i int, st reproStage, rr *reproRun, key, prev string) (string, error) {
-		cmds, err := st.steps(rr)
-		if err != nil {
-			return "", fmt.Errorf("stage %s: %w", key, err)
-		}
-		hash := st.hash(prev, cmds, rr.ps)
-		if rec := recs[key]; rec != nil && rec.Done && rec.Hash == hash && i < fromIdx {
-			fmt.Fprintf(os.Stderr, "== repro: stage %s cached (%.0fs when run)\n", key, rec.Seconds)
-			return hash, nil
-		}
-		fmt.Fprintf(os.Stderr, "== repro: stage %d/%d %s\n", i+1, len(stages), key)
-		if rec := recs[key]; rec != nil && (rec.Hash != hash || i >= fromIdx) {
-			// Other inputs than the outputs on disk were made with (or a
-			// forced rerun): start the stage afresh. Same inputs but not
-			// done means a killed run, which the verbs resume.
-			for _, o := range st.removeOuts(rr) {
-				if err := os.RemoveAll(o); err != nil {
-					return "", err
-				}
-			}
-		}
-		if recs[key], err = st.run(cmds, hash); err != nil {
-			return "", err
-		}
-		return hash, atomicfile.WriteJSON(recPath, recs)
-	}
-	prev := version + "|" + *presetName + "|" + strconv.FormatBool(r.sample)
+	prev := version + "|" + o.Preset + "|" + strconv.FormatBool(r.sample)
 	for i, st := range stages {
-		if !st.shared {
-			continue
-		}
-		if prev, err = runStage(i, st, r, st.name, prev); err != nil {
-			return err
-		}
-	}
-	timings := map[string]map[string]float64{}
-	var sections []studyreport.Setting
-	for _, setting := range settings {
-		sp, _ := ps.WithLabels(setting)
-		rs := &reproRun{out: r.out, data: r.data, preset: r.preset, sample: r.sample, ps: sp, setting: setting}
-		if err := os.MkdirAll(rs.dir(), 0o755); err != nil {
-			return err
-		}
-		h := prev + "|" + setting
-		for i, st := range stages {
-			if st.shared {
-				continue
-			}
-			if h, err = runStage(i, st, rs, st.name+"/"+setting, h); err != nil {
+		if st.shared {
+			if prev, err = book.run(i, st, r, st.name, prev); err != nil {
 				return err
 			}
 		}
-		tm := map[string]float64{}
-		for k, v := range recs {
-			name, s, ok := strings.Cut(k, "/")
-			if !ok || s == setting {
-				tm[name] = v.Seconds
-			}
-		}
-		timings[setting] = tm
-		fmt.Fprintf(os.Stderr, "== repro: writing the %s-label report\n", setting)
-		opt := studyreport.Options{Preset: *presetName, Version: version, StageSeconds: tm, Labels: setting, SharedDir: r.out, TrainFile: rs.trainFile()}
-		rep, err := studyreport.Write(rs.dir(), opt)
-		if err != nil {
-			return fmt.Errorf("report (%s labels): %w", setting, err)
-		}
-		sections = append(sections, studyreport.Setting{Labels: setting, Dir: setting, Report: rep, Opt: opt})
 	}
-	rep, err := studyreport.WriteIndex(r.out, studyreport.Options{Preset: *presetName, Version: version}, sections)
+	var sections []studyreport.Setting
+	for _, setting := range settings {
+		sec, err := o.runSetting(book, stages, r, setting, prev)
+		if err != nil {
+			return err
+		}
+		sections = append(sections, sec)
+	}
+	rep, err := studyreport.WriteIndex(r.out, studyreport.Options{Preset: o.Preset, Version: version}, sections)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "== repro: done in %s (this invocation); report: %s\n", time.Since(t0).Round(time.Second), rep)
 	return nil
+}
+
+// runSetting runs the per-setting stages of one label setting under
+// OUT/SETTING/ and writes its report.
+func (o reproOptions) runSetting(book *stageBook, stages []reproStage, r *reproRun, setting, prev string) (studyreport.Setting, error) {
+	sp, _ := r.ps.WithLabels(setting)
+	rs := &reproRun{out: r.out, data: r.data, preset: r.preset, sample: r.sample, ps: sp, setting: setting}
+	if err := os.MkdirAll(rs.dir(), 0o755); err != nil {
+		return studyreport.Setting{}, err
+	}
+	h := prev + "|" + setting
+	var err error
+	for i, st := range stages {
+		if !st.shared {
+			if h, err = book.run(i, st, rs, st.name+"/"+setting, h); err != nil {
+				return studyreport.Setting{}, err
+			}
+		}
+	}
+	tm := map[string]float64{}
+	for k, v := range book.recs {
+		name, s, ok := strings.Cut(k, "/")
+		if !ok || s == setting {
+			tm[name] = v.Seconds
+		}
+	}
+	fmt.Fprintf(os.Stderr, "== repro: writing the %s-label report\n", setting)
+	opt := studyreport.Options{Preset: o.Preset, Version: version, StageSeconds: tm, Labels: setting, SharedDir: r.out, TrainFile: rs.trainFile()}
+	rep, err := studyreport.Write(rs.dir(), opt)
+	if err != nil {
+		return studyreport.Setting{}, fmt.Errorf("report (%s labels): %w", setting, err)
+	}
+	return studyreport.Setting{Labels: setting, Dir: setting, Report: rep, Opt: opt}, nil
+}
+
+// stageBook is stages.json: which stage ran with which input hash.
+type stageBook struct {
+	path  string
+	recs  map[string]*stageRecord
+	from  int // stages at or after this index rerun (--from)
+	total int
+}
+
+// run runs (or finds cached) stage i for run rr, recorded under key, and
+// returns its hash.
+func (b *stageBook) run(i int, st reproStage, rr *reproRun, key, prev string) (string, error) {
+	cmds, err := st.steps(rr)
+	if err != nil {
+		return "", fmt.Errorf("stage %s: %w", key, err)
+	}
+	hash := st.hash(prev, cmds, rr.ps)
+	if rec := b.recs[key]; rec != nil && rec.Done && rec.Hash == hash && i < b.from {
+		fmt.Fprintf(os.Stderr, "== repro: stage %s cached (%.0fs when run)\n", key, rec.Seconds)
+		return hash, nil
+	}
+	fmt.Fprintf(os.Stderr, "== repro: stage %d/%d %s\n", i+1, b.total, key)
+	if rec := b.recs[key]; rec != nil && (rec.Hash != hash || i >= b.from) {
+		// Other inputs than the outputs on disk were made with (or a
+		// forced rerun): start the stage afresh. Same inputs but not
+		// done means a killed run, which the verbs resume.
+		for _, o := range st.removeOuts(rr) {
+			if err := os.RemoveAll(o); err != nil {
+				return "", err
+			}
+		}
+	}
+	if b.recs[key], err = st.run(cmds, hash); err != nil {
+		return "", err
+	}
+	return hash, atomicfile.WriteJSON(b.path, b.recs)
 }
 
 // run runs the stage's calls and returns its record.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warm-rm/warm/preset"
+	"github.com/warm-rm/warm/study/preset"
 )
 
 // The whole study at the tiny preset, on the embedded corpus sample: every

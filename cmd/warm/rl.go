@@ -9,14 +9,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/warm-rm/warm/gold"
 	"github.com/warm-rm/warm/internal/atomicfile"
-	"github.com/warm-rm/warm/prefdata"
-	"github.com/warm-rm/warm/prefgen"
-	"github.com/warm-rm/warm/preset"
-	"github.com/warm-rm/warm/reward"
-	"github.com/warm-rm/warm/rl"
-	"github.com/warm-rm/warm/studyreport"
+	"github.com/warm-rm/warm/kit/prefdata"
+	"github.com/warm-rm/warm/kit/reward"
+	"github.com/warm-rm/warm/study/gold"
+	"github.com/warm-rm/warm/study/prefgen"
+	"github.com/warm-rm/warm/study/preset"
+	"github.com/warm-rm/warm/study/rl"
+	"github.com/warm-rm/warm/study/studyreport"
 )
 
 func init() {

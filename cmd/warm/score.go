@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
-	"github.com/warm-rm/warm/prefdata"
-	"github.com/warm-rm/warm/reward"
+	"github.com/warm-rm/warm/kit/prefdata"
+	"github.com/warm-rm/warm/kit/reward"
 )
 
 func init() {

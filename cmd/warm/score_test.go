@@ -10,13 +10,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/model/modeltest"
-	"github.com/warm-rm/warm/prefdata"
-	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/model/modeltest"
+	"github.com/warm-rm/warm/kit/prefdata"
+	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
-const scoreFixture = "../../model/testdata"
+const scoreFixture = "../../kit/model/testdata"
 
 // TestScoreMatchesTorch is the acceptance test: `warm score` on an HF
 // reward-model directory (tokenizer files included) reproduces the

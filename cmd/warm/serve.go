@@ -15,9 +15,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/reward"
-	"github.com/warm-rm/warm/serve"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/reward"
+	"github.com/warm-rm/warm/kit/serve"
 )
 
 func init() {

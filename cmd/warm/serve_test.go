@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/model/modeltest"
-	"github.com/warm-rm/warm/safetensors"
-	"github.com/warm-rm/warm/serve"
-	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/model/modeltest"
+	"github.com/warm-rm/warm/kit/safetensors"
+	"github.com/warm-rm/warm/kit/serve"
+	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
 var serveTexts = []string{

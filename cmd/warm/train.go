@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/warm-rm/warm/preset"
-	"github.com/warm-rm/warm/rmtrain"
+	"github.com/warm-rm/warm/study/preset"
+	"github.com/warm-rm/warm/study/rmtrain"
 )
 
 func init() {

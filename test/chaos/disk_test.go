@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/kit/safetensors"
 )
 
 // mountTmpfs mounts a tmpfs of size bytes on dir, or skips the test where

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/safetensors"
-	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/safetensors"
+	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
 var corpus = []string{

@@ -37,10 +37,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/warm-rm/warm/gemm"
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/optim"
-	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/kit/gemm"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/optim"
+	"github.com/warm-rm/warm/kit/safetensors"
 )
 
 // Shape of every workload. Keep in sync with torch_engine.py.

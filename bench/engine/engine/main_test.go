@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warm-rm/warm/model"
-	"github.com/warm-rm/warm/optim"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/optim"
 )
 
 // tiny is the reference shape scaled down so the workloads run in

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/kit/safetensors"
 )
 
 func main() {

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/warm-rm/warm/llama"
+	"github.com/warm-rm/warm/kit/llama"
 )
 
 func main() {

@@ -3,7 +3,7 @@ small random reward models at real vocabularies, Qwen3ForSequenceClassification
 (151936, Qwen3's tokenizer and chat template) and LlamaForSequenceClassification
 (128256, Llama 3.1's, llama3 rope scaling), each in three members (seeds 1,
 2, 3), scored on TRL conversational preference rows by the plain-PyTorch
-reference (llama/testdata/reference.py).
+reference (kit/llama/testdata/reference.py).
 
     /usr/bin/python3 cmd/warm/testdata/modernrm/gen.py     (from the repository root)
 
@@ -20,8 +20,8 @@ Writes, into qwen3/ and llama3/ beside this script:
                 of each row's chosen and rejected conversation.
 
 Token ids do not come from the Go tokenizer: each conversation is one of
-chattemplate/testdata/conversations.json's cases for the family, whose ids came from
-Python's jinja2 and HF's Rust tokenizers (see chattemplate/testdata/gen)."""
+kit/chattemplate/testdata/conversations.json's cases for the family, whose ids came from
+Python's jinja2 and HF's Rust tokenizers (see kit/chattemplate/testdata/gen)."""
 
 import json
 import os
@@ -32,7 +32,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..", "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "llama", "testdata"))
+sys.path.insert(0, os.path.join(ROOT, "kit", "llama", "testdata"))
 import reference as ref  # noqa: E402
 
 # family: (config, conversations.json key)
@@ -128,7 +128,7 @@ def main():
 
 def generate(out, CONFIG, key):
     os.makedirs(out, exist_ok=True)
-    convs = json.load(open(os.path.join(ROOT, "chattemplate", "testdata", "conversations.json")))[key]["cases"]
+    convs = json.load(open(os.path.join(ROOT, "kit", "chattemplate", "testdata", "conversations.json")))[key]["cases"]
     rows, seqs = [], []
     for n, (a, b) in enumerate(PAIRS):
         ca, cb = convs[a], convs[b]

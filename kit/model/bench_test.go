@@ -1,0 +1,83 @@
+package model_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/optim"
+)
+
+// The reference RM config of WARM.md §5 (peer: model/bench/peer.py):
+// vocab 8192, d 128, 4 heads, 2 layers, MLP 512, sequences of 128.
+func benchConfig() model.Config {
+	return model.Config{VocabSize: 8192, NPositions: 128, NEmbd: 128, NLayer: 2, NHead: 4, NInner: 512,
+		LayerNormEps: 1e-5, ResidPdrop: 0.1, EmbdPdrop: 0.1, AttnPdrop: 0.1,
+		BOSTokenID: 0, EOSTokenID: 0, PadTokenID: 0, Architecture: model.ArchRewardModel}
+}
+
+func randSeqs(n, T, V int) [][]int {
+	r := rand.New(rand.NewPCG(1, 2))
+	s := make([][]int, n)
+	for i := range s {
+		s[i] = make([]int, T)
+		for j := range s[i] {
+			s[i][j] = r.IntN(V)
+		}
+	}
+	return s
+}
+
+// BenchmarkTrainStep: one Bradley-Terry step on 16 pairs × 128 tokens with
+// dropout, gradient clipping and AdamW (the peer's step has no clipping).
+func BenchmarkTrainStep(b *testing.B) {
+	m := model.New(benchConfig(), 1)
+	groups, _ := optim.Groups(m, optim.TrainAll, 0.01)
+	opt := optim.NewAdamW(groups...)
+	seqs := randSeqs(32, 128, 8192)
+	dR := make([]float32, 32)
+	step := func(i int) {
+		m.ZeroGrad()
+		p := m.Forward(seqs, model.Mode{Train: true, Seed: uint64(i)})
+		r := p.Rewards()
+		for k := 0; k < 32; k += 2 {
+			s := float32(1/(1+math.Exp(float64(r[k]-r[k+1])))) / 16
+			dR[k], dR[k+1] = -s, s
+		}
+		p.BackwardRewards(dR)
+		optim.ClipGradNorm(opt.Params(), 1)
+		opt.Step(1e-4)
+	}
+	step(0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step(i + 1)
+	}
+	b.ReportMetric(float64(b.N*32*128)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkInference: rewards for a batch of 64 × 128 tokens.
+func BenchmarkInference(b *testing.B) {
+	m := model.New(benchConfig(), 1)
+	seqs := randSeqs(64, 128, 8192)
+	m.Rewards(seqs)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Rewards(seqs)
+	}
+	b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "seqs/s")
+}
+
+// BenchmarkGenerate: 16 prompts of 32 tokens, 32 new tokens each, top-k 50.
+func BenchmarkGenerate(b *testing.B) {
+	m := model.New(benchConfig(), 1)
+	m.AsLanguageModel()
+	prompts := randSeqs(16, 32, 8192)
+	opt := model.SampleOptions{MaxNewTokens: 32, Temperature: 1, TopK: 50, StopToken: -1}
+	for i := 0; i < b.N; i++ {
+		opt.Seed = uint64(i)
+		m.Generate(prompts, opt)
+	}
+	b.ReportMetric(float64(b.N*16*32)/b.Elapsed().Seconds(), "newtokens/s")
+}

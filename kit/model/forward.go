@@ -1,0 +1,519 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+
+	"github.com/warm-rm/warm/internal/parallel"
+	"github.com/warm-rm/warm/kit/gemm"
+)
+
+// Mode selects training (dropout on, with masks drawn from Seed) or eval.
+// HeadOnly makes the backward pass stop at the heads: the body gets no
+// gradient and costs nothing (linear probing).
+type Mode struct {
+	Train    bool
+	Seed     uint64
+	HeadOnly bool
+	// Temperature, when > 0 and ≠ 1, divides the LM-head logits:
+	// TokenLogProbs (and their backward) are log-softmax(logits/T), the
+	// log-probabilities of sampling at temperature T (what RL at T needs
+	// for its gradient and KL).
+	Temperature float32
+}
+
+// invTemp is the factor on the LM-head logits (1/T, or 1).
+func (md Mode) invTemp() float32 {
+	if md.Temperature > 0 {
+		return 1 / md.Temperature
+	}
+	return 1
+}
+
+// layerActs are one block's saved activations, [n, ·] row-major over the
+// packed tokens.
+type layerActs struct {
+	ln1, ln1Mean, ln1Rstd []float32
+	qkv                   []float32 // [n, 3C]: q | k | v, heads contiguous in each
+	att                   []float32 // per (seq, head): T×T softmax probabilities (before dropout)
+	attMask               []float32 // same layout: dropout keep-scales (train only)
+	atty                  []float32 // [n, C] attention output before c_proj
+	mask1                 []float32 // resid dropout after attn c_proj
+	res2                  []float32 // residual stream after attention
+	ln2, ln2Mean, ln2Rstd []float32
+	fch, fchGelu          []float32 // [n, F]
+	geluGrad              []float32 // [n, F] gelu'(fch), saved for backward
+	mask2                 []float32 // resid dropout after mlp c_proj
+}
+
+// workspace holds every buffer a pass needs, grown to the largest batch
+// seen and then reused, so steady-state training does not allocate.
+type workspace struct {
+	gen      uint64      // forward passes so far: a Pass checks it is still current
+	resid    [][]float32 // L+1 residual streams; resid[0] = embeddings
+	embMask  []float32
+	layers   []layerActs
+	tmp      []float32 // [n, C] c_proj outputs before the residual add
+	lnf      []float32
+	lnfMean  []float32
+	lnfRstd  []float32
+	rewards  []float32
+	features [][]float32
+
+	// backward
+	dres, dtmp, dln, datty, dlnf []float32
+	dqkv, dfch                   []float32
+	lnPartial                    []float32
+	scratch                      [][]float32 // per worker
+	logits                       []float32   // LM head chunk
+}
+
+// Pass is one forward pass over a packed batch. It refers to the model's
+// shared buffers: it is valid until the model's next Forward, Rewards,
+// TokenLogProbs or Generate (using it later panics). Rewards and
+// TokenLogProbs results, once computed, stay valid.
+type Pass struct {
+	m        *Model
+	seqs     [][]int
+	offs     []int // offs[b] is the first packed row of seq b; offs[B] = n
+	attOffs  []int // start of seq b's H·T·T attention block
+	n        int
+	mode     Mode
+	keep     bool   // activations of every block kept (backward possible)
+	gen      uint64 // workspace generation this pass's activations live in
+	rewards  []float32
+	lse      []float32 // LM head: log-sum-exp per packed row
+	logprobs [][]float32
+}
+
+// lmChunk is how many rows of LM-head logits exist at once: the vocab ×
+// rows matrix is the largest in the model and is recomputed in backward
+// rather than stored.
+const lmChunk = 256
+
+// Forward runs the transformer body over seqs (each 1…n_positions token
+// ids) and keeps what backward needs. Heads are computed on demand by the
+// Pass methods. It panics on an empty or over-long sequence or an
+// out-of-range token: callers validate data first.
+func (m *Model) Forward(seqs [][]int, mode Mode) *Pass { return m.forward(seqs, mode, true, nil) }
+
+// forward with keep=false is inference only: every block reuses one set of
+// activation buffers and two residual streams, so memory does not grow
+// with depth; such a Pass cannot run backward. onQKV, when set, sees each
+// block's q|k|v rows as soon as they exist (the KV cache's prefill).
+func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p *Pass, qkv []float32)) *Pass {
+	c := m.Config
+	C, F, H, L := c.NEmbd, c.Inner(), c.NHead, c.NLayer
+	p := &Pass{m: m, seqs: seqs, mode: mode, keep: keep}
+	p.offs = make([]int, len(seqs)+1)
+	p.attOffs = make([]int, len(seqs)+1)
+	for b, s := range seqs {
+		if len(s) == 0 || len(s) > c.NPositions {
+			panic(fmt.Sprintf("model.Forward: sequence %d has %d tokens (want 1…%d)", b, len(s), c.NPositions))
+		}
+		for _, t := range s {
+			if t < 0 || t >= c.VocabSize {
+				panic(fmt.Sprintf("model.Forward: sequence %d has token %d outside vocab [0,%d)", b, t, c.VocabSize))
+			}
+		}
+		p.offs[b+1] = p.offs[b] + len(s)
+		p.attOffs[b+1] = p.attOffs[b] + H*len(s)*len(s)
+	}
+	n, na := p.offs[len(seqs)], p.attOffs[len(seqs)]
+	p.n = n
+	train := mode.Train
+	ws := &m.ws
+	ws.gen++
+	p.gen = ws.gen
+
+	// Embeddings: wte[token] + wpe[position], positions from 0 per sequence.
+	if len(ws.resid) != L+1 {
+		ws.resid = make([][]float32, L+1)
+		ws.layers = make([]layerActs, L)
+	}
+	// resid[l] is block l's input; without keep, blocks alternate between
+	// resid[0] and resid[1].
+	residIdx := func(l int) int {
+		if keep {
+			return l
+		}
+		return l % 2
+	}
+	for i := range ws.resid {
+		if keep || i < 2 {
+			ws.resid[i] = grow(ws.resid[i], n*C)
+		}
+	}
+	x := ws.resid[0]
+	parallel.Jobs(len(seqs), func(_, b int) {
+		for t, tok := range seqs[b] {
+			xi := x[(p.offs[b]+t)*C : (p.offs[b]+t+1)*C]
+			te := m.wte.W[tok*C : (tok+1)*C]
+			pe := m.wpe.W[t*C : (t+1)*C]
+			for j := range xi {
+				xi[j] = te[j] + pe[j]
+			}
+		}
+	})
+	if train && c.EmbdPdrop > 0 {
+		ws.embMask = grow(ws.embMask, n*C)
+		fillDropout(ws.embMask, n, C, c.EmbdPdrop, mode.Seed, 1)
+		mulInto(x, x, ws.embMask)
+	}
+	ws.tmp = grow(ws.tmp, n*C)
+	for l := 0; l < L; l++ {
+		la := &ws.layers[0]
+		if keep {
+			la = &ws.layers[l]
+		}
+		in := ws.resid[residIdx(l)]
+		la.ln1 = grow(la.ln1, n*C)
+		la.ln1Mean, la.ln1Rstd = grow(la.ln1Mean, n), grow(la.ln1Rstd, n)
+		la.qkv = grow(la.qkv, n*3*C)
+		la.att = grow(la.att, na)
+		la.atty = grow(la.atty, n*C)
+		la.res2 = grow(la.res2, n*C)
+		la.ln2 = grow(la.ln2, n*C)
+		la.ln2Mean, la.ln2Rstd = grow(la.ln2Mean, n), grow(la.ln2Rstd, n)
+		la.fch, la.fchGelu = grow(la.fch, n*F), grow(la.fchGelu, n*F)
+		var geluGrad []float32 // gelu' is only needed by backward
+		if keep {
+			la.geluGrad = grow(la.geluGrad, n*F)
+			geluGrad = la.geluGrad
+		}
+		site := uint64(16 + 4*l)
+		// Dropout masks are drawn per (seed, site, row): the order in which
+		// they are filled does not matter.
+		var mask1, mask2 []float32
+		if train && c.ResidPdrop > 0 {
+			la.mask1, la.mask2 = grow(la.mask1, n*C), grow(la.mask2, n*C)
+			fillDropout(la.mask1, n, C, c.ResidPdrop, mode.Seed, site+1)
+			fillDropout(la.mask2, n, C, c.ResidPdrop, mode.Seed, site+2)
+			mask1, mask2 = la.mask1, la.mask2
+		}
+		m.block(l, n, in, ws.resid[residIdx(l+1)], ws.tmp, la, geluGrad, mask1, mask2, func() {
+			if onQKV != nil {
+				onQKV(l, p, la.qkv)
+			}
+			if train && c.AttnPdrop > 0 {
+				la.attMask = grow(la.attMask, na)
+			}
+			m.attentionForward(p, la, site)
+		})
+	}
+	ws.lnf = grow(ws.lnf, n*C)
+	ws.lnfMean, ws.lnfRstd = grow(ws.lnfMean, n), grow(ws.lnfRstd, n)
+	layerNormForward(ws.lnf, ws.lnfMean, ws.lnfRstd, ws.resid[residIdx(L)], m.lnfW.W, m.lnfB.W, n, C, c.LayerNormEps)
+	return p
+}
+
+// block is transformer block l over n packed rows, the one implementation
+// that training, scoring and generation share: in → out through la's
+// buffers (each at least n rows; tmp n×C scratch). attend computes la.atty
+// from la.qkv (full causal attention over packed sequences, or one new
+// row against the KV cache). geluGrad (backward's gelu'), mask1 and mask2
+// (residual dropout) may be nil. out may alias in, and la.res2 may alias
+// both (generation updates the residual stream in place).
+func (m *Model) block(l, n int, in, out, tmp []float32, la *layerActs, geluGrad, mask1, mask2 []float32, attend func()) {
+	c := m.Config
+	C, F := c.NEmbd, c.Inner()
+	lp := &m.layers[l]
+	layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, in, lp.ln1W.W, lp.ln1B.W, n, C, c.LayerNormEps)
+	linearForward(la.qkv, la.ln1, lp.attnW.W, lp.attnB.W, n, C, 3*C)
+	attend()
+	linearForward(tmp, la.atty, lp.attnProjW.W, lp.attnProjB.W, n, C, C)
+	residualAdd(la.res2[:n*C], in, tmp, mask1)
+	layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, lp.ln2W.W, lp.ln2B.W, n, C, c.LayerNormEps)
+	linearForward(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, n, C, F)
+	geluForward(la.fchGelu[:n*F], geluGrad, la.fch[:n*F])
+	linearForward(tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, n, F, C)
+	residualAdd(out[:n*C], la.res2, tmp, mask2)
+}
+
+// scratchFor returns per-worker scratch of at least k floats each.
+func (ws *workspace) scratchFor(k int) [][]float32 {
+	w := runtime.GOMAXPROCS(0)
+	for len(ws.scratch) < w {
+		ws.scratch = append(ws.scratch, nil)
+	}
+	for i := 0; i < w; i++ {
+		ws.scratch[i] = grow(ws.scratch[i], k)
+	}
+	return ws.scratch
+}
+
+// attentionForward: for every (sequence, head), S = q·kᵀ/sqrt(hd) with the
+// causal mask, P = softmax(S) (saved), y = dropout(P)·v into atty.
+func (m *Model) attentionForward(p *Pass, la *layerActs, site uint64) {
+	c := m.Config
+	C, H, hd := c.NEmbd, c.NHead, c.HeadDim()
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	dropP := float32(0)
+	if p.mode.Train {
+		dropP = c.AttnPdrop
+	}
+	maxT := 0
+	for _, s := range p.seqs {
+		maxT = max(maxT, len(s))
+	}
+	var scratch [][]float32
+	if dropP > 0 {
+		scratch = m.ws.scratchFor(maxT * maxT)
+	}
+	parallel.Jobs(len(p.seqs)*H, func(w, job int) {
+		b, h := job/H, job%H
+		T, off := len(p.seqs[b]), p.offs[b]
+		q := la.qkv[off*3*C+h*hd:]
+		k := la.qkv[off*3*C+C+h*hd:]
+		v := la.qkv[off*3*C+2*C+h*hd:]
+		P := la.att[p.attOffs[b]+h*T*T : p.attOffs[b]+(h+1)*T*T]
+		y := la.atty[off*C+h*hd:]
+		src := P
+		var mask []float32
+		if dropP > 0 {
+			mask = la.attMask[p.attOffs[b]+h*T*T : p.attOffs[b]+(h+1)*T*T]
+			fillAttnDropout(mask, T, dropP, p.mode.Seed, site, uint64(job))
+			src = scratch[w][:T*T]
+		}
+		// Causal blocks of rows: rows r0:r1 only see keys 0:r1, so the
+		// upper-right blocks are never computed (about 40% fewer flops).
+		for r0 := 0; r0 < T; r0 += attnBlock {
+			r1 := min(r0+attnBlock, T)
+			gemm.Sgemm(false, true, r1-r0, r1, hd, scale, q[r0*3*C:], 3*C, k, 3*C, 0, P[r0*T:], T)
+			for i := r0; i < r1; i++ {
+				softmaxCausalRow(P[i*T:(i+1)*T], i)
+			}
+			if mask != nil {
+				for i := r0; i < r1; i++ {
+					pr, mr, dr := P[i*T:i*T+i+1], mask[i*T:i*T+i+1], src[i*T:(i+1)*T]
+					for j, v := range pr {
+						dr[j] = v * mr[j]
+					}
+					clear(dr[i+1:])
+				}
+			}
+			gemm.Sgemm(false, false, r1-r0, hd, r1, 1, src[r0*T:], T, v, 3*C, 0, y[r0*C:], C)
+		}
+	})
+}
+
+// attnBlock is the row-block size of the causal attention matmuls (a
+// variable so tests can make blocks small enough to exercise several).
+var attnBlock = 32
+
+// softmaxCausalRow turns row i of the score matrix into probabilities over
+// columns 0…i and zeroes the masked columns (HF fills them with the dtype
+// minimum, whose exp is 0).
+func softmaxCausalRow(row []float32, i int) {
+	live := row[:i+1]
+	mx, ok := maxVec(live)
+	if !ok {
+		mx = live[0]
+		for _, v := range live[1:] {
+			mx = max(mx, v)
+		}
+	}
+	inv := 1 / expSum(live, mx)
+	if !scaleVec(live, inv) {
+		for j := range live {
+			live[j] *= inv
+		}
+	}
+	clear(row[i+1:])
+}
+
+// fillAttnDropout fills the causal part (j <= i) of one T×T attention
+// block's mask from one stream; the rest is never read.
+func fillAttnDropout(mask []float32, T int, p float32, seed, site, row uint64) {
+	scale, thr := 1/(1-p), dropThreshold(p)
+	r := newRNG(seed, site, row)
+	for i := 0; i < T; i++ {
+		fillKeep(mask[i*T:i*T+i+1], &r, thr, scale)
+	}
+}
+
+// check panics when a newer pass has overwritten this one's activations:
+// silently reading them would give another batch's numbers.
+func (p *Pass) check() {
+	if p.gen != p.m.ws.gen {
+		panic("model: Pass used after a later Forward/Rewards/TokenLogProbs/Generate on the same model")
+	}
+}
+
+// lastRow is the packed row of sequence b's last token: the reward is
+// pooled there (HF pools at the last non-pad token).
+func (p *Pass) lastRow(b int) int { return p.offs[b+1] - 1 }
+
+// Features returns, per sequence, the last token's hidden state after ln_f:
+// what the reward head sees (for linear probing). Views into the pass's
+// buffers: copy them to keep them past the next Forward.
+func (p *Pass) Features() [][]float32 {
+	p.check()
+	C := p.m.Config.NEmbd
+	out := make([][]float32, len(p.seqs))
+	for b := range p.seqs {
+		r := p.lastRow(b)
+		out[b] = p.m.ws.lnf[r*C : (r+1)*C : (r+1)*C]
+	}
+	return out
+}
+
+// Rewards returns score·h_last per sequence. It panics without a reward
+// head.
+func (p *Pass) Rewards() []float32 {
+	if p.rewards != nil {
+		return p.rewards
+	}
+	p.check()
+	m := p.m
+	if m.score == nil {
+		panic("model: Rewards on a model without score.weight (call AsRewardModel)")
+	}
+	C := m.Config.NEmbd
+	out := make([]float32, len(p.seqs))
+	for b := range p.seqs {
+		r := p.lastRow(b)
+		h := m.ws.lnf[r*C : (r+1)*C]
+		var s float32
+		for j, v := range h {
+			s += v * m.score.W[j]
+		}
+		out[b] = s
+	}
+	p.rewards = out
+	return out
+}
+
+// TokenLogProbs returns out[b][t] = log p(seqs[b][t+1] | seqs[b][:t+1])
+// under the tied LM head (logits = h·wteᵀ, divided by the pass's
+// Mode.Temperature), len(seqs[b])-1 values per sequence.
+func (p *Pass) TokenLogProbs() [][]float32 {
+	if p.logprobs != nil {
+		return p.logprobs
+	}
+	p.check()
+	m := p.m
+	C, V := m.Config.NEmbd, m.Config.VocabSize
+	p.lse = make([]float32, p.n)
+	tgt := make([]float32, p.n) // logit of the next token (0 on last rows)
+	next := p.nextTokens()
+	m.ws.logits = grow(m.ws.logits, lmChunk*V)
+	for r0 := 0; r0 < p.n; r0 += lmChunk {
+		r1 := min(r0+lmChunk, p.n)
+		R := r1 - r0
+		lg := m.ws.logits[:R*V]
+		gemm.Sgemm(false, true, R, V, C, p.mode.invTemp(), m.ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
+		parallel.Range(R, 8, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := lg[i*V : (i+1)*V]
+				if t := next[r0+i]; t >= 0 {
+					tgt[r0+i] = row[t]
+				}
+				p.lse[r0+i] = logSumExp(row) // overwrites row
+			}
+		})
+	}
+	out := make([][]float32, len(p.seqs))
+	for b, s := range p.seqs {
+		o := make([]float32, len(s)-1)
+		for t := range o {
+			r := p.offs[b] + t
+			o[t] = tgt[r] - p.lse[r]
+		}
+		out[b] = o
+	}
+	p.logprobs = out
+	return out
+}
+
+// nextTokens maps each packed row to the token that follows it, or -1 on a
+// sequence's last row.
+func (p *Pass) nextTokens() []int {
+	next := make([]int, p.n)
+	for b, s := range p.seqs {
+		for t := range s {
+			if t+1 < len(s) {
+				next[p.offs[b]+t] = s[t+1]
+			} else {
+				next[p.offs[b]+t] = -1
+			}
+		}
+	}
+	return next
+}
+
+// logSumExp returns log Σ exp(row); row is overwritten with exp(row-max).
+func logSumExp(row []float32) float32 {
+	mx, ok := maxVec(row)
+	if !ok {
+		mx = row[0]
+		for _, v := range row[1:] {
+			mx = max(mx, v)
+		}
+	}
+	return mx + float32(math.Log(float64(expSum(row, mx))))
+}
+
+// Logits returns the LM-head logits of sequence b after its token t
+// (predicting token t+1): h·wteᵀ, a fresh slice of vocab_size.
+func (p *Pass) Logits(b, t int) []float32 {
+	p.check()
+	m := p.m
+	C, V := m.Config.NEmbd, m.Config.VocabSize
+	r := p.offs[b] + t
+	out := make([]float32, V)
+	gemm.Sgemm(false, true, 1, V, C, 1, m.ws.lnf[r*C:], C, m.wte.W, C, 0, out, V)
+	return out
+}
+
+// maxBatchTokens bounds the tokens in one internal inference batch, so
+// activation memory stays modest whatever the caller passes (a variable
+// for tests).
+var maxBatchTokens = 8192
+
+// chunks splits seqs into consecutive batches of at most maxBatchTokens.
+func chunks(seqs [][]int) [][2]int {
+	var out [][2]int
+	lo, tok := 0, 0
+	for i, s := range seqs {
+		if tok+len(s) > maxBatchTokens && i > lo {
+			out = append(out, [2]int{lo, i})
+			lo, tok = i, 0
+		}
+		tok += len(s)
+	}
+	if lo < len(seqs) {
+		out = append(out, [2]int{lo, len(seqs)})
+	}
+	return out
+}
+
+// Rewards scores seqs in eval mode (no dropout), batching internally. A
+// sequence the model cannot take is an error (see CheckSeqs); so is a model
+// without a reward head.
+func (m *Model) Rewards(seqs [][]int) ([]float32, error) {
+	if !m.HasRewardHead() {
+		return nil, fmt.Errorf("model: not a reward model (no score.weight)")
+	}
+	if err := m.CheckSeqs(seqs); err != nil {
+		return nil, err
+	}
+	out := make([]float32, 0, len(seqs))
+	for _, c := range chunks(seqs) {
+		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false, nil).Rewards()...)
+	}
+	return out, nil
+}
+
+// TokenLogProbs is Pass.TokenLogProbs in eval mode, batched internally.
+func (m *Model) TokenLogProbs(seqs [][]int) ([][]float32, error) {
+	if err := m.CheckSeqs(seqs); err != nil {
+		return nil, err
+	}
+	out := make([][]float32, 0, len(seqs))
+	for _, c := range chunks(seqs) {
+		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{}, false, nil).TokenLogProbs()...)
+	}
+	return out, nil
+}

@@ -1,0 +1,313 @@
+// Package rmeval evaluates reward models the way the WARM paper does:
+// pairwise accuracy on the training labels (clean and corrupted), on ID
+// validation and on OOD pairs, for each member, for the prediction
+// ensemble (ENS) and for the weight average (WA) of the first M members;
+// linear mode connectivity along (1−λ)·a + λ·b; and greedy soups.
+package rmeval
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/prefdata"
+	"github.com/warm-rm/warm/kit/reward"
+	"github.com/warm-rm/warm/kit/stats"
+)
+
+// Split is a named set of tokenized pairs.
+type Split struct {
+	Name  string
+	Pairs []reward.Pair
+}
+
+// The standard split names.
+const (
+	TrainClean     = "train_clean"     // training pairs whose label was kept
+	TrainCorrupted = "train_corrupted" // training pairs whose label was swapped: accuracy here is memorisation
+	Val            = "val"             // ID validation (clean labels)
+	OOD            = "ood"             // shifted policy, other prompt source
+	Human          = "human"           // human-labelled review pairs (prefgen.HumanPairs): real-world OOD
+)
+
+// LoadSplits reads the JSONL files that exist among train, val, ood and
+// human ("" skips one) and tokenizes them. The training file is split by its
+// corrupted flags; maxTrain > 0 keeps at most that many pairs of each
+// training part (evenly spaced), since scoring all of them is the slowest
+// part of an evaluation.
+func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood, human string, maxTrain int) ([]Split, error) {
+	var out []Split
+	add := func(name, path string, keep func(prefdata.Row) bool, limit int) error {
+		if path == "" {
+			return nil
+		}
+		rows, err := prefdata.ReadPairs(path) // JSONL or Parquet
+		if errors.Is(err, prefdata.ErrNoRows) {
+			return nil // an empty split is left out, as a missing one
+		}
+		if err != nil {
+			return err
+		}
+		var kept []prefdata.Row
+		for _, r := range rows {
+			if keep == nil || keep(r) {
+				kept = append(kept, r)
+			}
+		}
+		kept = thin(kept, limit)
+		if len(kept) == 0 {
+			return nil
+		}
+		ps, err := reward.TokenizePairs(tok, kept, maxLen)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, Split{Name: name, Pairs: ps})
+		return nil
+	}
+	if err := add(TrainClean, train, func(r prefdata.Row) bool { return !r.Corrupted }, maxTrain); err != nil {
+		return nil, err
+	}
+	if err := add(TrainCorrupted, train, func(r prefdata.Row) bool { return r.Corrupted }, maxTrain); err != nil {
+		return nil, err
+	}
+	if err := add(Val, val, nil, 0); err != nil {
+		return nil, err
+	}
+	if err := add(OOD, ood, nil, 0); err != nil {
+		return nil, err
+	}
+	if err := add(Human, human, nil, 0); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// thin keeps at most n evenly spaced rows (n <= 0: all).
+func thin(rows []prefdata.Row, n int) []prefdata.Row {
+	if n <= 0 || len(rows) <= n {
+		return rows
+	}
+	out := make([]prefdata.Row, n)
+	for i := range out {
+		out[i] = rows[i*len(rows)/n]
+	}
+	return out
+}
+
+// Metrics are one model's results on one split.
+type Metrics struct {
+	N          int     `json:"n"`
+	Acc        float64 `json:"acc"`      // pairwise accuracy, a tie counts half
+	TieRate    float64 `json:"tie_rate"` // fraction of exact ties
+	Loss       float64 `json:"loss"`     // Bradley-Terry loss, mean −log σ(r_c − r_r)
+	MeanReward float64 `json:"mean_reward"`
+	StdReward  float64 `json:"std_reward"`
+	MeanMargin float64 `json:"mean_margin"` // mean r_c − r_r
+	ECE        float64 `json:"ece"`         // expected calibration error of σ(r_c − r_r), 10 bins
+}
+
+// Score computes Metrics from the rewards of the chosen and rejected texts.
+func Score(rc, rr []float32) Metrics {
+	c, r := stats.Float64s(rc), stats.Float64s(rr)
+	acc, ties := stats.PairAccuracy(c, r)
+	all := append(append([]float64(nil), c...), r...)
+	mean, std := stats.MeanStd(all)
+	var loss, margin float64
+	for i := range c {
+		d := c[i] - r[i]
+		loss -= stats.LogSigmoid(d)
+		margin += d
+	}
+	n := float64(len(c))
+	return Metrics{N: len(c), Acc: acc, TieRate: ties, Loss: loss / n, MeanReward: mean, StdReward: std,
+		MeanMargin: margin / n, ECE: stats.ECE(c, r, 10)}
+}
+
+// rewards holds one model's rewards on every split: [split] → (rc, rr).
+type rewards map[string][2][]float32
+
+func scoreSplits(m model.RewardModel, splits []Split) (rewards, error) {
+	out := rewards{}
+	for _, s := range splits {
+		rc, rr, err := reward.PairRewards(m, s.Pairs)
+		if err != nil {
+			return nil, fmt.Errorf("split %s: %w", s.Name, err)
+		}
+		out[s.Name] = [2][]float32{rc, rr}
+	}
+	return out, nil
+}
+
+// evalSplits is the metrics of m on every split.
+func evalSplits(m model.RewardModel, splits []Split) (map[string]Metrics, error) {
+	r, err := scoreSplits(m, splits)
+	if err != nil {
+		return nil, err
+	}
+	return metricsOf(r), nil
+}
+
+func metricsOf(r rewards) map[string]Metrics {
+	out := map[string]Metrics{}
+	for name, v := range r {
+		out[name] = Score(v[0], v[1])
+	}
+	return out
+}
+
+// Entry is one evaluated reward: a member, ENS of M, or WA of M.
+type Entry struct {
+	Name    string             `json:"name"`
+	Kind    string             `json:"kind"` // "member", "ens", "wa", "soup"
+	M       int                `json:"m"`    // members combined (1 for a member)
+	Members []string           `json:"members,omitempty"`
+	Splits  map[string]Metrics `json:"splits"`
+}
+
+// Result is what `warm eval` writes.
+type Result struct {
+	Order   []string           `json:"order"`   // members in the order ENS/WA take them
+	RankBy  string             `json:"rank_by"` // split used to order the members ("" = as given)
+	Entries []Entry            `json:"entries"`
+	Summary map[string]Summary `json:"summary"` // per split
+	Soup    *SoupResult        `json:"soup,omitempty"`
+	// PerPair[split][model] is each model's correctness on every pair of
+	// the split, in the split's order: '1' chosen above rejected, '0'
+	// below, '=' a tie (stats.EncodeCorrect). The claims table's paired
+	// intervals are computed from it (docs/report.md).
+	PerPair map[string]map[string]string `json:"per_pair,omitempty"`
+	// Diagnostics of the shared init and the members (issue 16.1); filled
+	// by Run when it knows the init and the training run.
+	Diagnostics *Diagnostics `json:"diagnostics,omitempty"`
+}
+
+// perPair records the correctness strings of model name from its rewards.
+func (r *Result) perPair(name string, rw rewards) {
+	if r.PerPair == nil {
+		r.PerPair = map[string]map[string]string{}
+	}
+	for sp, v := range rw {
+		if r.PerPair[sp] == nil {
+			r.PerPair[sp] = map[string]string{}
+		}
+		r.PerPair[sp][name] = Correct(v[0], v[1])
+	}
+}
+
+// Correct is the per-pair correctness string of rewards of the chosen and
+// rejected texts (stats.EncodeCorrect of stats.PairCorrect).
+func Correct(rc, rr []float32) string {
+	return stats.EncodeCorrect(stats.PairCorrect(stats.Float64s(rc), stats.Float64s(rr)))
+}
+
+// Summary is the comparison the paper's tables make, per split.
+type Summary struct {
+	MemberMean float64         `json:"member_mean"`
+	MemberStd  float64         `json:"member_std"`
+	BestMember float64         `json:"best_member"` // the member ranked first
+	ENS        map[int]float64 `json:"ens"`         // accuracy by M
+	WA         map[int]float64 `json:"wa"`
+}
+
+// Compare evaluates the members, then ENS and WA of the first M members
+// for M = 2…len(members), after ordering the members by their accuracy on
+// the rankBy split (descending; "" keeps the given order). The paper ranks
+// by OOD accuracy; ranking by ID validation avoids peeking at OOD.
+func Compare[M model.RewardModel](members []M, names []string, splits []Split, rankBy string, log func(string)) (*Result, error) {
+	if len(members) != len(names) {
+		return nil, fmt.Errorf("%d members, %d names", len(members), len(names))
+	}
+	per := make([]rewards, len(members))
+	res := &Result{RankBy: rankBy, Summary: map[string]Summary{}}
+	for i, m := range members {
+		log(fmt.Sprintf("scoring %s", names[i]))
+		var err error
+		if per[i], err = scoreSplits(m, splits); err != nil {
+			return nil, fmt.Errorf("%s: %w", names[i], err)
+		}
+	}
+	order := make([]int, len(members))
+	for i := range order {
+		order[i] = i
+	}
+	if rankBy != "" {
+		if _, ok := per[0][rankBy]; !ok {
+			return nil, fmt.Errorf("cannot rank by split %q: not evaluated", rankBy)
+		}
+		acc := make([]float64, len(members))
+		for i := range members {
+			acc[i] = metricsOf(rewards{rankBy: per[i][rankBy]})[rankBy].Acc
+		}
+		sortByDesc(order, acc)
+	}
+	for _, i := range order {
+		res.Order = append(res.Order, names[i])
+		res.Entries = append(res.Entries, Entry{Name: names[i], Kind: "member", M: 1, Splits: metricsOf(per[i])})
+		res.perPair(names[i], per[i])
+	}
+	for M := 2; M <= len(members); M++ {
+		idx := order[:M]
+		sel := make([]string, M)
+		ens := rewards{}
+		for _, s := range splits {
+			var rc, rr [][]float32
+			for k, i := range idx {
+				sel[k] = names[i]
+				rc = append(rc, per[i][s.Name][0])
+				rr = append(rr, per[i][s.Name][1])
+			}
+			mc, _ := reward.MeanStd(rc)
+			mr, _ := reward.MeanStd(rr)
+			ens[s.Name] = [2][]float32{mc, mr}
+		}
+		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("ENS M=%d", M), Kind: "ens", M: M, Members: sel, Splits: metricsOf(ens)})
+		res.perPair(fmt.Sprintf("ENS M=%d", M), ens)
+		ms := make([]model.RewardModel, M)
+		for k, i := range idx {
+			ms[k] = members[i]
+		}
+		wa, err := reward.AverageModels(ms)
+		if err != nil {
+			return nil, err
+		}
+		log(fmt.Sprintf("scoring WA of %d members", M))
+		waR, err := scoreSplits(wa, splits)
+		if err != nil {
+			return nil, err
+		}
+		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("WA M=%d", M), Kind: "wa", M: M, Members: sel, Splits: metricsOf(waR)})
+		res.perPair(fmt.Sprintf("WA M=%d", M), waR)
+	}
+	for _, s := range splits {
+		sum := Summary{ENS: map[int]float64{}, WA: map[int]float64{}}
+		var accs []float64
+		for _, e := range res.Entries {
+			a := e.Splits[s.Name].Acc
+			switch e.Kind {
+			case "member":
+				accs = append(accs, a)
+			case "ens":
+				sum.ENS[e.M] = a
+			case "wa":
+				sum.WA[e.M] = a
+			}
+		}
+		sum.MemberMean, sum.MemberStd = stats.MeanStd(accs)
+		if len(accs) == 1 {
+			sum.MemberStd = 0
+		}
+		sum.BestMember = accs[0]
+		res.Summary[s.Name] = sum
+	}
+	return res, nil
+}
+
+// nan-safe formatting for tables.
+func pct(x float64) string {
+	if math.IsNaN(x) {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", 100*x)
+}

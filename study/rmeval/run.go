@@ -1,0 +1,341 @@
+package rmeval
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/reward"
+)
+
+// Options are one `warm eval` run. Models come from Models, the member-*
+// directories of Run, or (Ladder) a --ladder training run's rungs.
+type Options struct {
+	Models      []string // reward-model directories
+	Run         string   // a training run: its member-* directories are added
+	Ladder      string   // a --ladder training run: interpolate its rungs
+	Interpolate bool     // interpolate the two Models
+	Steps       int      // interpolation points in [0, 1]
+
+	DataDir                string // train.jsonl, val.jsonl, ood.jsonl, human.jsonl (used when the files below are "")
+	Train, Val, OOD, Human string
+	MaxTrain               int // training pairs scored per part at most (0: all)
+
+	RankBy string // split ranking the members ("" or "none": the given order)
+	Soup   bool   // also a greedy soup
+	Ms     string // M values for the summary, e.g. "2,6" ("": 2 and all)
+
+	// Init is the shared init (the pretrained LM) the members were
+	// fine-tuned from: with Run, eval.json gains the diagnostics of issue
+	// 16.1 (probe accuracy of the init, member distances) and OUT/pilot.json
+	// the interpolation of the two members furthest apart (the LMC pilot,
+	// PilotSteps points on val and OOD).
+	Init       string
+	PilotSteps int // 0: 3 (λ = 0, ½, 1)
+
+	Out string    // directory for eval.json / lmc.json ("": write nothing)
+	Log io.Writer // progress; nil: quiet
+}
+
+// Outcome is what Run computed: Curves for an interpolation or ladder,
+// else Result with the M values of its summary.
+type Outcome struct {
+	Splits []Split
+	Curves []*Curve
+	Result *Result
+	Ms     []int
+}
+
+// MemberModels lists a training run's member-* directories (unfinished
+// .partial ones left out), sorted by name.
+func MemberModels(run string) ([]string, error) {
+	found, err := filepath.Glob(filepath.Join(run, "member-*"))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range found {
+		if !strings.HasSuffix(f, ".partial") {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no member-* directories in %s", run)
+	}
+	return out, nil
+}
+
+// Rung is one pair of the diversity ladder: Name, and the models A and B.
+type Rung struct{ Name, A, B string }
+
+// LadderRungs lists the rungs of the diversity ladder found in a warm
+// train --ladder run, each paired with member-00.
+func LadderRungs(run string) []Rung {
+	base := filepath.Join(run, "member-00")
+	var out []Rung
+	exists := func(d string) bool { _, err := os.Stat(filepath.Join(d, "config.json")); return err == nil }
+	if mid := filepath.Join(base, "mid"); exists(mid) {
+		out = append(out, Rung{"same run", mid, base})
+	}
+	for _, r := range []struct{ name, dir string }{{"data order", "ladder-order"}, {"+ learning rate", "ladder-lr"}, {"+ Baklava", "ladder-baklava"}} {
+		if d := filepath.Join(run, r.dir); exists(d) {
+			out = append(out, Rung{r.name, base, d})
+		}
+	}
+	return out
+}
+
+func (o Options) models() ([]string, error) {
+	models := append([]string(nil), o.Models...)
+	if o.Run != "" {
+		found, err := MemberModels(o.Run)
+		if err != nil {
+			return nil, err
+		}
+		models = append(models, found...)
+		sort.Strings(models)
+	}
+	if o.Ladder != "" {
+		models = []string{filepath.Join(o.Ladder, "member-00")}
+	}
+	if len(models) == 0 {
+		return nil, fmt.Errorf("no models (give MODEL_DIRs, --rm or --ladder)")
+	}
+	if o.Interpolate && len(models) != 2 {
+		return nil, fmt.Errorf("--interpolate needs exactly two models, got %d", len(models))
+	}
+	return models, nil
+}
+
+// splits loads the evaluation data with the first model's tokenizer.
+func (o Options) splits(first string) ([]Split, error) {
+	tok, maxLen, err := reward.LoadInput(first)
+	if err != nil {
+		return nil, err
+	}
+	def := func(flag, name string) string {
+		if flag != "" {
+			return flag
+		}
+		if p := filepath.Join(o.DataDir, name); fileExists(p) {
+			return p
+		}
+		return ""
+	}
+	trainFile := def(o.Train, "train.jsonl")
+	if (o.Interpolate || o.Ladder != "") && o.Train == "" {
+		// An interpolation scores every split at every λ: by default only
+		// the held-out splits, where connectivity is the question.
+		trainFile = ""
+	}
+	humanFile := def(o.Human, "human.jsonl")
+	splits, err := LoadSplits(tok, maxLen, trainFile, def(o.Val, "val.jsonl"), def(o.OOD, "ood.jsonl"), humanFile, o.MaxTrain)
+	if err != nil {
+		return nil, err
+	}
+	if len(splits) == 0 {
+		return nil, fmt.Errorf("no evaluation data found (looked in %s)", o.DataDir)
+	}
+	return splits, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func (o Options) logf(s string) {
+	if o.Log != nil {
+		fmt.Fprintln(o.Log, "warm eval:", s)
+	}
+}
+
+// Run evaluates as o says and writes OUT/lmc.json (interpolation, ladder)
+// or OUT/eval.json (members, ENS, WA, soup).
+func Run(o Options) (*Outcome, error) {
+	models, err := o.models()
+	if err != nil {
+		return nil, err
+	}
+	splits, err := o.splits(models[0])
+	if err != nil {
+		return nil, err
+	}
+	if o.Out != "" {
+		if err := os.MkdirAll(o.Out, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if o.Interpolate || o.Ladder != "" {
+		var rungs []Rung
+		if o.Interpolate {
+			rungs = []Rung{{"a-b", models[0], models[1]}}
+		} else {
+			rungs = LadderRungs(o.Ladder)
+		}
+		curves, err := o.interpolate(rungs, splits)
+		if err != nil {
+			return nil, err
+		}
+		if o.Out != "" {
+			if err := atomicfile.WriteJSON(filepath.Join(o.Out, "lmc.json"), curves); err != nil {
+				return nil, err
+			}
+		}
+		return &Outcome{Splits: splits, Curves: curves}, nil
+	}
+	res, ms, err := o.compare(models, splits)
+	if err != nil {
+		return nil, err
+	}
+	if o.Init != "" && o.Run != "" {
+		if err := o.diagnostics(res, models, splits); err != nil {
+			return nil, err
+		}
+	}
+	if o.Out != "" {
+		if err := atomicfile.WriteJSON(filepath.Join(o.Out, "eval.json"), res); err != nil {
+			return nil, err
+		}
+	}
+	return &Outcome{Splits: splits, Result: res, Ms: ms}, nil
+}
+
+func (o Options) interpolate(rungs []Rung, splits []Split) ([]*Curve, error) {
+	var curves []*Curve
+	for _, p := range rungs {
+		a, err := model.Load(p.A)
+		if err != nil {
+			return nil, err
+		}
+		b, err := model.Load(p.B)
+		if err != nil {
+			return nil, err
+		}
+		o.logf("interpolating " + p.Name)
+		c, err := Interpolate(a, b, splits, o.Steps)
+		if err != nil {
+			return nil, err
+		}
+		c.Name, c.A, c.B = p.Name, p.A, p.B
+		curves = append(curves, c)
+	}
+	return curves, nil
+}
+
+func (o Options) compare(models []string, splits []Split) (*Result, []int, error) {
+	var ms []model.RewardModel
+	var names []string
+	for _, d := range models {
+		m, err := reward.Load(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		ms = append(ms, m)
+		names = append(names, filepath.Base(d))
+	}
+	rb := o.RankBy
+	if rb == "none" {
+		rb = ""
+	}
+	res, err := Compare(ms, names, splits, rb, o.logf)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Soup && len(ms) > 1 {
+		by := rb
+		if by == "" {
+			by = Val
+		}
+		gs := make([]*model.Model, len(ms))
+		for i, m := range ms {
+			g, ok := m.(*model.Model)
+			if !ok {
+				return nil, nil, fmt.Errorf("--soup: %s is not a GPT-2 model; soups of other families are not supported (merge with warm merge)", models[i])
+			}
+			gs[i] = g
+		}
+		if res.Soup, err = GreedySoup(gs, names, splits, by); err != nil {
+			return nil, nil, err
+		}
+	}
+	mlist, err := summaryMs(o.Ms, len(ms))
+	return res, mlist, err
+}
+
+// summaryMs parses the M values of the summary ("": 2 and all).
+func summaryMs(s string, n int) ([]int, error) {
+	mlist := []int{2, n}
+	if s != "" {
+		mlist = nil
+		for _, f := range strings.Split(s, ",") {
+			v, err := strconv.Atoi(f)
+			if err != nil || v < 2 || v > n {
+				return nil, fmt.Errorf("--m %q: want M values in 2..%d", f, n)
+			}
+			mlist = append(mlist, v)
+		}
+	}
+	if n < 2 {
+		mlist = nil
+	} else if n == 2 {
+		mlist = []int{2}
+	}
+	return mlist, nil
+}
+
+// diagnostics fills res.Diagnostics and, with Out, writes the LMC pilot
+// (the two members furthest apart, interpolated on val and OOD) to
+// OUT/pilot.json.
+func (o Options) diagnostics(res *Result, dirs []string, splits []Split) error {
+	byName := map[string]string{}
+	for _, d := range dirs {
+		byName[filepath.Base(d)] = d
+	}
+	var ms []*model.Model
+	var names, ordered []string
+	for _, n := range res.Order {
+		m, err := model.Load(byName[n])
+		if err != nil {
+			return err
+		}
+		ms = append(ms, m)
+		names = append(names, n)
+		ordered = append(ordered, byName[n])
+	}
+	d, err := diagnose(o.Init, o.Run, ordered, names, ms, splits, o.logf)
+	if err != nil {
+		return err
+	}
+	res.Diagnostics = d
+	if d.Pilot == nil || o.Out == "" {
+		return nil
+	}
+	var held []Split
+	for _, s := range splits {
+		if s.Name == Val || s.Name == OOD {
+			held = append(held, s)
+		}
+	}
+	steps := o.PilotSteps
+	if steps < 3 {
+		steps = 3
+	}
+	idx := map[string]int{}
+	for i, n := range names {
+		idx[n] = i
+	}
+	o.logf(fmt.Sprintf("LMC pilot: %s ↔ %s (distance %.3g)", d.Pilot.A, d.Pilot.B, d.Pilot.Distance))
+	c, err := Interpolate(ms[idx[d.Pilot.A]], ms[idx[d.Pilot.B]], held, steps)
+	if err != nil {
+		return err
+	}
+	c.Name, c.A, c.B = d.Pilot.A+" ↔ "+d.Pilot.B, byName[d.Pilot.A], byName[d.Pilot.B]
+	return atomicfile.WriteJSON(filepath.Join(o.Out, "pilot.json"), c)
+}

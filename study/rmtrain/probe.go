@@ -1,0 +1,166 @@
+package rmtrain
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+
+	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/reward"
+	"github.com/warm-rm/warm/kit/safetensors"
+)
+
+// Features runs the frozen body once over every pair and returns the pooled
+// last-token features (after ln_f) of chosen and rejected texts: with the
+// body frozen and no dropout they never change, so linear probing needs
+// only this one pass.
+func Features(m *model.Model, pairs []reward.Pair, batch int) (fc, fr [][]float32) {
+	fc = make([][]float32, len(pairs))
+	fr = make([][]float32, len(pairs))
+	for lo := 0; lo < len(pairs); lo += batch {
+		hi := min(lo+batch, len(pairs))
+		seqs := make([][]int, 0, 2*(hi-lo))
+		for _, p := range pairs[lo:hi] {
+			seqs = append(seqs, p.Chosen)
+		}
+		for _, p := range pairs[lo:hi] {
+			seqs = append(seqs, p.Rejected)
+		}
+		f := m.Forward(seqs, model.Mode{}).Features()
+		for i := lo; i < hi; i++ {
+			fc[i] = append([]float32(nil), f[i-lo]...)
+			fr[i] = append([]float32(nil), f[hi-lo+i-lo]...)
+		}
+	}
+	return fc, fr
+}
+
+// ProbeOptions are the linear-probing hyperparameters.
+type ProbeOptions struct {
+	Epochs      int
+	Batch       int
+	LR          float64
+	WeightDecay float64 // L2 on the head, keeps it finite on separable data
+	Center      float64 // reward-centering coefficient (as in BTLoss)
+	Seed        uint64
+}
+
+// Probe fits the scalar head w (r = w·f) on frozen features with the
+// Bradley-Terry loss and Adam, starting from w0. It returns the head and
+// the final training loss and accuracy.
+func Probe(fc, fr [][]float32, margin []float32, w0 []float32, o ProbeOptions) (w []float32, loss, acc float64) {
+	n, d := len(fc), len(w0)
+	w = append([]float32(nil), w0...)
+	m1 := make([]float64, d)
+	m2 := make([]float64, d)
+	g := make([]float64, d)
+	r := rand.New(rand.NewPCG(o.Seed, 0x70726f6265)) // "probe"
+	t := 0
+	for e := 0; e < o.Epochs; e++ {
+		perm := r.Perm(n)
+		for lo := 0; lo < n; lo += o.Batch {
+			idx := perm[lo:min(lo+o.Batch, n)]
+			rc, rr := make([]float32, len(idx)), make([]float32, len(idx))
+			var mg []float32
+			if margin != nil {
+				mg = make([]float32, len(idx))
+			}
+			for k, i := range idx {
+				rc[k], rr[k] = dot(w, fc[i]), dot(w, fr[i])
+				if margin != nil {
+					mg[k] = margin[i]
+				}
+			}
+			_, dc, dr, _ := BTLoss(rc, rr, mg, o.Center)
+			clear(g)
+			for k, i := range idx {
+				for j := range g {
+					g[j] += float64(dc[k])*float64(fc[i][j]) + float64(dr[k])*float64(fr[i][j])
+				}
+			}
+			t++
+			adam(w, g, m1, m2, t, o.LR, o.WeightDecay)
+		}
+	}
+	rc, rr := make([]float32, n), make([]float32, n)
+	for i := range fc {
+		rc[i], rr[i] = dot(w, fc[i]), dot(w, fr[i])
+	}
+	loss, _, _, acc = BTLoss(rc, rr, margin, o.Center)
+	return w, loss, acc
+}
+
+// adam is one AdamW step on a single small vector in float64 (the probe's
+// head has n_embd weights; the model-sized optimiser is package optim).
+func adam(w []float32, g, m1, m2 []float64, t int, lr, wd float64) {
+	const b1, b2, eps = 0.9, 0.999, 1e-8
+	c1 := 1 - pow(b1, t)
+	c2 := 1 - pow(b2, t)
+	for j := range w {
+		m1[j] = b1*m1[j] + (1-b1)*g[j]
+		m2[j] = b2*m2[j] + (1-b2)*g[j]*g[j]
+		wj := float64(w[j]) * (1 - lr*wd)
+		w[j] = float32(wj - lr*(m1[j]/c1)/(sqrt(m2[j]/c2)+eps))
+	}
+}
+
+func dot(a, b []float32) float32 {
+	var s float32
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// HeadAccuracy is the pairwise accuracy of the linear head w on
+// precomputed features (r = w·f; a tie counts half).
+func HeadAccuracy(w []float32, fc, fr [][]float32) float64 {
+	if len(fc) == 0 {
+		return 0
+	}
+	var acc float64
+	for i := range fc {
+		switch rc, rr := dot(w, fc[i]), dot(w, fr[i]); {
+		case rc > rr:
+			acc++
+		case rc == rr:
+			acc += 0.5
+		}
+	}
+	return acc / float64(len(fc))
+}
+
+// ProbeAccuracy is the accuracy of the shared head on body's frozen
+// features (last token after ln_f, no dropout) over pairs: with body the
+// shared init it is the "probe accuracy of the init" the study reports
+// (how much of the task the init's features already carry); with a
+// Baklava body it says how well the one shared head fits that body before
+// fine-tuning. body may be a language model or a reward model: only its
+// transformer is used, and it is not modified.
+func ProbeAccuracy(body *model.Model, head []float32, pairs []reward.Pair) (float64, error) {
+	if len(head) != body.Config.NEmbd {
+		return 0, fmt.Errorf("probe head has %d weights, the body's width is %d", len(head), body.Config.NEmbd)
+	}
+	if len(pairs) == 0 {
+		return 0, fmt.Errorf("probe accuracy: no pairs")
+	}
+	fc, fr := Features(body, pairs, 64)
+	return HeadAccuracy(head, fc, fr), nil
+}
+
+// LoadHead reads the shared probed head a training run saved
+// (RMDIR/probe/head.safetensors, tensor score.weight [1, n_embd]), for
+// ProbeAccuracy in eval.
+func LoadHead(rmDir string) ([]float32, error) {
+	path := filepath.Join(rmDir, "probe", "head.safetensors")
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("probe head: %w", err)
+	}
+	defer f.Close()
+	w, err := f.Float32("score.weight")
+	if err != nil {
+		return nil, fmt.Errorf("probe head %s: %w", path, err)
+	}
+	return w, nil
+}

@@ -1,0 +1,785 @@
+package studyreport
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/warm-rm/warm/internal/runlog"
+	"github.com/warm-rm/warm/kit/stats"
+	"github.com/warm-rm/warm/study/report"
+	"github.com/warm-rm/warm/study/rl"
+	"github.com/warm-rm/warm/study/rmeval"
+)
+
+// Margins of the claims table (docs/power.md explains the sizes that make
+// intervals narrower than these).
+const (
+	// AccMargin is the non-inferiority / equivalence margin for accuracy
+	// differences, in accuracy points: "WA ≥ ENS" holds when the interval
+	// of WA − ENS lies above −1 point; "WA ≈ ENS" when it lies in (−1, +1).
+	// One point is below the paper's smallest reported WA/ENS gap
+	// (0.5–2 points) only at its upper end, so a holds here means "no
+	// worse than one point", not "equal".
+	AccMargin = 1.0
+	// LMCMargin is how far (in points) the midpoint of an interpolation may
+	// fall below the straight line and still count as "at or above it".
+	LMCMargin = 1.0
+)
+
+// Evidence is everything the claims table reads, as plain data, so that
+// any evaluation can feed it (docs/report.md gives the JSON it is read
+// from). Missing parts are nil; their claims say "not tested".
+type Evidence struct {
+	Preset string
+	// Members in the order ENS and WA take them (best first, ranked on
+	// the validation split).
+	Members []string
+	// Correct[split][model] is the per-pair correctness of a model on a
+	// split: 1 right, 0 wrong, ½ a tie; every model has the same pairs in
+	// the same order. Model names are the members and "ENS M=k",
+	// "WA M=k". Nil when eval.json has no per_pair field.
+	Correct map[string]map[string][]float64
+	// Point[split][model] is the accuracy from eval.json's summary: the
+	// fallback when there is no per-pair data (no interval, so
+	// inconclusive).
+	Point map[string]map[string]float64
+	LMC   []LMCRung
+	// Pilot is the LMC pilot: the two members furthest apart in weight
+	// space (eval/pilot.json); nil when not run.
+	Pilot *LMCRung
+	// BoNGold[reward] is the per-prompt expected gold of the best-of-N
+	// pick at N = BoNN, the same prompts in the same order for every
+	// reward; BoNPoint[reward] the mean when per-prompt data is missing.
+	BoNN     int
+	BoNGold  map[string][]float64
+	BoNPoint map[string]float64
+	Duels    []DuelEvidence
+	// RL[reward] has one entry per seed (replicate run).
+	RL map[string][]RLSeed
+}
+
+// LMCRung is one rung of the diversity ladder: per-pair correctness, per
+// split, of the two endpoints (A at λ = 0, B at λ = 1) and of the weight
+// average at λ = ½ (Mid); Point[split] the midpoint − line in accuracy
+// when there is no per-pair data.
+type LMCRung struct {
+	Name      string
+	A, Mid, B map[string][]float64
+	Point     map[string]float64
+}
+
+// DuelEvidence is one head-to-head of two policies: the mean gold of each
+// policy's responses per prompt (averaged over that prompt's samples).
+type DuelEvidence struct {
+	A, B         string
+	GoldA, GoldB []float64
+	// MeanA, MeanB are the fallback means when there is no per-prompt data.
+	MeanA, MeanB float64
+}
+
+// RLSeed is what one RL run (one seed) contributes: the peak of its
+// smoothed gold curve, the smoothed gold at the end, and the KL at the peak.
+type RLSeed struct {
+	PeakGold, EndGold, PeakKL float64
+	// KL and Gold are the run's smoothed curves (rl.SmoothFull, the
+	// peak's window), step by step: the matched-KL comparison reads gold
+	// where each run first reaches a common KL. RawGold is the per-step
+	// gold before smoothing (the hacking test's units). Nil without
+	// metrics.
+	KL, Gold, RawGold []float64
+}
+
+// hackDrop is one run's cross-fitted drop from the gold peak to the end:
+// the peak window is located on the even steps' smoothed gold, and the
+// drop (peak window − end window) is measured on the odd steps, so the
+// noise that picked the peak does not inflate the drop (no winner's
+// curse). se is its standard error with the odd steps as independent
+// units in each window. ok is false for runs shorter than 4 steps.
+func hackDrop(raw []float64, w int) (d, se float64, ok bool) {
+	m := len(raw) / 2
+	if m < 2 {
+		return 0, 0, false
+	}
+	even, odd := make([]float64, m), make([]float64, m)
+	for j := range m {
+		even[j], odd[j] = raw[2*j], raw[2*j+1]
+	}
+	hw := max(1, w/2) // w steps are w/2 even–odd pairs
+	sm := rl.SmoothFull(even, hw)
+	p := 0
+	for j := range sm {
+		if sm[j] >= sm[p] {
+			p = j
+		}
+	}
+	// The same windows as SmoothFull's at points p and m−1.
+	h := min(hw/2, max(0, (m-1)/2))
+	win := func(i int) []float64 {
+		lo := min(max(0, i-h), max(0, m-2*h-1))
+		return odd[lo : lo+2*h+1]
+	}
+	a, b := win(p), win(m-1)
+	ma, va := stats.MeanStd(a)
+	mb, vb := stats.MeanStd(b)
+	if len(a) < 2 {
+		va, vb = 0, 0
+	}
+	return ma - mb, math.Sqrt(va*va/float64(len(a)) + vb*vb/float64(len(b))), true
+}
+
+// hackInterval pools hackDrop over seeds: the mean drop with a normal
+// 95% interval from the seeds' standard errors.
+func hackInterval(runs []RLSeed) stats.Interval {
+	var ds, v float64
+	n := 0
+	for _, r := range runs {
+		d, se, ok := hackDrop(r.RawGold, rl.SmoothWindow(len(r.RawGold)))
+		if !ok {
+			continue
+		}
+		ds += d
+		v += se * se
+		n++
+	}
+	if n == 0 {
+		return notTested
+	}
+	est, se := ds/float64(n), math.Sqrt(v)/float64(n)
+	return stats.Interval{Est: est, Lo: est - stats.Z95*se, Hi: est + stats.Z95*se, N: n, Method: "cross-fitted peak, normal over steps"}
+}
+
+// GoldAtKL is the smoothed gold where the run's smoothed KL first reaches
+// kl (linear between the two steps around the crossing); NaN when it
+// never does.
+func (r RLSeed) GoldAtKL(kl float64) float64 {
+	for i, k := range r.KL {
+		if k < kl {
+			continue
+		}
+		if i == 0 || k == r.KL[i-1] {
+			return r.Gold[i]
+		}
+		t := (kl - r.KL[i-1]) / (k - r.KL[i-1])
+		return r.Gold[i-1] + t*(r.Gold[i]-r.Gold[i-1])
+	}
+	return math.NaN()
+}
+
+// matchedKL is the largest KL every run reaches (the smallest of the
+// runs' largest smoothed KLs): the common budget at which the policies
+// are compared. NaN when a run has no curve.
+func matchedKL(groups ...[]RLSeed) float64 {
+	m := math.Inf(1)
+	for _, g := range groups {
+		for _, r := range g {
+			if len(r.KL) == 0 {
+				return math.NaN()
+			}
+			m = min(m, slices.Max(r.KL))
+		}
+	}
+	if math.IsInf(m, 1) {
+		return math.NaN()
+	}
+	return m
+}
+
+// claims evaluates the paper's claims (WARM.md section 1) on this run.
+func (s *study) claims() ([]report.Claim, error) {
+	ev, err := s.evidence()
+	if err != nil {
+		return nil, err
+	}
+	return Claims(ev), nil
+}
+
+// Claims decides every claim of the paper on ev. Each row's verdict comes
+// from stats.Decide on a 95% interval; rows without the data for an
+// interval are inconclusive (or not tested when the stage did not run).
+func Claims(ev Evidence) []report.Claim {
+	var cs []report.Claim
+	cs = append(cs, lmcClaims(ev)...)
+	cs = append(cs, evalClaims(ev)...)
+	cs = append(cs, bonClaims(ev)...)
+	cs = append(cs, rlClaims(ev)...)
+	return cs
+}
+
+// decide fills a claim's estimate, test, n and verdict from an interval
+// in the claim's display units; format prints one number.
+func decide(c report.Claim, h stats.Hypothesis, iv stats.Interval, format, unit string) report.Claim {
+	// No-break spaces keep "d > -1.0" and "+0.4 [-0.3, +1.1]" on one line
+	// in a narrow table cell.
+	c.Test = strings.ReplaceAll(h.Format(format), " ", nbsp)
+	if math.IsNaN(iv.Est) {
+		c.Verdict = report.VerdictNotTested
+		return c
+	}
+	c.Verdict = stats.Decide(h, iv).String()
+	if iv.Valid() {
+		c.Estimate = fmt.Sprintf(format+nbsp+"["+format+","+nbsp+format+"]", iv.Est, iv.Lo, iv.Hi)
+		c.N = count(iv.N, unit)
+	} else {
+		c.Estimate = fmt.Sprintf(format+" (no interval)", iv.Est)
+		if iv.N > 0 {
+			c.N = count(iv.N, unit)
+		}
+	}
+	return c
+}
+
+const nbsp = "\u00a0"
+
+// count writes "1 seed", "3 seeds" (units are given in the plural).
+func count(n int, unit string) string {
+	if n == 1 {
+		unit = strings.TrimSuffix(unit, "s")
+	}
+	return fmt.Sprintf("%d %s", n, unit)
+}
+
+// pointOnly is an interval-less estimate: inconclusive by construction.
+func pointOnly(est float64) stats.Interval {
+	return stats.Interval{Est: est, Lo: math.NaN(), Hi: math.NaN()}
+}
+
+var notTested = stats.Interval{Est: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
+
+func accDiff(a, b []float64) stats.Interval {
+	return stats.PairedDiff(a, b, stats.Resamples, stats.BootstrapSeed).Scale(100)
+}
+
+// memberMean is the per-pair mean correctness over the members: the
+// "average individual RM" as one vector, so WA − mean member stays paired.
+func memberMean(per map[string][]float64, members []string) []float64 {
+	var out []float64
+	k := 0
+	for _, m := range members {
+		v, ok := per[m]
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make([]float64, len(v))
+		}
+		for i := range v {
+			out[i] += v[i]
+		}
+		k++
+	}
+	for i := range out {
+		out[i] /= float64(k)
+	}
+	return out
+}
+
+// discordant is the fraction of pairs on which two models' correctness
+// differs.
+func discordant(a, b []float64) float64 {
+	if len(a) == 0 {
+		return math.NaN()
+	}
+	n := 0
+	for i := range a {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(a))
+}
+
+// midGain is, per val pair, the weight average's midpoint correctness
+// minus the mean of the endpoints', and its paired interval in points;
+// without per-pair data, the point estimate (no interval) and a note.
+func (r LMCRung) midGain() (g []float64, iv stats.Interval, note string) {
+	if a, m, b := r.A[rmeval.Val], r.Mid[rmeval.Val], r.B[rmeval.Val]; a != nil && len(a) == len(m) && len(m) == len(b) {
+		g = make([]float64, len(m))
+		for k := range m {
+			g[k] = m[k] - (a[k]+b[k])/2
+		}
+		iv = stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100)
+		iv.Method = "paired " + iv.Method
+		return g, iv, ""
+	}
+	if p, ok := r.Point[rmeval.Val]; ok {
+		return nil, pointOnly(100 * p), "no per-pair data"
+	}
+	return nil, notTested, ""
+}
+
+func lmcClaims(ev Evidence) []report.Claim {
+	var cs []report.Claim
+	const q = "accuracy at λ=½ − mean of the endpoints, val (pts)"
+	if r := ev.Pilot; r != nil {
+		c := report.Claim{Name: "LMC pilot (" + r.Name + "): the midpoint of the two most distant members is at or above the line", Quantity: q, Paper: "holds [Fig 3]"}
+		var iv stats.Interval
+		_, iv, c.Note = r.midGain()
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: -LMCMargin}, iv, "%+.1f", "pairs"))
+	}
+	gains := make([][]float64, len(ev.LMC))
+	for i, r := range ev.LMC {
+		c := report.Claim{Name: "LMC (" + r.Name + "): the weight-interpolation midpoint is at or above the straight line", Quantity: q, Paper: "holds for all rungs [Fig 3]"}
+		var iv stats.Interval
+		gains[i], iv, c.Note = r.midGain()
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: -LMCMargin}, iv, "%+.1f", "pairs"))
+	}
+	div := report.Claim{Name: "The LMC gain grows with diversity (last rung − first rung)", Quantity: "midpoint gain of the last rung − of the first, val (pts)", Paper: "holds [Fig 3]"}
+	iv := notTested
+	if n := len(ev.LMC); n >= 2 {
+		first, last := gains[0], gains[n-1]
+		if first != nil && last != nil && len(first) == len(last) {
+			iv = accDiff(last, first)
+		} else {
+			iv = pointOnly(100 * (ev.LMC[n-1].Point[rmeval.Val] - ev.LMC[0].Point[rmeval.Val]))
+			div.Note = "no per-pair data"
+		}
+		div.Name = fmt.Sprintf("The LMC gain grows with diversity (%s − %s)", ev.LMC[n-1].Name, ev.LMC[0].Name)
+	}
+	return append(cs, decide(div, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.1f", "pairs"))
+}
+
+// accuracySplits are the splits on which WA is compared with ENS and the
+// members, in report order; "human" is the human-labelled review pairs.
+var accuracySplits = []string{rmeval.Val, rmeval.OOD, "human"}
+
+var splitWords = map[string]string{rmeval.Val: "ID validation", rmeval.OOD: "OOD pairs", "human": "human-labelled pairs", rmeval.TrainCorrupted: "swapped training labels"}
+
+func evalClaims(ev Evidence) []report.Claim {
+	M := len(ev.Members)
+	if M < 2 {
+		return []report.Claim{{Name: "WA ≈ ENS, WA ≥ ENS, WA > members (accuracy)", Verdict: report.VerdictNotTested, Paper: "holds [Fig 3–5]"}}
+	}
+	wa, ens := fmt.Sprintf("WA M=%d", M), fmt.Sprintf("ENS M=%d", M)
+	best := ev.Members[0]
+	// diff is a − b on split in points: paired bootstrap when there is
+	// per-pair data, else the point estimate (inconclusive).
+	diff := func(split, a, b string) (stats.Interval, string) {
+		if per := ev.Correct[split]; per != nil {
+			va, vb := per[a], per[b]
+			if b == "mean member" {
+				vb = memberMean(per, ev.Members)
+			}
+			if va != nil && vb != nil && len(va) == len(vb) {
+				note := ""
+				if b != "mean member" {
+					// The discordant share sets the interval's width
+					// (docs/power.md); printing it lets a reader redo
+					// the power calculation with this run's value.
+					note = fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb))
+				}
+				return accDiff(va, vb), note
+			}
+		}
+		pt := ev.Point[split]
+		if pt == nil {
+			return notTested, ""
+		}
+		pa, okA := pt[a]
+		pb, okB := pt[b]
+		if !okA || !okB {
+			return notTested, ""
+		}
+		return pointOnly(100 * (pa - pb)), "no per-pair data"
+	}
+	row := func(name, split, a, b, paper string, h stats.Hypothesis) report.Claim {
+		bName := b
+		if b == best {
+			bName = "best member (" + b + ")"
+		}
+		c := report.Claim{Name: name, Quantity: fmt.Sprintf("%s − %s, accuracy on %s (pts)", a, bName, split), Paper: paper}
+		iv, note := diff(split, a, b)
+		c.Note = note
+		return decide(c, h, iv, "%+.1f", "pairs")
+	}
+	nonInf := stats.Hypothesis{Dir: stats.Above, Bound: -AccMargin}
+	equiv := stats.Hypothesis{Dir: stats.Within, Bound: AccMargin}
+	sup := stats.Hypothesis{Dir: stats.Above, Bound: 0}
+	less := stats.Hypothesis{Dir: stats.Below, Bound: 0}
+	var cs []report.Claim
+	for _, sp := range accuracySplits {
+		if ev.Correct[sp] == nil && ev.Point[sp] == nil {
+			if sp == "human" {
+				continue // an optional split: no row rather than "not tested"
+			}
+		}
+		w := splitWords[sp]
+		cs = append(cs,
+			row("WA ≈ ENS on "+w, sp, wa, ens, "WA ≈ ENS [Fig 3–4]", equiv),
+			row("WA ≥ ENS on "+w, sp, wa, ens, "holds [Fig 4–5]", nonInf),
+			row("WA > the best member on "+w, sp, wa, best, "holds [Fig 4–5]", sup),
+			row("WA > the mean member on "+w, sp, wa, "mean member", "holds [Fig 4–5]", sup))
+	}
+	tc := rmeval.TrainCorrupted
+	mem := []report.Claim{
+		row("WA memorises swapped training labels less than ENS", tc, wa, ens, "holds [Fig 4(a)]", less),
+		row("WA memorises swapped training labels less than the mean member", tc, wa, "mean member", "holds [Fig 4(a)]", less)}
+	if ev.Correct[tc] == nil && ev.Point[tc] == nil {
+		for i := range mem {
+			mem[i].Note = "no swapped training labels in this run (clean-label setting)"
+		}
+	}
+	return append(cs, mem...)
+}
+
+func bonClaims(ev Evidence) []report.Claim {
+	M := len(ev.Members)
+	warmM, ensM := fmt.Sprintf("warm%d", M), fmt.Sprintf("ens%d", M)
+	// The median member: the member whose mean BoN gold is the median
+	// among members (the lower median for an even count).
+	median := ""
+	var ms []string
+	for _, m := range ev.Members {
+		if _, ok := ev.BoNGold[m]; ok {
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) > 0 {
+		sort.Slice(ms, func(i, j int) bool { return mean(ev.BoNGold[ms[i]]) < mean(ev.BoNGold[ms[j]]) })
+		median = ms[(len(ms)-1)/2]
+	}
+	type cmp struct{ a, b, label string }
+	cmps := []cmp{{warmM, "single", "single RM (best member)"}, {warmM, ensM, ensM}, {warmM, "warm2", "warm2"}, {ensM, "single", "single RM (best member)"}}
+	if median != "" {
+		cmps = append(cmps, cmp{warmM, median, "median member (" + median + ")"})
+	}
+	var cs []report.Claim
+	for _, x := range cmps {
+		c := report.Claim{Name: fmt.Sprintf("BoN: %s picks better responses than %s", x.a, x.label),
+			Quantity: fmt.Sprintf("gold of the best-of-%d pick, %s − %s", ev.BoNN, x.a, x.b), Paper: "WARM > ENS > single [Fig 6–7]"}
+		iv := notTested
+		ga, gb := ev.BoNGold[x.a], ev.BoNGold[x.b]
+		switch {
+		case ga != nil && gb != nil && len(ga) == len(gb):
+			iv = stats.PairedDiff(ga, gb, stats.Resamples, stats.BootstrapSeed)
+		default:
+			pa, okA := ev.BoNPoint[x.a]
+			pb, okB := ev.BoNPoint[x.b]
+			if okA && okB {
+				iv = pointOnly(pa - pb)
+				c.Note = "no per-prompt data"
+			}
+		}
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "prompts"))
+	}
+	return cs
+}
+
+func rlClaims(ev Evidence) []report.Claim {
+	M := len(ev.Members)
+	single, ens, warm := ev.RL["single"], ev.RL[fmt.Sprintf("ens%d", M)], ev.RL[fmt.Sprintf("warm%d", M)]
+	field := func(runs []RLSeed, f func(RLSeed) float64) []float64 {
+		var out []float64
+		for _, r := range runs {
+			out = append(out, f(r))
+		}
+		return out
+	}
+	peak := func(r RLSeed) float64 { return r.PeakGold }
+	kl := func(r RLSeed) float64 { return r.PeakKL }
+	// seeds gives an interval over replicate runs, and says why there is
+	// none with a single seed.
+	welch := func(a, b []RLSeed, f func(RLSeed) float64) (stats.Interval, string) {
+		if len(a) == 0 || len(b) == 0 {
+			return notTested, ""
+		}
+		iv := stats.WelchDiff(field(a, f), field(b, f))
+		if !iv.Valid() {
+			return iv, "needs ≥ 2 seeds per reward"
+		}
+		return iv, ""
+	}
+	var cs []report.Claim
+
+	hack := report.Claim{Name: "RL with a single RM: gold rises then falls (hacking)", Quantity: "peak − end of the smoothed gold curve, single RM", Paper: "holds [Fig 8]"}
+	iv := notTested
+	if len(single) > 0 {
+		// With per-step gold, a cross-fitted interval that is valid for
+		// one seed; else the t interval over seeds of peak − end.
+		if iv = hackInterval(single); iv.Valid() {
+			hack.Note = "peak located on even steps, drop measured on odd steps"
+		} else if iv = stats.TInterval(field(single, func(r RLSeed) float64 { return r.PeakGold - r.EndGold })); !iv.Valid() {
+			hack.Note = "needs ≥ 2 seeds"
+		}
+	}
+	cs = append(cs, decide(hack, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "seeds"))
+
+	higher := report.Claim{Name: "WARM reaches a higher gold peak than the single RM", Quantity: "peak smoothed gold, WARM − single", Paper: "holds [Fig 8]"}
+	iv, higher.Note = welch(warm, single, peak)
+	cs = append(cs, decide(higher, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "seeds"))
+
+	delay := report.Claim{Name: "WARM delays the collapse (peaks at a larger KL than the single RM)", Quantity: "KL at the gold peak, WARM − single (nats)", Paper: "holds [Fig 8]"}
+	iv, delay.Note = welch(warm, single, kl)
+	cs = append(cs, decide(delay, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.2f", "seeds"))
+
+	early := report.Claim{Name: "ENS hacks earlier than WARM", Quantity: "KL at the gold peak, ENS − WARM (nats)", Paper: "holds [Fig 8]"}
+	iv, early.Note = welch(ens, warm, kl)
+	cs = append(cs, decide(early, stats.Hypothesis{Dir: stats.Below, Bound: 0}, iv, "%+.2f", "seeds"))
+
+	// Policies at matched KL: a reward that lets the policy move further
+	// is not better for that alone; compare gold at the largest KL every
+	// run reached.
+	for _, o := range []struct {
+		name, label string
+		runs        []RLSeed
+	}{{"single", "single-RM (best member)", single}, {MedianReward, "median-member", ev.RL[MedianReward]}} {
+		if len(o.runs) == 0 {
+			continue
+		}
+		if k := matchedKL(o.runs, warm); !math.IsNaN(k) {
+			at := func(r RLSeed) float64 { return r.GoldAtKL(k) }
+			c := report.Claim{Name: "At matched KL, the WARM policy has higher gold than the " + o.label + " policy",
+				Quantity: fmt.Sprintf("smoothed gold at KL = %.2f nats, WARM − %s", k, o.name), Paper: "holds [Fig 8]"}
+			iv, c.Note = welch(warm, o.runs, at)
+			cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "seeds"))
+		}
+	}
+
+	for _, d := range ev.Duels {
+		c := report.Claim{Name: fmt.Sprintf("The %s policy beats the %s policy head to head", d.A, d.B),
+			Quantity: fmt.Sprintf("mean gold per prompt, %s − %s", d.A, d.B)}
+		if d.B == "single" {
+			c.Paper = "79.4% win rate (WARM M=6 vs best single) [Fig 9]"
+		}
+		iv := notTested
+		if d.GoldA != nil && len(d.GoldA) == len(d.GoldB) {
+			iv = stats.PairedDiff(d.GoldA, d.GoldB, stats.Resamples, stats.BootstrapSeed)
+			w, t, l := stats.WinTieLoss(d.GoldA, d.GoldB)
+			c.Note = fmt.Sprintf("wins %s, ties %s, losses %s", pctIv(w), pctIv(t), pctIv(l))
+		} else if !math.IsNaN(d.MeanA) {
+			iv = pointOnly(d.MeanA - d.MeanB)
+			c.Note = "no per-prompt data"
+		}
+		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "prompts"))
+	}
+	return cs
+}
+
+func pctIv(iv stats.Interval) string {
+	return fmt.Sprintf("%.0f%% [%.0f, %.0f]", 100*iv.Est, 100*iv.Lo, 100*iv.Hi)
+}
+
+func mean(x []float64) float64 {
+	m, _ := stats.MeanStd(x)
+	return m
+}
+
+// ---- reading the evidence from a run directory ----
+
+// perPairFile is the part of eval/eval.json the claims read beyond
+// rmeval.Result: per split, per model, one character per pair.
+type perPairFile struct {
+	PerPair map[string]map[string]string `json:"per_pair"`
+}
+
+// lmcFile is the part of eval/lmc.json the claims read beyond
+// rmeval.Curve: per split, the correctness strings of the endpoints
+// ("a", "b") and of the weight average at λ = ½ ("mid").
+type lmcFile struct {
+	Name    string                       `json:"name"`
+	PerPair map[string]map[string]string `json:"per_pair"`
+}
+
+// bonFile is the part of bon/bon.json the claims read beyond bonResult.
+type bonFile struct {
+	PerPrompt *struct {
+		N    int                  `json:"n"`
+		Gold map[string][]float64 `json:"gold"`
+	} `json:"per_prompt"`
+}
+
+// duelFile is the part of a duel JSON the claims read.
+type duelFile struct {
+	MeanGoldA float64   `json:"mean_gold_a"`
+	MeanGoldB float64   `json:"mean_gold_b"`
+	GoldA     []float64 `json:"per_prompt_gold_a"`
+	GoldB     []float64 `json:"per_prompt_gold_b"`
+}
+
+// rlFile is the part of an RL summary.json the claims read; end_gold (the
+// smoothed gold at the last step) falls back to final.gold.
+type rlFile struct {
+	PeakGold float64  `json:"peak_gold"`
+	PeakKL   float64  `json:"peak_gold_kl"`
+	EndGold  *float64 `json:"end_gold"`
+	Final    struct {
+		Gold float64 `json:"gold"`
+	} `json:"final"`
+}
+
+// decodeAll decodes every string of a split and checks they have one
+// length (the same pairs).
+func decodeAll(file, split string, in map[string]string) (map[string][]float64, error) {
+	out := map[string][]float64{}
+	n := -1
+	for name, s := range in {
+		v, err := stats.DecodeCorrect(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: per_pair.%s[%q]: %v", file, split, name, err)
+		}
+		if n >= 0 && len(v) != n {
+			return nil, fmt.Errorf("%s: per_pair.%s[%q] has %d pairs, others %d", file, split, name, len(v), n)
+		}
+		n = len(v)
+		out[name] = v
+	}
+	return out, nil
+}
+
+// evidence gathers the claims' inputs from the run directory. Optional
+// fields that are missing leave their part empty (the claims then say
+// "no per-pair data"); a malformed per-pair string is an error naming
+// the file, split and model.
+func (s *study) evidence() (Evidence, error) {
+	ev := Evidence{Correct: map[string]map[string][]float64{}, Point: map[string]map[string]float64{}, RL: map[string][]RLSeed{}}
+	if s.eval != nil {
+		ev.Members = s.eval.Order
+		for _, e := range s.eval.Entries {
+			for sp, m := range e.Splits {
+				if ev.Point[sp] == nil {
+					ev.Point[sp] = map[string]float64{}
+				}
+				ev.Point[sp][e.Name] = m.Acc
+			}
+		}
+		for sp, sm := range s.eval.Summary {
+			if ev.Point[sp] == nil {
+				ev.Point[sp] = map[string]float64{}
+			}
+			ev.Point[sp]["mean member"] = sm.MemberMean
+		}
+		var pp perPairFile
+		path := filepath.Join(s.dir, "eval", "eval.json")
+		if runlog.ReadJSON(path, &pp) == nil {
+			for sp, m := range pp.PerPair {
+				v, err := decodeAll(path, sp, m)
+				if err != nil {
+					return ev, err
+				}
+				ev.Correct[sp] = v
+			}
+		}
+	}
+	var lf []lmcFile
+	lpath := filepath.Join(s.dir, "eval", "lmc.json")
+	_ = runlog.ReadJSON(lpath, &lf) // optional: a missing file means no ladder
+	for i, c := range s.lmc {
+		r := LMCRung{Name: c.Name, A: map[string][]float64{}, Mid: map[string][]float64{}, B: map[string][]float64{}, Point: map[string]float64{}}
+		for _, sp := range []string{rmeval.Val, rmeval.OOD} {
+			if len(c.Points) > 0 {
+				r.Point[sp], _ = c.Barrier(sp)
+			}
+		}
+		if i < len(lf) && lf[i].Name == c.Name {
+			for sp, m := range lf[i].PerPair {
+				v, err := decodeAll(lpath, sp, m)
+				if err != nil {
+					return ev, err
+				}
+				r.A[sp], r.Mid[sp], r.B[sp] = v["a"], v["mid"], v["b"]
+			}
+		}
+		ev.LMC = append(ev.LMC, r)
+	}
+	if c := s.pilot; c != nil {
+		r := LMCRung{Name: c.Name, A: map[string][]float64{}, Mid: map[string][]float64{}, B: map[string][]float64{}, Point: map[string]float64{}}
+		ppath := filepath.Join(s.dir, "eval", "pilot.json")
+		for sp, m := range c.PerPair {
+			v, err := decodeAll(ppath, sp, m)
+			if err != nil {
+				return ev, err
+			}
+			r.A[sp], r.Mid[sp], r.B[sp] = v["a"], v["mid"], v["b"]
+		}
+		if len(c.Points) > 0 {
+			r.Point[rmeval.Val], _ = c.Barrier(rmeval.Val)
+		}
+		ev.Pilot = &r
+	}
+	if s.bon != nil {
+		ev.BoNN = s.bon.NMax
+		ev.BoNPoint = map[string]float64{}
+		for _, c := range s.bon.Curves {
+			if len(c.Gold) > 0 {
+				ev.BoNPoint[c.Reward] = c.Gold[len(c.Gold)-1]
+			}
+		}
+		var bf bonFile
+		if runlog.ReadJSON(filepath.Join(s.dir, "bon", "bon.json"), &bf) == nil && bf.PerPrompt != nil {
+			ev.BoNN = bf.PerPrompt.N
+			ev.BoNGold = bf.PerPrompt.Gold
+		}
+	}
+	for _, d := range s.duels {
+		de := DuelEvidence{A: d.a, B: d.b, MeanA: d.d.MeanGoldA, MeanB: d.d.MeanGoldB}
+		var df duelFile
+		if runlog.ReadJSON(filepath.Join(s.dir, "duel-"+d.a+"-vs-"+d.b+".json"), &df) == nil && len(df.GoldA) == len(df.GoldB) && len(df.GoldA) > 0 {
+			de.GoldA, de.GoldB = df.GoldA, df.GoldB
+		}
+		ev.Duels = append(ev.Duels, de)
+	}
+	for _, r := range s.rl {
+		ev.RL[r.name] = readSeeds(s.dir, r.name)
+	}
+	return ev, nil
+}
+
+var seedDir = regexp.MustCompile(`^-seed[0-9]+$`)
+
+// readSeeds reads the RL summaries of reward name: rl-NAME/ (the first
+// seed) and rl-NAME-seedK/ (replicates), in name order.
+func readSeeds(dir, name string) []RLSeed {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "rl-"+name)
+		if ok && e.IsDir() && (rest == "" || seedDir.MatchString(rest)) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return seedNumber(names[i]) < seedNumber(names[j]) })
+	var out []RLSeed
+	for _, n := range names {
+		var f rlFile
+		if runlog.ReadJSON(filepath.Join(dir, n, "summary.json"), &f) != nil {
+			continue
+		}
+		end := f.Final.Gold
+		if f.EndGold != nil {
+			end = *f.EndGold
+		}
+		seed := RLSeed{PeakGold: f.PeakGold, EndGold: end, PeakKL: f.PeakKL}
+		if steps, err := rl.ReadMetrics(filepath.Join(dir, n, "metrics.jsonl")); err == nil && len(steps) > 0 {
+			g, k := make([]float64, len(steps)), make([]float64, len(steps))
+			for i, st := range steps {
+				g[i], k[i] = st.Gold, st.KL
+			}
+			w := rl.SmoothWindow(len(steps))
+			seed.RawGold = slices.Clone(g)
+			seed.Gold, seed.KL = rl.SmoothFull(g, w), rl.SmoothFull(k, w)
+		}
+		out = append(out, seed)
+	}
+	return out
+}
+
+func seedNumber(dir string) int {
+	i := strings.LastIndex(dir, "-seed")
+	if i < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(dir[i+len("-seed"):])
+	if err != nil {
+		return -1
+	}
+	return n
+}

@@ -1,0 +1,160 @@
+package studyreport
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/warm-rm/warm/kit/stats"
+	"github.com/warm-rm/warm/study/report"
+	"github.com/warm-rm/warm/study/rmeval"
+)
+
+// Setting is one label setting's study in a run with several: its
+// directory relative to the run, and the options its report was written
+// with.
+type Setting struct {
+	Labels string
+	Dir    string // relative to the run directory
+	Report string // its report.md
+	Opt    Options
+}
+
+// labelWords names a label setting for a heading ("" for none).
+func labelWords(labels, prefix string) string {
+	switch labels {
+	case "clean":
+		return prefix + "clean labels"
+	case "corrupt":
+		return prefix + "25% swapped training labels"
+	}
+	return ""
+}
+
+func (s *study) judge() string {
+	if s.data != nil && s.data.Judge != "" {
+		return s.data.Judge
+	}
+	return "VADER sentiment"
+}
+
+func (s *study) labelSentence() string {
+	if s.labels == "clean" {
+		return "clean training labels (this setting; the corrupted one swaps 25% of them)"
+	}
+	return "25% of training labels swapped"
+}
+
+// WriteIndex writes DIR/report.md and report.html for a run of several
+// label settings: one claims table per setting, each linking to the
+// setting's full report.
+func WriteIndex(dir string, o Options, settings []Setting) (string, error) {
+	d := &report.Doc{}
+	d.Heading(1, "WARM study report")
+	var names []string
+	for _, st := range settings {
+		names = append(names, labelWords(st.Labels, ""))
+	}
+	d.Para(fmt.Sprintf("Preset `%s`, warm %s, written %s. Label settings: %s. Pretraining and the preference pairs are shared; each setting trains its own reward models and runs its own evaluation, best-of-N, RL and duels (its full report is linked below).",
+		o.Preset, o.Version, time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.Join(names, "; ")))
+	if o.Preset == "tiny" {
+		d.Para("> **Smoke test — verdicts mean nothing.** The `tiny` preset only checks that every stage runs end to end; its splits are far too small to decide any claim, whatever the tables below say. Run the `quick` or `full` preset for numbers.")
+	}
+	for _, st := range settings {
+		s, err := read(filepath.Join(dir, st.Dir), st.Opt)
+		if err != nil {
+			return "", err
+		}
+		claims, err := s.claims()
+		if err != nil {
+			return "", err
+		}
+		d.Heading(2, "Claims, "+labelWords(st.Labels, ""))
+		d.Claims(claims)
+		d.Para(fmt.Sprintf("Full report: [%s](%s).", filepath.ToSlash(filepath.Join(st.Dir, "report.md")), filepath.ToSlash(filepath.Join(st.Dir, "report.md"))))
+	}
+	d.Para(fmt.Sprintf("Each claim is decided on the 95%% interval of its quantity: **holds** when the whole interval satisfies the test, **fails** when none of it does, **inconclusive** otherwise. Accuracy differences: paired bootstrap over pairs (%d resamples); BoN and duels: paired bootstrap over prompts; RL: t / Welch intervals over seeds. Margins: %.0f accuracy point for WA ≥ ENS and WA ≈ ENS, %.0f point below the line for LMC.", stats.Resamples, AccMargin, LMCMargin))
+	md := filepath.Join(dir, "report.md")
+	if err := d.WriteMarkdown(md); err != nil {
+		return "", err
+	}
+	return md, d.WriteHTML(filepath.Join(dir, "report.html"))
+}
+
+// diagnosticsSection prints issue 16's diagnostics of the shared init:
+// the probe on its frozen features, how far each member moved, the LMC
+// pilot, and WA-M against ENS-M for every M with paired intervals.
+func (s *study) diagnosticsSection(d *report.Doc) {
+	d.Heading(2, "5b. Is the shared init worth averaging around?")
+	if s.eval == nil || s.eval.Diagnostics == nil {
+		d.Para("Not measured (eval ran without --init).")
+		return
+	}
+	g := s.eval.Diagnostics
+	var rows [][]string
+	for _, sp := range []string{rmeval.Val, rmeval.OOD, rmeval.Human} {
+		if p, ok := g.Probe[sp]; ok {
+			rows = append(rows, []string{sp, fmt.Sprintf("%.1f [%.1f, %.1f]", 100*p.Acc, 100*p.Lo, 100*p.Hi), fmt.Sprint(p.N)})
+		}
+	}
+	d.Table([]string{"split", "probe on the init's frozen features, % [95% CI]", "pairs"}, rows)
+	if len(g.BodyFit) > 1 {
+		var fit []string
+		for b, p := range g.BodyFit {
+			fit = append(fit, fmt.Sprintf("%s %.1f%%", b, 100*p.Acc))
+		}
+		sort.Strings(fit)
+		d.Para("The shared head on each Baklava body's frozen features (val): " + strings.Join(fit, ", ") + ".")
+	}
+	rows = nil
+	for _, m := range g.Distances {
+		rows = append(rows, []string{m.Name, m.Body, fmt.Sprintf("%.3g", m.FromInit.Abs), fmt.Sprintf("%.4f", m.FromInit.Rel), fmt.Sprintf("%.3g", m.FromBody.Abs)})
+	}
+	d.Table([]string{"member", "body", "‖θ − θ₀‖", "relative to ‖θ₀‖", "‖θ − body‖"}, rows)
+	d.Para("A probe near 50% means the init's features carry little of the task, so fine-tuning must travel far from it; large relative distances leave the regime where averaging weights behaves like averaging predictions (issue 16).")
+	if ev, err := s.evidence(); err == nil && g.Pilot != nil && ev.Pilot != nil {
+		_, iv, note := ev.Pilot.midGain()
+		est := note
+		if iv.Valid() {
+			est = fmt.Sprintf("%+.1f [%+.1f, %+.1f] points", iv.Est, iv.Lo, iv.Hi)
+		}
+		d.Para(fmt.Sprintf("LMC pilot: the two most distant members, %s and %s (‖θ_a − θ_b‖ = %.3g): accuracy of their weight average at λ = ½ minus the mean of the endpoints, val: %s.", g.Pilot.A, g.Pilot.B, g.Pilot.Distance, est))
+	}
+	s.waVsEnsTable(d)
+}
+
+// waVsEnsTable prints WA-M − ENS-M for every M on the held-out splits,
+// with paired bootstrap intervals.
+func (s *study) waVsEnsTable(d *report.Doc) {
+	ev, err := s.evidence()
+	if err != nil || len(ev.Members) < 2 {
+		return
+	}
+	var splits []string
+	for _, sp := range []string{rmeval.Val, rmeval.OOD, rmeval.Human} {
+		if ev.Correct[sp] != nil {
+			splits = append(splits, sp)
+		}
+	}
+	if len(splits) == 0 {
+		return
+	}
+	var rows [][]string
+	for M := 2; M <= len(ev.Members); M++ {
+		row := []string{fmt.Sprint(M)}
+		for _, sp := range splits {
+			wa, ens := ev.Correct[sp][fmt.Sprintf("WA M=%d", M)], ev.Correct[sp][fmt.Sprintf("ENS M=%d", M)]
+			if wa == nil || ens == nil {
+				row = append(row, "—")
+				continue
+			}
+			iv := accDiff(wa, ens)
+			row = append(row, fmt.Sprintf("%+.1f"+nbsp+"[%+.1f,"+nbsp+"%+.1f]", iv.Est, iv.Lo, iv.Hi))
+		}
+		rows = append(rows, row)
+	}
+	d.Para("WA of the first M members (ranked on val) minus ENS of the same M, accuracy points with paired 95% intervals:")
+	d.Table(append([]string{"M"}, splits...), rows)
+}
