@@ -11,7 +11,6 @@ import (
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/kit/prefdata"
 	"github.com/warm-rm/warm/kit/reward"
-	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
 func init() {
@@ -27,8 +26,9 @@ const scoreSynopsis = `--model DIR --data FILE [-o FILE] [--format jsonl|csv] [-
 Scores each row of FILE, JSONL or Parquet (docs/data.md): texts {"prompt", "response"} give
 {"id", "reward"}, preference pairs {"prompt"?, "chosen", "rejected"} (TRL rows, implicit prompt
 too) give {"id", "reward_chosen", "reward_rejected", "margin"}. The id is the row's "id" or its
-0-based index. The text scored is prompt + response as plain text; conversational rows are
-rendered as plain text ("\n\nUser: …\n\nAssistant: …"), not through the model's chat template.`
+0-based index. With --template auto (the default), conversational rows (lists of messages)
+are rendered with the model's chat template as transformers does, string rows are scored as
+plain prompt + response (docs/llama.md).`
 
 func scoreMain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("score", scoreSynopsis)
@@ -38,6 +38,7 @@ func scoreMain(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", prefdata.ScoreJSONL, "output format: jsonl or csv")
 	withInput := fs.Bool("with-input", false, "copy the input texts (prompt, response or chosen, rejected) into the output")
 	batch := fs.Int("batch", 32, "sequences per forward pass")
+	template := fs.String("template", "auto", "chat template: auto (conversational rows through the model's chat template, string rows as plain prompt+response), on (every row through it), off (plain text)")
 	truncate := fs.String("truncate", "error", "texts longer than n_positions: error, left (drop the start, keep the end where the reward is read), right (drop the end)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -74,15 +75,15 @@ func scoreMain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	mode, err := reward.ParseTemplateMode(*template)
+	if err != nil {
+		return fmt.Errorf("%w: --%v", errUsage, err)
+	}
 	m, tok, err := reward.LoadWithTokenizer(*modelDir)
 	if err != nil {
 		return err
 	}
-	if conversational(d) {
-		if h, err := tokenizer.FromHFDir(*modelDir); err == nil && h.ChatTemplate() != "" {
-			fmt.Fprintf(stderr, "warm score: warning: %s has a chat template, which is not applied yet: conversational rows are scored as plain text (docs/cli.md)\n", *modelDir)
-		}
-	}
+	tok.Template = mode
 	start, last := time.Now(), time.Now()
 	sc := reward.TextScorer{Model: m, Tok: tok, Truncate: trunc, Batch: *batch, Progress: func(done, total int) {
 		if now := time.Now(); now.Sub(last) > 2*time.Second && done < total {
@@ -92,7 +93,7 @@ func scoreMain(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "score: %d/%d sequences, %.0f seq/s, ETA %s\n", done, total, rate, eta.Round(time.Second))
 		}
 	}}
-	rewards, err := sc.Items(scoreItems(d, *dataPath))
+	rewards, err := sc.Items(reward.ItemsFromData(d, inputName(*dataPath)))
 	if err != nil {
 		return err
 	}
@@ -105,41 +106,6 @@ func scoreMain(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return writeScoreOutput(*out, stdout, d, s, opts)
-}
-
-// scoreItems turns the rows into the scorer's items: prompt + response,
-// or prompt + chosen and prompt + rejected, each named "FILE: row N".
-func scoreItems(d *prefdata.Data, path string) []reward.Item {
-	name := path
-	if path == "-" {
-		name = "stdin"
-	}
-	items := make([]reward.Item, 0, d.Len())
-	for i := range d.Len() {
-		it := reward.Item{Where: fmt.Sprintf("%s: row %d", name, i+1)}
-		if d.Kind == prefdata.Texts {
-			it.Prompt, it.Texts = d.Texts[i].Prompt, []string{d.Texts[i].Response}
-		} else {
-			it.Prompt, it.Texts = d.Pairs[i].Prompt, []string{d.Pairs[i].Chosen, d.Pairs[i].Rejected}
-		}
-		items = append(items, it)
-	}
-	return items
-}
-
-// conversational reports whether any row came as chat messages.
-func conversational(d *prefdata.Data) bool {
-	for i := range d.Pairs {
-		if d.Pairs[i].Conversational() {
-			return true
-		}
-	}
-	for i := range d.Texts {
-		if d.Texts[i].Conversational() {
-			return true
-		}
-	}
-	return false
 }
 
 // writeScoreOutput writes the scores to stdout ("-") or atomically to the
@@ -158,4 +124,12 @@ func quoteAll(args []string) string {
 		q[i] = fmt.Sprintf("%q", a)
 	}
 	return strings.Join(q, " ")
+}
+
+// inputName names the data file in errors ("stdin" for "-").
+func inputName(path string) string {
+	if path == "-" {
+		return "stdin"
+	}
+	return path
 }

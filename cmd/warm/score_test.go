@@ -311,7 +311,15 @@ func TestScoreConversational(t *testing.T) {
 		t.Fatalf("conversational %q (stderr %q), plain text %q", a, warnA, b)
 	}
 	os.WriteFile(filepath.Join(mdl, "tokenizer_config.json"), []byte(`{"chat_template":"{% for m in messages %}{{ m.content }}{% endfor %}"}`), 0o644)
-	if c, warn := score(conv); c != a || !strings.Contains(warn, "chat template, which is not applied yet") {
-		t.Fatalf("with a chat template: %q, stderr %q", c, warn)
+	// With a chat template, a conversational row is rendered by it (here:
+	// the contents back to back); --template off keeps the plain text.
+	os.WriteFile(text, []byte(`{"prompt":"Is it good?","response":"Yes, lovely."}`+"\n"), 0o644)
+	rendered, _ := score(text)
+	if c, warn := score(conv); c != rendered || c == a || warn != "" {
+		t.Fatalf("with a chat template: %q (stderr %q), want the rendered text's %q", c, warn, rendered)
+	}
+	var out, errb bytes.Buffer
+	if err := scoreMain([]string{"--model", mdl, "--data", conv, "--template", "off"}, &out, &errb); err != nil || out.String() != a {
+		t.Fatalf("--template off: %q %v, want the plain text's %q", out.String(), err, a)
 	}
 }

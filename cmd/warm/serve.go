@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/reward"
 	"github.com/warm-rm/warm/kit/serve"
-	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
 func init() {
@@ -50,7 +50,7 @@ func (l *listFlag) Set(v string) error {
 // can drive it. ready, if not nil, gets the address actually listened on.
 func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) error {
 	fs := newFlagSet("serve", "--model DIR [--members DIR ...] [--addr 127.0.0.1:8080] [--token T | --insecure]")
-	modelDir := fs.String("model", "", "reward model directory (HF GPT-2: config.json, model.safetensors, tokenizer files); its rewards are returned")
+	modelDir := fs.String("model", "", "reward model directory (HF GPT-2, Llama 3.x, Qwen2/2.5/3 or Mistral *ForSequenceClassification: config.json, safetensors, tokenizer files); its rewards are returned")
 	var members listFlag
 	fs.Var(&members, "members", "ensemble member directories (repeat or comma-separate; trailing arguments count too); adds \"std\", their disagreement, to every answer")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
@@ -164,24 +164,17 @@ func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) err
 // yields a complete backend or an error that names the bad directory.
 func loadBackend(dir string, members []string) (*serve.Backend, error) {
 	start := time.Now()
-	tok, err := tokenizer.Load(dir)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	main, err := loadRewardModel(dir)
+	main, tok, err := reward.LoadWithTokenizer(dir)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkFinite(dir, main); err != nil {
 		return nil, err
 	}
-	if tok.VocabSize() > main.Config.VocabSize {
-		return nil, fmt.Errorf("%s: tokenizer has %d tokens, model vocab_size is %d", dir, tok.VocabSize(), main.Config.VocabSize)
-	}
-	b := &serve.Backend{Tok: tok, Main: main, MaxTokens: main.Config.NPositions, Name: dir}
-	var loaded []*model.Model
+	b := &serve.Backend{Tok: tok, Main: main, MaxTokens: main.MaxLen(), Name: dir}
+	var loaded []model.RewardModel
 	for _, md := range members {
-		m, err := loadRewardModel(md)
+		m, err := reward.Load(md)
 		if err != nil {
 			return nil, err
 		}
@@ -190,10 +183,10 @@ func loadBackend(dir string, members []string) (*serve.Backend, error) {
 		}
 		// Members must read the main model's token ids: WARM members share
 		// one pretrained model, hence one tokenizer and vocabulary.
-		if m.Config.VocabSize != main.Config.VocabSize {
-			return nil, fmt.Errorf("%s: vocab_size %d differs from the main model's %d (%s)", md, m.Config.VocabSize, main.Config.VocabSize, dir)
+		if v, w := reward.VocabSize(m), reward.VocabSize(main); v != w {
+			return nil, fmt.Errorf("%s: vocab_size %d differs from the main model's %d (%s)", md, v, w, dir)
 		}
-		b.MaxTokens = min(b.MaxTokens, m.Config.NPositions)
+		b.MaxTokens = min(b.MaxTokens, m.MaxLen())
 		b.Members = append(b.Members, m)
 		loaded = append(loaded, m)
 	}
@@ -201,24 +194,24 @@ func loadBackend(dir string, members []string) (*serve.Backend, error) {
 		b.Name = fmt.Sprintf("%s + %d members", dir, len(members))
 		warnMembers(os.Stderr, members, loaded)
 	}
-	fmt.Fprintf(os.Stderr, "warm serve: loaded %s (%d params per model) in %s\n", b.Name, main.NumParams(), time.Since(start).Round(time.Millisecond))
+	params := ""
+	if g, ok := main.(*model.Model); ok {
+		params = fmt.Sprintf(" (%d params per model)", g.NumParams())
+	}
+	fmt.Fprintf(os.Stderr, "warm serve: loaded %s%s in %s\n", b.Name, params, time.Since(start).Round(time.Millisecond))
 	return b, nil
 }
 
-func loadRewardModel(dir string) (*model.Model, error) {
-	m, err := model.Load(dir)
-	if err != nil {
-		return nil, err
+// checkFinite refuses a GPT-2 model with a NaN or Inf weight: it would
+// answer 500 to every request (or, in a row of wte no request touches, only
+// to some). Memory-mapped Llama-family weights are not scanned (that would
+// read every page of a multi-GB file); the canary batch still catches a
+// model that gives non-finite rewards.
+func checkFinite(dir string, rm model.RewardModel) error {
+	m, ok := rm.(*model.Model)
+	if !ok {
+		return nil
 	}
-	if !m.HasRewardHead() {
-		return nil, fmt.Errorf("%s: not a reward model (no score.weight): serve needs %s checkpoints", dir, model.ArchRewardModel)
-	}
-	return m, nil
-}
-
-// checkFinite refuses a model with a NaN or Inf weight: it would answer 500
-// to every request (or, in a row of wte no request touches, only to some).
-func checkFinite(dir string, m *model.Model) error {
 	for _, p := range m.Params {
 		for i, v := range p.W {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -233,7 +226,7 @@ func checkFinite(dir string, m *model.Model) error {
 // disagreement: one member (std is always 0), or two members that are the
 // same directory or hold identical weights (compared after loading, which
 // costs no extra read and equals comparing the weights' digests).
-func warnMembers(w io.Writer, dirs []string, models []*model.Model) {
+func warnMembers(w io.Writer, dirs []string, models []model.RewardModel) {
 	if len(dirs) == 1 {
 		fmt.Fprintf(w, "warm serve: warning: --members has one model (%s): its std is always 0; pass two or more members for an ensemble disagreement\n", dirs[0])
 		return
@@ -253,7 +246,7 @@ func warnMembers(w io.Writer, dirs []string, models []*model.Model) {
 			switch {
 			case canon(dirs[i]) == canon(dirs[j]):
 				what = "is the same directory as"
-			case slices.Equal(models[i].Weights(), models[j].Weights()):
+			case sameWeights(models[i], models[j]):
 				what = "has weights identical to"
 			default:
 				continue
@@ -262,4 +255,12 @@ func warnMembers(w io.Writer, dirs []string, models []*model.Model) {
 			break
 		}
 	}
+}
+
+// sameWeights reports whether two GPT-2 models hold identical weights
+// (other families are not compared: false).
+func sameWeights(a, b model.RewardModel) bool {
+	ga, ok1 := a.(*model.Model)
+	gb, ok2 := b.(*model.Model)
+	return ok1 && ok2 && slices.Equal(ga.Weights(), gb.Weights())
 }

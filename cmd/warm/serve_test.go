@@ -107,6 +107,23 @@ func postJSON(t *testing.T, url string, body string) (int, []byte) {
 	return resp.StatusCode, data
 }
 
+// startServe runs the verb in the background until it is listening: its
+// URL, the signal channel it obeys and the channel of its return value.
+func startServe(t *testing.T, args ...string) (url string, sigs chan os.Signal, done chan error) {
+	t.Helper()
+	sigs = make(chan os.Signal, 1)
+	addrc := make(chan string, 1)
+	done = make(chan error, 1)
+	go func() { done <- runServe(args, sigs, func(a string) { addrc <- a }) }()
+	select {
+	case a := <-addrc:
+		return "http://" + a, sigs, done
+	case err := <-done:
+		t.Fatal(err)
+	}
+	return "", nil, nil
+}
+
 // TestServeEndToEnd runs the verb on 127.0.0.1 with a real (random) GPT-2
 // reward model and two members, checks batched answers against scoring each
 // item alone with the engine, reloads on SIGHUP and stops on SIGTERM.
@@ -116,20 +133,7 @@ func TestServeEndToEnd(t *testing.T) {
 	rm := writeRM(t, mainDir, tok, 1)
 	mem := []*model.Model{writeRM(t, m1, tok, 2), writeRM(t, m2, tok, 3)}
 
-	sigs := make(chan os.Signal, 1)
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe([]string{"--model", mainDir, "--members", m1, m2, "--addr", "127.0.0.1:0", "--max-batch", "3"}, sigs,
-			func(a string) { addrc <- a })
-	}()
-	var url string
-	select {
-	case a := <-addrc:
-		url = "http://" + a
-	case err := <-done:
-		t.Fatal(err)
-	}
+	url, sigs, done := startServe(t, "--model", mainDir, "--members", m1, m2, "--addr", "127.0.0.1:0", "--max-batch", "3")
 
 	var items []serve.ScoreItem
 	var seqs [][]int
@@ -248,13 +252,13 @@ func TestWarnMembers(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		dirs   []string
-		models []*model.Model
+		models []model.RewardModel
 		want   string
 	}{
-		{"one member", []string{a}, []*model.Model{ma}, "has one model"},
-		{"same directory", []string{a, b, a + "/"}, []*model.Model{ma, mb, ma}, "is the same directory as member " + a},
-		{"identical weights", []string{a, b, c}, []*model.Model{ma, mb, mc}, c + " has weights identical to member " + a},
-		{"distinct", []string{a, b}, []*model.Model{ma, mb}, ""},
+		{"one member", []string{a}, []model.RewardModel{ma}, "has one model"},
+		{"same directory", []string{a, b, a + "/"}, []model.RewardModel{ma, mb, ma}, "is the same directory as member " + a},
+		{"identical weights", []string{a, b, c}, []model.RewardModel{ma, mb, mc}, c + " has weights identical to member " + a},
+		{"distinct", []string{a, b}, []model.RewardModel{ma, mb}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer

@@ -60,6 +60,9 @@ type Model struct {
 // Config returns the parsed configuration.
 func (m *Model) Config() Config { return m.cfg }
 
+// Dir is the directory the model was loaded from.
+func (m *Model) Dir() string { return m.dir }
+
 // MaxLen is the longest sequence accepted: max_position_embeddings.
 func (m *Model) MaxLen() int { return m.cfg.MaxPositionEmbeddings }
 

@@ -79,7 +79,12 @@ func Encode(tok Encoder, text string, maxLen int) []int {
 // as trunc says. An empty result is ErrEmptyText; an over-long text under
 // Refuse is a *TooLongError (errors.Is(err, ErrTooLong)).
 func EncodeText(tok Encoder, text string, maxLen int, trunc Truncation) ([]int, error) {
-	ids := tok.Encode(text)
+	return Fit(tok.Encode(text), maxLen, trunc)
+}
+
+// Fit fits token ids into maxLen as trunc says (EncodeText after the
+// encoding): no ids is ErrEmptyText, too many under Refuse a *TooLongError.
+func Fit(ids []int, maxLen int, trunc Truncation) ([]int, error) {
 	if len(ids) == 0 {
 		return nil, ErrEmptyText
 	}
@@ -110,10 +115,13 @@ type Pair struct {
 func TokenizePairs(tok Encoder, rows []prefdata.Row, maxLen int) ([]Pair, error) {
 	ps := make([]Pair, len(rows))
 	for i, r := range rows {
-		c := Encode(tok, r.Prompt+r.Chosen, maxLen)
-		rj := Encode(tok, r.Prompt+r.Rejected, maxLen)
-		if len(c) == 0 || len(rj) == 0 {
-			return nil, fmt.Errorf("row %d (id %q): empty text", i+1, r.ID)
+		c, err := pairSide(tok, &r, r.Chosen, r.ChosenMessages, maxLen)
+		if err != nil {
+			return nil, fmt.Errorf("row %d (id %q): chosen: %w", i+1, r.ID, err)
+		}
+		rj, err := pairSide(tok, &r, r.Rejected, r.RejectedMessages, maxLen)
+		if err != nil {
+			return nil, fmt.Errorf("row %d (id %q): rejected: %w", i+1, r.ID, err)
 		}
 		ps[i] = Pair{Chosen: c, Rejected: rj, Corrupted: r.Corrupted}
 		if r.Margin != nil {
@@ -121,6 +129,19 @@ func TokenizePairs(tok Encoder, rows []prefdata.Row, maxLen int) ([]Pair, error)
 		}
 	}
 	return ps, nil
+}
+
+// pairSide encodes prompt + one response of a row: through the row's
+// messages when tok is a SideEncoder, else as plain text; KeepLast.
+func pairSide(tok Encoder, r *prefdata.Row, text string, msgs []prefdata.Message, maxLen int) ([]int, error) {
+	if se, ok := tok.(SideEncoder); ok {
+		ids, err := se.Side(r.Prompt, text, r.PromptMessages, msgs)
+		if err != nil {
+			return nil, err
+		}
+		return Fit(ids, maxLen, KeepLast)
+	}
+	return EncodeText(tok, r.Prompt+text, maxLen, KeepLast)
 }
 
 // PairRewards scores the chosen and rejected texts of pairs: one call,
@@ -159,6 +180,25 @@ type TextScorer struct {
 // Encode is EncodeText with the scorer's tokenizer, context and truncation.
 func (s TextScorer) Encode(text string) ([]int, error) {
 	return EncodeText(s.Tok, text, s.Model.MaxLen(), s.Truncate)
+}
+
+// encodeSide encodes text k of an item: through its messages (or the
+// template mode) when the scorer's Tok is a SideEncoder, else as the plain
+// text Prompt + text.
+func (s TextScorer) encodeSide(it Item, k int, text string) ([]int, error) {
+	se, ok := s.Tok.(SideEncoder)
+	if !ok {
+		return s.Encode(it.Prompt + text)
+	}
+	var pm, rm []prefdata.Message
+	if it.TextMessages != nil {
+		pm, rm = it.PromptMessages, it.TextMessages[k]
+	}
+	ids, err := se.Side(it.Prompt, text, pm, rm)
+	if err != nil {
+		return nil, err
+	}
+	return Fit(ids, s.Model.MaxLen(), s.Truncate)
 }
 
 // Seqs scores token sequences, batched as s.Batch says; the result is in

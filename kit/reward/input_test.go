@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warm-rm/warm/kit/llama"
 	"github.com/warm-rm/warm/kit/model"
 	"github.com/warm-rm/warm/kit/model/modeltest"
 	"github.com/warm-rm/warm/kit/prefdata"
@@ -235,11 +236,19 @@ func TestLoadDispatch(t *testing.T) {
 	if _, err := Load(lm); err == nil || !strings.Contains(err.Error(), "not a reward model") {
 		t.Fatalf("LM: %v", err)
 	}
-	other := filepath.Join(root, "llama")
+	other := filepath.Join(root, "bert")
 	os.MkdirAll(other, 0o755)
-	os.WriteFile(filepath.Join(other, "config.json"), []byte(`{"model_type":"llama"}`), 0o644)
-	if _, err := Load(other); err == nil || !strings.Contains(err.Error(), `model_type "llama"`) {
-		t.Fatalf("llama: %v", err)
+	os.WriteFile(filepath.Join(other, "config.json"), []byte(`{"model_type":"bert"}`), 0o644)
+	if _, err := Load(other); err == nil || !strings.Contains(err.Error(), `model_type "bert" is not supported`) || !strings.Contains(err.Error(), "config.json") {
+		t.Fatalf("bert: %v", err)
+	}
+	// The Llama family loads as *llama.Model; its causal-LM form is refused.
+	lrm := filepath.Join("..", "llama", "testdata", "llama_rm_f32")
+	if m, err := Load(lrm); err != nil || m.(*llama.Model).Config().ModelType != "llama" {
+		t.Fatalf("llama reward model: %v", err)
+	}
+	if _, err := Load(filepath.Join("..", "llama", "testdata", "llama_lm_bf16")); err == nil || !strings.Contains(err.Error(), "not a reward model") {
+		t.Fatalf("llama LM: %v", err)
 	}
 	// A cache hands out one model per directory and builds ENS and WA.
 	c := Cache{}

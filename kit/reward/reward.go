@@ -77,9 +77,13 @@ func MeanStd(all [][]float32) (mean, std []float32) {
 		}
 		mu := s / float64(len(all))
 		mean[j] = float32(mu)
-		if v := ss/float64(len(all)) - mu*mu; v > 0 {
-			std[j] = float32(math.Sqrt(v))
+		// Clamp the rounding negatives of members that agree; a NaN
+		// reward stays NaN in the std, so callers can refuse it.
+		v := ss/float64(len(all)) - mu*mu
+		if v < 0 {
+			v = 0
 		}
+		std[j] = float32(math.Sqrt(v))
 	}
 	return mean, std
 }

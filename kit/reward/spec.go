@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/warm-rm/warm/kit/llama"
 	"github.com/warm-rm/warm/kit/model"
-	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
 // Kinds of Spec.
@@ -188,13 +188,15 @@ func ModelType(dir string) (string, error) {
 
 // Load reads a reward-model directory, dispatching on config.json's
 // model_type: this is the one place a new architecture family is added.
+// GPT-2 (model_type gpt2, or none in old checkpoints) loads as *model.Model;
+// llama, qwen2, qwen3 and mistral load as *llama.Model (memory-mapped).
 func Load(dir string) (model.RewardModel, error) {
 	mt, err := ModelType(dir)
 	if err != nil {
 		return nil, err
 	}
-	switch mt {
-	case "", "gpt2":
+	switch {
+	case isGPT2(mt):
 		m, err := model.Load(dir)
 		if err != nil {
 			return nil, err
@@ -203,28 +205,40 @@ func Load(dir string) (model.RewardModel, error) {
 			return nil, fmt.Errorf("%s is not a reward model (config.json architectures has no %s)", dir, model.ArchRewardModel)
 		}
 		return m, nil
-	// Hook: case "llama", "qwen2", "qwen3", "mistral": return llama.Load(dir)
-	// once that package exists (it implements model.RewardModel).
-	default:
-		return nil, fmt.Errorf("%s: model_type %q is not supported (gpt2 only)", dir, mt)
+	case llama.Supports(mt):
+		m, err := llama.Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		if c := m.Config(); c.Task != llama.Reward {
+			m.Close()
+			return nil, fmt.Errorf("%s is not a reward model: config.json architectures is %s, want a *ForSequenceClassification", dir, c.Architecture)
+		}
+		return m, nil
 	}
+	return nil, unsupported(dir, mt)
 }
 
-// LoadWithTokenizer is Load plus the directory's tokenizer, checked
-// against the model's vocabulary.
-func LoadWithTokenizer(dir string) (model.RewardModel, *tokenizer.Tokenizer, error) {
+// LoadWithTokenizer is Load plus the directory's reward input (its
+// tokenizer, read with tokenizer.FromHFDir), checked against the model's
+// vocabulary.
+func LoadWithTokenizer(dir string) (model.RewardModel, *Input, error) {
+	mt, err := ModelType(dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	m, err := Load(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := tokenizer.Load(dir)
+	in, err := NewInput(dir, isGPT2(mt))
 	if err != nil {
 		return nil, nil, err
 	}
-	if g, ok := m.(*model.Model); ok && tok.VocabSize() > g.Config.VocabSize {
-		return nil, nil, fmt.Errorf("%s: tokenizer has %d tokens but the model's vocab_size is %d", dir, tok.VocabSize(), g.Config.VocabSize)
+	if v := VocabSize(m); v > 0 && in.VocabSize() > v {
+		return nil, nil, fmt.Errorf("%s: tokenizer has %d tokens but the model's vocab_size is %d", dir, in.VocabSize(), v)
 	}
-	return m, tok, nil
+	return m, in, nil
 }
 
 // Cache loads each reward-model directory once and builds specs' models.
@@ -260,15 +274,7 @@ func (c Cache) Model(s Spec) (model.RewardModel, error) {
 	case KindENS:
 		return Ensemble(ms), nil
 	case KindWA:
-		gs := make([]*model.Model, len(ms))
-		for i, m := range ms {
-			g, ok := m.(*model.Model)
-			if !ok {
-				return nil, fmt.Errorf("reward %s: in-memory weight averaging needs GPT-2 members (%s is %T); merge with warm merge instead", s.Name, s.Dirs[i], m)
-			}
-			gs[i] = g
-		}
-		avg, err := Average(gs, nil)
+		avg, err := AverageModels(ms)
 		if err != nil {
 			return nil, fmt.Errorf("reward %s: %w", s.Name, err)
 		}

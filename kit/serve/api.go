@@ -15,6 +15,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/warm-rm/warm/kit/prefdata"
+	"github.com/warm-rm/warm/kit/reward"
 )
 
 // Wire types. /v1/score is this project's API; /get_reward follows
@@ -23,10 +26,33 @@ import (
 // [...], "labels": [...]} and reads "rewards" (newer servers also send
 // "scores"; some forks read "uncertainties").
 
-// ScoreItem is one text to score: Prompt + Response, concatenated.
+// ScoreItem is one text to score: Prompt + Response, concatenated and
+// scored as given (plain text), or Messages: a conversation rendered with
+// the model's chat template (as transformers' apply_chat_template does,
+// without a generation prompt) and scored at its last token.
 type ScoreItem struct {
-	Prompt   string  `json:"prompt"`
-	Response *string `json:"response"` // required: a missing response is usually a client bug
+	Prompt   string    `json:"prompt"`
+	Response *string   `json:"response"` // required without messages: a missing response is usually a client bug
+	Messages []Message `json:"messages,omitempty"`
+}
+
+// Message is one chat turn of ScoreItem.Messages.
+type Message = prefdata.Message
+
+// text is one item to score: a plain text, or (chat non-nil) a
+// conversation for the chat template.
+type text struct {
+	s    string
+	chat []Message
+}
+
+// size is the bytes the item carries, for the per-item byte limit.
+func (t text) size() int {
+	n := len(t.s)
+	for _, m := range t.chat {
+		n += len(m.Role) + len(m.Content)
+	}
+	return n
 }
 
 // ScoreRequest is the body of POST /v1/score.
@@ -314,7 +340,7 @@ func (s *Server) bodyError(err error) error {
 // body slot), the endpoint's parsing of its body into texts, scoring, and
 // the endpoint's answer. parse's request value dies when it returns, so the
 // decoded body is garbage by the time the texts are tokenized.
-func (s *Server) scoring(w http.ResponseWriter, r *http.Request, parse func() ([]string, error), answer func(rewards, std []float32) any) {
+func (s *Server) scoring(w http.ResponseWriter, r *http.Request, parse func() ([]text, error), answer func(rewards, std []float32) any) {
 	ctx, cancel, release, err := s.admit(r)
 	if err != nil {
 		writeError(w, err)
@@ -336,7 +362,7 @@ func (s *Server) scoring(w http.ResponseWriter, r *http.Request, parse func() ([
 }
 
 func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
-	s.scoring(w, r, func() ([]string, error) {
+	s.scoring(w, r, func() ([]text, error) {
 		var req ScoreRequest
 		if err := s.readBody(w, r, &req, true); err != nil {
 			return nil, err
@@ -344,12 +370,21 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 		if req.Items == nil {
 			return nil, errorf(http.StatusBadRequest, `missing "items": want {"items":[{"prompt":"...","response":"..."}]}`)
 		}
-		texts := make([]string, len(req.Items))
+		texts := make([]text, len(req.Items))
 		for i, it := range req.Items {
-			if it.Response == nil {
+			switch {
+			case it.Messages != nil && (it.Response != nil || it.Prompt != ""):
+				return nil, errorf(http.StatusBadRequest, `item %d: give "messages" or "prompt"/"response", not both`, i)
+			case it.Messages != nil:
+				if len(it.Messages) == 0 {
+					return nil, errorf(http.StatusBadRequest, `item %d: "messages" is empty`, i)
+				}
+				texts[i] = text{chat: it.Messages}
+			case it.Response == nil:
 				return nil, errorf(http.StatusBadRequest, `item %d: missing "response"`, i)
+			default:
+				texts[i] = text{s: it.Prompt + *it.Response}
 			}
-			texts[i] = it.Prompt + *it.Response
 		}
 		return texts, nil
 	}, func(rewards, std []float32) any {
@@ -358,7 +393,7 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
-	s.scoring(w, r, func() ([]string, error) {
+	s.scoring(w, r, func() ([]text, error) {
 		var req GetRewardRequest
 		if err := s.readBody(w, r, &req, false); err != nil {
 			return nil, err
@@ -366,7 +401,11 @@ func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
 		if req.Query == nil {
 			return nil, errorf(http.StatusBadRequest, `missing "query": want {"query":["prompt+response", ...]}`)
 		}
-		return req.Query, nil
+		texts := make([]text, len(req.Query))
+		for i, q := range req.Query {
+			texts[i] = text{s: q}
+		}
+		return texts, nil
 	}, func(rewards, std []float32) any {
 		resp := GetRewardResponse{Rewards: rewards, Scores: rewards}
 		if std != nil {
@@ -375,6 +414,23 @@ func (s *Server) handleGetReward(w http.ResponseWriter, r *http.Request) {
 		}
 		return resp
 	})
+}
+
+// encode tokenizes one item, refusing one longer than maxTok: plain text
+// as the tokenizer encodes it, a conversation through its chat template.
+func encode(tok Tokenizer, t text, maxTok int) ([]int, error) {
+	if t.chat == nil {
+		return reward.EncodeText(tok, t.s, maxTok, reward.Refuse)
+	}
+	ct, ok := tok.(ChatTokenizer)
+	if !ok {
+		return nil, errors.New(`this model has no chat template: send "prompt" and "response" strings`)
+	}
+	ids, err := ct.EncodeChat(t.chat)
+	if err != nil {
+		return nil, err
+	}
+	return reward.Fit(ids, maxTok, reward.Refuse)
 }
 
 // deadlineError maps a context error to its answer.
@@ -388,7 +444,7 @@ func (s *Server) deadlineError(err error) *httpError {
 // score tokenizes texts within ctx's deadline, calls release (the body is
 // no longer needed), queues the token ids for a batch and waits for the
 // rewards.
-func (s *Server) score(ctx context.Context, texts []string, release func()) (rewards, std []float32, err error) {
+func (s *Server) score(ctx context.Context, texts []text, release func()) (rewards, std []float32, err error) {
 	if len(texts) == 0 {
 		return nil, nil, errorf(http.StatusBadRequest, "no items to score")
 	}
@@ -407,8 +463,8 @@ func (s *Server) score(ctx context.Context, texts []string, release func()) (rew
 	// Byte limits first: tokenizing costs CPU and memory in proportion to
 	// the text, so an oversized item is refused before any of it is spent.
 	for i, t := range texts {
-		if len(t) > maxBytes {
-			return nil, nil, errorf(http.StatusRequestEntityTooLarge, "item %d: %d bytes, limit %d per item (--max-item-bytes)", i, len(t), maxBytes)
+		if n := t.size(); n > maxBytes {
+			return nil, nil, errorf(http.StatusRequestEntityTooLarge, "item %d: %d bytes, limit %d per item (--max-item-bytes)", i, n, maxBytes)
 		}
 	}
 	seqs := make([][]int, len(texts))
@@ -416,12 +472,15 @@ func (s *Server) score(ctx context.Context, texts []string, release func()) (rew
 		if err := ctx.Err(); err != nil {
 			return nil, nil, s.deadlineError(err)
 		}
-		ids := b.Tok.Encode(t)
-		if len(ids) == 0 {
+		ids, err := encode(b.Tok, t, maxTok)
+		var tooLong *reward.TooLongError
+		switch {
+		case errors.Is(err, reward.ErrEmptyText):
 			return nil, nil, errorf(http.StatusBadRequest, "item %d: empty text, nothing to score", i)
-		}
-		if len(ids) > maxTok {
-			return nil, nil, errorf(http.StatusRequestEntityTooLarge, "item %d: %d tokens, limit %d per item", i, len(ids), maxTok)
+		case errors.As(err, &tooLong):
+			return nil, nil, errorf(http.StatusRequestEntityTooLarge, "item %d: %d tokens, limit %d per item", i, tooLong.N, tooLong.Max)
+		case err != nil:
+			return nil, nil, errorf(http.StatusBadRequest, "item %d: %v", i, err)
 		}
 		seqs[i] = ids
 	}

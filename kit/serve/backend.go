@@ -7,13 +7,15 @@
 //
 // The package knows nothing about the engine: a Backend holds anything that
 // can encode text (Tokenizer) and score token sequences (Scorer). The warm
-// CLI (cmd/warm/serve.go) fills it with model.Model and tokenizer.Tokenizer.
+// CLI (cmd/warm/serve.go) fills it with reward.Load's models and a
+// reward.Input.
 package serve
 
 import (
 	"errors"
 	"fmt"
-	"math"
+
+	"github.com/warm-rm/warm/kit/reward"
 )
 
 // Scorer scores token sequences: one reward per sequence. It is the
@@ -29,6 +31,14 @@ type Scorer interface {
 // goroutines.
 type Tokenizer interface {
 	Encode(text string) []int
+}
+
+// ChatTokenizer is a Tokenizer that also renders a conversation with the
+// model's chat template and tokenizes it (for /v1/score items given as
+// "messages"). An error says why it cannot (e.g. no template).
+type ChatTokenizer interface {
+	Tokenizer
+	EncodeChat(msgs []Message) ([]int, error)
 }
 
 // Backend is everything needed to score text: one tokenizer shared by all
@@ -81,10 +91,7 @@ func (b *Backend) Score(seqs [][]int) (rewards, std []float32, err error) {
 	if len(b.Members) == 0 {
 		return rewards, nil, nil
 	}
-	// Welford would be overkill for M ≤ 10 members: accumulate sum and sum of
-	// squares in float64, where cancellation is harmless at these magnitudes.
-	sum := make([]float64, len(seqs))
-	sq := make([]float64, len(seqs))
+	all := make([][]float32, len(b.Members))
 	for i, m := range b.Members {
 		r, err := m.Rewards(seqs)
 		if err != nil {
@@ -93,20 +100,8 @@ func (b *Backend) Score(seqs [][]int) (rewards, std []float32, err error) {
 		if len(r) != len(seqs) {
 			return nil, nil, fmt.Errorf("member %d returned %d rewards for %d sequences", i, len(r), len(seqs))
 		}
-		for j, v := range r {
-			sum[j] += float64(v)
-			sq[j] += float64(v) * float64(v)
-		}
+		all[i] = r
 	}
-	std = make([]float32, len(seqs))
-	n := float64(len(b.Members))
-	for j := range std {
-		mean := sum[j] / n
-		v := sq[j]/n - mean*mean
-		if v < 0 { // rounding when all members agree
-			v = 0
-		}
-		std[j] = float32(math.Sqrt(v))
-	}
+	_, std = reward.MeanStd(all)
 	return rewards, std, nil
 }

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/warm-rm/warm/kit/reward"
 )
 
 // Config holds the server's batching, limits and security settings. Zero
@@ -214,11 +216,7 @@ func Canary(b *Backend) (err error) {
 	}()
 	seqs := make([][]int, 0, len(canaryTexts))
 	for _, t := range canaryTexts {
-		ids := b.Tok.Encode(t)
-		if len(ids) > b.MaxTokens {
-			ids = ids[:b.MaxTokens]
-		}
-		if len(ids) > 0 {
+		if ids, err := reward.EncodeText(b.Tok, t, b.MaxTokens, reward.KeepFirst); err == nil {
 			seqs = append(seqs, ids)
 		}
 	}

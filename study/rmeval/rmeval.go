@@ -14,7 +14,6 @@ import (
 	"github.com/warm-rm/warm/kit/prefdata"
 	"github.com/warm-rm/warm/kit/reward"
 	"github.com/warm-rm/warm/kit/stats"
-	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
 // Split is a named set of tokenized pairs.
@@ -37,7 +36,7 @@ const (
 // corrupted flags; maxTrain > 0 keeps at most that many pairs of each
 // training part (evenly spaced), since scoring all of them is the slowest
 // part of an evaluation.
-func LoadSplits(tok *tokenizer.Tokenizer, maxLen int, train, val, ood, human string, maxTrain int) ([]Split, error) {
+func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood, human string, maxTrain int) ([]Split, error) {
 	var out []Split
 	add := func(name, path string, keep func(prefdata.Row) bool, limit int) error {
 		if path == "" {
@@ -216,7 +215,7 @@ type Summary struct {
 // for M = 2…len(members), after ordering the members by their accuracy on
 // the rankBy split (descending; "" keeps the given order). The paper ranks
 // by OOD accuracy; ranking by ID validation avoids peeking at OOD.
-func Compare(members []*model.Model, names []string, splits []Split, rankBy string, log func(string)) (*Result, error) {
+func Compare[M model.RewardModel](members []M, names []string, splits []Split, rankBy string, log func(string)) (*Result, error) {
 	if len(members) != len(names) {
 		return nil, fmt.Errorf("%d members, %d names", len(members), len(names))
 	}
@@ -265,11 +264,11 @@ func Compare(members []*model.Model, names []string, splits []Split, rankBy stri
 		}
 		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("ENS M=%d", M), Kind: "ens", M: M, Members: sel, Splits: metricsOf(ens)})
 		res.perPair(fmt.Sprintf("ENS M=%d", M), ens)
-		ms := make([]*model.Model, M)
+		ms := make([]model.RewardModel, M)
 		for k, i := range idx {
 			ms[k] = members[i]
 		}
-		wa, err := reward.Average(ms, nil)
+		wa, err := reward.AverageModels(ms)
 		if err != nil {
 			return nil, err
 		}

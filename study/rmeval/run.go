@@ -11,7 +11,7 @@ import (
 
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/kit/model"
-	"github.com/warm-rm/warm/kit/tokenizer"
+	"github.com/warm-rm/warm/kit/reward"
 )
 
 // Options are one `warm eval` run. Models come from Models, the member-*
@@ -115,11 +115,7 @@ func (o Options) models() ([]string, error) {
 
 // splits loads the evaluation data with the first model's tokenizer.
 func (o Options) splits(first string) ([]Split, error) {
-	tok, err := tokenizer.Load(first)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := model.ReadConfig(filepath.Join(first, "config.json"))
+	tok, maxLen, err := reward.LoadInput(first)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +135,7 @@ func (o Options) splits(first string) ([]Split, error) {
 		trainFile = ""
 	}
 	humanFile := def(o.Human, "human.jsonl")
-	splits, err := LoadSplits(tok, cfg.NPositions, trainFile, def(o.Val, "val.jsonl"), def(o.OOD, "ood.jsonl"), humanFile, o.MaxTrain)
+	splits, err := LoadSplits(tok, maxLen, trainFile, def(o.Val, "val.jsonl"), def(o.OOD, "ood.jsonl"), humanFile, o.MaxTrain)
 	if err != nil {
 		return nil, err
 	}
@@ -234,15 +230,12 @@ func (o Options) interpolate(rungs []Rung, splits []Split) ([]*Curve, error) {
 }
 
 func (o Options) compare(models []string, splits []Split) (*Result, []int, error) {
-	var ms []*model.Model
+	var ms []model.RewardModel
 	var names []string
 	for _, d := range models {
-		m, err := model.Load(d)
+		m, err := reward.Load(d)
 		if err != nil {
 			return nil, nil, err
-		}
-		if !m.HasRewardHead() {
-			return nil, nil, fmt.Errorf("%s: not a reward model (no score.weight)", d)
 		}
 		ms = append(ms, m)
 		names = append(names, filepath.Base(d))
@@ -260,7 +253,15 @@ func (o Options) compare(models []string, splits []Split) (*Result, []int, error
 		if by == "" {
 			by = Val
 		}
-		if res.Soup, err = GreedySoup(ms, names, splits, by); err != nil {
+		gs := make([]*model.Model, len(ms))
+		for i, m := range ms {
+			g, ok := m.(*model.Model)
+			if !ok {
+				return nil, nil, fmt.Errorf("--soup: %s is not a GPT-2 model; soups of other families are not supported (merge with warm merge)", models[i])
+			}
+			gs[i] = g
+		}
+		if res.Soup, err = GreedySoup(gs, names, splits, by); err != nil {
 			return nil, nil, err
 		}
 	}
