@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -50,49 +52,68 @@ func (l *listFlag) Set(v string) error {
 // can drive it. ready, if not nil, gets the address actually listened on.
 func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) error {
 	fs := newFlagSet("serve", "--model DIR [--members DIR ...] [--addr 127.0.0.1:8080] [--token T | --insecure]")
-	modelDir := fs.String("model", "", "reward model directory (HF GPT-2, Llama 3.x, Qwen2/2.5/3 or Mistral *ForSequenceClassification: config.json, safetensors, tokenizer files); its rewards are returned")
-	var members listFlag
-	fs.Var(&members, "members", "ensemble member directories (repeat or comma-separate; trailing arguments count too); adds \"std\", their disagreement, to every answer")
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
-	token := fs.String("token", "", "bearer token required on every endpoint but /healthz (default $WARM_SERVE_TOKEN)")
-	insecure := fs.Bool("insecure", false, "allow a non-loopback --addr without a token")
-	maxBatch := fs.Int("max-batch", 64, "items per forward pass")
-	maxBatchTokens := fs.Int("max-batch-tokens", 2048, "tokens per forward pass (bigger passes gained no throughput on 2 cores, only latency; see docs/serve.md)")
-	maxWait := fs.Duration("max-wait", time.Millisecond, "longest a batch waits for more requests")
-	queue := fs.Int("queue", 256, "requests waiting for a batch before answering 429")
-	maxItems := fs.Int("max-items", 256, "items per request")
-	maxTokens := fs.Int("max-tokens", 0, "tokens per item (default and ceiling: the model's n_positions)")
-	maxBody := fs.Int64("max-body", 8<<20, "request body bytes")
-	timeout := fs.Duration("timeout", 30*time.Second, "per-request time limit: body, tokenizing, queueing and scoring")
-	maxItemBytes := fs.Int("max-item-bytes", 0, "bytes per item, refused before tokenizing (default 32 × the token limit)")
-	maxInFlight := fs.Int("max-inflight", 4, "requests reading, decoding or tokenizing their body at once (bounds body memory; see docs/serve.md)")
-	maxConns := fs.Int("max-conns", 256, "open connections; more wait in the listen backlog")
-	bodyTimeout := fs.Duration("body-timeout", 10*time.Second, "time to receive one request body; slower bodies get 408")
-	pendingTokens := fs.Int64("pending-tokens", 1<<20, "tokens accepted but not yet answered before 429 (8 bytes each)")
-	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	o := serveOptions{}
+	o.bind(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		if len(members) == 0 {
+		if len(o.Members) == 0 {
 			return fmt.Errorf("%w: unexpected arguments %q (member directories go after --members)", errUsage, pos)
 		}
-		members = append(members, pos...)
+		o.Members = append(o.Members, pos...)
 	}
-	if *modelDir == "" {
+	if o.Model == "" {
 		return fmt.Errorf("%w: --model DIR is required", errUsage)
 	}
-	if *token == "" {
-		*token = os.Getenv("WARM_SERVE_TOKEN")
-	}
+	return o.run(sigs, ready)
+}
+
+// serveOptions is what `warm serve` is asked to do: the server's limits
+// (serve.Config, bound straight to the flags) plus where to listen.
+type serveOptions struct {
+	Model    string
+	Members  listFlag
+	Addr     string
+	Insecure bool
+	Grace    time.Duration
+	Cfg      serve.Config
+}
+
+func (o *serveOptions) bind(fs *flag.FlagSet) {
+	c := &o.Cfg
+	fs.StringVar(&o.Model, "model", "", "reward model directory (HF GPT-2, Llama 3.x, Qwen2/2.5/3 or Mistral *ForSequenceClassification: config.json, safetensors, tokenizer files); its rewards are returned")
+	fs.Var(&o.Members, "members", "ensemble member directories (repeat or comma-separate; trailing arguments count too); adds \"std\", their disagreement, to every answer")
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.Token, "token", "", "bearer token required on every endpoint but /healthz (default $WARM_SERVE_TOKEN)")
+	fs.BoolVar(&o.Insecure, "insecure", false, "allow a non-loopback --addr without a token")
+	fs.IntVar(&c.MaxBatch, "max-batch", 64, "items per forward pass")
+	fs.IntVar(&c.MaxBatchTokens, "max-batch-tokens", 2048, "tokens per forward pass (bigger passes gained no throughput on 2 cores, only latency; see docs/serve.md)")
+	fs.DurationVar(&c.MaxWait, "max-wait", time.Millisecond, "longest a batch waits for more requests")
+	fs.IntVar(&c.QueueSize, "queue", 256, "requests waiting for a batch before answering 429")
+	fs.IntVar(&c.MaxItems, "max-items", 256, "items per request")
+	fs.IntVar(&c.MaxTokens, "max-tokens", 0, "tokens per item (default and ceiling: the model's n_positions)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body", 8<<20, "request body bytes")
+	fs.DurationVar(&c.RequestTimeout, "timeout", 30*time.Second, "per-request time limit: body, tokenizing, queueing and scoring")
+	fs.IntVar(&c.MaxItemBytes, "max-item-bytes", 0, "bytes per item, refused before tokenizing (default 32 × the token limit)")
+	fs.IntVar(&c.MaxInFlight, "max-inflight", 4, "requests reading, decoding or tokenizing their body at once (bounds body memory; see docs/serve.md)")
+	fs.IntVar(&c.MaxConns, "max-conns", 256, "open connections; more wait in the listen backlog")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", 10*time.Second, "time to receive one request body; slower bodies get 408")
+	fs.Int64Var(&c.PendingTokens, "pending-tokens", 1<<20, "tokens accepted but not yet answered before 429 (8 bytes each)")
+	fs.DurationVar(&o.Grace, "grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+}
+
+// run loads the models, starts the server and serves until a stop signal.
+func (o *serveOptions) run(sigs <-chan os.Signal, ready func(addr string)) error {
+	cfg := o.Cfg
+	cfg.Token = cmp.Or(cfg.Token, os.Getenv("WARM_SERVE_TOKEN"))
 	// Refuse an unsafe address before spending time loading models.
-	if err := serve.CheckAddr(*addr, *token != "", *insecure); err != nil {
+	if err := serve.CheckAddr(o.Addr, cfg.Token != "", o.Insecure); err != nil {
 		return err
 	}
-
-	load := func() (*serve.Backend, error) { return loadBackend(*modelDir, members) }
-	b, err := load()
+	cfg.Load = func() (*serve.Backend, error) { return loadBackend(o.Model, o.Members) }
+	b, err := cfg.Load()
 	if err != nil {
 		return err
 	}
@@ -100,12 +121,6 @@ func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) err
 	// engine cannot run, does not start serving.
 	if err := serve.Canary(b); err != nil {
 		return err
-	}
-	cfg := serve.Config{
-		MaxBatch: *maxBatch, MaxBatchTokens: *maxBatchTokens, MaxWait: *maxWait, QueueSize: *queue, MaxItems: *maxItems,
-		MaxTokens: *maxTokens, MaxBodyBytes: *maxBody, RequestTimeout: *timeout,
-		MaxItemBytes: *maxItemBytes, MaxInFlight: *maxInFlight, MaxConns: *maxConns, BodyTimeout: *bodyTimeout, PendingTokens: *pendingTokens,
-		Token: *token, Load: load,
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = -1 // flag value 0 means "do not wait", not "default"
@@ -117,20 +132,26 @@ func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) err
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		s.Close()
 		return err
 	}
 	auth := "no auth"
-	if *token != "" {
+	if cfg.Token != "" {
 		auth = "bearer token required"
 	}
 	fmt.Fprintf(os.Stderr, "warm serve: listening on http://%s (%s; %d member(s); max batch %d, max %d tokens/item); SIGHUP reloads, SIGINT/SIGTERM stops\n",
-		ln.Addr(), auth, len(b.Members), *maxBatch, b.MaxTokens)
+		ln.Addr(), auth, len(b.Members), cfg.MaxBatch, b.MaxTokens)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	return serveUntilStopped(s, ln, sigs, o.Grace)
+}
+
+// serveUntilStopped serves on ln; SIGHUP reloads, any other signal shuts
+// down gracefully within grace.
+func serveUntilStopped(s *serve.Server, ln net.Listener, sigs <-chan os.Signal, grace time.Duration) error {
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
 	for {
@@ -143,15 +164,15 @@ func runServe(args []string, sigs <-chan os.Signal, ready func(addr string)) err
 				go s.Reload() // logs its own outcome; requests keep flowing meanwhile
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "warm serve: %v: finishing in-flight requests (up to %s)\n", sig, *grace)
-			ctx, cancel := context.WithTimeout(context.Background(), *grace)
+			fmt.Fprintf(os.Stderr, "warm serve: %v: finishing in-flight requests (up to %s)\n", sig, grace)
+			ctx, cancel := context.WithTimeout(context.Background(), grace)
 			err := s.Shutdown(ctx)
 			cancel()
 			if serr := <-served; err == nil {
 				err = serr
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("shutdown: in-flight requests still running after %s", *grace)
+				return fmt.Errorf("shutdown: in-flight requests still running after %s", grace)
 			}
 			fmt.Fprintln(os.Stderr, "warm serve: stopped")
 			return err
