@@ -110,7 +110,7 @@ func checkFull(t *testing.T, what string, out []byte, err error, root string) {
 // error, no partial output, no temporary files, old outputs intact.
 func TestDiskFull(t *testing.T) {
 	b := base(t)
-	rm := filepath.Join(b, "rm")
+	rm := filepath.Join(b, "corrupt", "rm") // tiny runs one label setting, corrupt, under OUT/corrupt/
 	members := []string{filepath.Join(rm, "member-00"), filepath.Join(rm, "member-01"), filepath.Join(rm, "member-02")}
 	var figures []string
 

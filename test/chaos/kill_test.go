@@ -15,7 +15,7 @@ func init() { reloadRounds = 200 }
 // settings make each run last long enough for kills to land mid-step and
 // mid-save (checkpoints every few steps).
 func killVerbs(b string) []verb {
-	rm := filepath.Join(b, "rm")
+	rm := filepath.Join(b, "corrupt", "rm") // tiny runs one label setting, corrupt, under OUT/corrupt/
 	return []verb{
 		{"merge", func(w string) []string {
 			// --force: a kill after the output was committed leaves a
