@@ -93,6 +93,17 @@ func SyncDir(dir string) error {
 	return nil
 }
 
+// fail names path (the destination) in an error, dropping the stage's
+// name where the error carries it: "out.json: write: no space left on
+// device", not the hidden temporary file's name.
+func fail(path string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) && strings.Contains(filepath.Base(pe.Path), ".tmp-") {
+		return fmt.Errorf("%s: %s: %w", path, pe.Op, pe.Err)
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
 // Write streams the content produced by write into path atomically. write
 // gets a buffered writer; on any error (from write or from the filesystem)
 // the stage is removed, path is untouched, and the error names path.
@@ -101,7 +112,7 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 	name := stageName(path)
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fail(path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -111,19 +122,19 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 	}()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	if err = write(bw); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fail(path, err)
 	}
 	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fail(path, err)
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fail(path, err)
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fail(path, err)
 	}
 	if err = os.Rename(name, path); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fail(path, err)
 	}
 	return SyncDir(filepath.Dir(path))
 }
@@ -300,7 +311,7 @@ func (f *File) Commit() error {
 	}
 	if err != nil {
 		os.Remove(name)
-		return fmt.Errorf("%s: %w", f.path, err)
+		return fail(f.path, err)
 	}
 	if f.NoSync {
 		return nil

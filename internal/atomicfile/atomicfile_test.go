@@ -157,3 +157,15 @@ func TestCreateCommitAbort(t *testing.T) {
 		t.Fatalf("%d entries left, want 1", len(ents))
 	}
 }
+
+// An error from the stage's file names the destination, not the hidden
+// temporary file.
+func TestErrorNamesDestinationNotStage(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "report.html")
+	err := Write(p, func(w io.Writer) error {
+		return &os.PathError{Op: "write", Path: stageName(p), Err: syscall.ENOSPC}
+	})
+	if err == nil || err.Error() != p+": write: no space left on device" || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("error %q", err)
+	}
+}
