@@ -20,6 +20,13 @@ import (
 type Split struct {
 	Name  string
 	Pairs []reward.Pair
+	// Keys identify each pair's unit for HoldOut: its prompt, or its two
+	// texts when it has no prompt (human-labelled pairs). Pairs with one
+	// key are never split between selection and test.
+	Keys []string
+	// Rows are the pairs' row indices (0-based) in the file they came
+	// from, so eval.json can say which pairs were used for what.
+	Rows []int
 }
 
 // The standard split names.
@@ -50,12 +57,14 @@ func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood, human string, m
 			return err
 		}
 		var kept []prefdata.Row
-		for _, r := range rows {
+		var at []int
+		for i, r := range rows {
 			if keep == nil || keep(r) {
 				kept = append(kept, r)
+				at = append(at, i)
 			}
 		}
-		kept = thin(kept, limit)
+		kept, at = thin(kept, limit), thin(at, limit)
 		if len(kept) == 0 {
 			return nil
 		}
@@ -63,7 +72,14 @@ func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood, human string, m
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		out = append(out, Split{Name: name, Pairs: ps})
+		keys := make([]string, len(kept))
+		for i, r := range kept {
+			keys[i] = r.Prompt // a conversation's prompt is its turns' plain text
+			if r.Prompt == "" {
+				keys[i] = "\x00" + r.Chosen + "\x00" + r.Rejected
+			}
+		}
+		out = append(out, Split{Name: name, Pairs: ps, Keys: keys, Rows: at})
 		return nil
 	}
 	if err := add(TrainClean, train, func(r prefdata.Row) bool { return !r.Corrupted }, maxTrain); err != nil {
@@ -85,11 +101,11 @@ func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood, human string, m
 }
 
 // thin keeps at most n evenly spaced rows (n <= 0: all).
-func thin(rows []prefdata.Row, n int) []prefdata.Row {
+func thin[T any](rows []T, n int) []T {
 	if n <= 0 || len(rows) <= n {
 		return rows
 	}
-	out := make([]prefdata.Row, n)
+	out := make([]T, n)
 	for i := range out {
 		out[i] = rows[i*len(rows)/n]
 	}
@@ -178,6 +194,10 @@ type Result struct {
 	// below, '=' a tie (stats.EncodeCorrect). The claims table's paired
 	// intervals are computed from it (docs/report.md).
 	PerPair map[string]map[string]string `json:"per_pair,omitempty"`
+	// Selection says which pairs the members were ranked on (Run halves
+	// the rank-by split; see HoldOut): nil when ranked on a split that was
+	// not halved, or not ranked.
+	Selection *Selection `json:"selection,omitempty"`
 	// Diagnostics of the shared init and the members (issue 16.1); filled
 	// by Run when it knows the init and the training run.
 	Diagnostics *Diagnostics `json:"diagnostics,omitempty"`
@@ -214,7 +234,10 @@ type Summary struct {
 // Compare evaluates the members, then ENS and WA of the first M members
 // for M = 2…len(members), after ordering the members by their accuracy on
 // the rankBy split (descending; "" keeps the given order). The paper ranks
-// by OOD accuracy; ranking by ID validation avoids peeking at OOD.
+// by OOD accuracy; ranking by ID validation avoids peeking at OOD. Every
+// split's numbers, rankBy's included, are scored on its own pairs: to
+// keep the ranking from biasing a split's best member, rank on a
+// selection half made by HoldOut (Run does).
 func Compare[M model.RewardModel](members []M, names []string, splits []Split, rankBy string, log func(string)) (*Result, error) {
 	if len(members) != len(names) {
 		return nil, fmt.Errorf("%d members, %d names", len(members), len(names))
@@ -240,7 +263,7 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 		for i := range members {
 			acc[i] = metricsOf(rewards{rankBy: per[i][rankBy]})[rankBy].Acc
 		}
-		sortByDesc(order, acc)
+		order = rankOrder(acc)
 	}
 	for _, i := range order {
 		res.Order = append(res.Order, names[i])

@@ -27,9 +27,14 @@ type Options struct {
 	Train, Val, OOD, Human string
 	MaxTrain               int // training pairs scored per part at most (0: all)
 
-	RankBy string // split ranking the members ("" or "none": the given order)
-	Soup   bool   // also a greedy soup
-	Ms     string // M values for the summary, e.g. "2,6" ("": 2 and all)
+	// RankBy is the split ranking the members ("" or "none": the given
+	// order). With two or more models Run halves it (HoldOut): members are
+	// ranked on RankBy+"_select" and RankBy keeps the other half, so that
+	// no number reported on it was used to choose.
+	RankBy     string
+	SelectSeed uint64 // seed of that halving (0: DefaultSelectSeed)
+	Soup       bool   // also a greedy soup
+	Ms         string // M values for the summary, e.g. "2,6" ("": 2 and all)
 
 	// Init is the shared init (the pretrained LM) the members were
 	// fine-tuned from: with Run, eval.json gains the diagnostics of issue
@@ -190,10 +195,23 @@ func Run(o Options) (*Outcome, error) {
 		}
 		return &Outcome{Splits: splits, Curves: curves}, nil
 	}
+	var sel *Selection
+	if rb := o.rankBy(); rb != "" && len(models) > 1 {
+		seed := o.SelectSeed
+		if seed == 0 {
+			seed = DefaultSelectSeed
+		}
+		if splits, sel, err = HoldOut(splits, rb, seed); err != nil {
+			return nil, err
+		}
+		o.RankBy = sel.RankedOn
+		o.logf(fmt.Sprintf("ranking members on %s (%d pairs); %s keeps the other %d", sel.RankedOn, len(sel.SelectRows), rb, len(sel.TestRows)))
+	}
 	res, ms, err := o.compare(models, splits)
 	if err != nil {
 		return nil, err
 	}
+	res.Selection = sel
 	if o.Init != "" && o.Run != "" {
 		if err := o.diagnostics(res, models, splits); err != nil {
 			return nil, err
@@ -240,10 +258,7 @@ func (o Options) compare(models []string, splits []Split) (*Result, []int, error
 		ms = append(ms, m)
 		names = append(names, filepath.Base(d))
 	}
-	rb := o.RankBy
-	if rb == "none" {
-		rb = ""
-	}
+	rb := o.rankBy()
 	res, err := Compare(ms, names, splits, rb, o.logf)
 	if err != nil {
 		return nil, nil, err
@@ -267,6 +282,14 @@ func (o Options) compare(models []string, splits []Split) (*Result, []int, error
 	}
 	mlist, err := summaryMs(o.Ms, len(ms))
 	return res, mlist, err
+}
+
+// rankBy is the split to rank on, "" for none.
+func (o Options) rankBy() string {
+	if o.RankBy == "none" {
+		return ""
+	}
+	return o.RankBy
 }
 
 // summaryMs parses the M values of the summary ("": 2 and all).

@@ -114,9 +114,15 @@ func TestRunModes(t *testing.T) {
 				}
 			}
 		}
+		// Ranked on the selection half of val; val keeps the rest.
+		sl := back.Selection
+		if sl == nil || back.RankBy != ValSelect || sl.Split != Val || len(sl.SelectRows)+len(sl.TestRows) != 3 ||
+			back.Summary[Val].ENS == nil || back.Entries[0].Splits[Val].N != len(sl.TestRows) || back.Entries[0].Splits[ValSelect].N != len(sl.SelectRows) {
+			t.Fatalf("selection %+v, rank_by %q, val n %d", sl, back.RankBy, back.Entries[0].Splits[Val].N)
+		}
 		var w bytes.Buffer
 		res.Result.WriteSoup(&w)
-		if !strings.Contains(w.String(), "greedy soup (val)") {
+		if !strings.Contains(w.String(), "greedy soup (val_select)") {
 			t.Fatalf("soup table %q", w.String())
 		}
 	})

@@ -7,7 +7,7 @@ import (
 )
 
 // SplitOrder is the order splits are shown in.
-var SplitOrder = []string{TrainClean, TrainCorrupted, Val, OOD, Human}
+var SplitOrder = []string{TrainClean, TrainCorrupted, ValSelect, Val, OOD + SelectSuffix, OOD, Human}
 
 // Splits lists the evaluated splits in SplitOrder.
 func (r *Result) Splits() []string {
@@ -40,6 +40,10 @@ func (r *Result) WriteTable(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "(accuracy %%, ties count half; %s is accuracy on the swapped labels: memorisation, lower is better)\n", TrainCorrupted)
+	if s := r.Selection; s != nil {
+		fmt.Fprintf(w, "(members ranked on %s: %d pairs of %s chosen by prompt hash, seed %d; %s is the other %d pairs, never used to choose)\n",
+			s.RankedOn, len(s.SelectRows), s.Split, s.Seed, s.Split, len(s.TestRows))
+	}
 }
 
 // SummaryRows is the paper-style comparison: rows individual (mean ± std),

@@ -1,0 +1,82 @@
+package rmeval
+
+import (
+	"fmt"
+
+	"github.com/warm-rm/warm/kit/stats"
+)
+
+// SelectSuffix names the selection half of a split that members are
+// ranked on: ranking by "val" ranks on "val_select" and scores "val" on
+// the other half.
+const SelectSuffix = "_select"
+
+// ValSelect is the selection half of the validation split.
+const ValSelect = Val + SelectSuffix
+
+// DefaultSelectSeed is the seed of the selection/test split
+// (stats.SplitHalves) when Options.SelectSeed is 0.
+const DefaultSelectSeed = 20240117
+
+// Selection records how the split the members were ranked on was halved
+// (eval.json's "selection"): the members are ranked, the best member
+// picked and the WA-M / ENS-M subsets chosen on RankedOn; the split's
+// name then holds only the test half, on which every claim about it is
+// decided. Ranking and scoring on the same pairs would bias the best
+// member (and the chosen subsets) upwards: the winner's curse.
+type Selection struct {
+	Split    string `json:"split"`     // the split that was halved, e.g. "val"
+	RankedOn string `json:"ranked_on"` // its selection half, e.g. "val_select"
+	Seed     uint64 `json:"seed"`
+	Method   string `json:"method"`
+	// SelectRows and TestRows are the 0-based row numbers, in the split's
+	// file, of the pairs in each half.
+	SelectRows []int `json:"select_rows"`
+	TestRows   []int `json:"test_rows"`
+}
+
+// HoldOut replaces the split named name by two: name+SelectSuffix (the
+// selection half) right before name (the test half), halved by
+// stats.SplitHalves on the pairs' keys with seed. It fails when the split
+// is missing or cannot be halved.
+func HoldOut(splits []Split, name string, seed uint64) ([]Split, *Selection, error) {
+	for i, s := range splits {
+		if s.Name != name {
+			continue
+		}
+		if len(s.Keys) != len(s.Pairs) {
+			return nil, nil, fmt.Errorf("split %s: %d keys for %d pairs", name, len(s.Keys), len(s.Pairs))
+		}
+		sel, test, err := stats.SplitHalves(s.Keys, seed)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ranking members on %s: %v", name, err)
+		}
+		rows := s.Rows
+		if rows == nil {
+			rows = make([]int, len(s.Pairs))
+			for k := range rows {
+				rows[k] = k
+			}
+		}
+		half := func(suffix string, idx []int) Split {
+			return Split{Name: name + suffix, Pairs: stats.Pick(s.Pairs, idx), Keys: stats.Pick(s.Keys, idx), Rows: stats.Pick(rows, idx)}
+		}
+		a, b := half(SelectSuffix, sel), half("", test)
+		out := append(append(append([]Split(nil), splits[:i]...), a, b), splits[i+1:]...)
+		return out, &Selection{Split: name, RankedOn: a.Name, Seed: seed,
+			Method:     "stats.SplitHalves: prompts ordered by sha256(seed ‖ prompt), the first half of the pairs to selection",
+			SelectRows: a.Rows, TestRows: b.Rows}, nil
+	}
+	return nil, nil, fmt.Errorf("cannot rank by split %q: not evaluated", name)
+}
+
+// rankOrder is the member indices ordered by accuracy, best first (ties
+// keep the given order): how Compare and the greedy soup rank.
+func rankOrder(acc []float64) []int {
+	order := make([]int, len(acc))
+	for i := range order {
+		order[i] = i
+	}
+	sortByDesc(order, acc)
+	return order
+}
