@@ -266,13 +266,13 @@ func Curves(scores map[string][][]float64, names []string, gold string, ns []int
 
 // PromptGold is, for each named reward, the expected gold of its
 // best-of-n pick on each prompt (stats.BoNExpected), in the pool's prompt
-// order.
+// order; and the same at every N of Ns(n) (GoldByN).
 func PromptGold(scores map[string][][]float64, names []string, gold string, n int) (*PerPrompt, error) {
 	g, ok := scores[gold]
 	if !ok {
 		return nil, fmt.Errorf("bon: no scores for the gold reward %q", gold)
 	}
-	pp := &PerPrompt{N: n, Gold: map[string][]float64{}}
+	pp := &PerPrompt{N: n, Gold: map[string][]float64{}, Ns: Ns(n), GoldByN: map[string][][]float64{}}
 	for _, name := range names {
 		s := scores[name]
 		if err := sameShape(s, g); err != nil {
@@ -281,11 +281,15 @@ func PromptGold(scores map[string][][]float64, names []string, gold string, n in
 		if n < 1 || n > len(s[0]) {
 			return nil, fmt.Errorf("bon: N = %d outside 1..%d", n, len(s[0]))
 		}
-		v := make([]float64, len(s))
-		for p := range s {
-			v[p] = stats.BoNExpected(s[p], g[p], n)
+		byN := make([][]float64, len(pp.Ns))
+		for k, nk := range pp.Ns {
+			byN[k] = make([]float64, len(s))
+			for p := range s {
+				byN[k][p] = stats.BoNExpected(s[p], g[p], nk)
+			}
 		}
-		pp.Gold[name] = v
+		pp.Gold[name] = byN[len(byN)-1] // Ns(n) ends with n
+		pp.GoldByN[name] = byN
 	}
 	return pp, nil
 }

@@ -114,6 +114,17 @@ func TestCurvesMatchBruteForce(t *testing.T) {
 					t.Errorf("levels %d n=%d prompt %d: %g, brute force %g", levels, n, p, pp.Gold["rm"][p], want)
 				}
 			}
+			// At every N of the curve too, and the last N is n itself.
+			if fmt.Sprint(pp.Ns) != fmt.Sprint(Ns(n)) || len(pp.GoldByN["rm"]) != len(pp.Ns) {
+				t.Fatalf("n=%d: Ns %v, %d rows", n, pp.Ns, len(pp.GoldByN["rm"]))
+			}
+			for k, nk := range pp.Ns {
+				for p := 0; p < P; p++ {
+					if _, want := bruteBoN(scores["rm"][p], scores["gold"][p], nk); math.Abs(pp.GoldByN["rm"][k][p]-want) > 1e-12 {
+						t.Errorf("levels %d N=%d prompt %d: %g, brute force %g", levels, nk, p, pp.GoldByN["rm"][k][p], want)
+					}
+				}
+			}
 		}
 	}
 	if _, err := PromptGold(map[string][][]float64{"gold": {{1, 2}}}, []string{"rm"}, "gold", 2); err == nil {

@@ -68,6 +68,11 @@ type Result struct {
 type PerPrompt struct {
 	N    int                  `json:"n"`
 	Gold map[string][]float64 `json:"gold"`
+	// Ns and GoldByN are the same at every N of the curve:
+	// GoldByN[reward][k][p] is prompt p's expected gold at N = Ns[k]
+	// (the claims decide "as N grows" over all of them at once).
+	Ns      []int                  `json:"ns,omitempty"`
+	GoldByN map[string][][]float64 `json:"gold_by_n,omitempty"`
 }
 
 // meta identifies a sample pool, so that a rerun reuses it only when
