@@ -19,7 +19,7 @@ func (s *study) accuracyIntervals(d *report.Doc) error {
 		return err
 	}
 	var splits []string
-	for _, sp := range append(append([]string(nil), rmeval.SplitOrder...), "human") {
+	for _, sp := range rmeval.SplitOrder {
 		if ev.Correct[sp] != nil {
 			splits = append(splits, sp)
 		}

@@ -41,6 +41,13 @@ type Evidence struct {
 	// Members in the order ENS and WA take them (best first, ranked on
 	// the validation split).
 	Members []string
+	// RankBy is the split the members were ranked on (eval.json's
+	// rank_by), and Selection how it was halved so that the claims are
+	// decided on pairs that played no part in the ranking (nil for an
+	// eval.json written before the halving: then the best-member claim on
+	// RankBy is not decided).
+	RankBy    string
+	Selection *rmeval.Selection
 	// Correct[split][model] is the per-pair correctness of a model on a
 	// split: 1 right, 0 wrong, ½ a tie; every model has the same pairs in
 	// the same order. Model names are the members and "ENS M=k",
@@ -60,7 +67,13 @@ type Evidence struct {
 	BoNN     int
 	BoNGold  map[string][]float64
 	BoNPoint map[string]float64
-	Duels    []DuelEvidence
+	// BoNNs and BoNGoldByN are the same at every N of the curve:
+	// BoNGoldByN[reward][k][p] is prompt p at N = BoNNs[k]. The BoN claims
+	// are decided over every N ≥ 2 when present (bonclaims.go), else at
+	// BoNN only.
+	BoNNs      []int
+	BoNGoldByN map[string][][]float64
+	Duels      []DuelEvidence
 	// RL[reward] has one entry per seed (replicate run).
 	RL map[string][]RLSeed
 }
@@ -396,7 +409,11 @@ func evalClaims(ev Evidence) []report.Claim {
 		c := report.Claim{Name: name, Quantity: fmt.Sprintf("%s − %s, accuracy on %s (pts)", a, bName, split), Paper: paper}
 		iv, note := diff(split, a, b)
 		c.Note = note
-		return decide(c, h, iv, "%+.1f", "pairs")
+		c = decide(c, h, iv, "%+.1f", "pairs")
+		if b == best {
+			c = selectionNote(c, ev, split)
+		}
+		return c
 	}
 	nonInf := stats.Hypothesis{Dir: stats.Above, Bound: -AccMargin}
 	equiv := stats.Hypothesis{Dir: stats.Within, Bound: AccMargin}
@@ -426,49 +443,6 @@ func evalClaims(ev Evidence) []report.Claim {
 		}
 	}
 	return append(cs, mem...)
-}
-
-func bonClaims(ev Evidence) []report.Claim {
-	M := len(ev.Members)
-	warmM, ensM := fmt.Sprintf("warm%d", M), fmt.Sprintf("ens%d", M)
-	// The median member: the member whose mean BoN gold is the median
-	// among members (the lower median for an even count).
-	median := ""
-	var ms []string
-	for _, m := range ev.Members {
-		if _, ok := ev.BoNGold[m]; ok {
-			ms = append(ms, m)
-		}
-	}
-	if len(ms) > 0 {
-		sort.Slice(ms, func(i, j int) bool { return mean(ev.BoNGold[ms[i]]) < mean(ev.BoNGold[ms[j]]) })
-		median = ms[(len(ms)-1)/2]
-	}
-	type cmp struct{ a, b, label string }
-	cmps := []cmp{{warmM, "single", "single RM (best member)"}, {warmM, ensM, ensM}, {warmM, "warm2", "warm2"}, {ensM, "single", "single RM (best member)"}}
-	if median != "" {
-		cmps = append(cmps, cmp{warmM, median, "median member (" + median + ")"})
-	}
-	var cs []report.Claim
-	for _, x := range cmps {
-		c := report.Claim{Name: fmt.Sprintf("BoN: %s picks better responses than %s", x.a, x.label),
-			Quantity: fmt.Sprintf("gold of the best-of-%d pick, %s − %s", ev.BoNN, x.a, x.b), Paper: "WARM > ENS > single [Fig 6–7]"}
-		iv := notTested
-		ga, gb := ev.BoNGold[x.a], ev.BoNGold[x.b]
-		switch {
-		case ga != nil && gb != nil && len(ga) == len(gb):
-			iv = stats.PairedDiff(ga, gb, stats.Resamples, stats.BootstrapSeed)
-		default:
-			pa, okA := ev.BoNPoint[x.a]
-			pb, okB := ev.BoNPoint[x.b]
-			if okA && okB {
-				iv = pointOnly(pa - pb)
-				c.Note = "no per-prompt data"
-			}
-		}
-		cs = append(cs, decide(c, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.3f", "prompts"))
-	}
-	return cs
 }
 
 func rlClaims(ev Evidence) []report.Claim {
@@ -589,8 +563,10 @@ type lmcFile struct {
 // bonFile is the part of bon/bon.json the claims read beyond bonResult.
 type bonFile struct {
 	PerPrompt *struct {
-		N    int                  `json:"n"`
-		Gold map[string][]float64 `json:"gold"`
+		N       int                    `json:"n"`
+		Gold    map[string][]float64   `json:"gold"`
+		Ns      []int                  `json:"ns"`
+		GoldByN map[string][][]float64 `json:"gold_by_n"`
 	} `json:"per_prompt"`
 }
 
@@ -640,6 +616,7 @@ func (s *study) evidence() (Evidence, error) {
 	ev := Evidence{Correct: map[string]map[string][]float64{}, Point: map[string]map[string]float64{}, RL: map[string][]RLSeed{}}
 	if s.eval != nil {
 		ev.Members = s.eval.Order
+		ev.RankBy, ev.Selection = s.eval.RankBy, s.eval.Selection
 		for _, e := range s.eval.Entries {
 			for sp, m := range e.Splits {
 				if ev.Point[sp] == nil {
@@ -714,6 +691,7 @@ func (s *study) evidence() (Evidence, error) {
 		if runlog.ReadJSON(filepath.Join(s.dir, "bon", "bon.json"), &bf) == nil && bf.PerPrompt != nil {
 			ev.BoNN = bf.PerPrompt.N
 			ev.BoNGold = bf.PerPrompt.Gold
+			ev.BoNNs, ev.BoNGoldByN = bf.PerPrompt.Ns, bf.PerPrompt.GoldByN
 		}
 	}
 	for _, d := range s.duels {

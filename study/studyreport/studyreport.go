@@ -142,7 +142,7 @@ func Write(dir string, o Options) (string, error) {
 	}
 	d.Heading(2, "Claims of the paper, tested on this run")
 	d.Claims(claims)
-	d.Para(fmt.Sprintf("Each claim is a statement about a quantity d, decided on its 95%% interval: **holds** when the whole interval satisfies the test, **fails** when none of it does, **inconclusive** otherwise (or when there is no interval: per-pair data missing, a single seed); **not tested** when the stage did not run. Accuracy differences are in points, with a paired bootstrap over pairs (%d resamples, fixed seed); BoN and duels use a paired bootstrap over prompts; RL compares seeds (t / Welch intervals). Margins: WA ≥ ENS is non-inferiority within %.0f point, WA ≈ ENS equivalence within ±%.0f point, LMC allows the midpoint %.0f point below the line. The paper's numbers are from its figures, at PaLM-XXS scale on TL;DR, so only the direction is comparable.",
+	d.Para(fmt.Sprintf("Each claim is a statement about a quantity d, decided on its 95%% interval: **holds** when the whole interval satisfies the test, **fails** when none of it does, **inconclusive** otherwise (or when there is no interval: per-pair data missing, a single seed); **not tested** when the stage did not run. Accuracy differences are in points, with a paired bootstrap over pairs (%d resamples, fixed seed); BoN claims are decided at every N ≥ 2 of the curve at once, on a paired bootstrap band over prompts that is simultaneous over N (section 6 has the per-N table), and duels on a paired bootstrap over prompts; the validation claims are decided on the half of the validation pairs that was not used to rank the members; RL compares seeds (t / Welch intervals). Margins: WA ≥ ENS is non-inferiority within %.0f point, WA ≈ ENS equivalence within ±%.0f point, LMC allows the midpoint %.0f point below the line. The paper's numbers are from its figures, at PaLM-XXS scale on TL;DR, so only the direction is comparable.",
 		stats.Resamples, AccMargin, AccMargin, LMCMargin))
 
 	s.timings(d, o.StageSeconds)
@@ -159,6 +159,13 @@ func Write(dir string, o Options) (string, error) {
 	s.lmcSection(d)
 	s.diagnosticsSection(d)
 	s.bonSection(d)
+	if s.bon != nil {
+		ev, err := s.evidence()
+		if err != nil {
+			return "", err
+		}
+		bonByNTable(d, ev)
+	}
 	s.rlSection(d)
 	if err := s.samplesSection(d); err != nil {
 		return "", err
@@ -285,7 +292,7 @@ func (s *study) evalSection(d *report.Doc) {
 	ms := WARMSizes(len(e.Order))
 	h, rows := e.SummaryRows(ms)
 	d.Table(h, rows)
-	d.Para("Accuracy (%) on each split. `train_corrupted` is accuracy against the swapped labels, i.e. how much each model memorised the corruption: lower is better. Members are ranked by validation accuracy before taking the first M.")
+	d.Para("Accuracy (%) on each split. `train_corrupted` is accuracy against the swapped labels, i.e. how much each model memorised the corruption: lower is better. Members are ranked by validation accuracy before taking the first M."+s.selectionWords())
 	if fileExists(filepath.Join(s.dir, "eval", "accuracy.png")) {
 		d.Image("accuracy by split", "eval/accuracy.png")
 	}
@@ -300,6 +307,16 @@ func (s *study) evalSection(d *report.Doc) {
 		d.Para(fmt.Sprintf("Members added in order of %s accuracy, each kept only if it does not lower it: kept %s.", sp.RankBy, strings.Join(sp.Ingredient, ", ")))
 		d.Table([]string{"split", "uniform WA", "greedy soup", "best single (" + sp.BestName + ")"}, rows)
 	}
+}
+
+// selectionWords says which validation pairs ranked the members.
+func (s *study) selectionWords() string {
+	sel := s.eval.Selection
+	if sel == nil {
+		return ""
+	}
+	return fmt.Sprintf(" They are ranked on `%s`, %d of the %d %s pairs chosen by prompt hash (seed %d); `%s` here and in the claims is the other %d pairs, which played no part in the ranking, so the best member's accuracy there is not inflated by having been picked on it (the winner's curse). OOD and human pairs are not used for ranking at all.",
+		sel.RankedOn, len(sel.SelectRows), len(sel.SelectRows)+len(sel.TestRows), sel.Split, sel.Seed, sel.Split, len(sel.TestRows))
 }
 
 func (s *study) lmcSection(d *report.Doc) {

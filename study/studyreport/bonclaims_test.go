@@ -1,0 +1,118 @@
+package studyreport
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/warm-rm/warm/study/report"
+	"github.com/warm-rm/warm/study/rmeval"
+)
+
+// byN builds per-N per-prompt gold: base noise shared by every reward,
+// plus shift(n) for reward name at N = n.
+func byN(ns []int, P int, shift map[string]func(n int) float64) map[string][][]float64 {
+	rng := rand.New(rand.NewPCG(5, 6))
+	base := make([][]float64, len(ns))
+	for k := range ns {
+		base[k] = make([]float64, P)
+		for p := range P {
+			base[k][p] = rng.NormFloat64() * 0.3
+		}
+	}
+	out := map[string][][]float64{}
+	for name, f := range shift {
+		out[name] = make([][]float64, len(ns))
+		for k, n := range ns {
+			out[name][k] = make([]float64, P)
+			for p := range P {
+				// Prompt-level noise of 0.05 per reward keeps the
+				// differences from being exact constants.
+				out[name][k][p] = base[k][p] + f(n) + 0.05*rng.NormFloat64()
+			}
+		}
+	}
+	return out
+}
+
+func TestBoNClaimsEveryN(t *testing.T) {
+	ns := []int{1, 2, 4, 8, 16}
+	zero := func(int) float64 { return 0 }
+	ev := sampleEvidence()
+	ev.BoNNs = ns
+	ev.BoNGoldByN = byN(ns, 400, map[string]func(int) float64{
+		"single": zero, "a": zero, "b": zero, "c": zero,
+		// warm3 ahead by 0.05 at every N ≥ 2 (0 at N = 1, as in BoN).
+		"warm3": func(n int) float64 { return 0.05 * float64(min(n-1, 1)) },
+		// ens3 ahead at large N but clearly behind at N = 2: "as N
+		// grows" fails although the largest N alone would hold.
+		"ens3": func(n int) float64 {
+			if n == 2 {
+				return -0.05
+			}
+			return 0.05 * float64(min(n-1, 1))
+		},
+		// warm2 ahead only at N = 16: inconclusive.
+		"warm2": func(n int) float64 {
+			if n == 16 {
+				return 0.05
+			}
+			return 0
+		},
+	})
+	cs := Claims(ev)
+	for _, c := range []struct{ name, verdict, at string }{
+		{"BoN: warm3 picks better responses than single RM (best member)", report.VerdictHolds, ""},
+		{"BoN: ens3 picks better responses than single RM (best member)", report.VerdictFails, "N=2"},
+		{"BoN: warm3 picks better responses than warm2", report.VerdictInconclusive, ""},
+		{"BoN: warm3 picks better responses than ens3", report.VerdictInconclusive, ""}, // +0.1 at N = 2, 0 after
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := find(t, cs, c.name)
+			if got.Verdict != c.verdict || !strings.HasSuffix(got.Estimate, c.at) || got.N != "400 prompts" ||
+				!strings.Contains(got.Quantity, "at every N = 2, 4, 8, 16") || !strings.Contains(got.Note, "simultaneous") {
+				t.Errorf("got %+v, want %s shown at %q", got, c.verdict, c.at)
+			}
+		})
+	}
+	// The largest N alone (the old test) would call the ens3 claim a hold:
+	// the per-N test is what catches it.
+	old := ev
+	old.BoNGoldByN = nil
+	if got := find(t, Claims(old), "BoN: ens3 picks better responses than single RM (best member)"); got.Verdict == report.VerdictFails || !strings.Contains(got.Note, "N = 16 only") {
+		t.Errorf("fallback row %+v", got)
+	}
+
+	d := &report.Doc{}
+	bonByNTable(d, ev)
+	md := string(d.Markdown())
+	for _, want := range []string{"N=2", "N=16", "warm3 − single", "ens3 − single", "| fails |", "simultaneous"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("per-N table lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "N=1 ") || strings.Contains(md, "N=1|") {
+		t.Errorf("per-N table shows N = 1:\n%s", md)
+	}
+}
+
+func TestBestMemberSelection(t *testing.T) {
+	name := "WA > the best member on ID validation"
+	ev := sampleEvidence()
+	// An eval.json from before the halving, ranked on val: the claim on
+	// val is not decided, whatever the numbers say (they say "holds").
+	ev.RankBy = rmeval.Val
+	got := find(t, Claims(ev), name)
+	if got.Verdict != report.VerdictInconclusive || !strings.Contains(got.Note, "winner's curse") {
+		t.Errorf("legacy row %+v", got)
+	}
+	ev.RankBy = rmeval.ValSelect
+	ev.Selection = &rmeval.Selection{Split: rmeval.Val, RankedOn: rmeval.ValSelect, SelectRows: make([]int, 2900), TestRows: make([]int, 3000)}
+	got = find(t, Claims(ev), name)
+	if got.Verdict != report.VerdictHolds || !strings.Contains(got.Note, "chosen on val_select (2900 pairs), scored on the other 3000") {
+		t.Errorf("held-out row %+v", got)
+	}
+	if o := find(t, Claims(ev), "WA > the best member on OOD pairs"); !strings.Contains(o.Note, "none of these pairs") {
+		t.Errorf("OOD row %+v", o)
+	}
+}
