@@ -292,7 +292,7 @@ func (s *study) evalSection(d *report.Doc) {
 	ms := WARMSizes(len(e.Order))
 	h, rows := e.SummaryRows(ms)
 	d.Table(h, rows)
-	d.Para("Accuracy (%) on each split. `train_corrupted` is accuracy against the swapped labels, i.e. how much each model memorised the corruption: lower is better. Members are ranked by validation accuracy before taking the first M."+s.selectionWords())
+	d.Para("Accuracy (%) on each split. `train_corrupted` is accuracy against the swapped labels, i.e. how much each model memorised the corruption: lower is better. Members are ranked by validation accuracy before taking the first M." + s.selectionWords())
 	if fileExists(filepath.Join(s.dir, "eval", "accuracy.png")) {
 		d.Image("accuracy by split", "eval/accuracy.png")
 	}
