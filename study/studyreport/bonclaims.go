@@ -33,6 +33,30 @@ func selectionNote(c report.Claim, ev Evidence, split string) report.Claim {
 	return c
 }
 
+// withSelectionHalf is per (split's per-pair correctness by model) with
+// the pairs of split's selection half appended, when split was halved to
+// rank the members: for comparisons that do not involve the ranking
+// (WA and ENS of every member, the mean member), whose numbers the
+// ranking cannot bias, so the whole split's power is kept. Otherwise per
+// itself.
+func withSelectionHalf(ev Evidence, split string, per map[string][]float64) map[string][]float64 {
+	sel := ev.Selection
+	if sel == nil || sel.Split != split || per == nil {
+		return per
+	}
+	extra := ev.Correct[sel.RankedOn]
+	if extra == nil {
+		return per
+	}
+	out := map[string][]float64{}
+	for m, v := range per {
+		if w, ok := extra[m]; ok {
+			out[m] = append(append([]float64(nil), v...), w...)
+		}
+	}
+	return out
+}
+
 // bonCmp is one BoN comparison of the claims table: a − b in gold of the
 // best-of-N pick. With per-N data, ivs[k] is the simultaneous band at
 // N = ns[k] (every N ≥ 2 of the curve); else last is the interval at the

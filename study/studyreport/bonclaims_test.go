@@ -112,6 +112,20 @@ func TestBestMemberSelection(t *testing.T) {
 	if got.Verdict != report.VerdictHolds || !strings.Contains(got.Note, "chosen on val_select (2900 pairs), scored on the other 3000") {
 		t.Errorf("held-out row %+v", got)
 	}
+	// WA and ENS of all members do not depend on the ranking: with the
+	// selection half's per-pair data they use both halves.
+	sel := map[string][]float64{}
+	for m, v := range ev.Correct[rmeval.Val] {
+		sel[m] = v[:2900]
+	}
+	ev.Correct[rmeval.ValSelect] = sel
+	cs := Claims(ev)
+	if w := find(t, cs, "WA ≥ ENS on ID validation"); w.N != "5900 pairs" || !strings.Contains(w.Note, "both halves") {
+		t.Errorf("WA − ENS row %+v, want both halves (5900 pairs)", w)
+	}
+	if b := find(t, cs, name); b.N != "3000 pairs" {
+		t.Errorf("best-member row %+v, want the test half only", b)
+	}
 	if o := find(t, Claims(ev), "WA > the best member on OOD pairs"); !strings.Contains(o.Note, "none of these pairs") {
 		t.Errorf("OOD row %+v", o)
 	}

@@ -374,7 +374,13 @@ func evalClaims(ev Evidence) []report.Claim {
 	// diff is a − b on split in points: paired bootstrap when there is
 	// per-pair data, else the point estimate (inconclusive).
 	diff := func(split, a, b string) (stats.Interval, string) {
-		if per := ev.Correct[split]; per != nil {
+		per := ev.Correct[split]
+		if b != best {
+			// WA and ENS of all M members and the mean member do not
+			// depend on the ranking: they may use the selection half too.
+			per = withSelectionHalf(ev, split, per)
+		}
+		if per != nil {
 			va, vb := per[a], per[b]
 			if b == "mean member" {
 				vb = memberMean(per, ev.Members)
@@ -412,6 +418,8 @@ func evalClaims(ev Evidence) []report.Claim {
 		c = decide(c, h, iv, "%+.1f", "pairs")
 		if b == best {
 			c = selectionNote(c, ev, split)
+		} else if sel := ev.Selection; sel != nil && sel.Split == split && ev.Correct[sel.RankedOn] != nil && c.Estimate != "" {
+			c.Note = strings.TrimPrefix(c.Note+"; both halves of "+split+": no ranking involved", "; ")
 		}
 		return c
 	}
