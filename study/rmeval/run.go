@@ -195,6 +195,7 @@ func Run(o Options) (*Outcome, error) {
 		}
 		return &Outcome{Splits: splits, Curves: curves}, nil
 	}
+	whole := splits // the diagnostics choose nothing: they use whole splits
 	var sel *Selection
 	if rb := o.rankBy(); rb != "" && len(models) > 1 {
 		seed := o.SelectSeed
@@ -213,7 +214,7 @@ func Run(o Options) (*Outcome, error) {
 	}
 	res.Selection = sel
 	if o.Init != "" && o.Run != "" {
-		if err := o.diagnostics(res, models, splits); err != nil {
+		if err := o.diagnostics(res, models, whole); err != nil {
 			return nil, err
 		}
 	}

@@ -157,8 +157,14 @@ func TestRunModes(t *testing.T) {
 		if g == nil || len(g.Distances) != 2 || g.Pilot == nil {
 			t.Fatalf("diagnostics %+v", g)
 		}
-		// The probe is the head on the init's frozen features.
-		for _, sp := range res.Splits {
+		// The probe is the head on the init's frozen features, on whole
+		// splits (val is not halved for the diagnostics: they choose
+		// nothing).
+		whole, err := LoadSplits(tok, 32, "", filepath.Join(data, "val.jsonl"), "", hum, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sp := range whole {
 			if sp.Name != Val && sp.Name != Human {
 				continue
 			}

@@ -155,6 +155,10 @@ func (s *study) waVsEnsTable(d *report.Doc) {
 		}
 		rows = append(rows, row)
 	}
-	d.Para("WA of the first M members (ranked on val) minus ENS of the same M, accuracy points with paired 95% intervals:")
+	ranked := "val"
+	if ev.RankBy != "" {
+		ranked = ev.RankBy
+	}
+	d.Para(fmt.Sprintf("WA of the first M members (ranked on %s) minus ENS of the same M, accuracy points with paired 95%% intervals:", ranked))
 	d.Table(append([]string{"M"}, splits...), rows)
 }
