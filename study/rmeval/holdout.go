@@ -37,8 +37,9 @@ type Selection struct {
 
 // HoldOut replaces the split named name by two: name+SelectSuffix (the
 // selection half) right before name (the test half), halved by
-// stats.SplitHalves on the pairs' keys with seed. It fails when the split
-// is missing or cannot be halved.
+// stats.SplitHalves on the pairs' keys with seed (on the row numbers when
+// every pair has the same key). It fails when the split is missing or has
+// fewer than two pairs.
 func HoldOut(splits []Split, name string, seed uint64) ([]Split, *Selection, error) {
 	for i, s := range splits {
 		if s.Name != name {
@@ -47,10 +48,6 @@ func HoldOut(splits []Split, name string, seed uint64) ([]Split, *Selection, err
 		if len(s.Keys) != len(s.Pairs) {
 			return nil, nil, fmt.Errorf("split %s: %d keys for %d pairs", name, len(s.Keys), len(s.Pairs))
 		}
-		sel, test, err := stats.SplitHalves(s.Keys, seed)
-		if err != nil {
-			return nil, nil, fmt.Errorf("ranking members on %s: %v", name, err)
-		}
 		rows := s.Rows
 		if rows == nil {
 			rows = make([]int, len(s.Pairs))
@@ -58,16 +55,37 @@ func HoldOut(splits []Split, name string, seed uint64) ([]Split, *Selection, err
 				rows[k] = k
 			}
 		}
+		keys, method := s.Keys, "prompts ordered by sha256(seed ‖ prompt)"
+		if distinct(keys) < 2 {
+			// Every pair has one prompt (a dataset with a fixed system
+			// prompt): split the pairs themselves, by row number.
+			keys, method = make([]string, len(rows)), "rows ordered by sha256(seed ‖ row number): the split has a single prompt"
+			for k, r := range rows {
+				keys[k] = fmt.Sprint(r)
+			}
+		}
+		sel, test, err := stats.SplitHalves(keys, seed)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ranking members on %s: %v", name, err)
+		}
 		half := func(suffix string, idx []int) Split {
 			return Split{Name: name + suffix, Pairs: stats.Pick(s.Pairs, idx), Keys: stats.Pick(s.Keys, idx), Rows: stats.Pick(rows, idx)}
 		}
 		a, b := half(SelectSuffix, sel), half("", test)
 		out := append(append(append([]Split(nil), splits[:i]...), a, b), splits[i+1:]...)
 		return out, &Selection{Split: name, RankedOn: a.Name, Seed: seed,
-			Method:     "stats.SplitHalves: prompts ordered by sha256(seed ‖ prompt), the first half of the pairs to selection",
+			Method:     "stats.SplitHalves: " + method + ", the first half of the pairs to selection",
 			SelectRows: a.Rows, TestRows: b.Rows}, nil
 	}
 	return nil, nil, fmt.Errorf("cannot rank by split %q: not evaluated", name)
+}
+
+func distinct(keys []string) int {
+	seen := map[string]bool{}
+	for _, k := range keys {
+		seen[k] = true
+	}
+	return len(seen)
 }
 
 // rankOrder is the member indices ordered by accuracy, best first (ties

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/warm-rm/warm/kit/reward"
@@ -109,8 +110,13 @@ func TestHoldOut(t *testing.T) {
 	if _, _, err := HoldOut(splits, Human, 3); err == nil {
 		t.Fatal("a missing split was halved")
 	}
-	one := []Split{{Name: Val, Pairs: make([]reward.Pair, 3), Keys: []string{"x", "x", "x"}}}
-	if _, _, err := HoldOut(one, Val, 3); err == nil {
-		t.Fatal("a split with one prompt was halved")
+	// One prompt for every pair: the pairs themselves are split.
+	one := []Split{{Name: Val, Pairs: make([]reward.Pair, 4), Keys: []string{"x", "x", "x", "x"}}}
+	if o, sl, err := HoldOut(one, Val, 3); err != nil || len(o[0].Pairs) != 2 || len(o[1].Pairs) != 2 || !strings.Contains(sl.Method, "single prompt") {
+		t.Fatalf("one-prompt split: %v %+v", err, sl)
+	}
+	single := []Split{{Name: Val, Pairs: make([]reward.Pair, 1), Keys: []string{"x"}}}
+	if _, _, err := HoldOut(single, Val, 3); err == nil {
+		t.Fatal("a one-pair split was halved")
 	}
 }
