@@ -149,7 +149,8 @@ func (s *server) rss() float64 {
 func (s *server) reloads(t *testing.T) (ok, bad int) {
 	resp, err := http.Get(s.url + "/metrics")
 	if err != nil {
-		t.Fatalf("metrics: %v", err)
+		time.Sleep(100 * time.Millisecond) // let the log reader catch a dying server's last words
+		t.Fatalf("metrics: %v (server alive: %v); its log ends:\n%s", err, s.alive(), tail([]byte(s.log()), 1500))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
