@@ -38,12 +38,7 @@ func copyFixture(t *testing.T, fixture string) string {
 // log-probs, holds BF16 as BF16 and F32 as F32 in its own memory, and keeps
 // no file open.
 func TestPrivateMatchesMapped(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/*/expected.json")
-	if err != nil || len(dirs) < 7 {
-		t.Fatalf("fixtures missing: %v %v", dirs, err)
-	}
-	for _, path := range dirs {
-		dir := filepath.Dir(path)
+	for _, dir := range fixtureDirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			e := readExpected(t, dir)
 			mapped, err := Load(dir)

@@ -176,15 +176,7 @@ func TestReloadChaosQwen3(t *testing.T) {
 	l := startLoad(s.url, 4, refA)
 
 	refused := 0
-	badCase := func(name string, breakIt func()) {
-		breakIt()
-		if s.hupAndWait(t) {
-			t.Errorf("%s: reload accepted", name)
-		} else {
-			refused++
-		}
-		restore()
-	}
+	badCase := func(name string, breakIt func()) { refused += s.badReload(t, name, breakIt, restore) }
 	badCase("truncated", func() { os.Truncate(weights, 1_000_000) })
 	badCase("truncated header", func() { os.Truncate(weights, 100) })
 	badCase("NaN weight", func() { copyFile(t, filepath.Join(nan, "model.safetensors"), weights) })

@@ -184,6 +184,20 @@ func (s *server) hupAndWait(t *testing.T) bool {
 	return false
 }
 
+// badReload breaks the live model with breakIt, reloads, and restores
+// it; it returns 1 when the reload was refused (and fails the test when it
+// was accepted).
+func (s *server) badReload(t *testing.T, name string, breakIt, restore func()) int {
+	t.Helper()
+	breakIt()
+	defer restore()
+	if s.hupAndWait(t) {
+		t.Errorf("%s: reload accepted", name)
+		return 0
+	}
+	return 1
+}
+
 const scoreBody = `{"items":[{"prompt":"The people of","response":" the hills"},{"prompt":"We will","response":" build a better future"},{"prompt":"It was","response":" a cold night"}]}`
 
 // load posts scoreBody from n goroutines until stop closes and checks every
@@ -324,14 +338,10 @@ func TestReloadChaos(t *testing.T) {
 
 	refused := 0
 	badCase := func(name string, breakIt func()) {
-		breakIt()
-		if s.hupAndWait(t) {
-			t.Errorf("%s: reload accepted", name)
-		} else {
-			refused++
-		}
-		copyFile(t, filepath.Join(good, "config.json"), filepath.Join(live, "config.json"))
-		copyFile(t, filepath.Join(good, "model.safetensors"), weights)
+		refused += s.badReload(t, name, breakIt, func() {
+			copyFile(t, filepath.Join(good, "config.json"), filepath.Join(live, "config.json"))
+			copyFile(t, filepath.Join(good, "model.safetensors"), weights)
+		})
 	}
 	badCase("truncated", func() { os.Truncate(weights, 1_000_000) })
 	badCase("truncated header", func() { os.Truncate(weights, 100) })
