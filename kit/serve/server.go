@@ -109,8 +109,6 @@ type Server struct {
 
 	srvMu sync.Mutex
 	srv   *http.Server
-
-	retireOnce sync.Once // the last backend is closed once, at shutdown
 }
 
 // lease is a backend shared by the requests scoring on it. refs counts one
@@ -119,9 +117,10 @@ type Server struct {
 // backend is closed. Zero is final: a lease at zero is never taken again,
 // so nothing scores on a closed backend.
 type lease struct {
-	b    *Backend
-	refs atomic.Int64
-	s    *Server
+	b     *Backend
+	refs  atomic.Int64
+	owned atomic.Bool // the server's own hold, given up once (disown)
+	s     *Server
 }
 
 // take adds a holder unless the lease has already reached zero.
@@ -145,9 +144,19 @@ func (l *lease) drop() {
 	}
 }
 
+// disown gives up the server's hold (replaced, or shut down); only the
+// first call counts, so a reload racing shutdown cannot drop a request's
+// hold by mistake.
+func (l *lease) disown() {
+	if l.owned.Swap(false) {
+		l.drop()
+	}
+}
+
 func (s *Server) newLease(b *Backend) *lease {
 	l := &lease{b: b, s: s}
 	l.refs.Store(1)
+	l.owned.Store(true)
 	s.m.backendsOpen.Add(1)
 	return l
 }
@@ -186,9 +195,7 @@ func (s *Server) closeBackend(b *Backend) {
 
 // retireCurrent drops the server's hold on its current backend (at
 // shutdown, after the batch workers have answered every job).
-func (s *Server) retireCurrent() {
-	s.retireOnce.Do(func() { s.current.Load().drop() })
-}
+func (s *Server) retireCurrent() { s.current.Load().disown() }
 
 // ErrNoReload is returned by Reload when Config.Load is nil.
 var ErrNoReload = errors.New("reload is not configured (no loader)")
@@ -223,7 +230,7 @@ func (s *Server) Swap(b *Backend) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
-	s.current.Swap(s.newLease(b)).drop()
+	s.current.Swap(s.newLease(b)).disown()
 	return nil
 }
 
