@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -120,6 +119,7 @@ func (o *serveOptions) run(sigs <-chan os.Signal, ready func(addr string)) error
 	// The same check a reload gets: a model with NaN weights, or one the
 	// engine cannot run, does not start serving.
 	if err := serve.Canary(b); err != nil {
+		b.Close()
 		return err
 	}
 	if cfg.MaxWait == 0 {
@@ -180,28 +180,49 @@ func serveUntilStopped(s *serve.Server, ln net.Listener, sigs <-chan os.Signal, 
 	}
 }
 
+// serveLoad is how serve loads every model, at start and at each reload:
+// weights in private memory (pread, never a mapping: a checkpoint
+// truncated or rewritten in place while it loads, or afterwards while it
+// serves, is an error or nothing, never SIGBUS) and no NaN/Inf weight.
+// score and eval keep the default mapping: they own their inputs for the
+// run, and mapped pages load lazily and are shared with the page cache.
+var serveLoad = reward.LoadOptions{Private: true, Finite: true}
+
 // loadBackend loads the tokenizer and main model from dir and the members.
 // Everything is loaded before anything is returned, so a reload either
-// yields a complete backend or an error that names the bad directory.
-func loadBackend(dir string, members []string) (*serve.Backend, error) {
+// yields a complete backend or an error that names the bad directory; on
+// an error the models loaded so far are closed. The backend's Close
+// releases them all (the server calls it once the backend is replaced and
+// its last request answered).
+func loadBackend(dir string, members []string) (_ *serve.Backend, err error) {
 	start := time.Now()
-	main, tok, err := reward.LoadWithTokenizer(dir)
+	var loaded []model.RewardModel // main first, then members
+	closeAll := func() error {
+		var first error
+		for _, m := range loaded {
+			if cerr := reward.Close(m); cerr != nil && first == nil {
+				first = cerr
+			}
+		}
+		return first
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	main, tok, err := serveLoad.LoadWithTokenizer(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFinite(dir, main); err != nil {
-		return nil, err
-	}
-	b := &serve.Backend{Tok: tok, Main: main, MaxTokens: main.MaxLen(), Name: dir}
-	var loaded []model.RewardModel
+	loaded = append(loaded, main)
+	b := &serve.Backend{Tok: tok, Main: main, MaxTokens: main.MaxLen(), Name: dir, Close: closeAll}
 	for _, md := range members {
-		m, err := reward.Load(md)
+		m, err := serveLoad.Load(md)
 		if err != nil {
 			return nil, err
 		}
-		if err := checkFinite(md, m); err != nil {
-			return nil, err
-		}
+		loaded = append(loaded, m)
 		// Members must read the main model's token ids: WARM members share
 		// one pretrained model, hence one tokenizer and vocabulary.
 		if v, w := reward.VocabSize(m), reward.VocabSize(main); v != w {
@@ -209,11 +230,10 @@ func loadBackend(dir string, members []string) (*serve.Backend, error) {
 		}
 		b.MaxTokens = min(b.MaxTokens, m.MaxLen())
 		b.Members = append(b.Members, m)
-		loaded = append(loaded, m)
 	}
 	if len(members) > 0 {
 		b.Name = fmt.Sprintf("%s + %d members", dir, len(members))
-		warnMembers(os.Stderr, members, loaded)
+		warnMembers(os.Stderr, members, loaded[1:])
 	}
 	params := ""
 	if g, ok := main.(*model.Model); ok {
@@ -221,26 +241,6 @@ func loadBackend(dir string, members []string) (*serve.Backend, error) {
 	}
 	fmt.Fprintf(os.Stderr, "warm serve: loaded %s%s in %s\n", b.Name, params, time.Since(start).Round(time.Millisecond))
 	return b, nil
-}
-
-// checkFinite refuses a GPT-2 model with a NaN or Inf weight: it would
-// answer 500 to every request (or, in a row of wte no request touches, only
-// to some). Memory-mapped Llama-family weights are not scanned (that would
-// read every page of a multi-GB file); the canary batch still catches a
-// model that gives non-finite rewards.
-func checkFinite(dir string, rm model.RewardModel) error {
-	m, ok := rm.(*model.Model)
-	if !ok {
-		return nil
-	}
-	for _, p := range m.Params {
-		for i, v := range p.W {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("%s: tensor %q element %d is %v: refusing a model with non-finite weights", dir, p.Name, i, v)
-			}
-		}
-	}
-	return nil
 }
 
 // warnMembers says on stderr when --members cannot give a meaningful

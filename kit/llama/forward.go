@@ -83,7 +83,7 @@ func pack(seqs [][]int) packed {
 
 // validate checks every sequence before any work is done.
 func (m *Model) validate(seqs [][]int) error {
-	if m.ckpt == nil {
+	if m.closed.Load() {
 		return fmt.Errorf("%s: model is closed", m.dir)
 	}
 	for i, s := range seqs {

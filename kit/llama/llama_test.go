@@ -51,12 +51,7 @@ func rms(vals []float64) float64 {
 //     evaluation of the same weights (which we match to 1e-5). We compute
 //     in float32 (docs/llama.md).
 func TestFixtures(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/*/expected.json")
-	if err != nil || len(dirs) < 7 {
-		t.Fatalf("fixtures missing: %v %v", dirs, err)
-	}
-	for _, path := range dirs {
-		dir := filepath.Dir(path)
+	for _, dir := range fixtureDirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			e := readExpected(t, dir)
 			m, err := Load(dir)
@@ -119,6 +114,20 @@ func TestFixtures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fixtureDirs lists the fixtures (directories with an expected.json).
+func fixtureDirs(t *testing.T) []string {
+	t.Helper()
+	paths, err := filepath.Glob("testdata/*/expected.json")
+	if err != nil || len(paths) < 7 {
+		t.Fatalf("fixtures missing: %v %v", paths, err)
+	}
+	dirs := make([]string, len(paths))
+	for i, p := range paths {
+		dirs[i] = filepath.Dir(p)
+	}
+	return dirs
 }
 
 func compare(t *testing.T, what string, got []float32, want []float64, tol func(float64) float64) {

@@ -5,8 +5,10 @@
 // (*ForCausalLM: per-token log-probabilities). The four families differ
 // only in config-driven details (q/k/v biases, per-head q/k RMSNorm,
 // explicit head_dim, rope scaling, sliding window), so one forward pass
-// serves them all. Weights stay memory-mapped; BF16 weights stay BF16 and
-// are widened inside the matrix multiply (gemm.SgemmBF16). See docs/llama.md.
+// serves them all. Weights stay memory-mapped (Load) or are read into
+// private memory (LoadWith, Options.Private, for long-running servers);
+// either way BF16 weights stay BF16 and are widened inside the matrix
+// multiply (gemm.SgemmBF16). See docs/llama.md.
 package llama
 
 import (
@@ -14,6 +16,7 @@ import (
 	"math"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/warm-rm/warm/kit/safetensors"
@@ -25,7 +28,8 @@ type modelLayout struct {
 }
 
 // matrix is a weight W[rows][cols] as nn.Linear stores it (y = x·Wᵀ),
-// either float32 or bfloat16 bit patterns, usually aliasing the mmap.
+// either float32 or bfloat16 bit patterns, aliasing the mmap (Load) or in
+// the model's own memory (Options.Private).
 type matrix struct {
 	rows, cols int
 	f32        []float32
@@ -47,7 +51,8 @@ type layer struct {
 type Model struct {
 	cfg    Config
 	dir    string
-	ckpt   *safetensors.Checkpoint
+	ckpt   *safetensors.Checkpoint // nil once closed, and after a private load
+	closed atomic.Bool
 	embed  matrix // [vocab][hidden]
 	layers []layer
 	norm   []float32
@@ -66,9 +71,15 @@ func (m *Model) Dir() string { return m.dir }
 // MaxLen is the longest sequence accepted: max_position_embeddings.
 func (m *Model) MaxLen() int { return m.cfg.MaxPositionEmbeddings }
 
-// Close unmaps the weights; the model must not be used afterwards.
+// Close releases the weights: it unmaps the files of a mapped model (its
+// weight slices die with the mapping) and marks the model closed, so later
+// calls return an error. It must not run while a call is in progress
+// (a mapped model's call would read unmapped memory): callers that share a
+// model, such as the server's reload, close it once nothing uses it. A
+// private model's memory is the garbage collector's once the model is
+// unreachable. Close is idempotent.
 func (m *Model) Close() error {
-	if m == nil || m.ckpt == nil {
+	if m == nil || m.closed.Swap(true) || m.ckpt == nil {
 		return nil
 	}
 	err := m.ckpt.Close()
@@ -76,11 +87,34 @@ func (m *Model) Close() error {
 	return err
 }
 
+// Options choose how the weights are held.
+type Options struct {
+	// Private reads every tensor with pread into memory the model owns
+	// instead of aliasing a mapping of the files: BF16 stays BF16 and F32
+	// stays F32 (a byte-for-byte copy; F16 is widened as in mapped mode),
+	// each file's size is checked before and after every read, and the
+	// files are closed before LoadWith returns. A file truncated or
+	// rewritten in place during the load is then an error naming it, never
+	// SIGBUS (which Go cannot recover), and the loaded model does not care
+	// what happens to its files afterwards. RSS is the weights' size from
+	// the start (a mapped model grows into it as pages are touched); it is
+	// what a server that hot-reloads files others may rewrite needs.
+	Private bool
+	// Finite refuses a checkpoint holding a NaN or Inf weight, naming the
+	// tensor and element. It reads every weight once (for a mapped model,
+	// every page of the files).
+	Finite bool
+}
+
 // Load opens a HuggingFace model directory: config.json plus
 // model.safetensors or model.safetensors.index.json and its shards.
 // Every tensor's shape is checked against config.json before anything
-// sized by the config is allocated.
-func Load(dir string) (*Model, error) {
+// sized by the config is allocated. The weights stay memory-mapped: the
+// files must not shrink while the model is open (see Options.Private).
+func Load(dir string) (*Model, error) { return LoadWith(dir, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(dir string, opt Options) (*Model, error) {
 	cfgPath := filepath.Join(dir, "config.json")
 	cfg, lay, err := readConfig(cfgPath)
 	if err != nil {
@@ -91,9 +125,24 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{cfg: cfg, dir: dir, ckpt: ckpt}
-	if err := m.bind(lay); err != nil {
+	if err := m.bind(lay, opt.Private); err != nil {
 		ckpt.Close()
 		return nil, err
+	}
+	if opt.Private {
+		// Everything is in the model's memory: no file handle outlives
+		// the load.
+		err := ckpt.Close()
+		m.ckpt = nil
+		if err != nil {
+			return nil, err
+		}
+	}
+	if opt.Finite {
+		if err := m.checkFinite(); err != nil {
+			m.Close()
+			return nil, err
+		}
 	}
 	m.inv = invFreq(cfg)
 	m.pool.New = func() any { return new(workspace) }
@@ -103,9 +152,10 @@ func Load(dir string) (*Model, error) {
 // binder fetches tensors by name, checking shape and dtype, and records
 // which names were used so that leftovers can be reported.
 type binder struct {
-	m    *Model
-	used map[string]bool
-	err  error
+	m       *Model
+	private bool // read into the model's memory (Options.Private)
+	used    map[string]bool
+	err     error
 }
 
 func (b *binder) fail(format string, a ...any) {
@@ -143,10 +193,14 @@ func (b *binder) info(name string, shape ...int) (safetensors.TensorInfo, bool) 
 
 // matrix binds a 2-D weight without copying when it is F32 or BF16 and
 // aligned; F16 (rare for these families) is widened to a float32 copy.
+// With private set, F32 and BF16 are read as stored into new slices.
 func (b *binder) matrix(name string, rows, cols int) matrix {
 	t, ok := b.info(name, rows, cols)
 	if !ok {
 		return matrix{}
+	}
+	if b.private {
+		return b.privateMatrix(name, t, rows, cols)
 	}
 	raw, err := b.m.ckpt.Bytes(name)
 	if err != nil {
@@ -166,6 +220,35 @@ func (b *binder) matrix(name string, rows, cols int) matrix {
 	return w
 }
 
+// privateMatrix reads a 2-D weight with pread into new memory, keeping
+// its dtype: the bytes land straight in the typed slice (no staging copy)
+// on little-endian hosts, so the peak is the weight's own size.
+func (b *binder) privateMatrix(name string, t safetensors.TensorInfo, rows, cols int) matrix {
+	w := matrix{rows: rows, cols: cols}
+	var err error
+	switch {
+	case t.Dtype == safetensors.BF16 && littleEndian:
+		w.bf16 = make([]uint16, rows*cols)
+		err = b.m.ckpt.ReadBytes(name, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w.bf16))), 2*len(w.bf16)))
+	case t.Dtype == safetensors.BF16:
+		raw := make([]byte, 2*rows*cols)
+		if err = b.m.ckpt.ReadBytes(name, raw); err == nil {
+			w.bf16 = asUint16(raw)
+		}
+	case t.Dtype == safetensors.F32 && littleEndian:
+		w.f32 = make([]float32, rows*cols)
+		err = b.m.ckpt.ReadBytes(name, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w.f32))), 4*len(w.f32)))
+	default: // F16, or F32 on a big-endian host: decoded while read
+		w.f32 = make([]float32, rows*cols)
+		err = b.m.ckpt.ReadFloat32(name, w.f32)
+	}
+	if err != nil {
+		b.fail("%v", err)
+		return matrix{}
+	}
+	return w
+}
+
 // vector reads a 1-D tensor (norm weights, biases) into float32.
 func (b *binder) vector(name string, n int) []float32 {
 	if _, ok := b.info(name, n); !ok {
@@ -178,9 +261,9 @@ func (b *binder) vector(name string, n int) []float32 {
 	return v
 }
 
-func (m *Model) bind(lay modelLayout) error {
+func (m *Model) bind(lay modelLayout, private bool) error {
 	c := m.cfg
-	b := &binder{m: m, used: map[string]bool{}}
+	b := &binder{m: m, private: private, used: map[string]bool{}}
 	h, hd := c.HiddenSize, c.HeadDim
 	qd, kvd := c.NumHeads*hd, c.NumKVHeads*hd
 	m.embed = b.matrix("model.embed_tokens.weight", c.VocabSize, h)
@@ -246,6 +329,56 @@ func (m *Model) bind(lay modelLayout) error {
 		}
 		return fmt.Errorf("%s: tensor %q is not used by %s (config.json: model_type %s); config and weights disagree",
 			m.dir, name, c.Architecture, c.ModelType)
+	}
+	return nil
+}
+
+// checkFinite fails on the first NaN or Inf weight, naming the tensor.
+func (m *Model) checkFinite() error {
+	check := func(name string, f32 []float32, bf16 []uint16) error {
+		for i, v := range f32 {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s: tensor %q element %d is %v: refusing a model with non-finite weights", m.dir, name, i, v)
+			}
+		}
+		for i, h := range bf16 {
+			if h&0x7f80 == 0x7f80 { // exponent all ones: Inf or NaN
+				return fmt.Errorf("%s: tensor %q element %d is %v: refusing a model with non-finite weights", m.dir, name, i, safetensors.Float32FromBF16(h))
+			}
+		}
+		return nil
+	}
+	mat := func(name string, w matrix) error { return check(name, w.f32, w.bf16) }
+	vec := func(name string, v []float32) error { return check(name, v, nil) }
+	if err := mat("model.embed_tokens.weight", m.embed); err != nil {
+		return err
+	}
+	for i, L := range m.layers {
+		p := fmt.Sprintf("model.layers.%d.", i)
+		for _, e := range []error{
+			vec(p+"input_layernorm.weight", L.inNorm), vec(p+"post_attention_layernorm.weight", L.postNorm),
+			mat(p+"self_attn.q_proj.weight", L.q), mat(p+"self_attn.k_proj.weight", L.k),
+			mat(p+"self_attn.v_proj.weight", L.v), mat(p+"self_attn.o_proj.weight", L.o),
+			vec(p+"self_attn.q_proj.bias", L.qBias), vec(p+"self_attn.k_proj.bias", L.kBias),
+			vec(p+"self_attn.v_proj.bias", L.vBias), vec(p+"self_attn.o_proj.bias", L.oBias),
+			vec(p+"self_attn.q_norm.weight", L.qNorm), vec(p+"self_attn.k_norm.weight", L.kNorm),
+			mat(p+"mlp.gate_proj.weight", L.gate), mat(p+"mlp.up_proj.weight", L.up),
+			mat(p+"mlp.down_proj.weight", L.down), vec(p+"mlp.gate_proj.bias", L.gateB),
+			vec(p+"mlp.up_proj.bias", L.upB), vec(p+"mlp.down_proj.bias", L.downBias),
+		} {
+			if e != nil {
+				return e
+			}
+		}
+	}
+	if err := vec("model.norm.weight", m.norm); err != nil {
+		return err
+	}
+	if err := vec("score.weight", m.score); err != nil {
+		return err
+	}
+	if m.lmHead != nil && m.lmHead != &m.embed {
+		return mat("lm_head.weight", *m.lmHead)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package reward
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -186,11 +188,29 @@ func ModelType(dir string) (string, error) {
 	return c.ModelType, nil
 }
 
+// LoadOptions choose how Load holds a model's weights.
+type LoadOptions struct {
+	// Private keeps every weight in the model's own memory, read with
+	// pread, so that the files may be truncated or rewritten in place
+	// while (and after) the model is loaded without killing the process
+	// (SIGBUS): what a server that hot-reloads needs (llama.Options.Private).
+	// GPT-2 models are always loaded this way. Without it Llama-family
+	// weights stay memory-mapped: pages are read on demand and shared with
+	// the page cache, which suits one-shot verbs that own their inputs.
+	Private bool
+	// Finite refuses a model with a NaN or Inf weight, naming the tensor
+	// and element (every weight is read once).
+	Finite bool
+}
+
 // Load reads a reward-model directory, dispatching on config.json's
 // model_type: this is the one place a new architecture family is added.
 // GPT-2 (model_type gpt2, or none in old checkpoints) loads as *model.Model;
 // llama, qwen2, qwen3 and mistral load as *llama.Model (memory-mapped).
-func Load(dir string) (model.RewardModel, error) {
+func Load(dir string) (model.RewardModel, error) { return LoadOptions{}.Load(dir) }
+
+// Load is the package's Load with these options.
+func (o LoadOptions) Load(dir string) (model.RewardModel, error) {
 	mt, err := ModelType(dir)
 	if err != nil {
 		return nil, err
@@ -204,9 +224,14 @@ func Load(dir string) (model.RewardModel, error) {
 		if !m.HasRewardHead() {
 			return nil, fmt.Errorf("%s is not a reward model (config.json architectures has no %s)", dir, model.ArchRewardModel)
 		}
+		if o.Finite {
+			if err := finiteGPT2(dir, m); err != nil {
+				return nil, err
+			}
+		}
 		return m, nil
 	case llama.Supports(mt):
-		m, err := llama.Load(dir)
+		m, err := llama.LoadWith(dir, llama.Options{Private: o.Private, Finite: o.Finite})
 		if err != nil {
 			return nil, err
 		}
@@ -219,26 +244,56 @@ func Load(dir string) (model.RewardModel, error) {
 	return nil, unsupported(dir, mt)
 }
 
+// finiteGPT2 fails on a GPT-2 model's first NaN or Inf weight.
+func finiteGPT2(dir string, m *model.Model) error {
+	for _, p := range m.Params {
+		for i, v := range p.W {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s: tensor %q element %d is %v: refusing a model with non-finite weights", dir, p.Name, i, v)
+			}
+		}
+	}
+	return nil
+}
+
 // LoadWithTokenizer is Load plus the directory's reward input (its
 // tokenizer, read with tokenizer.FromHFDir), checked against the model's
 // vocabulary.
 func LoadWithTokenizer(dir string) (model.RewardModel, *Input, error) {
+	return LoadOptions{}.LoadWithTokenizer(dir)
+}
+
+// LoadWithTokenizer is the package's LoadWithTokenizer with these options.
+func (o LoadOptions) LoadWithTokenizer(dir string) (model.RewardModel, *Input, error) {
 	mt, err := ModelType(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := Load(dir)
+	m, err := o.Load(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	in, err := NewInput(dir, isGPT2(mt))
+	if err == nil {
+		if v := VocabSize(m); v > 0 && in.VocabSize() > v {
+			err = fmt.Errorf("%s: tokenizer has %d tokens but the model's vocab_size is %d", dir, in.VocabSize(), v)
+		}
+	}
 	if err != nil {
+		Close(m) // a mapped model holds its files until closed
 		return nil, nil, err
 	}
-	if v := VocabSize(m); v > 0 && in.VocabSize() > v {
-		return nil, nil, fmt.Errorf("%s: tokenizer has %d tokens but the model's vocab_size is %d", dir, in.VocabSize(), v)
-	}
 	return m, in, nil
+}
+
+// Close releases a reward model's resources when it has any (a
+// *llama.Model's mapping or closed state); other models are left to the
+// garbage collector.
+func Close(m model.RewardModel) error {
+	if c, ok := m.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // Cache loads each reward-model directory once and builds specs' models.

@@ -211,6 +211,15 @@ func (c *Checkpoint) ReadFloat32(name string, dst []float32) error {
 	return f.ReadFloat32(name, dst)
 }
 
+// ReadBytes reads a tensor's raw bytes into dst with pread (see File.ReadBytes).
+func (c *Checkpoint) ReadBytes(name string, dst []byte) error {
+	f := c.byName[name]
+	if f == nil {
+		return fmt.Errorf("%s: no tensor %q", c.path, name)
+	}
+	return f.ReadBytes(name, dst)
+}
+
 // Metadata returns the first shard's __metadata__.
 func (c *Checkpoint) Metadata() map[string]string {
 	if len(c.files) == 0 {

@@ -11,7 +11,7 @@ import (
 
 // File is one open .safetensors file.
 //
-// Tensors are read two ways. Float32 and ReadFloat32 copy with pread into
+// Tensors are read two ways. Float32, ReadFloat32 and ReadBytes copy with pread into
 // memory the caller owns: a file truncated or rewritten in place while it
 // is read yields an error (or, for a same-size rewrite, other bytes), never
 // a crash. Bytes maps the file read-only (lazily, on first use) and aliases
@@ -220,13 +220,7 @@ func (f *File) ReadFloat32(name string, dst []float32) error {
 	if int64(len(dst)) != t.NumElements() {
 		return fmt.Errorf("%s: tensor %q has %d elements, destination %d", f.path, name, t.NumElements(), len(dst))
 	}
-	f.mapMu.Lock()
-	closed := f.closed
-	f.mapMu.Unlock()
-	if closed {
-		return fmt.Errorf("%s: file is closed", f.path)
-	}
-	if err := f.checkSize(); err != nil {
+	if err := f.readable(); err != nil {
 		return err
 	}
 	es := int64(t.Dtype.Size())
@@ -236,16 +230,60 @@ func (f *File) ReadFloat32(name string, dst []float32) error {
 	for i := int64(0); i < int64(len(dst)); i += chunkElems {
 		n := min(chunkElems, int64(len(dst))-i)
 		b := buf[:n*es]
-		if _, err := f.fd.ReadAt(b, pos); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("%s: tensor %q: reading %d bytes at offset %d: %v (file truncated while open?)", f.path, name, len(b), pos, err)
+		if err := f.pread(name, b, pos); err != nil {
+			return err
 		}
 		DecodeFloat32(dst[i:i+n], b, t.Dtype)
 		pos += n * es
 	}
 	return f.checkSize()
+}
+
+// ReadBytes reads the tensor's raw little-endian bytes into dst (len = the
+// tensor's byte size) with pread, for callers that keep a dtype as stored
+// (BF16 weights stay BF16) in memory they own. Like ReadFloat32 it checks
+// the file's size before and after reading, so a file truncated or
+// rewritten to another size while open gives an error naming it, never
+// SIGBUS.
+func (f *File) ReadBytes(name string, dst []byte) error {
+	t, ok := f.Info(name)
+	if !ok {
+		return fmt.Errorf("%s: no tensor %q", f.path, name)
+	}
+	if int64(len(dst)) != t.End-t.Begin {
+		return fmt.Errorf("%s: tensor %q has %d bytes, destination %d", f.path, name, t.End-t.Begin, len(dst))
+	}
+	if err := f.readable(); err != nil {
+		return err
+	}
+	if err := f.pread(name, dst, f.h.dataOff+t.Begin); err != nil {
+		return err
+	}
+	return f.checkSize()
+}
+
+// readable fails when the file is closed or no longer has the size its
+// header was validated against.
+func (f *File) readable() error {
+	f.mapMu.Lock()
+	closed := f.closed
+	f.mapMu.Unlock()
+	if closed {
+		return fmt.Errorf("%s: file is closed", f.path)
+	}
+	return f.checkSize()
+}
+
+// pread fills b from offset pos; a short read (the file shrank) is an
+// error naming the file and tensor.
+func (f *File) pread(name string, b []byte, pos int64) error {
+	if _, err := f.fd.ReadAt(b, pos); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("%s: tensor %q: reading %d bytes at offset %d: %v (file truncated while open?)", f.path, name, len(b), pos, err)
+	}
+	return nil
 }
 
 // AdviseSequential hints that b (a slice returned by Bytes) will be read

@@ -1,6 +1,7 @@
 package safetensors
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"math"
@@ -480,4 +481,73 @@ func TestTruncatedWhileOpen(t *testing.T) {
 	if _, err := f.Bytes("a"); err == nil || !strings.Contains(err.Error(), "changed size") {
 		t.Errorf("Bytes after truncation = %v, want a changed-size error", err)
 	}
+}
+
+// TestReadBytes: ReadBytes gives the stored bytes (BF16 stays BF16: equal to
+// the mapping's bytes), and an error naming the file for a wrong
+// destination, a file truncated or grown in place after Open, or a closed
+// file.
+func TestReadBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	a := make([]float32, 3000)
+	for i := range a {
+		a[i] = float32(i) / 7
+	}
+	ts := []Tensor{{Name: "a", Shape: []int{30, 100}, Data: a}, {Name: "b", Shape: []int{5}, Data: a[:5]}}
+	if err := WriteFloat32(path, ts, BF16, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapped, err := f.Bytes("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 2*len(a))
+	if err := f.ReadBytes("a", got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, mapped) {
+		t.Fatal("ReadBytes differs from the mapped bytes")
+	}
+	if v := Float32FromBF16(uint16(got[2*7]) | uint16(got[2*7+1])<<8); v != Float32FromBF16(BF16FromFloat32(a[7])) {
+		t.Fatalf("element 7 = %v, want bf16(%v)", v, a[7])
+	}
+	for _, tc := range []struct {
+		name   string
+		act    func() error
+		tensor string
+		dst    []byte
+		want   string
+	}{
+		{"short destination", func() error { return nil }, "a", got[:10], "destination 10"},
+		{"unknown tensor", func() error { return nil }, "zz", got, `no tensor "zz"`},
+		{"grown in place", func() error { return appendBytes(path, 10) }, "a", got, "changed size"},
+		{"truncated in place", func() error { return os.Truncate(path, 1000) }, "a", got, "changed size"},
+		{"closed", f.Close, "b", got[:10], "closed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.act(); err != nil {
+				t.Fatal(err)
+			}
+			err := f.ReadBytes(tc.tensor, tc.dst)
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ReadBytes = %v, want an error naming %s and saying %q", err, path, tc.want)
+			}
+		})
+	}
+}
+
+func appendBytes(path string, n int) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fh.Write(make([]byte, n))
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -451,7 +451,17 @@ func (s *Server) score(ctx context.Context, texts []text, release func()) (rewar
 	if len(texts) > s.cfg.MaxItems {
 		return nil, nil, errorf(http.StatusRequestEntityTooLarge, "%d items in one request, limit %d", len(texts), s.cfg.MaxItems)
 	}
-	b := s.backend.Load()
+	l := s.acquire()
+	if l == nil {
+		return nil, nil, errorf(http.StatusServiceUnavailable, "%v", errStopped)
+	}
+	held := true // until the batcher takes the job (and the hold) over
+	defer func() {
+		if held {
+			l.drop()
+		}
+	}()
+	b := l.b
 	maxTok := b.MaxTokens
 	if s.cfg.MaxTokens > 0 && s.cfg.MaxTokens < maxTok {
 		maxTok = s.cfg.MaxTokens
@@ -485,13 +495,14 @@ func (s *Server) score(ctx context.Context, texts []text, release func()) (rewar
 		seqs[i] = ids
 	}
 	release()
-	j := &job{ctx: ctx, b: b, seqs: seqs, done: make(chan jobResult, 1)}
+	j := &job{ctx: ctx, b: b, seqs: seqs, done: make(chan jobResult, 1), release: l.drop}
 	switch err := s.bt.submit(j); {
 	case errors.Is(err, errQueueFull):
 		return nil, nil, errorf(http.StatusTooManyRequests, "%v", err)
 	case err != nil:
 		return nil, nil, errorf(http.StatusServiceUnavailable, "%v", err)
 	}
+	held = false
 	var res jobResult
 	select {
 	case res = <-j.done:
@@ -521,7 +532,7 @@ func (s *Server) score(ctx context.Context, texts []text, release func()) (rewar
 // name only: the full path (which may reveal user names and layout) is
 // shown to requests carrying the configured token.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	b := s.backend.Load()
+	b := s.Backend()
 	name := b.Name
 	if s.cfg.Token == "" || !s.authorized(r) {
 		name = publicName(name)
@@ -545,7 +556,7 @@ func publicName(name string) string {
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
-	s.m.write(&buf, len(s.bt.queue), cap(s.bt.queue), len(s.backend.Load().Members))
+	s.m.write(&buf, len(s.bt.queue), cap(s.bt.queue), len(s.Backend().Members))
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(buf.Bytes())
 }

@@ -55,6 +55,14 @@ type Backend struct {
 	MaxTokens int
 	// Name describes the backend in logs and /healthz (e.g. the model dir).
 	Name string
+	// Close, when set, releases the models (mapped files, handles). A
+	// Server calls it exactly once: after a reload (or Swap, or shutdown)
+	// has replaced the backend and the last request scoring on it has been
+	// answered, or at once when a reloaded backend fails its checks. It is
+	// never called while a batch runs on the backend. A backend with Close
+	// must be handed to a Server once (Config.Load builds a fresh one per
+	// reload), since each hand-over is closed on its own.
+	Close func() error
 }
 
 // Validate reports a backend that cannot serve.

@@ -18,6 +18,18 @@ type job struct {
 	b    *Backend
 	seqs [][]int
 	done chan jobResult // buffered 1: the batcher never blocks on it
+	// release, if set, is called once the job is answered: the request's
+	// hold on b (the server closes a replaced backend when the last hold
+	// goes). The batcher owns the job, and this call, once submit succeeds.
+	release func()
+}
+
+// answer delivers the job's result and lets go of its backend.
+func (j *job) answer(r jobResult) {
+	j.done <- r
+	if j.release != nil {
+		j.release()
+	}
 }
 
 type jobResult struct {
@@ -206,7 +218,7 @@ func (bt *batcher) run(batch []*job) {
 	live := batch[:0]
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
-			j.done <- jobResult{err: err}
+			j.answer(jobResult{err: err})
 			continue
 		}
 		live = append(live, j)
@@ -275,7 +287,7 @@ func (bt *batcher) runGroup(b *Backend, jobs []*job) {
 		if results[ji].err != nil {
 			results[ji].rewards, results[ji].std = nil, nil
 		}
-		j.done <- results[ji]
+		j.answer(results[ji])
 	}
 }
 

@@ -80,6 +80,10 @@ type metrics struct {
 	rejected   atomic.Uint64 // queue full
 	reloadsOK  atomic.Uint64
 	reloadsErr atomic.Uint64
+	// backendsOpen counts backends the server holds that are not closed
+	// yet: 1 at rest, 2 while requests still finish on the one a reload
+	// replaced. A number that keeps growing is a leak.
+	backendsOpen atomic.Int64
 }
 
 var latencyBounds = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
@@ -179,4 +183,7 @@ func (m *metrics) write(w io.Writer, queueDepth, queueCap, members int) {
 	fmt.Fprintln(w, "# TYPE warm_serve_reloads_total counter")
 	fmt.Fprintf(w, "warm_serve_reloads_total{result=\"ok\"} %d\n", m.reloadsOK.Load())
 	fmt.Fprintf(w, "warm_serve_reloads_total{result=\"error\"} %d\n", m.reloadsErr.Load())
+	fmt.Fprintln(w, "# HELP warm_serve_backends_open Backends (models) held and not yet closed: 1 at rest, 2 while requests finish on a replaced one.")
+	fmt.Fprintln(w, "# TYPE warm_serve_backends_open gauge")
+	fmt.Fprintf(w, "warm_serve_backends_open %d\n", m.backendsOpen.Load())
 }

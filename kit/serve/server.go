@@ -99,7 +99,7 @@ func (c *Config) setDefaults() {
 // Serve a listener or mount Handler in your own http.Server.
 type Server struct {
 	cfg       Config
-	backend   atomic.Pointer[Backend]
+	current   atomic.Pointer[lease] // the backend new requests get
 	bt        *batcher
 	m         *metrics
 	handler   http.Handler
@@ -110,6 +110,92 @@ type Server struct {
 	srvMu sync.Mutex
 	srv   *http.Server
 }
+
+// lease is a backend shared by the requests scoring on it. refs counts one
+// for being the server's current backend plus one per request holding it;
+// when it drops to zero (replaced, and the last request answered) the
+// backend is closed. Zero is final: a lease at zero is never taken again,
+// so nothing scores on a closed backend.
+type lease struct {
+	b     *Backend
+	refs  atomic.Int64
+	owned atomic.Bool // the server's own hold, given up once (disown)
+	s     *Server
+}
+
+// take adds a holder unless the lease has already reached zero.
+func (l *lease) take() bool {
+	for {
+		n := l.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if l.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// drop removes a holder, closing the backend when it was the last.
+func (l *lease) drop() {
+	if l.refs.Add(-1) == 0 {
+		l.s.m.backendsOpen.Add(-1)
+		l.s.closeBackend(l.b)
+	}
+}
+
+// disown gives up the server's hold (replaced, or shut down); only the
+// first call counts, so a reload racing shutdown cannot drop a request's
+// hold by mistake.
+func (l *lease) disown() {
+	if l.owned.Swap(false) {
+		l.drop()
+	}
+}
+
+func (s *Server) newLease(b *Backend) *lease {
+	l := &lease{b: b, s: s}
+	l.refs.Store(1)
+	l.owned.Store(true)
+	s.m.backendsOpen.Add(1)
+	return l
+}
+
+// acquire takes the current backend for one request; the caller must drop
+// it once the backend is no longer used for that request. Nil: the server
+// has shut down.
+func (s *Server) acquire() *lease {
+	for {
+		l := s.current.Load()
+		if l.take() {
+			return l
+		}
+		if s.current.Load() == l {
+			return nil // retired by shutdown, nothing replaced it
+		}
+		// Replaced and drained between the Load and take: the new one.
+	}
+}
+
+// closeBackend runs b.Close, logging a failure or a panic (it runs on
+// request and batch goroutines, which must survive it).
+func (s *Server) closeBackend(b *Backend) {
+	if b == nil || b.Close == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.cfg.Logf("closing %s panicked: %v", b.Name, r)
+		}
+	}()
+	if err := b.Close(); err != nil {
+		s.cfg.Logf("closing %s: %v", b.Name, err)
+	}
+}
+
+// retireCurrent drops the server's hold on its current backend (at
+// shutdown, after the batch workers have answered every job).
+func (s *Server) retireCurrent() { s.current.Load().disown() }
 
 // ErrNoReload is returned by Reload when Config.Load is nil.
 var ErrNoReload = errors.New("reload is not configured (no loader)")
@@ -127,22 +213,24 @@ func New(cfg Config, b *Backend) (*Server, error) {
 	if cfg.Token != "" {
 		s.tokenHash = sha256.Sum256([]byte(cfg.Token))
 	}
-	s.backend.Store(b)
+	s.current.Store(s.newLease(b))
 	s.bt = newBatcher(cfg.QueueSize, cfg.MaxBatch, cfg.MaxBatchTokens, cfg.Workers, cfg.MaxWait, cfg.PendingTokens, s.m, cfg.Logf)
 	s.handler = s.routes()
 	return s, nil
 }
 
-// Backend returns the backend new requests are scored with.
-func (s *Server) Backend() *Backend { return s.backend.Load() }
+// Backend returns the backend new requests are scored with. It is for
+// inspection (name, members): a reload may close it at any time after.
+func (s *Server) Backend() *Backend { return s.current.Load().b }
 
 // Swap installs b for new requests. Requests already tokenized keep the
-// backend they were tokenized with and finish on it.
+// backend they were tokenized with and finish on it; the replaced backend
+// is closed (Backend.Close) once the last of them is answered.
 func (s *Server) Swap(b *Backend) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
-	s.backend.Store(b)
+	s.current.Swap(s.newLease(b)).disown()
 	return nil
 }
 
@@ -160,7 +248,9 @@ func (s *Server) Reload() error {
 	start := time.Now()
 	b, err := s.loadChecked()
 	if err == nil {
-		err = s.Swap(b)
+		if err = s.Swap(b); err != nil {
+			s.closeBackend(b)
+		}
 	}
 	if err != nil {
 		s.m.reloadsErr.Add(1)
@@ -173,22 +263,26 @@ func (s *Server) Reload() error {
 }
 
 // loadChecked runs the loader and the canary, turning a panic in either
-// into an error.
-func (s *Server) loadChecked() (b *Backend, err error) {
+// into an error. A backend that was loaded but fails is closed here.
+func (s *Server) loadChecked() (_ *Backend, err error) {
+	var b *Backend
 	defer func() {
 		if r := recover(); r != nil {
 			s.cfg.Logf("reload panicked: %v\n%s", r, debug.Stack())
-			b, err = nil, fmt.Errorf("loading the new model panicked: %v", r)
+			err = fmt.Errorf("loading the new model panicked: %v", r)
+		}
+		if err != nil {
+			s.closeBackend(b)
 		}
 	}()
 	b, err = s.cfg.Load()
 	if err != nil {
 		return nil, err
 	}
-	if err := b.Validate(); err != nil {
+	if err = b.Validate(); err != nil {
 		return nil, err
 	}
-	if err := Canary(b); err != nil {
+	if err = Canary(b); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -278,11 +372,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = srv.Shutdown(ctx)
 	}
 	s.bt.stop()
+	s.retireCurrent()
 	return err
 }
 
-// Close stops the batch workers; for servers used only through Handler.
-func (s *Server) Close() { s.bt.stop() }
+// Close stops the batch workers and closes the backend once the requests
+// still holding it are answered; for servers used only through Handler.
+func (s *Server) Close() {
+	s.bt.stop()
+	s.retireCurrent()
+}
 
 type logWriter struct{ logf func(string, ...any) }
 

@@ -149,7 +149,8 @@ func (s *server) rss() float64 {
 func (s *server) reloads(t *testing.T) (ok, bad int) {
 	resp, err := http.Get(s.url + "/metrics")
 	if err != nil {
-		t.Fatalf("metrics: %v", err)
+		time.Sleep(100 * time.Millisecond) // let the log reader catch a dying server's last words
+		t.Fatalf("metrics: %v (server alive: %v); its log ends:\n%s", err, s.alive(), tail([]byte(s.log()), 1500))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
@@ -181,6 +182,20 @@ func (s *server) hupAndWait(t *testing.T) bool {
 	}
 	t.Fatal("reload did not finish in 30s")
 	return false
+}
+
+// badReload breaks the live model with breakIt, reloads, and restores
+// it; it returns 1 when the reload was refused (and fails the test when it
+// was accepted).
+func (s *server) badReload(t *testing.T, name string, breakIt, restore func()) int {
+	t.Helper()
+	breakIt()
+	defer restore()
+	if s.hupAndWait(t) {
+		t.Errorf("%s: reload accepted", name)
+		return 0
+	}
+	return 1
 }
 
 const scoreBody = `{"items":[{"prompt":"The people of","response":" the hills"},{"prompt":"We will","response":" build a better future"},{"prompt":"It was","response":" a cold night"}]}`
@@ -323,14 +338,10 @@ func TestReloadChaos(t *testing.T) {
 
 	refused := 0
 	badCase := func(name string, breakIt func()) {
-		breakIt()
-		if s.hupAndWait(t) {
-			t.Errorf("%s: reload accepted", name)
-		} else {
-			refused++
-		}
-		copyFile(t, filepath.Join(good, "config.json"), filepath.Join(live, "config.json"))
-		copyFile(t, filepath.Join(good, "model.safetensors"), weights)
+		refused += s.badReload(t, name, breakIt, func() {
+			copyFile(t, filepath.Join(good, "config.json"), filepath.Join(live, "config.json"))
+			copyFile(t, filepath.Join(good, "model.safetensors"), weights)
+		})
 	}
 	badCase("truncated", func() { os.Truncate(weights, 1_000_000) })
 	badCase("truncated header", func() { os.Truncate(weights, 100) })
