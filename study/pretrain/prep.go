@@ -24,7 +24,11 @@ import (
 type Data struct {
 	Tok        *tokenizer.Tokenizer
 	Train, Val []int32
-	Prep       Prep
+	// Extra is in-domain text for a continuation (ContinueData), joined
+	// with <|endoftext|>; Config.ExtraFrac of each step's windows come
+	// from it. Nil for a pretraining run.
+	Extra []int32
+	Prep  Prep
 }
 
 // Prep identifies a tokenized corpus. It is stored as out/prep.json; a run
