@@ -34,6 +34,15 @@ type Study struct {
 	// in a cosine schedule, so that the bodies share the init's basin.
 	// Read by warm pretrain through BaklavaSteps.
 	BaklavaAt []float64
+	// The SFT stage (warm pretrain --continue-from, docs/results/init.md):
+	// SFTSteps steps of PretrainBS windows continuing the pretrained model
+	// at peak lr SFTLR, SFTReviews of each step's windows from the review
+	// sentences' text (the rest replayed corpus). Its checkpoints are then
+	// the shared init and the Baklava bodies, as the paper's SFT
+	// checkpoints. 0 steps: no SFT stage.
+	SFTSteps   int
+	SFTLR      float64
+	SFTReviews float64
 
 	// Preference data (warm data).
 	TrainPairs, ValPairs, OODPairs int
