@@ -163,7 +163,7 @@ func (a *pretrainArgs) bind(fs *flag.FlagSet) {
 	fs.IntVar(&a.SaveEvery, "ckpt-every", a.SaveEvery, "steps between resume checkpoints (default: 10% of steps)")
 	alias(fs, "save-every", "ckpt-every")
 	fs.IntVar(&a.ValWindows, "val-windows", a.ValWindows, "held-out windows per evaluation")
-	fs.StringVar(&a.ContinueFrom, "continue-from", a.ContinueFrom, "continue training this pretrained model (an HF GPT-2 LM directory with tokenizer files; the SFT stage): its shape and tokenizer, the same corpus split, fresh optimiser and schedule")
+	fs.StringVar(&a.ContinueFrom, "continue-from", a.ContinueFrom, "continue training the pretrained model in `DIR` (an HF GPT-2 LM directory with tokenizer files; the SFT stage): its shape and tokenizer, the same corpus split, fresh optimiser and schedule")
 	fs.Float64Var(&a.SFTReviews, "sft-reviews", a.SFTReviews, "with --continue-from: share of each step's windows taken from the review sentences' text (labels unused), the rest from the corpus")
 }
 
