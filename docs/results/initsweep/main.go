@@ -3,7 +3,8 @@
 // and prints one Markdown table row (probe accuracy of the shared init,
 // members, ENS-M and WA-M on val and OOD, WA−ENS with its paired 95%
 // bootstrap interval, human pairs, members' mean relative distance from
-// the init); with -plots DIR it writes WA−ENS against the probe accuracy
+// the init); with -plots DIR it writes WA−ENS (val; its 95% interval in
+// the legend) against the probe accuracy
 // and against the member distance as PNGs (study/report's LinePlot).
 //
 //	go run ./docs/results/initsweep -plots docs/results base=runs/sweep/base/eval sft=...
@@ -62,9 +63,11 @@ func main() {
 	}
 	var byProbe, byDist []report.Series
 	for _, r := range rows {
-		e := []float64{100 * (r.dVal.Hi - r.dVal.Lo) / 2}
-		byProbe = append(byProbe, report.Series{Name: r.name, X: []float64{100 * r.probeVal}, Y: []float64{100 * r.dVal.Est}, Err: e})
-		byDist = append(byDist, report.Series{Name: r.name, X: []float64{r.dist}, Y: []float64{100 * r.dVal.Est}, Err: e})
+		// One point per run: a band needs two, so the interval goes in
+		// the legend.
+		name := fmt.Sprintf("%s [%+.1f, %+.1f]", r.name, 100*r.dVal.Lo, 100*r.dVal.Hi)
+		byProbe = append(byProbe, report.Series{Name: name, X: []float64{100 * r.probeVal}, Y: []float64{100 * r.dVal.Est}})
+		byDist = append(byDist, report.Series{Name: name, X: []float64{r.dist}, Y: []float64{100 * r.dVal.Est}})
 	}
 	if err := report.LinePlot(filepath.Join(*plots, "init-wa-ens-vs-probe.png"), "WA-M − ENS-M (val) against the init's probe accuracy", "probe accuracy on frozen features, val (%)", "WA − ENS, val (points)", byProbe); err != nil {
 		fail(err)
