@@ -31,13 +31,10 @@ func ContinueData(from string, docs []corpus.Doc, extra []string, out string, va
 		return nil, fmt.Errorf("continue from %s: %w", from, err)
 	}
 	prep := Prep{CorpusSHA: CorpusHash(docs), Docs: len(docs), ValFrac: valFrac, CorpusMB: corpusMB, Vocab: tok.VocabSize(), Seed: seed}
-	train, val := corpus.Split(docs, valFrac, seed)
-	if len(train) == 0 || len(val) == 0 {
-		return nil, fmt.Errorf("corpus of %d documents gives %d train and %d held-out documents at val fraction %g: need both", len(docs), len(train), len(val), valFrac)
+	train, val, err := splitDocs(docs, &prep)
+	if err != nil {
+		return nil, err
 	}
-	train, prep.TrainBytes = capDocs(train, corpusMB, seed, 1)
-	_, prep.ValBytes = capDocs(val, 0, seed, 2)
-	prep.TrainDocs, prep.ValDocs = len(train), len(val)
 	ex := make([]corpus.Doc, len(extra))
 	for i, t := range extra {
 		ex[i] = corpus.Doc{ID: fmt.Sprintf("extra/%d", i), Text: t}
