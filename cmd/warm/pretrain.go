@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
+	"github.com/warm-rm/warm/internal/runlog"
+	"github.com/warm-rm/warm/kit/model"
 	"github.com/warm-rm/warm/study/corpus"
 	"github.com/warm-rm/warm/study/preset"
 	"github.com/warm-rm/warm/study/pretrain"
@@ -70,13 +73,18 @@ func (a pretrainArgs) run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sum, err := pretrain.RunStudy(ctx, pretrain.StudyOptions{Docs: docs, VocabSize: st.VocabSize, ValFrac: a.ValFrac, CorpusMB: st.CorpusMB, TokenizerMB: a.TokMB,
-		Config: pretrain.Config{
-			Out: a.Out, NEmbd: st.NEmbd, NLayer: st.NLayer, NHead: st.NHead, NPositions: st.NPositions,
-			Steps: nSteps, Batch: st.PretrainBS, LR: st.PretrainLR, Warmup: cmp.Or(max(a.Warmup, 0), max(1, nSteps/20)), WeightDecay: a.Wd, ClipNorm: a.Clip,
-			Seed: a.Seed, CheckpointSteps: st.BaklavaSteps(nSteps), LogEvery: a.LogEvery, EvalEvery: a.EvalEvery, ValWindows: a.ValWindows, SaveEvery: a.SaveEvery,
-			Restart: a.Restart, Samples: samplePrompts, SampleLen: 40, Log: os.Stderr,
-		}})
+	cfg := pretrain.Config{
+		Out: a.Out, NEmbd: st.NEmbd, NLayer: st.NLayer, NHead: st.NHead, NPositions: st.NPositions,
+		Steps: nSteps, Batch: st.PretrainBS, LR: st.PretrainLR, Warmup: cmp.Or(max(a.Warmup, 0), max(1, nSteps/20)), WeightDecay: a.Wd, ClipNorm: a.Clip,
+		Seed: a.Seed, CheckpointSteps: st.BaklavaSteps(nSteps), LogEvery: a.LogEvery, EvalEvery: a.EvalEvery, ValWindows: a.ValWindows, SaveEvery: a.SaveEvery,
+		Restart: a.Restart, Samples: samplePrompts, SampleLen: 40, Log: os.Stderr,
+	}
+	var sum *pretrain.Summary
+	if a.ContinueFrom == "" {
+		sum, err = pretrain.RunStudy(ctx, pretrain.StudyOptions{Docs: docs, VocabSize: st.VocabSize, ValFrac: a.ValFrac, CorpusMB: st.CorpusMB, TokenizerMB: a.TokMB, Config: cfg})
+	} else {
+		sum, err = a.runContinue(ctx, cfg, docs)
+	}
 	if err != nil {
 		return err
 	}
@@ -113,6 +121,11 @@ type pretrainArgs struct {
 	EvalEvery  int
 	SaveEvery  int
 	ValWindows int
+	// ContinueFrom and SFTReviews make the run a continuation (the SFT
+	// stage): from a pretrained model, with a share of each batch's
+	// windows from the review sentences' text.
+	ContinueFrom string
+	SFTReviews   float64
 }
 
 // newPretrainArgs returns the verb's defaults.
@@ -150,6 +163,42 @@ func (a *pretrainArgs) bind(fs *flag.FlagSet) {
 	fs.IntVar(&a.SaveEvery, "ckpt-every", a.SaveEvery, "steps between resume checkpoints (default: 10% of steps)")
 	alias(fs, "save-every", "ckpt-every")
 	fs.IntVar(&a.ValWindows, "val-windows", a.ValWindows, "held-out windows per evaluation")
+	fs.StringVar(&a.ContinueFrom, "continue-from", a.ContinueFrom, "continue training the pretrained model in `DIR` (an HF GPT-2 LM directory with tokenizer files; the SFT stage): its shape and tokenizer, the same corpus split, fresh optimiser and schedule")
+	fs.Float64Var(&a.SFTReviews, "sft-reviews", a.SFTReviews, "with --continue-from: share of each step's windows taken from the review sentences' text (labels unused), the rest from the corpus")
+}
+
+// runContinue is the SFT stage: the corpus split as pretraining made it,
+// the model and tokenizer of --continue-from, the review sentences as the
+// in-domain extra text.
+func (a pretrainArgs) runContinue(ctx context.Context, cfg pretrain.Config, docs []corpus.Doc) (*pretrain.Summary, error) {
+	mc, err := model.ReadConfig(filepath.Join(a.ContinueFrom, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("--continue-from: %w", err)
+	}
+	cfg.NEmbd, cfg.NLayer, cfg.NHead, cfg.NPositions, cfg.From = mc.NEmbd, mc.NLayer, mc.NHead, mc.NPositions, a.ContinueFrom
+	if a.SFTReviews < 0 || a.SFTReviews > 1 {
+		return nil, fmt.Errorf("%w: --sft-reviews %g must be in [0, 1]", errUsage, a.SFTReviews)
+	}
+	cfg.ExtraFrac = a.SFTReviews
+	var extra []string
+	if a.SFTReviews > 0 {
+		sents, err := corpus.ReviewSentences(a.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("--sft-reviews: %w", err)
+		}
+		for _, s := range sents {
+			extra = append(extra, s.Text)
+		}
+	}
+	var prep pretrain.Prep
+	if err := runlog.ReadJSON(filepath.Join(filepath.Dir(filepath.Clean(a.ContinueFrom)), "prep.json"), &prep); err != nil {
+		return nil, fmt.Errorf("--continue-from %s: the pretraining run's prep.json (its corpus split): %w", a.ContinueFrom, err)
+	}
+	data, err := pretrain.ContinueData(a.ContinueFrom, docs, extra, a.Out, prep.ValFrac, prep.CorpusMB, prep.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return pretrain.Run(ctx, cfg, data, 0)
 }
 
 func printPretrain(sum *pretrain.Summary, out string) {

@@ -134,6 +134,7 @@ func TestReproStageHashNewKnobs(t *testing.T) {
 		{"HumanPairs", func(p *preset.Study) { p.HumanPairs++ }, []string{"data"}},
 		{"BaklavaAt", func(p *preset.Study) { p.BaklavaAt = []float64{0.7, 1} }, []string{"pretrain", "train"}},
 		{"Labels", func(p *preset.Study) { *p, _ = p.WithLabels(preset.LabelsClean) }, []string{"data", "train", "rl"}},
+		{"SFTSteps", func(p *preset.Study) { p.SFTSteps = 100 }, []string{"pretrain"}},
 	} {
 		t.Run(c.knob, func(t *testing.T) {
 			changed := ps
@@ -147,6 +148,38 @@ func TestReproStageHashNewKnobs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// With SFTSteps the pretrain stage is two calls: pretraining into
+// pretrain-base, then the continuation into pretrain (what later stages
+// read), with the preset's SFT knobs; without it, one call as before.
+func TestReproSFTStage(t *testing.T) {
+	ps, err := preset.Get("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := reproStages()[0]
+	r := &reproRun{out: "OUT", data: "data", preset: "quick", ps: ps}
+	steps, err := st.steps(r)
+	if err != nil || len(steps) != 1 || steps[0].Args.(pretrainArgs).Out != filepath.Join("OUT", "pretrain") {
+		t.Fatalf("no SFT: %d steps, %v", len(steps), err)
+	}
+	r.ps.SFTSteps, r.ps.SFTLR, r.ps.SFTReviews = 120, 5e-4, 0.5
+	if steps, err = st.steps(r); err != nil || len(steps) != 2 {
+		t.Fatalf("SFT: %d steps, %v", len(steps), err)
+	}
+	base, sft := steps[0].Args.(pretrainArgs), steps[1].Args.(pretrainArgs)
+	if base.Out != filepath.Join("OUT", "pretrain-base") || base.ContinueFrom != "" {
+		t.Errorf("base step: out %s, continue-from %q", base.Out, base.ContinueFrom)
+	}
+	if sft.Out != filepath.Join("OUT", "pretrain") || sft.ContinueFrom != filepath.Join("OUT", "pretrain-base", "final") ||
+		sft.Steps != 120 || sft.Lr != 5e-4 || sft.SFTReviews != 0.5 {
+		t.Errorf("SFT step: %+v", sft)
+	}
+	r.sample = true // the embedded sample has no review sentences
+	if steps, _ = st.steps(r); steps[1].Args.(pretrainArgs).SFTReviews != 0 {
+		t.Error("--sample: the SFT step still asks for review sentences")
 	}
 }
 

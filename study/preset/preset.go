@@ -1,8 +1,9 @@
 // Package preset holds the named sizes of the default WARM study ("tiny",
 // "quick", "full"), so that every verb and `warm repro` use the same numbers.
 //
-// quick is sized to finish the whole study in about 30 minutes on 2 cores;
-// full is for quality; tiny is for the end-to-end test (seconds).
+// quick aims at 30 minutes on 2 cores (measured: ≈ 49 min quiet for both
+// label settings, docs/study-design.md §8); full is for quality; tiny is
+// for the end-to-end test (seconds).
 package preset
 
 import (
@@ -34,6 +35,15 @@ type Study struct {
 	// in a cosine schedule, so that the bodies share the init's basin.
 	// Read by warm pretrain through BaklavaSteps.
 	BaklavaAt []float64
+	// The SFT stage (warm pretrain --continue-from, docs/results/init.md):
+	// SFTSteps steps of PretrainBS windows continuing the pretrained model
+	// at peak lr SFTLR, SFTReviews of each step's windows from the review
+	// sentences' text (the rest replayed corpus). Its checkpoints are then
+	// the shared init and the Baklava bodies, as the paper's SFT
+	// checkpoints. 0 steps: no SFT stage.
+	SFTSteps   int
+	SFTLR      float64
+	SFTReviews float64
 
 	// Preference data (warm data).
 	TrainPairs, ValPairs, OODPairs int
@@ -77,8 +87,15 @@ type Study struct {
 }
 
 // lrFactors: members at 5%, 10% and 20% of the pretraining peak lr
-// (docs/study-design.md: every member must train; quick gets 1e-4..4e-4).
+// (docs/study-design.md: every member must train; full gets 5e-5..2e-4).
 var lrFactors = []float64{0.05, 0.1, 0.2}
+
+// quickLRFactors: quick's members at 10%, 20% and 40% of the peak
+// (2e-4..8e-4). Measured (docs/results/init.md): at quick's 750 steps the
+// 5% members (1e-4) stay at 58-60% val next to 68% for the others, and
+// pull the uniform average towards the init (WA-6 − ENS-6 −3.1 points);
+// with 10-40% every member reaches 67-69% and WA-3 − ENS-3 is −0.8.
+var quickLRFactors = []float64{0.1, 0.2, 0.4}
 
 // baklavaAt: bodies at 80% and 90% of pretraining and the final model.
 var baklavaAt = []float64{0.8, 0.9, 1}
@@ -99,7 +116,7 @@ var studies = map[string]Study{
 		PretrainToks: 2_000_000, PretrainBS: 16, PretrainLR: 2e-3, CorpusMB: 0, BaklavaAt: baklavaAt,
 		TrainPairs: 6000, ValPairs: 3000, OODPairs: 3000, HumanPairs: 0, MinNew: 24, MaxNew: 32,
 		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
-		Members: 6, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: lrFactors, RMDropout: []float64{0.05, 0.1},
+		Members: 6, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: quickLRFactors, RMDropout: []float64{0.05, 0.1},
 		BoNPrompts: 1000, BoNMaxN: 16,
 		RLSteps: 80, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4, RLSeeds: 2,
 		DuelPrompts: 1000, DuelSamples: 2,

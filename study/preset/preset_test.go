@@ -57,7 +57,7 @@ func TestLearningRates(t *testing.T) {
 		name string
 		want []float64
 	}{
-		{"quick", []float64{1e-4, 2e-4, 4e-4}},
+		{"quick", []float64{2e-4, 4e-4, 8e-4}},
 		{"full", []float64{5e-5, 1e-4, 2e-4}},
 		{"tiny", []float64{1.5e-4, 3e-4, 6e-4}},
 	} {
@@ -71,9 +71,11 @@ func TestLearningRates(t *testing.T) {
 				if got[i] != c.want[i] {
 					t.Fatalf("lrs %v, want %v", got, c.want)
 				}
-				// Calibration (issue 16): lrs under 5% of the peak leave members
-				// near the init; above 25% they leave the basin.
-				if f := got[i] / s.PretrainLR; f < 0.05-1e-12 || f > 0.25 {
+				// Calibration (issue 16, docs/results/init.md): lrs under 5% of
+				// the peak leave members near the init; at quick a member at 40%
+				// still interpolates linearly with one at 20% (the LMC pilot's
+				// midpoint on the line); 50% and above were not measured.
+				if f := got[i] / s.PretrainLR; f < 0.05-1e-12 || f > 0.4+1e-12 {
 					t.Errorf("lr %g is %.3f× the pretraining peak", got[i], f)
 				}
 			}

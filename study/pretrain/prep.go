@@ -24,7 +24,11 @@ import (
 type Data struct {
 	Tok        *tokenizer.Tokenizer
 	Train, Val []int32
-	Prep       Prep
+	// Extra is in-domain text for a continuation (ContinueData), joined
+	// with <|endoftext|>; Config.ExtraFrac of each step's windows come
+	// from it. Nil for a pretraining run.
+	Extra []int32
+	Prep  Prep
 }
 
 // Prep identifies a tokenized corpus. It is stored as out/prep.json; a run
@@ -143,13 +147,10 @@ func PrepareData(docs []corpus.Doc, out string, vocab int, valFrac, corpusMB, to
 		}
 	}
 
-	train, val := corpus.Split(docs, valFrac, seed)
-	if len(train) == 0 || len(val) == 0 {
-		return nil, fmt.Errorf("corpus of %d documents gives %d train and %d held-out documents at val fraction %g: need both", len(docs), len(train), len(val), valFrac)
+	train, val, err := splitDocs(docs, &want)
+	if err != nil {
+		return nil, err
 	}
-	train, want.TrainBytes = capDocs(train, corpusMB, seed, 1)
-	_, want.ValBytes = capDocs(val, 0, seed, 2)
-	want.TrainDocs, want.ValDocs = len(train), len(val)
 
 	tokDocs, tokBytes := capDocs(train, tokenizerMB, seed, 3)
 	want.TokBytes = tokBytes
@@ -186,4 +187,18 @@ func PrepareData(docs []corpus.Doc, out string, vocab int, valFrac, corpusMB, to
 		return nil, err
 	}
 	return &Data{Tok: tok, Train: tr, Val: va, Prep: want}, nil
+}
+
+// splitDocs splits docs by document as p's ValFrac and Seed say
+// (corpus.Split), caps the train part at p's CorpusMB, and records the
+// sizes in p: the one split that pretraining and its continuation share.
+func splitDocs(docs []corpus.Doc, p *Prep) (train, val []corpus.Doc, err error) {
+	train, val = corpus.Split(docs, p.ValFrac, p.Seed)
+	if len(train) == 0 || len(val) == 0 {
+		return nil, nil, fmt.Errorf("corpus of %d documents gives %d train and %d held-out documents at val fraction %g: need both", len(docs), len(train), len(val), p.ValFrac)
+	}
+	train, p.TrainBytes = capDocs(train, p.CorpusMB, p.Seed, 1)
+	_, p.ValBytes = capDocs(val, 0, p.Seed, 2)
+	p.TrainDocs, p.ValDocs = len(train), len(val)
+	return train, val, nil
 }

@@ -42,6 +42,14 @@ type Config struct {
 	// bodies (ckpt-STEP), besides final (nil: 2/3 and 5/6 of Steps; the
 	// study passes preset.Study.BaklavaSteps).
 	CheckpointSteps []int
+	// From is an HF GPT2LMHeadModel directory whose weights start the run
+	// instead of a fresh initialisation: a continuation (the study's SFT
+	// stage, ContinueData). Its shape must match the Config's and the
+	// tokenizer's vocabulary. Empty: a fresh model.
+	From string
+	// ExtraFrac is the share of each step's windows drawn from Data.Extra
+	// (the in-domain text of a continuation), the rest from Data.Train.
+	ExtraFrac float64
 
 	// Bookkeeping.
 	LogEvery   int // metrics.jsonl line and progress every LogEvery steps
@@ -132,6 +140,13 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 		return nil, fmt.Errorf("train split: %w: %d tokens, a window needs %d", errNoTokens, len(data.Train), cfg.NPositions)
 	}
 	uniLoss := UnigramBaseline(data.Train, valWin, tok.VocabSize())
+	nExtra := int(math.Round(cfg.ExtraFrac * float64(cfg.Batch)))
+	if cfg.ExtraFrac < 0 || cfg.ExtraFrac > 1 {
+		return nil, fmt.Errorf("extra-text fraction %g: want 0..1", cfg.ExtraFrac)
+	}
+	if nExtra > 0 && len(data.Extra) < cfg.NPositions {
+		return nil, fmt.Errorf("extra text: %w: %d tokens, a window needs %d", errNoTokens, len(data.Extra), cfg.NPositions)
+	}
 
 	// Model and optimiser: fresh, or from the resume checkpoint.
 	resumeDir := filepath.Join(cfg.Out, "resume")
@@ -153,6 +168,13 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 		if st.Steps != cfg.Steps || st.Batch != cfg.Batch || st.Seed != cfg.Seed || st.LR != cfg.LR || st.Warmup != cfg.Warmup || m.Config != mcfg {
 			return nil, fmt.Errorf("%s holds a run of %d steps × batch %d (seed %d, lr %g, warm-up %d, model %+v); asked for %d × %d (seed %d, lr %g, warm-up %d, model %+v): use the same settings, or --restart",
 				from, st.Steps, st.Batch, st.Seed, st.LR, st.Warmup, m.Config, cfg.Steps, cfg.Batch, cfg.Seed, cfg.LR, cfg.Warmup, mcfg)
+		}
+	} else if cfg.From != "" {
+		if m, err = model.Load(cfg.From); err != nil {
+			return nil, fmt.Errorf("continue from %s: %w", cfg.From, err)
+		}
+		if m.Config != mcfg {
+			return nil, fmt.Errorf("continue from %s: its model %+v is not the run's %+v (shape flags must match the model continued)", cfg.From, m.Config, mcfg)
 		}
 	} else {
 		m = model.New(mcfg, cfg.Seed)
@@ -218,7 +240,12 @@ func Run(ctx context.Context, cfg Config, data *Data, prepSeconds float64) (*Sum
 			return nil, ErrInterrupted
 		}
 		step := st.Step
-		wins, _ := TrainWindows(data.Train, cfg.NPositions, cfg.Batch, stepRNG(cfg.Seed, step))
+		rng := stepRNG(cfg.Seed, step)
+		wins, _ := TrainWindows(data.Train, cfg.NPositions, cfg.Batch-nExtra, rng)
+		if nExtra > 0 {
+			ex, _ := TrainWindows(data.Extra, cfg.NPositions, nExtra, rng)
+			wins = append(wins, ex...)
+		}
 		lr := sched.LR(step)
 		loss, gnorm := trainStep(m, opt, wins, lr, cfg.ClipNorm, cfg.Seed^uint64(step))
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {

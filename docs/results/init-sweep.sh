@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# docs/results/init-sweep.sh: the commands of the init sweep (docs/results/init.md).
+# Run from the repository root after scripts/setup and
+#   bin/warm repro --preset quick --labels clean --out runs/q-clean   (its pretrain and data stages).
+# Each function is one experiment; `time` of each is what init.md records.
+set -euo pipefail
+W=${W:-bin/warm}
+Q=runs/q-clean
+D=$Q/data
+S=runs/sweep
+mkdir -p $S
+
+# sft NAME STEPS LR REVIEWS: the SFT stage (a continuation of the quick init).
+sft() {
+	$W pretrain --preset quick --continue-from $Q/pretrain/final --steps "$2" --lr "$3" --sft-reviews "$4" -o $S/"$1" >$S/"$1".log 2>&1
+}
+
+# probe NAME INIT: the shared head on INIT's frozen features (val accuracy in
+# probe/probe.json; OOD with --val $D/ood.jsonl). One member step is trained
+# and thrown away (warm train has no probe-only mode).
+probe() {
+	$W train --preset quick --init "$2" --data $D --train $D/train-clean.jsonl --val "${3:-$D/val.jsonl}" \
+		--diversity order,lr,dropout --num-members 1 --member 0 --epochs 0.003 -o $S/"$1"-probe >$S/"$1"-probe.log 2>&1
+	cat $S/"$1"-probe/probe/probe.json; echo
+}
+
+# members NAME INIT M EPOCHS LRS: M members (lr/order/dropout diversity, no
+# Baklava) and their eval with the init's diagnostics.
+members() {
+	$W train --preset quick --init "$2" --data $D --train $D/train-clean.jsonl --diversity order,lr,dropout \
+		--num-members "$3" --epochs "$4" ${5:+--lrs "$5"} -o $S/"$1" >$S/"$1".log 2>&1
+	$W eval --data $D --train $D/train-clean.jsonl --members $S/"$1" --init "$2" --max-train 500 -o $S/"$1"/eval >$S/"$1"-eval.log 2>&1
+}
+
+"$@"
