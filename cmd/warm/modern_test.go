@@ -2,9 +2,8 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
+	"github.com/warm-rm/warm/kit/tokenizer/tokenizertest"
 	"math"
 	"os"
 	"path/filepath"
@@ -105,26 +104,11 @@ func writeRMMember(t *testing.T, f rmFamily, dir string, seed uint64, dtype safe
 			t.Fatal(err)
 		}
 	}
-	tokDir := filepath.Join("..", "..", "kit", "tokenizer", "testdata", f.tok)
 	// tokenizer.json uncompressed, as a hub directory has it (warm merge
 	// copies the tokenizer files it knows by name).
-	zf, err := os.Open(filepath.Join(tokDir, "tokenizer.json.gz"))
-	if err != nil {
+	if err := tokenizertest.WriteHFFiles(dir, f.tok); err != nil {
 		t.Fatal(err)
 	}
-	defer zf.Close()
-	zr, err := gzip.NewReader(zf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tj, err := io.ReadAll(zr)
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	copyFile(filepath.Join(tokDir, "tokenizer_config.json"), "tokenizer_config.json")
 	var recipe struct {
 		Tensors []struct {
 			Name   string  `json:"name"`

@@ -1,9 +1,9 @@
 package chaos
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"github.com/warm-rm/warm/kit/tokenizer/tokenizertest"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -45,28 +45,7 @@ func writeQwen3RM(t *testing.T, dir string, seed uint64, nanRow int) {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), cj, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tokDir := filepath.Join(moduleRoot(), "kit", "tokenizer", "testdata", "qwen3")
-	zf, err := os.Open(filepath.Join(tokDir, "tokenizer.json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zf.Close()
-	zr, err := gzip.NewReader(zf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tj, err := io.ReadAll(zr)
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := os.ReadFile(filepath.Join(tokDir, "tokenizer_config.json"))
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), tc, 0o644)
-	}
-	if err != nil {
+	if err := tokenizertest.WriteHFFiles(dir, "qwen3"); err != nil {
 		t.Fatal(err)
 	}
 	const vocab, h, layers, heads, kv, hd, inter = 151936, 32, 2, 4, 2, 8, 64
