@@ -121,16 +121,8 @@ func quantileSorted(s []float64, q float64) float64 {
 
 // PairedDiff returns mean(a − b) with a percentile-bootstrap interval over
 // the units (see BootstrapMean): a[i] and b[i] are the same unit (pair,
-// prompt) measured for two models. For accuracies pass per-pair
-// correctness (1 right, 0 wrong, ½ a tie): the estimate is then exactly
-// the difference of the two accuracies. Panics on different lengths.
-//
-// For correctness vectors (every value 0, ½ or 1) the interval is widened
-// to contain the Agresti–Min adjusted Wald interval for a paired
-// difference of proportions (½ added to each cell of the 2×2 table): with
-// few or no discordant pairs the bootstrap collapses to a zero-width
-// interval ([0, 0] when the two models agree on all of 32 pairs), which
-// would let "WA ≈ ENS" hold on evidence that cannot support it.
+// prompt) measured for two models. Panics on different lengths. For
+// accuracies use PairedAccuracyDiff.
 func PairedDiff(a, b []float64, resamples int, seed uint64) Interval {
 	checkLen("PairedDiff", a, b)
 	d := make([]float64, len(a))
@@ -139,24 +131,32 @@ func PairedDiff(a, b []float64, resamples int, seed uint64) Interval {
 	}
 	iv := BootstrapMean(d, resamples, seed)
 	iv.Method = "paired " + iv.Method
-	if len(d) > 0 && isCorrectness(a) && isCorrectness(b) {
-		lo, hi := agrestiMin(d)
-		if lo < iv.Lo || hi > iv.Hi {
-			iv.Lo, iv.Hi = min(iv.Lo, lo), max(iv.Hi, hi)
-			iv.Method += ", widened to the Agresti–Min interval"
-		}
-	}
 	return iv
 }
 
-// isCorrectness reports whether every value is 0, ½ or 1.
-func isCorrectness(x []float64) bool {
-	for _, v := range x {
-		if v != 0 && v != 0.5 && v != 1 {
-			return false
-		}
+// PairedAccuracyDiff is PairedDiff for per-pair correctness (1 right, 0
+// wrong, ½ a tie): the estimate is exactly the difference of the two
+// accuracies, and the interval is widened to contain the Agresti–Min
+// adjusted Wald interval for a paired difference of proportions (½ added
+// to each cell of the 2×2 table). With few or no discordant pairs the
+// bootstrap alone collapses to a zero-width interval ([0, 0] when the two
+// models agree on all of 32 pairs), which would let "WA ≈ ENS" hold on
+// evidence that cannot support it.
+func PairedAccuracyDiff(a, b []float64, resamples int, seed uint64) Interval {
+	iv := PairedDiff(a, b, resamples, seed)
+	if len(a) == 0 {
+		return iv
 	}
-	return true
+	d := make([]float64, len(a))
+	for i := range a {
+		d[i] = a[i] - b[i]
+	}
+	lo, hi := agrestiMin(d)
+	if lo < iv.Lo || hi > iv.Hi {
+		iv.Lo, iv.Hi = min(iv.Lo, lo), max(iv.Hi, hi)
+		iv.Method += ", widened to the Agresti–Min interval"
+	}
+	return iv
 }
 
 // agrestiMin is the 95% adjusted Wald interval for the mean of paired

@@ -266,7 +266,7 @@ func pointOnly(est float64) stats.Interval {
 var notTested = stats.Interval{Est: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
 
 func accDiff(a, b []float64) stats.Interval {
-	return stats.PairedDiff(a, b, stats.Resamples, stats.BootstrapSeed).Scale(100)
+	return stats.PairedAccuracyDiff(a, b, stats.Resamples, stats.BootstrapSeed).Scale(100)
 }
 
 // memberMean is the per-pair mean correctness over the members: the
@@ -348,7 +348,8 @@ func lmcClaims(ev Evidence) []report.Claim {
 	if n := len(ev.LMC); n >= 2 {
 		first, last := gains[0], gains[n-1]
 		if first != nil && last != nil && len(first) == len(last) {
-			iv = accDiff(last, first)
+			// Gains are differences, not correctness: the plain paired bootstrap.
+			iv = stats.PairedDiff(last, first, stats.Resamples, stats.BootstrapSeed).Scale(100)
 		} else {
 			iv = pointOnly(100 * (ev.LMC[n-1].Point[rmeval.Val] - ev.LMC[0].Point[rmeval.Val]))
 			div.Note = "no per-pair data"
@@ -386,14 +387,15 @@ func evalClaims(ev Evidence) []report.Claim {
 				vb = memberMean(per, ev.Members)
 			}
 			if va != nil && vb != nil && len(va) == len(vb) {
-				note := ""
-				if b != "mean member" {
-					// The discordant share sets the interval's width
-					// (docs/power.md); printing it lets a reader redo
-					// the power calculation with this run's value.
-					note = fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb))
+				if b == "mean member" {
+					// The mean member's per-pair value is a fraction,
+					// not correctness: the plain paired bootstrap.
+					return stats.PairedDiff(va, vb, stats.Resamples, stats.BootstrapSeed).Scale(100), ""
 				}
-				return accDiff(va, vb), note
+				// The discordant share sets the interval's width
+				// (docs/power.md); printing it lets a reader redo the
+				// power calculation with this run's value.
+				return accDiff(va, vb), fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb))
 			}
 		}
 		pt := ev.Point[split]

@@ -110,7 +110,7 @@ func read(name, dir string) (row, error) {
 		if err1 != nil || err2 != nil || len(a) == 0 || len(a) != len(e) {
 			return r, fmt.Errorf("%s: per-pair correctness of %q / %q on %s missing or unreadable", dir, wa, ens, sp.split)
 		}
-		*sp.dst = stats.PairedDiff(a, e, 2000, 1)
+		*sp.dst = stats.PairedAccuracyDiff(a, e, 2000, 1)
 	}
 	return r, nil
 }
