@@ -140,11 +140,15 @@ func reproStages() []reproStage {
 		}, outs: []string{"data"}},
 		{name: "train", steps: func(r *reproRun) ([]reproStep, error) {
 			a := newTrainArgs(nil)
-			a.Preset, a.PretrainDir, a.DataDir, a.O.Out, a.O.Ladder = r.preset, r.shared("pretrain"), r.shared("data"), r.dir("rm"), true
+			a.Preset, a.PretrainDir, a.DataDir, a.O.Out, a.O.Ladder = r.preset, r.shared("pretrain"), r.shared("data"), r.dir("rm"), r.ps.Ladder()
 			a.O.Train = r.trainFile()
 			return []reproStep{step("train", a)}, nil
 		}, knobs: func(p preset.Study) []any {
-			return []any{p.Labels, p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMLearningRates(), p.RMDropout, p.BaklavaAt}
+			k := []any{p.Labels, p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMLearningRates(), p.RMDropout, p.BaklavaAt}
+			if p.LadderLabels != "" { // runs with the ladder everywhere keep their hash
+				k = append(k, p.Ladder())
+			}
+			return k
 		}, outs: []string{"rm"}},
 		{name: "merge", steps: mergeSteps},
 		{name: "eval", steps: evalSteps, outs: []string{"eval"}},
@@ -183,6 +187,9 @@ func evalSteps(r *reproRun) ([]reproStep, error) {
 	// setting; the plots lose the curves' shape, no verdict loses
 	// power (docs/study-design.md §8).
 	b.Steps = 3
+	if !r.ps.Ladder() {
+		return []reproStep{step("eval", a)}, nil
+	}
 	return []reproStep{step("eval", a), step("eval", b)}, nil
 }
 
@@ -373,6 +380,9 @@ func (o reproOptions) runSetting(book *stageBook, stages []reproStage, r *reproR
 	}
 	fmt.Fprintf(os.Stderr, "== repro: writing the %s-label report\n", setting)
 	opt := studyreport.Options{Preset: o.Preset, Version: version, StageSeconds: tm, Labels: setting, SharedDir: r.out, TrainFile: rs.trainFile()}
+	if !rs.ps.Ladder() {
+		opt.LadderIn = rs.ps.LadderLabels
+	}
 	rep, err := studyreport.Write(rs.dir(), opt)
 	if err != nil {
 		return studyreport.Setting{}, fmt.Errorf("report (%s labels): %w", setting, err)

@@ -72,6 +72,12 @@ type Study struct {
 	// only because cmd/warm/repro hashes it; hash RMLearningRates instead.
 	RMBaseLR  float64
 	RMDropout []float64
+	// LadderLabels is the label setting whose train stage also trains the
+	// LMC diversity ladder (three extra fine-tunings and their
+	// interpolation: ≈ 6 of quick's minutes per setting); "" = every
+	// setting. The other settings still get their LMC pilot (the two most
+	// distant members), so each claims table keeps an LMC verdict.
+	LadderLabels string
 
 	// Best-of-N (warm bon).
 	BoNPrompts, BoNMaxN int
@@ -117,8 +123,9 @@ var studies = map[string]Study{
 		TrainPairs: 6000, ValPairs: 3000, OODPairs: 3000, HumanPairs: 0, MinNew: 24, MaxNew: 32,
 		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
 		Members: 6, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: quickLRFactors, RMDropout: []float64{0.05, 0.1},
-		BoNPrompts: 1000, BoNMaxN: 16,
-		RLSteps: 80, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4, RLSeeds: 2,
+		LadderLabels: LabelsClean,
+		BoNPrompts:   1000, BoNMaxN: 16,
+		RLSteps: 60, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4, RLSeeds: 2,
 		DuelPrompts: 1000, DuelSamples: 2,
 	},
 	"full": {
@@ -131,6 +138,12 @@ var studies = map[string]Study{
 		RLSteps: 400, RLPrompts: 16, RLSamples: 4, RLLR: 2e-5, RLSeeds: 3,
 		DuelPrompts: 2000, DuelSamples: 4,
 	},
+}
+
+// Ladder reports whether the study's train stage trains the LMC diversity
+// ladder in its label setting (LadderLabels).
+func (s Study) Ladder() bool {
+	return s.LadderLabels == "" || s.LadderLabels == s.Labels
 }
 
 // Label settings and their RL KL coefficients (the paper's α, applied

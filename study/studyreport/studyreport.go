@@ -37,6 +37,10 @@ type Options struct {
 	// TrainFile is the setting's training pairs (the bag-of-words
 	// ceiling is fitted on them; "": SHARED/data/train.jsonl).
 	TrainFile string
+	// LadderIn, when not "", is the label setting that trains the LMC
+	// diversity ladder when this one does not (preset.LadderLabels): the
+	// report says where to find it instead of a bare "not run".
+	LadderIn string
 }
 
 // WARMSizes are the M values the study merges and compares: 2 and all
@@ -58,6 +62,7 @@ type study struct {
 	shared   string // holds pretrain/ and data/
 	train    string // the setting's training pairs
 	labels   string
+	ladderIn string
 	pretrain *pretrain.Summary
 	data     *prefgen.Summary
 	rm       *rmtrain.Summary
@@ -81,7 +86,7 @@ func load[T any](path string) (*T, error) {
 }
 
 func read(dir string, o Options) (*study, error) {
-	s := &study{dir: dir, shared: o.SharedDir, train: o.TrainFile, labels: o.Labels}
+	s := &study{dir: dir, shared: o.SharedDir, train: o.TrainFile, labels: o.Labels, ladderIn: o.LadderIn}
 	if s.shared == "" {
 		s.shared = dir
 	}
@@ -322,6 +327,10 @@ func (s *study) selectionWords() string {
 func (s *study) lmcSection(d *report.Doc) {
 	d.Heading(2, "5. Linear mode connectivity and the diversity ladder")
 	if len(s.lmc) == 0 {
+		if s.ladderIn != "" {
+			d.Para(fmt.Sprintf("Not run in this label setting: to fit the preset's time budget the diversity ladder (three extra fine-tunings and their interpolation) is trained in the %s setting only, and its report has it. Here the LMC pilot (section 5b) tests connectivity between the two most distant members.", s.ladderIn))
+			return
+		}
 		d.Para("Not run.")
 		return
 	}
