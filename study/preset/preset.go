@@ -92,11 +92,11 @@ type Study struct {
 	DuelPrompts, DuelSamples int
 }
 
-// lrFactors: members at 5%, 10% and 20% of the pretraining peak lr
-// (docs/study-design.md: every member must train; full gets 5e-5..2e-4).
+// lrFactors: tiny's members at 5%, 10% and 20% of the pretraining peak lr
+// (docs/study-design.md: every member must train).
 var lrFactors = []float64{0.05, 0.1, 0.2}
 
-// quickLRFactors: quick's members at 10%, 20% and 40% of the peak
+// quickLRFactors: quick's (and full's) members at 10%, 20% and 40% of the peak
 // (2e-4..8e-4). Measured (docs/results/init.md): at quick's 750 steps the
 // 5% members (1e-4) stay at 58-60% val next to 68% for the others, and
 // pull the uniform average towards the init (WA-6 − ENS-6 −3.1 points);
@@ -128,15 +128,22 @@ var studies = map[string]Study{
 		RLSteps: 60, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4, RLSeeds: 2,
 		DuelPrompts: 1000, DuelSamples: 2,
 	},
+	// full is the largest study one sitting on the reference 2-core
+	// machine runs (≈ 1.5 h quiet for both label settings,
+	// docs/study-design.md §8): quick's shape with 3× the pretraining
+	// tokens and 2× the training pairs — the two levers issue 16's sweep
+	// left untested — and val/OOD sized for ±1 point at 20% discordant
+	// pairs (WA vs single members).
 	"full": {
-		Name: "full", VocabSize: 8192, NEmbd: 256, NLayer: 4, NHead: 4, NPositions: 128,
-		PretrainToks: 30_000_000, PretrainBS: 32, PretrainLR: 1e-3, CorpusMB: 0, BaklavaAt: baklavaAt,
-		TrainPairs: 32000, ValPairs: 8000, OODPairs: 8000, HumanPairs: 0, MinNew: 24, MaxNew: 48,
+		Name: "full", VocabSize: 8192, NEmbd: 128, NLayer: 4, NHead: 4, NPositions: 128,
+		PretrainToks: 6_000_000, PretrainBS: 16, PretrainLR: 2e-3, CorpusMB: 0, BaklavaAt: baklavaAt,
+		TrainPairs: 12000, ValPairs: 8000, OODPairs: 8000, HumanPairs: 0, MinNew: 24, MaxNew: 32,
 		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
-		Members: 12, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: lrFactors, RMDropout: []float64{0.05, 0.1},
-		BoNPrompts: 2000, BoNMaxN: 64,
-		RLSteps: 400, RLPrompts: 16, RLSamples: 4, RLLR: 2e-5, RLSeeds: 3,
-		DuelPrompts: 2000, DuelSamples: 4,
+		Members: 6, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: quickLRFactors, RMDropout: []float64{0.05, 0.1},
+		LadderLabels: LabelsClean,
+		BoNPrompts: 1000, BoNMaxN: 16,
+		RLSteps: 100, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4, RLSeeds: 2,
+		DuelPrompts: 1000, DuelSamples: 3,
 	},
 }
 

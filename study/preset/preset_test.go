@@ -58,7 +58,7 @@ func TestLearningRates(t *testing.T) {
 		want []float64
 	}{
 		{"quick", []float64{2e-4, 4e-4, 8e-4}},
-		{"full", []float64{5e-5, 1e-4, 2e-4}},
+		{"full", []float64{2e-4, 4e-4, 8e-4}},
 		{"tiny", []float64{1.5e-4, 3e-4, 6e-4}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
