@@ -141,7 +141,7 @@ var studies = map[string]Study{
 		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
 		Members: 6, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: quickLRFactors, RMDropout: []float64{0.05, 0.1},
 		LadderLabels: LabelsClean,
-		BoNPrompts: 1000, BoNMaxN: 16,
+		BoNPrompts:   1000, BoNMaxN: 16,
 		RLSteps: 100, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4, RLSeeds: 2,
 		DuelPrompts: 1000, DuelSamples: 3,
 	},
