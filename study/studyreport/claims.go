@@ -58,6 +58,9 @@ type Evidence struct {
 	// inconclusive).
 	Point map[string]map[string]float64
 	LMC   []LMCRung
+	// LadderIn is the label setting that ran the diversity ladder when
+	// this one did not (preset.LadderLabels); "" otherwise.
+	LadderIn string
 	// Pilot is the LMC pilot: the two members furthest apart in weight
 	// space (eval/pilot.json); nil when not run.
 	Pilot *LMCRung
@@ -355,6 +358,8 @@ func lmcClaims(ev Evidence) []report.Claim {
 			div.Note = "no per-pair data"
 		}
 		div.Name = fmt.Sprintf("The LMC gain grows with diversity (%s − %s)", ev.LMC[n-1].Name, ev.LMC[0].Name)
+	} else if len(ev.LMC) == 0 && ev.LadderIn != "" {
+		div.Note = "the diversity ladder runs in the " + ev.LadderIn + " setting only (time budget); the pilot above tests LMC here"
 	}
 	return append(cs, decide(div, stats.Hypothesis{Dir: stats.Above, Bound: 0}, iv, "%+.1f", "pairs"))
 }
@@ -623,7 +628,7 @@ func decodeAll(file, split string, in map[string]string) (map[string][]float64, 
 // "no per-pair data"); a malformed per-pair string is an error naming
 // the file, split and model.
 func (s *study) evidence() (Evidence, error) {
-	ev := Evidence{Correct: map[string]map[string][]float64{}, Point: map[string]map[string]float64{}, RL: map[string][]RLSeed{}}
+	ev := Evidence{Correct: map[string]map[string][]float64{}, Point: map[string]map[string]float64{}, RL: map[string][]RLSeed{}, LadderIn: s.ladderIn}
 	if s.eval != nil {
 		ev.Members = s.eval.Order
 		ev.RankBy, ev.Selection = s.eval.RankBy, s.eval.Selection

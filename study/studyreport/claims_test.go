@@ -151,6 +151,11 @@ func TestClaimsVerdicts(t *testing.T) {
 			t.Errorf("%s: %q with no evidence", c.Name, c.Verdict)
 		}
 	}
+	// A setting without the ladder says where it ran.
+	ev.LMC, ev.LadderIn = nil, "clean"
+	if got := find(t, Claims(ev), "The LMC gain grows with diversity (last rung − first rung)"); got.Verdict != report.VerdictNotTested || !strings.Contains(got.Note, "clean setting only") {
+		t.Errorf("no ladder here: %s, note %q", got.Verdict, got.Note)
+	}
 }
 
 // A run directory with per-pair data in eval.json: the report shows the
