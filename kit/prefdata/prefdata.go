@@ -50,6 +50,17 @@ type Row struct {
 	RejectedMessages []Message `json:"-" parquet:"-"`
 }
 
+// UnitKey is the independent unit a row belongs to, for splitting rows
+// into halves (stats.HoldoutHalves): its prompt (a conversation's prompt is
+// its turns' plain text), since pairs of one prompt are not independent;
+// for a row without a prompt, the pair itself.
+func UnitKey(r Row) string {
+	if r.Prompt == "" {
+		return "\x00" + r.Chosen + "\x00" + r.Rejected
+	}
+	return r.Prompt
+}
+
 // Conversational reports whether r came as chat messages.
 func (r *Row) Conversational() bool { return r.ChosenMessages != nil }
 

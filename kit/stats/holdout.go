@@ -64,6 +64,35 @@ func SplitHalves(keys []string, seed uint64) (sel, test []int, err error) {
 	return sel, test, nil
 }
 
+// DefaultHoldoutSeed is the seed the study halves its validation split
+// with (HoldoutHalves): warm train ranks its members on the selection half
+// and warm eval decides on the other, so both must use the same seed.
+const DefaultHoldoutSeed = 20240117
+
+// HoldoutHalves is SplitHalves on the units' keys, or, when every unit has
+// the same key (a dataset with one fixed prompt), on the units' row
+// numbers rows[i] (nil: 0, 1, …). method says which, in words.
+func HoldoutHalves(keys []string, rows []int, seed uint64) (sel, test []int, method string, err error) {
+	seen := map[string]bool{}
+	for _, k := range keys {
+		seen[k] = true
+	}
+	method = "prompts ordered by sha256(seed ‖ prompt)"
+	if len(seen) < 2 {
+		method = "rows ordered by sha256(seed ‖ row number): the split has a single prompt"
+		keys = make([]string, len(keys))
+		for i := range keys {
+			r := i
+			if rows != nil {
+				r = rows[i]
+			}
+			keys[i] = fmt.Sprint(r)
+		}
+	}
+	sel, test, err = SplitHalves(keys, seed)
+	return sel, test, method, err
+}
+
 // Pick returns x[idx[0]], x[idx[1]], …: one half of a split's per-unit
 // values.
 func Pick[T any](x []T, idx []int) []T {

@@ -16,7 +16,8 @@ const ValSelect = Val + SelectSuffix
 
 // DefaultSelectSeed is the seed of the selection/test split
 // (stats.SplitHalves) when Options.SelectSeed is 0.
-const DefaultSelectSeed = 20240117
+// warm train ranks its members on the same half (stats.DefaultHoldoutSeed).
+const DefaultSelectSeed = stats.DefaultHoldoutSeed
 
 // Selection records how the split the members were ranked on was halved
 // (eval.json's "selection"): the members are ranked, the best member
@@ -55,16 +56,9 @@ func HoldOut(splits []Split, name string, seed uint64) ([]Split, *Selection, err
 				rows[k] = k
 			}
 		}
-		keys, method := s.Keys, "prompts ordered by sha256(seed ‖ prompt)"
-		if distinct(keys) < 2 {
-			// Every pair has one prompt (a dataset with a fixed system
-			// prompt): split the pairs themselves, by row number.
-			keys, method = make([]string, len(rows)), "rows ordered by sha256(seed ‖ row number): the split has a single prompt"
-			for k, r := range rows {
-				keys[k] = fmt.Sprint(r)
-			}
-		}
-		sel, test, err := stats.SplitHalves(keys, seed)
+		// Every pair of one prompt (a dataset with a fixed system prompt):
+		// HoldoutHalves splits the pairs themselves, by row number.
+		sel, test, method, err := stats.HoldoutHalves(s.Keys, rows, seed)
 		if err != nil {
 			return nil, nil, fmt.Errorf("ranking members on %s: %v", name, err)
 		}
@@ -78,14 +72,6 @@ func HoldOut(splits []Split, name string, seed uint64) ([]Split, *Selection, err
 			SelectRows: a.Rows, TestRows: b.Rows}, nil
 	}
 	return nil, nil, fmt.Errorf("cannot rank by split %q: not evaluated", name)
-}
-
-func distinct(keys []string) int {
-	seen := map[string]bool{}
-	for _, k := range keys {
-		seen[k] = true
-	}
-	return len(seen)
 }
 
 // rankOrder is the member indices ordered by accuracy, best first (ties

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warm-rm/warm/kit/prefdata"
 	"github.com/warm-rm/warm/kit/reward"
 	"github.com/warm-rm/warm/kit/stats"
+	"github.com/warm-rm/warm/study/rmtrain"
 )
 
 // TestWinnersCurse simulates members of equal true accuracy p: the "best
@@ -118,5 +120,35 @@ func TestHoldOut(t *testing.T) {
 	single := []Split{{Name: Val, Pairs: make([]reward.Pair, 1), Keys: []string{"x"}}}
 	if _, _, err := HoldOut(single, Val, 3); err == nil {
 		t.Fatal("a one-pair split was halved")
+	}
+}
+
+// warm train ranks its members on exactly the pairs HoldOut calls
+// val_select, so that the member order the merge, BoN and RL stages read
+// from its summary is eval's ranking and no decided pair played a part in
+// it. Prompts repeat (4 pairs each) and one row has no prompt.
+func TestTrainRanksOnValSelect(t *testing.T) {
+	var rows []prefdata.Row
+	for i := range 203 {
+		rows = append(rows, prefdata.Row{Prompt: fmt.Sprintf("prompt %d", i/4), Chosen: fmt.Sprintf(" good %d", i), Rejected: fmt.Sprintf(" bad %d", i)})
+	}
+	rows = append(rows, prefdata.Row{Chosen: "yes", Rejected: "no"})
+	keys := make([]string, len(rows))
+	for i, r := range rows {
+		keys[i] = prefdata.UnitKey(r)
+	}
+	splits := []Split{{Name: Val, Pairs: make([]reward.Pair, len(rows)), Keys: keys}}
+	_, sel, err := HoldOut(splits, Val, DefaultSelectSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := rmtrain.SelectionHalf(rows)
+	if len(kept) != len(sel.SelectRows) || len(kept) == 0 || len(kept) == len(rows) {
+		t.Fatalf("warm train keeps %d rows, eval's val_select has %d of %d", len(kept), len(sel.SelectRows), len(rows))
+	}
+	for k, r := range sel.SelectRows {
+		if kept[k].Chosen != rows[r].Chosen {
+			t.Fatalf("row %d of val_select is %+v, warm train ranks on %+v", k, rows[r], kept[k])
+		}
 	}
 }

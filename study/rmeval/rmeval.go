@@ -74,10 +74,7 @@ func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood, human string, m
 		}
 		keys := make([]string, len(kept))
 		for i, r := range kept {
-			keys[i] = r.Prompt // a conversation's prompt is its turns' plain text
-			if r.Prompt == "" {
-				keys[i] = "\x00" + r.Chosen + "\x00" + r.Rejected
-			}
+			keys[i] = prefdata.UnitKey(r)
 		}
 		out = append(out, Split{Name: name, Pairs: ps, Keys: keys, Rows: at})
 		return nil

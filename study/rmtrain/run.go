@@ -15,6 +15,7 @@ import (
 	"github.com/warm-rm/warm/kit/prefdata"
 	"github.com/warm-rm/warm/kit/reward"
 	"github.com/warm-rm/warm/kit/safetensors"
+	"github.com/warm-rm/warm/kit/stats"
 	"github.com/warm-rm/warm/kit/tokenizer"
 )
 
@@ -54,6 +55,24 @@ type probeResult struct {
 	TrainAcc  float64 `json:"train_acc"`
 	ValAcc    float64 `json:"val_acc,omitempty"`
 	Seconds   float64 `json:"seconds"`
+}
+
+// SelectionHalf keeps the selection half of the validation rows, split as
+// warm eval splits them (stats.HoldoutHalves by prompt, seed
+// stats.DefaultHoldoutSeed), so that the member order warm train writes —
+// which every later stage reads: the best and median member, the members
+// WA-M averages — is the one eval ranks with, and the other half stays
+// unseen by any choice. Too few prompts to halve: all rows.
+func SelectionHalf(rows []prefdata.Row) []prefdata.Row {
+	keys := make([]string, len(rows))
+	for i, r := range rows {
+		keys[i] = prefdata.UnitKey(r)
+	}
+	sel, _, _, err := stats.HoldoutHalves(keys, nil, stats.DefaultHoldoutSeed)
+	if err != nil {
+		return rows
+	}
+	return stats.Pick(rows, sel)
 }
 
 // Run trains what is missing of the run in o.Out and returns its summary.
@@ -97,8 +116,13 @@ func Run(o Options) (*Summary, error) {
 		if err != nil && !errors.Is(err, prefdata.ErrNoRows) { // an empty validation file: none
 			return nil, err
 		}
+		all := len(vr)
+		vr = SelectionHalf(vr)
 		if val, err = reward.TokenizePairs(tok, vr, maxLen); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Val, err)
+		}
+		if len(vr) < all {
+			fmt.Fprintf(log, "warm train: members are ranked on val_select, %d of the %d validation pairs (the half warm eval ranks on; it decides on the other)\n", len(vr), all)
 		}
 	}
 	fmt.Fprintf(log, "warm train: %d training pairs, %d validation pairs, init %s\n", len(pairs), len(val), o.Init)

@@ -284,7 +284,7 @@ func (s *study) rmSection(d *report.Doc) {
 		rows = append(rows, []string{m.Member.Name, fmt.Sprintf("%.2g", m.Member.LR), fmt.Sprintf("%.2g", m.Member.Dropout),
 			filepath.Base(m.Member.Init), fmt.Sprint(m.Member.Seed), pct(m.ValAcc), fmt.Sprintf("%.0f", m.TokensPS)})
 	}
-	d.Table([]string{"member", "lr", "dropout", "init", "seed", "val acc %", "tokens/s"}, rows)
+	d.Table([]string{"member", "lr", "dropout", "init", "seed", "val_select acc %", "tokens/s"}, rows)
 }
 
 func (s *study) evalSection(d *report.Doc) {
