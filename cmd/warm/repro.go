@@ -134,9 +134,16 @@ func reproStages() []reproStage {
 			// The tiny policy's text is mostly neutral to VADER: keep tied
 			// pairs rather than run out of prompts.
 			a.DropTies = r.preset != "tiny"
+			if r.ps.PairsPerPrompt > 0 {
+				a.PerPrompt = r.ps.PairsPerPrompt
+			}
 			return []reproStep{step("data", a)}, nil
 		}, knobs: func(p preset.Study) []any {
-			return []any{p.TrainPairs, p.ValPairs, p.OODPairs, p.HumanPairs, p.MinNew, p.MaxNew, p.BTTemperature, p.SwapRate, p.Corrupt, p.OODTemperature}
+			k := []any{p.TrainPairs, p.ValPairs, p.OODPairs, p.HumanPairs, p.MinNew, p.MaxNew, p.BTTemperature, p.SwapRate, p.Corrupt, p.OODTemperature}
+			if p.PairsPerPrompt > 0 { // presets without it keep their hash
+				k = append(k, p.PairsPerPrompt)
+			}
+			return k
 		}, outs: []string{"data"}},
 		{name: "train", steps: func(r *reproRun) ([]reproStep, error) {
 			a := newTrainArgs(nil)
