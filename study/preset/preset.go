@@ -50,7 +50,7 @@ type Study struct {
 	// HumanPairs caps the human-labelled review pairs (prefgen.HumanPairs;
 	// 0 = every pair the sentences allow). Read by warm data.
 	HumanPairs     int
-	MinNew, MaxNew int     // response length range, in new tokens
+	MinNew, MaxNew int // response length range, in new tokens
 	// PairsPerPrompt is the most pairs one prompt may carry in a split
 	// when its prompts run short (warm data --pairs-per-prompt; 0: its
 	// default, 4). Read by warm data.
