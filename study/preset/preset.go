@@ -2,8 +2,8 @@
 // "quick", "full"), so that every verb and `warm repro` use the same numbers.
 //
 // quick aims at 30 minutes on 2 cores (measured: 46 min quiet for both
-// label settings, docs/study-design.md §8); full is for quality (≈ 1.5 h
-// estimated); tiny is for the end-to-end test (seconds).
+// label settings, docs/study-design.md §8); full is for quality (≈ 90 min
+// measured); tiny is for the end-to-end test (seconds).
 package preset
 
 import (
@@ -133,7 +133,7 @@ var studies = map[string]Study{
 		DuelPrompts: 1000, DuelSamples: 2,
 	},
 	// full is the largest study one sitting on the reference 2-core
-	// machine runs (≈ 1.5 h quiet for both label settings,
+	// machine runs (≈ 90 min quiet for both label settings, measured;
 	// docs/study-design.md §8): quick's shape with 3× the pretraining
 	// tokens and 2× the training pairs — the two levers issue 16's sweep
 	// left untested — and val sized for ±1 point at 20% discordant pairs

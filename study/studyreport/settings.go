@@ -168,7 +168,10 @@ func (s *study) initTargets(d *report.Doc) {
 		}
 	}
 	for _, sp := range []string{rmeval.Val, rmeval.OOD} {
-		a, b := ev.Correct[sp][wa], ev.Correct[sp][ens]
+		// WA and ENS of every member involve no ranking: both halves
+		// of a halved split, as in the claims table.
+		per := withSelectionHalf(ev, sp, ev.Correct[sp])
+		a, b := per[wa], per[ens]
 		if a == nil || b == nil {
 			continue
 		}
