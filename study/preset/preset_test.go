@@ -167,7 +167,7 @@ func TestPresetPower(t *testing.T) {
 					disc = min(disc, 0.105)
 				}
 				if h := PairedHalfWidth(n, disc); h > 0.01 {
-					t.Errorf("%s: %d pairs give ±%.2f points at %.1f%% disagreement", split, n, 100*h, 100*c.disc)
+					t.Errorf("%s: %d pairs give ±%.2f points at %.1f%% disagreement", split, n, 100*h, 100*disc)
 				}
 			}
 			if h := ProportionHalfWidth(s.BoNPrompts); h > 0.031 {

@@ -623,11 +623,24 @@ func decodeAll(file, split string, in map[string]string) (map[string][]float64, 
 	return out, nil
 }
 
-// evidence gathers the claims' inputs from the run directory. Optional
+// evidence is the claims' inputs, read from the run directory once per
+// report (loadEvidence): the claims table, the accuracy intervals, the
+// init diagnostics and the BoN table all read it, and decoding eval.json's
+// per-pair strings is the report's largest read. Callers must not modify
+// it.
+func (s *study) evidence() (Evidence, error) {
+	if !s.evLoaded {
+		s.ev, s.evErr = s.loadEvidence()
+		s.evLoaded = true
+	}
+	return s.ev, s.evErr
+}
+
+// loadEvidence gathers the claims' inputs from the run directory. Optional
 // fields that are missing leave their part empty (the claims then say
 // "no per-pair data"); a malformed per-pair string is an error naming
 // the file, split and model.
-func (s *study) evidence() (Evidence, error) {
+func (s *study) loadEvidence() (Evidence, error) {
 	ev := Evidence{Correct: map[string]map[string][]float64{}, Point: map[string]map[string]float64{}, RL: map[string][]RLSeed{}, LadderIn: s.ladderIn}
 	if s.eval != nil {
 		ev.Members = s.eval.Order

@@ -72,6 +72,11 @@ type study struct {
 	bon      *bonResult
 	rl       []*rlRun
 	duels    []duel
+
+	// The claims' inputs, loaded on first use (evidence).
+	ev       Evidence
+	evErr    error
+	evLoaded bool
 }
 
 func load[T any](path string) (*T, error) {

@@ -3,7 +3,6 @@ package chaos
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/warm-rm/warm/kit/tokenizer/tokenizertest"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/kit/safetensors"
+	"github.com/warm-rm/warm/kit/tokenizer/tokenizertest"
 )
 
 // qwen3Config is a small Qwen3ForSequenceClassification with the real
