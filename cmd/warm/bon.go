@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	"github.com/warm-rm/warm/kit/reward"
@@ -88,21 +88,22 @@ func (a bonArgs) run() error {
 	}
 	res, err := bon.Run(bon.RunOptions{Judge: judge, JudgeName: judgeName, Policy: a.PolicyDir, PromptFile: src, Specs: specs,
 		Prompts: cmp.Or(a.NPrompts, st.BoNPrompts), N: cmp.Or(a.NMax, st.BoNMaxN), MinNew: cmp.Or(a.MinNew, st.MinNew), MaxNew: cmp.Or(a.MaxNew, st.MaxNew),
-		Temperature: a.Temp, Seed: a.Seed, Vs: a.Vs, Out: a.Out, PoolDir: a.Pool, Log: os.Stderr})
+		Temperature: a.Temp, Seed: a.Seed, Vs: a.Vs, Out: a.Out, PoolDir: a.Pool, Log: a.progress()})
 	if err != nil {
 		return err
 	}
 	if err := studyreport.PlotBoN(a.Out, res.Curves, res.Gold); err != nil {
 		return err
 	}
-	printBoN(res.Curves, res.Duels, res.Prompts)
-	fmt.Fprintf(os.Stderr, "warm bon: wrote %s/bon.json, bon_gold_vs_kl.png, bon_proxy_vs_kl.png, samples.jsonl (%.0fs)\n", a.Out, res.Seconds)
+	printBoN(a.out(), res.Curves, res.Duels, res.Prompts)
+	fmt.Fprintf(a.progress(), "warm bon: wrote %s/bon.json, bon_gold_vs_kl.png, bon_proxy_vs_kl.png, samples.jsonl (%.0fs)\n", a.Out, res.Seconds)
 	return nil
 }
 
 // bonArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type bonArgs struct {
+	verbIO              // where its report and progress go (repro: the setting's)
 	RMs         rmFlags // --rm, repeatable
 	Preset      string
 	PolicyDir   string
@@ -149,42 +150,49 @@ func (a *bonArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.Pool, "pool", a.Pool, "cache the sample pool (samples.jsonl) in this directory instead of --out, to share it between runs")
 }
 
-func printBoN(curves []bon.Curve, duels []bon.Duel, prompts int) {
+func printBoN(w io.Writer, curves []bon.Curve, duels []bon.Duel, prompts int) {
 	if len(curves) == 0 {
 		return
 	}
-	fmt.Printf("Best-of-N over %d prompts: gold reward of the pick (mean ± s.e.)\n", prompts)
-	fmt.Printf("%-12s", "N")
+	fmt.Fprintf(w, "Best-of-N over %d prompts: gold reward of the pick (mean ± s.e.)\n", prompts)
+	fmt.Fprintf(w, "%-12s", "N")
 	for _, n := range curves[0].N {
-		fmt.Printf(" %14d", n)
+		fmt.Fprintf(w, " %14d", n)
 	}
-	fmt.Printf("\n%-12s", "KL_bon")
+	fmt.Fprintf(w, "\n%-12s", "KL_bon")
 	for _, k := range curves[0].KL {
-		fmt.Printf(" %14.3f", k)
+		fmt.Fprintf(w, " %14.3f", k)
 	}
-	fmt.Println()
+	fmt.Fprintln(w)
 	for _, c := range curves {
-		fmt.Printf("%-12s", c.Reward)
+		fmt.Fprintf(w, "%-12s", c.Reward)
 		for i := range c.Gold {
-			fmt.Printf(" %7.4f±%.4f", c.Gold[i], c.GoldErr[i])
+			fmt.Fprintf(w, " %7.4f±%.4f", c.Gold[i], c.GoldErr[i])
 		}
-		fmt.Println()
+		fmt.Fprintln(w)
 	}
-	fmt.Printf("\nproxy reward of the pick (own scale; z = standardised on the samples)\n")
+	fmt.Fprintf(w, "\nproxy reward of the pick (own scale; z = standardised on the samples)\n")
 	for _, c := range curves {
-		fmt.Printf("%-12s", c.Reward)
+		fmt.Fprintf(w, "%-12s", c.Reward)
 		for i := range c.Proxy {
-			fmt.Printf(" %6.3f z%+5.2f", c.Proxy[i], c.ProxyZ[i])
+			fmt.Fprintf(w, " %6.3f z%+5.2f", c.Proxy[i], c.ProxyZ[i])
 		}
-		fmt.Println()
+		fmt.Fprintln(w)
 	}
 	for _, d := range duels {
-		fmt.Printf("\nwin rate of %s's pick over %s's (gold; ties half) at N=%d: %.3f [95%% CI %.3f, %.3f] over %d prompts\n",
+		fmt.Fprintf(w, "\nwin rate of %s's pick over %s's (gold; ties half) at N=%d: %.3f [95%% CI %.3f, %.3f] over %d prompts\n",
 			d.A, d.B, d.Ns[len(d.Ns)-1], d.Rate, d.Lo, d.Hi, d.Prompts)
-		fmt.Printf("expected win rate (independent N-subsets) by N:")
+		fmt.Fprintf(w, "expected win rate (independent N-subsets) by N:")
 		for i, n := range d.Ns {
-			fmt.Printf(" %d:%.3f", n, d.Expected[i])
+			fmt.Fprintf(w, " %d:%.3f", n, d.Expected[i])
 		}
-		fmt.Println()
+		fmt.Fprintln(w)
 	}
+}
+
+// runWith runs the verb with its report and progress going to stdout and
+// stderr (repro's per-setting streams).
+func (a bonArgs) runWith(stdout, stderr io.Writer) error {
+	a.verbIO = verbIO{stdout, stderr}
+	return a.run()
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	"github.com/warm-rm/warm/study/gold"
@@ -38,7 +38,7 @@ func (a dataArgs) run() error {
 	cfg := prefgen.Config{
 		Train: st.TrainPairs, Val: st.ValPairs, OOD: st.OODPairs, PromptMinTok: a.PromptMin, PromptMaxTok: a.PromptMax,
 		MinNew: st.MinNew, MaxNew: st.MaxNew, Temperature: a.Temp, OODTemperature: st.OODTemperature,
-		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: a.DropTies, Batch: a.Batch, MaxPairsPerPrompt: a.PerPrompt, Seed: a.Seed, Progress: os.Stderr,
+		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: a.DropTies, Batch: a.Batch, MaxPairsPerPrompt: a.PerPrompt, Seed: a.Seed, Progress: a.progress(),
 	}
 	set := func(dst *int, v int) {
 		if v > 0 {
@@ -67,18 +67,19 @@ func (a dataArgs) run() error {
 		return err
 	}
 	ds, err := prefgen.RunStudy(prefgen.StudyOptions{Config: cfg, Policy: a.PolicyDir, Sample: a.Sample, DataDir: a.DataDir, Sources: splitList(a.Sources),
-		ValFrac: a.ValFrac, SplitSeed: a.SplitSeed, Out: a.Out, Parquet: a.Parquet, Log: os.Stderr,
+		ValFrac: a.ValFrac, SplitSeed: a.SplitSeed, Out: a.Out, Parquet: a.Parquet, Log: a.progress(),
 		HumanPairs: st.HumanPairs, Judge: judge, JudgeName: judgeName})
 	if err != nil {
 		return err
 	}
-	printData(ds.Summary, a.Out, cfg.DropTies)
+	printData(a.out(), ds.Summary, a.Out, cfg.DropTies)
 	return nil
 }
 
 // dataArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type dataArgs struct {
+	verbIO    // where its report and progress go (repro: the setting's)
 	Preset    string
 	DataDir   string
 	Sample    bool
@@ -144,14 +145,21 @@ func (a *dataArgs) bind(fs *flag.FlagSet) {
 	fs.Uint64Var(&a.SplitSeed, "split-seed", a.SplitSeed, "seed of the corpus split (default: the policy's pretraining run, else 1)")
 }
 
-func printData(s prefgen.Summary, out string, dropTies bool) {
-	fmt.Printf("data: %d train, %d val, %d OOD pairs in %s (%.0fs, %.1f sequences/s)\n", s.Sizes["train"], s.Sizes["val"], s.Sizes["ood"], out, s.Seconds, s.SeqPerSecond)
+func printData(w io.Writer, s prefgen.Summary, out string, dropTies bool) {
+	fmt.Fprintf(w, "data: %d train, %d val, %d OOD pairs in %s (%.0fs, %.1f sequences/s)\n", s.Sizes["train"], s.Sizes["val"], s.Sizes["ood"], out, s.Seconds, s.SeqPerSecond)
 	for _, x := range []struct {
 		name string
 		s    prefgen.SplitSummary
 	}{{"train", s.Train}, {"val", s.Val}, {"ood", s.OOD}} {
-		fmt.Printf("  %-5s gold agreement %.3f (BT implies %.3f before corruption; observed %.3f), corrupted %.3f, mean |gold margin| %.3f, ties %.1f%% of sampled pairs%s\n",
+		fmt.Fprintf(w, "  %-5s gold agreement %.3f (BT implies %.3f before corruption; observed %.3f), corrupted %.3f, mean |gold margin| %.3f, ties %.1f%% of sampled pairs%s\n",
 			x.name, x.s.GoldAgreement, x.s.ExpectedAgreement, x.s.CleanAgreement, x.s.CorruptionRate, x.s.MeanAbsGoldMargin, 100*x.s.TieFraction,
 			map[bool]string{true: " (dropped)", false: " (kept)"}[dropTies])
 	}
+}
+
+// runWith runs the verb with its report and progress going to stdout and
+// stderr (repro's per-setting streams).
+func (a dataArgs) runWith(stdout, stderr io.Writer) error {
+	a.verbIO = verbIO{stdout, stderr}
+	return a.run()
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	"github.com/warm-rm/warm/study/gold"
@@ -59,12 +59,12 @@ func (a duelArgs) run() error {
 		return err
 	}
 	d, err := rl.DuelStudy(rl.DuelStudyOptions{Gold: judge, A: a.A, B: a.B, PromptFile: src, N: a.N, Samples: a.Samples, MaxNew: a.MaxNew,
-		Temperature: a.Temp, Seed: a.Seed, Out: a.Out, Log: os.Stderr})
+		Temperature: a.Temp, Seed: a.Seed, Out: a.Out, Log: a.progress()})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("A = %s\nB = %s\n", a.A, a.B)
-	fmt.Printf("gold win rate of A over B: %.3f [95%% CI %.3f, %.3f] over %d prompts from %s (wins %d, ties %d, losses %d; mean gold A %.4f, B %.4f)\n",
+	fmt.Fprintf(a.out(), "A = %s\nB = %s\n", a.A, a.B)
+	fmt.Fprintf(a.out(), "gold win rate of A over B: %.3f [95%% CI %.3f, %.3f] over %d prompts from %s (wins %d, ties %d, losses %d; mean gold A %.4f, B %.4f)\n",
 		d.Rate, d.Lo, d.Hi, d.Prompts, src, d.Wins, d.Ties, d.Losses, d.MeanGoldA, d.MeanGoldB)
 	return nil
 }
@@ -72,6 +72,7 @@ func (a duelArgs) run() error {
 // duelArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type duelArgs struct {
+	verbIO             // where its report and progress go (repro: the setting's)
 	A, B        string // the two policy directories (positional)
 	JudgeName   string
 	Preset      string
@@ -107,4 +108,11 @@ func (a *duelArgs) bind(fs *flag.FlagSet) {
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed (the same for both policies)")
 	fs.StringVar(&a.Out, "out", a.Out, "also write the result as JSON to this `FILE`")
 	fs.StringVar(&a.Gold, "gold", a.Gold, "gold judge: vader, or rm:DIR (a reward model as the judge)")
+}
+
+// runWith runs the verb with its report and progress going to stdout and
+// stderr (repro's per-setting streams).
+func (a duelArgs) runWith(stdout, stderr io.Writer) error {
+	a.verbIO = verbIO{stdout, stderr}
+	return a.run()
 }

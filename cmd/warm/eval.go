@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 
 	"github.com/warm-rm/warm/study/rmeval"
@@ -47,17 +47,17 @@ func (a evalArgs) run() error {
 	}
 	res, err := rmeval.Run(rmeval.Options{Models: a.Models, Run: a.RmDir, Ladder: a.Ladder, Interpolate: a.Interp, Steps: a.Steps,
 		DataDir: a.DataDir, Train: a.TrainPath, Val: a.ValPath, OOD: a.OodPath, Human: a.HumanPath, MaxTrain: a.MaxTrain, Init: a.Init,
-		RankBy: a.RankBy, Soup: a.Soup, Ms: a.Ms, Out: a.Out, Log: os.Stderr})
+		RankBy: a.RankBy, Soup: a.Soup, Ms: a.Ms, Out: a.Out, Log: a.progress()})
 	if err != nil {
 		return err
 	}
 	if res.Curves != nil {
-		rmeval.WriteCurves(os.Stdout, res.Curves, res.Splits)
+		rmeval.WriteCurves(a.out(), res.Curves, res.Splits)
 	} else {
-		res.Result.WriteTable(os.Stdout)
-		fmt.Println()
-		res.Result.WriteSummary(os.Stdout, res.Ms)
-		res.Result.WriteSoup(os.Stdout)
+		res.Result.WriteTable(a.out())
+		fmt.Fprintln(a.out())
+		res.Result.WriteSummary(a.out(), res.Ms)
+		res.Result.WriteSoup(a.out())
 	}
 	if a.Out == "" {
 		return nil
@@ -68,6 +68,7 @@ func (a evalArgs) run() error {
 // evalArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type evalArgs struct {
+	verbIO             // where its report and progress go (repro: the setting's)
 	Models    []string // positional MODEL_DIRs
 	DataDir   string
 	TrainPath string
@@ -128,4 +129,11 @@ func plotEval(out string, res *rmeval.Outcome) error {
 		}
 	}
 	return nil
+}
+
+// runWith runs the verb with its report and progress going to stdout and
+// stderr (repro's per-setting streams).
+func (a evalArgs) runWith(stdout, stderr io.Writer) error {
+	a.verbIO = verbIO{stdout, stderr}
+	return a.run()
 }

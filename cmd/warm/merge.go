@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -144,6 +145,7 @@ func parseSize(s string) (int64, error) {
 // asks for: the library call of `warm merge --method linear --quiet -o Out
 // Models...`.
 type mergeArgs struct {
+	verbIO          // where its report and progress go (repro: the setting's)
 	Out    string   `json:"out"`
 	Models []string `json:"models"`
 }
@@ -154,4 +156,11 @@ func (a mergeArgs) run() error {
 	run.Command = "warm repro (merge stage)"
 	_, err := merge.Run(a.Out, "", merge.Overrides{Models: a.Models, Method: "linear"}, run)
 	return err
+}
+
+// runWith runs the verb with its report and progress going to stdout and
+// stderr (repro's per-setting streams).
+func (a mergeArgs) runWith(stdout, stderr io.Writer) error {
+	a.verbIO = verbIO{stdout, stderr}
+	return a.run()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -77,7 +78,7 @@ func (a pretrainArgs) run() error {
 		Out: a.Out, NEmbd: st.NEmbd, NLayer: st.NLayer, NHead: st.NHead, NPositions: st.NPositions,
 		Steps: nSteps, Batch: st.PretrainBS, LR: st.PretrainLR, Warmup: cmp.Or(max(a.Warmup, 0), max(1, nSteps/20)), WeightDecay: a.Wd, ClipNorm: a.Clip,
 		Seed: a.Seed, CheckpointSteps: st.BaklavaSteps(nSteps), LogEvery: a.LogEvery, EvalEvery: a.EvalEvery, ValWindows: a.ValWindows, SaveEvery: a.SaveEvery,
-		Restart: a.Restart, Samples: samplePrompts, SampleLen: 40, Log: os.Stderr,
+		Restart: a.Restart, Samples: samplePrompts, SampleLen: 40, Log: a.progress(),
 	}
 	var sum *pretrain.Summary
 	if a.ContinueFrom == "" {
@@ -88,13 +89,14 @@ func (a pretrainArgs) run() error {
 	if err != nil {
 		return err
 	}
-	printPretrain(sum, a.Out)
+	printPretrain(a.out(), sum, a.Out)
 	return nil
 }
 
 // pretrainArgs holds the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type pretrainArgs struct {
+	verbIO     // where its report and progress go (repro: the setting's)
 	Preset     string
 	DataDir    string
 	Sample     bool
@@ -201,14 +203,14 @@ func (a pretrainArgs) runContinue(ctx context.Context, cfg pretrain.Config, docs
 	return pretrain.Run(ctx, cfg, data, 0)
 }
 
-func printPretrain(sum *pretrain.Summary, out string) {
-	fmt.Printf("pretrain: %d steps, %d tokens in %.0fs (+%.0fs tokenizer and data), %.0f tokens/s\n",
+func printPretrain(w io.Writer, sum *pretrain.Summary, out string) {
+	fmt.Fprintf(w, "pretrain: %d steps, %d tokens in %.0fs (+%.0fs tokenizer and data), %.0f tokens/s\n",
 		sum.Steps, sum.Tokens, sum.Seconds, sum.PrepSeconds, sum.TokensPerSec)
-	fmt.Printf("held-out loss %.3f nats/token, perplexity %.1f (unigram baseline %.1f)\n", sum.ValLoss, sum.ValPPL, sum.UnigramPPL)
-	fmt.Printf("checkpoints: %s (in %s)\n", strings.Join(sum.Checkpoints, ", "), out)
-	fmt.Println("samples from the final model:")
+	fmt.Fprintf(w, "held-out loss %.3f nats/token, perplexity %.1f (unigram baseline %.1f)\n", sum.ValLoss, sum.ValPPL, sum.UnigramPPL)
+	fmt.Fprintf(w, "checkpoints: %s (in %s)\n", strings.Join(sum.Checkpoints, ", "), out)
+	fmt.Fprintln(w, "samples from the final model:")
 	for _, s := range sum.Samples {
-		fmt.Printf("  %q\n", s)
+		fmt.Fprintf(w, "  %q\n", s)
 	}
 }
 
@@ -218,4 +220,11 @@ func splitList(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
+}
+
+// runWith runs the verb with its report and progress going to stdout and
+// stderr (repro's per-setting streams).
+func (a pretrainArgs) runWith(stdout, stderr io.Writer) error {
+	a.verbIO = verbIO{stdout, stderr}
+	return a.run()
 }

@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
@@ -41,6 +44,10 @@ type reproStage struct {
 	// inputs (the library refuses to resume a directory made with other
 	// settings).
 	outs []string
+	// exclusive stages run for one label setting at a time when the
+	// settings run side by side: the first makes what they share (the
+	// BoN sample pool), the second finds it.
+	exclusive bool
 }
 
 // reproStep is one call of a stage: the verb it stands for and its
@@ -48,7 +55,7 @@ type reproStage struct {
 type reproStep struct {
 	Verb string `json:"verb"`
 	Args any    `json:"args"`
-	run  func() error
+	run  func(stdout, stderr io.Writer) error
 }
 
 type reproRun struct {
@@ -58,6 +65,10 @@ type reproRun struct {
 	// setting is the label setting of the per-setting stages ("" for the
 	// shared ones): their outputs go under OUT/SETTING/.
 	setting string
+	// io is where the verbs' report and progress go: the process's
+	// streams, or the setting's prefixed ones when settings run side by
+	// side.
+	io verbIO
 }
 
 // dir is a path in the run's own directory: OUT/SETTING/... for a label
@@ -98,8 +109,10 @@ type stageRecord struct {
 	When    string      `json:"when"`
 }
 
-func step(verb string, args interface{ run() error }) reproStep {
-	return reproStep{Verb: verb, Args: args, run: args.run}
+func step(verb string, args interface {
+	runWith(stdout, stderr io.Writer) error
+}) reproStep {
+	return reproStep{Verb: verb, Args: args, run: args.runWith}
 }
 
 func reproStages() []reproStage {
@@ -159,7 +172,7 @@ func reproStages() []reproStage {
 		}, outs: []string{"rm"}},
 		{name: "merge", steps: mergeSteps},
 		{name: "eval", steps: evalSteps, outs: []string{"eval"}},
-		{name: "bon", steps: bonSteps, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
+		{name: "bon", steps: bonSteps, exclusive: true, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
 		{name: "rl", steps: rlSteps, knobs: func(p preset.Study) []any {
 			return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew, p.RLSeeds, p.RLKLCoef}
 		}},
@@ -270,6 +283,7 @@ func runRepro(args []string) error {
 	alias(fs, "data", "corpus")
 	fs.BoolVar(&o.Sample, "sample", false, "use the corpus sample embedded in the binary instead of data/ (no setup needed)")
 	labels := fs.String("labels", "", "comma-separated label settings: clean, corrupt (default: both; tiny: corrupt); each runs the stages after data under OUT/SETTING/")
+	fs.BoolVar(&o.Serial, "serial", false, "run the label settings one after the other instead of side by side (same results; side by side is faster on a machine the engine's kernels leave partly idle)")
 	fs.StringVar(&o.From, "from", "", "rerun from this stage on (one of "+strings.Join(stageNames(), ", ")+")")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -286,6 +300,7 @@ func runRepro(args []string) error {
 type reproOptions struct {
 	Preset, Out, Corpus, From string
 	Sample                    bool
+	Serial                    bool     // label settings one after the other, not side by side
 	Labels                    []string // label settings; nil: the preset's default
 }
 
@@ -345,13 +360,9 @@ func (o reproOptions) run() error {
 			}
 		}
 	}
-	var sections []studyreport.Setting
-	for _, setting := range settings {
-		sec, err := o.runSetting(book, stages, r, setting, prev)
-		if err != nil {
-			return err
-		}
-		sections = append(sections, sec)
+	sections, err := o.runSettings(book, stages, r, settings, prev)
+	if err != nil {
+		return err
 	}
 	rep, err := studyreport.WriteIndex(r.out, studyreport.Options{Preset: o.Preset, Version: version}, sections)
 	if err != nil {
@@ -361,11 +372,56 @@ func (o reproOptions) run() error {
 	return nil
 }
 
+// runSettings runs the label settings: one after the other with Serial,
+// else side by side. The settings share nothing after the data stage but
+// the BoN sample pool (an exclusive stage), and the engine's kernels keep
+// both cores only ≈ 70–85 % busy at the study's model size (barriers
+// between small matrix products, the token-by-token decode of sampling),
+// so two settings interleaved finish sooner than in turn. Each setting's
+// lines are prefixed with its name. Results do not depend on it: the
+// kernels split work by GOMAXPROCS, not by timing. A setting that fails
+// does not stop the other; the errors are returned together.
+func (o reproOptions) runSettings(book *stageBook, stages []reproStage, r *reproRun, settings []string, prev string) ([]studyreport.Setting, error) {
+	sections := make([]studyreport.Setting, len(settings))
+	if o.Serial || len(settings) < 2 {
+		for i, setting := range settings {
+			var err error
+			if sections[i], err = o.runSetting(book, stages, r, setting, prev, verbIO{}); err != nil {
+				return nil, err
+			}
+		}
+		return sections, nil
+	}
+	fmt.Fprintf(os.Stderr, "== repro: label settings %s side by side (--serial: one after the other)\n", strings.Join(settings, ", "))
+	var mu sync.Mutex // one per stream: lines of two settings never mix
+	var wg sync.WaitGroup
+	errs := make([]error, len(settings))
+	for i, setting := range settings {
+		pre := "[" + setting + "] "
+		out, errw := newPrefixWriter(&mu, os.Stdout, pre), newPrefixWriter(&mu, os.Stderr, pre)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer out.Flush()
+			defer errw.Flush()
+			sections[i], errs[i] = o.runSetting(book, stages, r, setting, prev, verbIO{out, errw})
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("%s labels: %w", setting, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return sections, nil
+}
+
 // runSetting runs the per-setting stages of one label setting under
-// OUT/SETTING/ and writes its report.
-func (o reproOptions) runSetting(book *stageBook, stages []reproStage, r *reproRun, setting, prev string) (studyreport.Setting, error) {
+// OUT/SETTING/ and writes its report; the verbs write to vio.
+func (o reproOptions) runSetting(book *stageBook, stages []reproStage, r *reproRun, setting, prev string, vio verbIO) (studyreport.Setting, error) {
 	sp, _ := r.ps.WithLabels(setting)
-	rs := &reproRun{out: r.out, data: r.data, preset: r.preset, sample: r.sample, ps: sp, setting: setting}
+	rs := &reproRun{out: r.out, data: r.data, preset: r.preset, sample: r.sample, ps: sp, setting: setting, io: vio}
 	if err := os.MkdirAll(rs.dir(), 0o755); err != nil {
 		return studyreport.Setting{}, err
 	}
@@ -378,14 +434,8 @@ func (o reproOptions) runSetting(book *stageBook, stages []reproStage, r *reproR
 			}
 		}
 	}
-	tm := map[string]float64{}
-	for k, v := range book.recs {
-		name, s, ok := strings.Cut(k, "/")
-		if !ok || s == setting {
-			tm[name] = v.Seconds
-		}
-	}
-	fmt.Fprintf(os.Stderr, "== repro: writing the %s-label report\n", setting)
+	tm := book.seconds(setting)
+	fmt.Fprintf(rs.io.progress(), "== repro: writing the %s-label report\n", setting)
 	opt := studyreport.Options{Preset: o.Preset, Version: version, StageSeconds: tm, Labels: setting, SharedDir: r.out, TrainFile: rs.trainFile()}
 	if !rs.ps.Ladder() {
 		opt.LadderIn = rs.ps.LadderLabels
@@ -397,12 +447,37 @@ func (o reproOptions) runSetting(book *stageBook, stages []reproStage, r *reproR
 	return studyreport.Setting{Labels: setting, Dir: setting, Report: rep, Opt: opt}, nil
 }
 
-// stageBook is stages.json: which stage ran with which input hash.
+// stageBook is stages.json: which stage ran with which input hash. Its
+// methods may be called from both settings at once.
 type stageBook struct {
 	path  string
 	recs  map[string]*stageRecord
 	from  int // stages at or after this index rerun (--from)
 	total int
+
+	mu        sync.Mutex // recs and the file
+	exclusive sync.Mutex // held while an exclusive stage runs
+}
+
+// seconds is each stage's recorded time for a label setting (the shared
+// stages' included), by stage name.
+func (b *stageBook) seconds(setting string) map[string]float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	tm := map[string]float64{}
+	for k, v := range b.recs {
+		name, s, ok := strings.Cut(k, "/")
+		if !ok || s == setting {
+			tm[name] = v.Seconds
+		}
+	}
+	return tm
+}
+
+func (b *stageBook) record(key string) *stageRecord {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.recs[key]
 }
 
 // run runs (or finds cached) stage i for run rr, recorded under key, and
@@ -413,12 +488,17 @@ func (b *stageBook) run(i int, st reproStage, rr *reproRun, key, prev string) (s
 		return "", fmt.Errorf("stage %s: %w", key, err)
 	}
 	hash := st.hash(prev, cmds, rr.ps)
-	if rec := b.recs[key]; rec != nil && rec.Done && rec.Hash == hash && i < b.from {
-		fmt.Fprintf(os.Stderr, "== repro: stage %s cached (%.0fs when run)\n", key, rec.Seconds)
+	log := rr.io.progress()
+	if rec := b.record(key); rec != nil && rec.Done && rec.Hash == hash && i < b.from {
+		fmt.Fprintf(log, "== repro: stage %s cached (%.0fs when run)\n", key, rec.Seconds)
 		return hash, nil
 	}
-	fmt.Fprintf(os.Stderr, "== repro: stage %d/%d %s\n", i+1, b.total, key)
-	if rec := b.recs[key]; rec != nil && (rec.Hash != hash || i >= b.from) {
+	if st.exclusive {
+		b.exclusive.Lock()
+		defer b.exclusive.Unlock()
+	}
+	fmt.Fprintf(log, "== repro: stage %d/%d %s\n", i+1, b.total, key)
+	if rec := b.record(key); rec != nil && (rec.Hash != hash || i >= b.from) {
 		// Other inputs than the outputs on disk were made with (or a
 		// forced rerun): start the stage afresh. Same inputs but not
 		// done means a killed run, which the verbs resume.
@@ -428,18 +508,22 @@ func (b *stageBook) run(i int, st reproStage, rr *reproRun, key, prev string) (s
 			}
 		}
 	}
-	if b.recs[key], err = st.run(cmds, hash); err != nil {
+	rec, err := st.run(cmds, hash, rr.io)
+	if err != nil {
 		return "", err
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.recs[key] = rec
 	return hash, atomicfile.WriteJSON(b.path, b.recs)
 }
 
 // run runs the stage's calls and returns its record.
-func (st reproStage) run(steps []reproStep, hash string) (*stageRecord, error) {
+func (st reproStage) run(steps []reproStep, hash string, vio verbIO) (*stageRecord, error) {
 	ts := time.Now()
 	for _, c := range steps {
-		fmt.Fprintf(os.Stderr, "== warm %s\n", c.Verb)
-		if err := c.run(); err != nil {
+		fmt.Fprintf(vio.progress(), "== warm %s\n", c.Verb)
+		if err := c.run(vio.out(), vio.progress()); err != nil {
 			return nil, fmt.Errorf("stage %s: warm %s: %w", st.name, c.Verb, err)
 		}
 	}

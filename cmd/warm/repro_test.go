@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -194,4 +195,98 @@ func TestReproLabelsFlag(t *testing.T) {
 			t.Errorf("--labels %s: error %v, want %q", c.labels, err, c.want)
 		}
 	}
+}
+
+// The label settings side by side (the default) give the outputs they give
+// one after the other (--serial): the kernels split work by GOMAXPROCS,
+// not by timing, and the settings share only the BoN pool, made once.
+// Each line of the side-by-side log names its setting.
+func TestReproSettingsSideBySide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end study")
+	}
+	par, ser := filepath.Join(t.TempDir(), "par"), filepath.Join(t.TempDir(), "ser")
+	log := captureStderr(t, func() {
+		if err := runRepro([]string{"--preset", "tiny", "--sample", "--labels", "clean,corrupt", "--out", par}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !strings.Contains(log, "side by side") || !strings.Contains(log, "[clean] == repro: stage") || !strings.Contains(log, "[corrupt] == warm rl") {
+		t.Fatalf("side-by-side log lacks its setting prefixes:\n%.2000s", log)
+	}
+	if err := runRepro([]string{"--preset", "tiny", "--sample", "--labels", "clean,corrupt", "--serial", "--out", ser}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"clean", "corrupt"} {
+		for _, f := range []string{"eval/eval.json", "eval/pilot.json", "bon/bon.json", "rl-warm3/metrics.jsonl", "duel-warm3-vs-single.json"} {
+			a, errA := os.ReadFile(filepath.Join(par, s, f))
+			a = []byte(strings.ReplaceAll(string(a), par, ser)) // paths name the run directory
+			b, errB := os.ReadFile(filepath.Join(ser, s, f))
+			if errA != nil || errB != nil {
+				t.Fatalf("%s/%s: %v %v", s, f, errA, errB)
+			}
+			if ja, jb := withoutTimes(t, f, a), withoutTimes(t, f, b); ja != jb {
+				t.Fatalf("%s/%s differs side by side and in turn", s, f)
+			}
+		}
+	}
+}
+
+// withoutTimes is JSON (or JSON lines) with wall-clock fields dropped.
+func withoutTimes(t *testing.T, name string, b []byte) string {
+	t.Helper()
+	var out []string
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if json.Valid(b) { // one document, maybe indented
+		lines = []string{string(b)}
+	}
+	for _, line := range lines {
+		var v any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var drop func(any) any
+		drop = func(v any) any {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					if strings.Contains(strings.ToLower(k), "second") || k == "when" || strings.HasSuffix(k, "_per_s") {
+						delete(x, k)
+						continue
+					}
+					x[k] = drop(e)
+				}
+			case []any:
+				for i := range x {
+					x[i] = drop(x[i])
+				}
+			}
+			return v
+		}
+		js, _ := json.Marshal(drop(v))
+		out = append(out, string(js))
+	}
+	return strings.Join(out, "\n")
+}
+
+// captureStderr runs f with os.Stderr going to a pipe and returns what was
+// written.
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = w
+	done := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- string(b)
+	}()
+	defer func() { os.Stderr = old }()
+	f()
+	os.Stderr = old
+	w.Close()
+	return <-done
 }

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -57,6 +57,7 @@ Rewards from --members: single (best-ranked member), ensM, warmM (M from --m, de
 // rlArgs is the verb's flags (but --plot's) as one value: the verb binds
 // them, repro fills them directly.
 type rlArgs struct {
+	verbIO                                                                   // where its report and progress go (repro: the setting's)
 	Preset, PolicyDir, DataDir, Split, PromptsFile, Members, Ms, Reward, Out string
 	Gold                                                                     string
 	RMs                                                                      rmFlags
@@ -135,16 +136,16 @@ func (a rlArgs) run() error {
 	if err != nil {
 		return err
 	}
-	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: os.Stderr, Gold: judge})
+	sum, err := rl.RunStudy(rl.StudyOptions{Policy: a.PolicyDir, Reward: spec, PromptFile: src, Config: cfg, Out: a.Out, Log: a.progress(), Gold: judge})
 	if err != nil {
 		return err
 	}
 	if err := studyreport.PlotRL(a.Out); err != nil {
 		return err
 	}
-	fmt.Printf("rl %s (reward %s): %d steps in %.0fs; final proxy %.4f gold %.4f KL %.3f length %.1f; gold peak %.4f at step %d (KL %.3f)\n",
+	fmt.Fprintf(a.out(), "rl %s (reward %s): %d steps in %.0fs; final proxy %.4f gold %.4f KL %.3f length %.1f; gold peak %.4f at step %d (KL %.3f)\n",
 		a.Out, spec.Name, sum.Steps, sum.Seconds, sum.Final.Proxy, sum.Final.Gold, sum.Final.KL, sum.Final.Length, sum.PeakGold, sum.PeakStep, sum.PeakKL)
-	fmt.Printf("final policy: %s; curves: %s\n", sum.FinalDir, filepath.Join(a.Out, "gold_vs_kl.png"))
+	fmt.Fprintf(a.out(), "final policy: %s; curves: %s\n", sum.FinalDir, filepath.Join(a.Out, "gold_vs_kl.png"))
 	return nil
 }
 
@@ -213,6 +214,7 @@ func rlConfigFlags(fs *flag.FlagSet, cfg *rl.Config, klCoef *float64, clean *boo
 // rlPlotArgs is warm rl --plot: several runs on one set of curves, and
 // with SFT their samples at the same KL (OUT/samples.json).
 type rlPlotArgs struct {
+	verbIO                         // where its report and progress go (repro: the setting's)
 	Runs                           []string
 	Names, SFT, SamplePrompts, Out string
 }
@@ -247,6 +249,20 @@ func (a rlPlotArgs) run() error {
 		}
 		files = append(files, path)
 	}
-	fmt.Println(strings.Join(files, "\n"))
+	fmt.Fprintln(a.out(), strings.Join(files, "\n"))
 	return nil
+}
+
+// runWith runs the verb with its report and progress going to stdout and
+// stderr (repro's per-setting streams).
+func (a rlArgs) runWith(stdout, stderr io.Writer) error {
+	a.verbIO = verbIO{stdout, stderr}
+	return a.run()
+}
+
+// runWith runs the verb with its report and progress going to stdout and
+// stderr (repro's per-setting streams).
+func (a rlPlotArgs) runWith(stdout, stderr io.Writer) error {
+	a.verbIO = verbIO{stdout, stderr}
+	return a.run()
 }

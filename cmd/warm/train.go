@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,7 @@ func runTrain(args []string) error {
 // trainArgs is the verb's flags as one value: the verb binds them, repro
 // fills them directly.
 type trainArgs struct {
+	verbIO                                         // where its report and progress go (repro: the setting's)
 	Preset, PretrainDir, InitDir, Baklava, DataDir string
 	Diversity, LRs, Dropouts, Dtype                string
 	O                                              rmtrain.Options
@@ -74,7 +76,7 @@ func (a trainArgs) run() error {
 	if err != nil {
 		return fmt.Errorf("%w: --preset: %v", errUsage, err)
 	}
-	o.Log = os.Stderr
+	o.Log = a.progress()
 	if o.Init, o.Baklava, err = rmtrain.ResolveInits(a.PretrainDir, a.InitDir, splitList(a.Baklava)); err != nil {
 		return err
 	}
@@ -93,7 +95,7 @@ func (a trainArgs) run() error {
 		return err
 	}
 	if o.Div.Baklava && len(o.Baklava) < 2 {
-		fmt.Fprintf(os.Stderr, "warm train: fewer than 2 Baklava checkpoints; members share the init body\n")
+		fmt.Fprintf(a.progress(), "warm train: fewer than 2 Baklava checkpoints; members share the init body\n")
 		o.Div.Baklava = false
 	}
 	if o.FT.Dtype, err = rmtrain.ParseDtype(a.Dtype); err != nil {
@@ -106,10 +108,10 @@ func (a trainArgs) run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("probe: train acc %.3f, val acc %.3f\n", sum.ProbeTrainAcc, sum.ProbeValAcc)
-	fmt.Printf("%-16s %9s %8s %6s %10s %9s\n", "member", "lr", "dropout", "seed", "train acc", "val acc")
+	fmt.Fprintf(a.out(), "probe: train acc %.3f, val acc %.3f\n", sum.ProbeTrainAcc, sum.ProbeValAcc)
+	fmt.Fprintf(a.out(), "%-16s %9s %8s %6s %10s %9s\n", "member", "lr", "dropout", "seed", "train acc", "val acc")
 	for _, r := range append(sum.Members, sum.Ladder...) {
-		fmt.Printf("%-16s %9.2g %8.2g %6d %10.3f %9.3f\n", r.Member.Name, r.Member.LR, r.Member.Dropout, r.Member.Seed, r.TrainAcc, r.ValAcc)
+		fmt.Fprintf(a.out(), "%-16s %9.2g %8.2g %6d %10.3f %9.3f\n", r.Member.Name, r.Member.LR, r.Member.Dropout, r.Member.Seed, r.TrainAcc, r.ValAcc)
 	}
 	return nil
 }
@@ -141,4 +143,11 @@ func floatList(s string, def []float64) ([]float64, error) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// runWith runs the verb with its report and progress going to stdout and
+// stderr (repro's per-setting streams).
+func (a trainArgs) runWith(stdout, stderr io.Writer) error {
+	a.verbIO = verbIO{stdout, stderr}
+	return a.run()
 }

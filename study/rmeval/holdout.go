@@ -34,6 +34,31 @@ type Selection struct {
 	// file, of the pairs in each half.
 	SelectRows []int `json:"select_rows"`
 	TestRows   []int `json:"test_rows"`
+
+	// selPos and testPos are the halves' positions in the whole split,
+	// to put rewards scored on the halves back together (whole).
+	selPos, testPos []int
+}
+
+// whole returns rewards on the split that was halved, rebuilt from its two
+// halves in r (false when r lacks one of them or they do not fit).
+func (s *Selection) whole(r rewards) ([2][]float32, bool) {
+	a, okA := r[s.RankedOn]
+	b, okB := r[s.Split]
+	if !okA || !okB || len(a[0]) != len(s.selPos) || len(b[0]) != len(s.testPos) {
+		return [2][]float32{}, false
+	}
+	n := len(s.selPos) + len(s.testPos)
+	out := [2][]float32{make([]float32, n), make([]float32, n)}
+	for side := range out {
+		for k, p := range s.selPos {
+			out[side][p] = a[side][k]
+		}
+		for k, p := range s.testPos {
+			out[side][p] = b[side][k]
+		}
+	}
+	return out, true
 }
 
 // HoldOut replaces the split named name by two: name+SelectSuffix (the
@@ -69,7 +94,7 @@ func HoldOut(splits []Split, name string, seed uint64) ([]Split, *Selection, err
 		out := append(append(append([]Split(nil), splits[:i]...), a, b), splits[i+1:]...)
 		return out, &Selection{Split: name, RankedOn: a.Name, Seed: seed,
 			Method:     "stats.SplitHalves: " + method + ", the first half of the pairs to selection",
-			SelectRows: a.Rows, TestRows: b.Rows}, nil
+			SelectRows: a.Rows, TestRows: b.Rows, selPos: sel, testPos: test}, nil
 	}
 	return nil, nil, fmt.Errorf("cannot rank by split %q: not evaluated", name)
 }

@@ -31,35 +31,54 @@ type Curve struct {
 // Interpolate evaluates (1−λ)·a + λ·b and the ENS (1−λ)·r_a + λ·r_b for
 // steps values of λ evenly spaced in [0, 1].
 func Interpolate(a, b *model.Model, splits []Split, steps int) (*Curve, error) {
+	return interpolate(a, b, nil, nil, splits, steps)
+}
+
+// interpolate is Interpolate given the endpoints' rewards on splits when
+// they were scored before (nil: score them here). The weight interpolation
+// at λ = 0 and λ = 1 is a and b themselves ((1−0)·a + 0·b = a exactly), so
+// only the interior points are scored: 1 model of 3 on a pilot whose
+// members the comparison scored, instead of 5.
+func interpolate(a, b *model.Model, ra, rb rewards, splits []Split, steps int) (*Curve, error) {
 	if steps < 2 {
 		return nil, fmt.Errorf("interpolation needs at least 2 steps, got %d", steps)
 	}
 	if err := reward.Compatible(a, b); err != nil {
 		return nil, fmt.Errorf("models are not interpolable: %w", err)
 	}
-	ra, err := scoreSplits(a, splits)
-	if err != nil {
-		return nil, err
+	var err error
+	if ra == nil {
+		if ra, err = scoreSplits(a, splits); err != nil {
+			return nil, err
+		}
 	}
-	rb, err := scoreSplits(b, splits)
-	if err != nil {
-		return nil, err
+	if rb == nil {
+		if rb, err = scoreSplits(b, splits); err != nil {
+			return nil, err
+		}
 	}
 	c := &Curve{PerPair: map[string]map[string]string{}}
 	for k := 0; k < steps; k++ {
 		l := float64(k) / float64(steps-1)
-		m, err := reward.Interpolate(a, b, l)
-		if err != nil {
-			return nil, err
-		}
 		ens := rewards{}
 		for name, va := range ra {
 			vb := rb[name]
 			ens[name] = [2][]float32{mix(va[0], vb[0], l), mix(va[1], vb[1], l)}
 		}
-		waR, err := scoreSplits(m, splits)
-		if err != nil {
-			return nil, err
+		var waR rewards
+		switch k {
+		case 0:
+			waR = ra
+		case steps - 1:
+			waR = rb
+		default:
+			m, err := reward.Interpolate(a, b, l)
+			if err != nil {
+				return nil, err
+			}
+			if waR, err = scoreSplits(m, splits); err != nil {
+				return nil, err
+			}
 		}
 		key := map[int]string{0: "a", steps / 2: "mid", steps - 1: "b"}[k]
 		if key != "" {
@@ -108,6 +127,15 @@ type SoupResult struct {
 // adds each to the soup only if the soup's accuracy on that split does not
 // drop (Wortsman et al. 2022).
 func GreedySoup(members []*model.Model, names []string, splits []Split, by string) (*SoupResult, error) {
+	return greedySoup(members, names, splits, by, nil, nil)
+}
+
+// greedySoup is GreedySoup reusing rewards scored before on splits:
+// known[name] are the members' (nil: score them), uniform the uniform
+// soup's (the WA of every member; nil: score it). Only the candidate
+// soups, on the one split, and the greedy soup when it is neither a
+// single member nor all of them, are scored here.
+func greedySoup(members []*model.Model, names []string, splits []Split, by string, known map[string]rewards, uniform rewards) (*SoupResult, error) {
 	var sel *Split
 	for i := range splits {
 		if splits[i].Name == by {
@@ -118,14 +146,23 @@ func GreedySoup(members []*model.Model, names []string, splits []Split, by strin
 		return nil, fmt.Errorf("greedy soup: split %q not evaluated", by)
 	}
 	one := []Split{*sel}
+	full := func(i int) (rewards, error) {
+		if r, ok := known[names[i]]; ok {
+			return r, nil
+		}
+		return scoreSplits(members[i], splits)
+	}
 	accs := make([]float64, len(members))
 	order := make([]int, len(members))
 	for i, m := range members {
-		r, err := evalSplits(m, one)
-		if err != nil {
-			return nil, err
+		r, ok := known[names[i]]
+		if !ok {
+			var err error
+			if r, err = scoreSplits(m, one); err != nil {
+				return nil, err
+			}
 		}
-		accs[i] = r[by].Acc
+		accs[i] = metricsOf(rewards{by: r[by]})[by].Acc
 		order[i] = i
 	}
 	sortByDesc(order, accs)
@@ -147,23 +184,35 @@ func GreedySoup(members []*model.Model, names []string, splits []Split, by strin
 			res.Ingredient = append(res.Ingredient, names[i])
 		}
 	}
-	g, err := reward.Average(soup, nil)
+	bestR, err := full(order[0])
 	if err != nil {
 		return nil, err
 	}
-	u, err := reward.Average(members, nil)
-	if err != nil {
-		return nil, err
+	if uniform == nil {
+		u, err := reward.Average(members, nil)
+		if err != nil {
+			return nil, err
+		}
+		if uniform, err = scoreSplits(u, splits); err != nil {
+			return nil, err
+		}
 	}
-	if res.Greedy, err = evalSplits(g, splits); err != nil {
-		return nil, err
+	var greedy rewards
+	switch len(soup) {
+	case 1:
+		greedy = bestR
+	case len(members):
+		greedy = uniform
+	default:
+		g, err := reward.Average(soup, nil)
+		if err != nil {
+			return nil, err
+		}
+		if greedy, err = scoreSplits(g, splits); err != nil {
+			return nil, err
+		}
 	}
-	if res.Uniform, err = evalSplits(u, splits); err != nil {
-		return nil, err
-	}
-	if res.Best, err = evalSplits(members[order[0]], splits); err != nil {
-		return nil, err
-	}
+	res.Greedy, res.Uniform, res.Best = metricsOf(greedy), metricsOf(uniform), metricsOf(bestR)
 	return res, nil
 }
 

@@ -198,6 +198,10 @@ type Result struct {
 	// Diagnostics of the shared init and the members (issue 16.1); filled
 	// by Run when it knows the init and the training run.
 	Diagnostics *Diagnostics `json:"diagnostics,omitempty"`
+
+	// scored keeps every model's rewards on the compared splits, by entry
+	// name, so the soup and the LMC pilot do not score a model twice.
+	scored map[string]rewards
 }
 
 // perPair records the correctness strings of model name from its rewards.
@@ -240,13 +244,14 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 		return nil, fmt.Errorf("%d members, %d names", len(members), len(names))
 	}
 	per := make([]rewards, len(members))
-	res := &Result{RankBy: rankBy, Summary: map[string]Summary{}}
+	res := &Result{RankBy: rankBy, Summary: map[string]Summary{}, scored: map[string]rewards{}}
 	for i, m := range members {
 		log(fmt.Sprintf("scoring %s", names[i]))
 		var err error
 		if per[i], err = scoreSplits(m, splits); err != nil {
 			return nil, fmt.Errorf("%s: %w", names[i], err)
 		}
+		res.scored[names[i]] = per[i]
 	}
 	order := make([]int, len(members))
 	for i := range order {
@@ -298,6 +303,7 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 			return nil, err
 		}
 		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("WA M=%d", M), Kind: "wa", M: M, Members: sel, Splits: metricsOf(waR)})
+		res.scored[fmt.Sprintf("WA M=%d", M)] = waR
 		res.perPair(fmt.Sprintf("WA M=%d", M), waR)
 	}
 	for _, s := range splits {

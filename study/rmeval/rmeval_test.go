@@ -1,7 +1,9 @@
 package rmeval
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/warm-rm/warm/kit/model"
@@ -81,9 +83,33 @@ func TestCompareIdenticalMembers(t *testing.T) {
 }
 
 // Interpolation endpoints are the models themselves, for WA and ENS alike.
+// interpolate reuses a's and b's rewards at λ = 0 and 1 instead of scoring
+// the interpolated models: that rests on (1−0)·a + 0·b being a bit for bit,
+// checked here on the rewards themselves.
 func TestInterpolateEndpoints(t *testing.T) {
 	a, b := tiny(1), tiny(2)
 	splits := []Split{{Name: Val, Pairs: pairs(25)}}
+	for l, want := range map[float64]*model.Model{0: a, 1: b} {
+		m, err := reward.Interpolate(a, b, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := scoreSplits(m, splits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := scoreSplits(want, splits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for side := range 2 {
+			for i, v := range got[Val][side] {
+				if v != ref[Val][side][i] {
+					t.Fatalf("λ=%v: reward %d is %v, the endpoint's %v", l, i, v, ref[Val][side][i])
+				}
+			}
+		}
+	}
 	c, err := Interpolate(a, b, splits, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -104,4 +130,68 @@ func TestInterpolateEndpoints(t *testing.T) {
 	if c.Points[2].Lambda != 0.5 {
 		t.Fatalf("midpoint λ %v", c.Points[2].Lambda)
 	}
+}
+
+// The soup and the pilot reuse what Compare scored: the results equal
+// those scored afresh. Members differ, so the greedy soup keeps a strict
+// subset or all; whole() puts the halved split back in its order.
+func TestReuseMatchesRescoring(t *testing.T) {
+	ms := []*model.Model{tiny(1), tiny(2), tiny(3), tiny(4)}
+	names := []string{"a", "b", "c", "d"}
+	whole := []Split{{Name: Val, Pairs: pairs(60), Keys: keys(60)}, {Name: OOD, Pairs: pairs(23)}}
+	splits, sel, err := HoldOut(whole, Val, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Compare(ms, names, splits, ValSelect, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Selection = sel
+	fresh, err := GreedySoup(ms, names, splits, ValSelect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reused, err := greedySoup(ms, names, splits, ValSelect, res.scored, res.scored["WA M=4"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(fresh.Ingredient) != fmt.Sprint(reused.Ingredient) || fresh.BestName != reused.BestName {
+		t.Fatalf("ingredients %v / %v, best %s / %s", fresh.Ingredient, reused.Ingredient, fresh.BestName, reused.BestName)
+	}
+	for _, sp := range splits {
+		for what, pair := range map[string][2]map[string]Metrics{"greedy": {fresh.Greedy, reused.Greedy}, "uniform": {fresh.Uniform, reused.Uniform}, "best": {fresh.Best, reused.Best}} {
+			if d := math.Abs(pair[0][sp.Name].Acc - pair[1][sp.Name].Acc); d > 1e-12 {
+				t.Fatalf("%s on %s: %v afresh, %v reused", what, sp.Name, pair[0][sp.Name].Acc, pair[1][sp.Name].Acc)
+			}
+		}
+	}
+	for _, n := range names {
+		got := res.scoredOn(n, whole)
+		if got == nil {
+			t.Fatalf("%s: no rewards on the whole splits", n)
+		}
+		ref, err := scoreSplits(ms[slices.Index(names, n)], whole)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sp := range whole {
+			for side := range 2 {
+				if fmt.Sprint(got[sp.Name][side]) != fmt.Sprint(ref[sp.Name][side]) {
+					t.Fatalf("%s on %s: rebuilt rewards differ from the whole split's", n, sp.Name)
+				}
+			}
+		}
+	}
+	if res.scoredOn("nobody", whole) != nil {
+		t.Fatal("rewards for a model Compare did not score")
+	}
+}
+
+func keys(n int) []string {
+	k := make([]string, n)
+	for i := range k {
+		k[i] = fmt.Sprint("prompt ", i)
+	}
+	return k
 }

@@ -227,18 +227,41 @@ func Run(o Options) (*Outcome, error) {
 }
 
 func (o Options) interpolate(rungs []Rung, splits []Split) ([]*Curve, error) {
+	// The ladder's rungs share endpoints (member-00 is on every rung):
+	// each endpoint is loaded and scored once.
+	type scoredModel struct {
+		m *model.Model
+		r rewards
+	}
+	seen := map[string]scoredModel{}
+	load := func(dir string) (scoredModel, error) {
+		if s, ok := seen[dir]; ok {
+			return s, nil
+		}
+		m, err := model.Load(dir)
+		if err != nil {
+			return scoredModel{}, err
+		}
+		o.logf("scoring " + dir)
+		r, err := scoreSplits(m, splits)
+		if err != nil {
+			return scoredModel{}, fmt.Errorf("%s: %w", dir, err)
+		}
+		seen[dir] = scoredModel{m, r}
+		return seen[dir], nil
+	}
 	var curves []*Curve
 	for _, p := range rungs {
-		a, err := model.Load(p.A)
+		a, err := load(p.A)
 		if err != nil {
 			return nil, err
 		}
-		b, err := model.Load(p.B)
+		b, err := load(p.B)
 		if err != nil {
 			return nil, err
 		}
 		o.logf("interpolating " + p.Name)
-		c, err := Interpolate(a, b, splits, o.Steps)
+		c, err := interpolate(a.m, b.m, a.r, b.r, splits, o.Steps)
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +300,8 @@ func (o Options) compare(models []string, splits []Split) (*Result, []int, error
 			}
 			gs[i] = g
 		}
-		if res.Soup, err = GreedySoup(gs, names, splits, by); err != nil {
+		uniform := res.scored[fmt.Sprintf("WA M=%d", len(ms))] // every member, averaged
+		if res.Soup, err = greedySoup(gs, names, splits, by, res.scored, uniform); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -356,10 +380,37 @@ func (o Options) diagnostics(res *Result, dirs []string, splits []Split) error {
 		idx[n] = i
 	}
 	o.logf(fmt.Sprintf("LMC pilot: %s ↔ %s (distance %.3g)", d.Pilot.A, d.Pilot.B, d.Pilot.Distance))
-	c, err := Interpolate(ms[idx[d.Pilot.A]], ms[idx[d.Pilot.B]], held, steps)
+	c, err := interpolate(ms[idx[d.Pilot.A]], ms[idx[d.Pilot.B]], res.scoredOn(d.Pilot.A, held), res.scoredOn(d.Pilot.B, held), held, steps)
 	if err != nil {
 		return err
 	}
 	c.Name, c.A, c.B = d.Pilot.A+" ↔ "+d.Pilot.B, byName[d.Pilot.A], byName[d.Pilot.B]
 	return atomicfile.WriteJSON(filepath.Join(o.Out, "pilot.json"), c)
+}
+
+// scoredOn is the rewards Compare scored for entry name, on the whole
+// splits given (the halved rank-by split put back together), or nil when
+// it did not score all of them.
+func (r *Result) scoredOn(name string, splits []Split) rewards {
+	sc := r.scored[name]
+	if sc == nil {
+		return nil
+	}
+	out := rewards{}
+	for _, s := range splits {
+		if r.Selection != nil && r.Selection.Split == s.Name {
+			v, ok := r.Selection.whole(sc)
+			if !ok {
+				return nil
+			}
+			out[s.Name] = v
+			continue
+		}
+		v, ok := sc[s.Name]
+		if !ok || len(v[0]) != len(s.Pairs) {
+			return nil
+		}
+		out[s.Name] = v
+	}
+	return out
 }
