@@ -2,8 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
