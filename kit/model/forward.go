@@ -359,6 +359,34 @@ func (p *Pass) Features() [][]float32 {
 	return out
 }
 
+// MeanFeatures returns, per sequence, the mean of its hidden states after
+// ln_f over positions from..len−1 (all when from ≤ 0; the last one when
+// from is past the end): a pooled readout of every token, where Features
+// sees only the last (a diagnostic of what the body's token states hold;
+// the reward head reads the last token, as HF's).
+func (p *Pass) MeanFeatures(from []int) [][]float32 {
+	p.check()
+	C := p.m.Config.NEmbd
+	out := make([][]float32, len(p.seqs))
+	for b := range p.seqs {
+		lo, hi := p.offs[b], p.offs[b+1]
+		if b < len(from) && from[b] > 0 {
+			lo = min(lo+from[b], hi-1)
+		}
+		f := make([]float32, C)
+		for r := lo; r < hi; r++ {
+			for j, v := range p.m.ws.lnf[r*C : (r+1)*C] {
+				f[j] += v
+			}
+		}
+		for j := range f {
+			f[j] /= float32(hi - lo)
+		}
+		out[b] = f
+	}
+	return out
+}
+
 // Rewards returns score·h_last per sequence. It panics without a reward
 // head.
 func (p *Pass) Rewards() []float32 {

@@ -247,3 +247,32 @@ func TestGenerateRowsStopAtDifferentTimes(t *testing.T) {
 		t.Fatalf("%d of %d rows stopped early: the test needs a mix", early, len(out))
 	}
 }
+
+// MeanFeatures at positions from..end is the mean of the last-token
+// features of the prefixes ending there (the model is causal), and a from
+// past the end keeps the last token.
+func TestMeanFeaturesIsMeanOfPrefixes(t *testing.T) {
+	m := tinyModel(t, 27)
+	seqs := [][]int{{1, 5, 9, 3, 7}, {4, 2}, {8, 8, 1}}
+	from := []int{2, 0, 9}
+	got := m.Forward(seqs, Mode{}).MeanFeatures(from)
+	C := m.Config.NEmbd
+	for b, s := range seqs {
+		lo := from[b]
+		if lo >= len(s) {
+			lo = len(s) - 1
+		}
+		want := make([]float64, C)
+		for t := lo; t < len(s); t++ {
+			f := m.Forward([][]int{s[:t+1]}, Mode{}).Features()[0]
+			for j := range want {
+				want[j] += float64(f[j]) / float64(len(s)-lo)
+			}
+		}
+		for j := range want {
+			if math.Abs(want[j]-float64(got[b][j])) > 1e-5 {
+				t.Fatalf("seq %d dim %d: %g, mean of prefixes %g", b, j, got[b][j], want[j])
+			}
+		}
+	}
+}

@@ -3,7 +3,6 @@ package studyreport
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/warm-rm/warm/kit/stats"
@@ -77,18 +76,14 @@ var bonHypothesis = stats.Hypothesis{Dir: stats.Above, Bound: 0}
 func bonComparisons(ev Evidence) []bonCmp {
 	M := len(ev.Members)
 	warmM, ensM := fmt.Sprintf("warm%d", M), fmt.Sprintf("ens%d", M)
-	// The median member: the member whose mean BoN gold is the median
-	// among members (the lower median for an even count).
+	// The median member: the median of the ranking (MedianMember), the
+	// member RL's "median" reward uses too, so BoN and RL compare WARM
+	// with the same member.
 	median := ""
-	var ms []string
-	for _, m := range ev.Members {
-		if _, ok := ev.BoNGold[m]; ok {
-			ms = append(ms, m)
+	if M > 0 {
+		if m := ev.Members[MedianMember(M)]; ev.BoNGold[m] != nil {
+			median = m
 		}
-	}
-	if len(ms) > 0 {
-		sort.Slice(ms, func(i, j int) bool { return mean(ev.BoNGold[ms[i]]) < mean(ev.BoNGold[ms[j]]) })
-		median = ms[(len(ms)-1)/2]
 	}
 	cmps := []bonCmp{{a: warmM, b: "single", label: "single RM (best member)"}, {a: warmM, b: ensM, label: ensM}, {a: warmM, b: "warm2", label: "warm2"}, {a: ensM, b: "single", label: "single RM (best member)"}}
 	if median != "" {

@@ -62,7 +62,10 @@ func sampleEvidence() Evidence {
 	for i := range 400 {
 		base := float64(i%7)/10 - 0.3
 		bonGold["single"][i] = base
-		bonGold["a"][i], bonGold["b"][i], bonGold["c"][i] = base, base-0.05, base-0.1
+		// b is the median of the ranking and has the lowest BoN gold:
+		// the median member is the ranking's (as RL's), not the BoN
+		// gold's (c)
+		bonGold["a"][i], bonGold["b"][i], bonGold["c"][i] = base, base-0.15, base-0.1
 		bonGold["ens3"][i] = base + 0.02*float64(i%3) // mean +0.02, noisy
 		bonGold["warm2"][i] = base + 0.1 + 0.05*float64(i%2)
 		bonGold["warm3"][i] = base + 0.1 + 0.05*float64(i%2)
