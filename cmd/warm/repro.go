@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/internal/parallel"
 	"github.com/warm-rm/warm/internal/runlog"
 	"github.com/warm-rm/warm/study/prefgen"
 	"github.com/warm-rm/warm/study/preset"
@@ -48,6 +49,10 @@ type reproStage struct {
 	// settings run side by side: the first makes what they share (the
 	// BoN sample pool), the second finds it.
 	exclusive bool
+	// streams > 1: the stage's calls are independent (but a last one
+	// marked waits) and may run that many at once when a stream is free
+	// (see stageBook.streams).
+	streams int
 }
 
 // reproStep is one call of a stage: the verb it stands for and its
@@ -56,6 +61,10 @@ type reproStep struct {
 	Verb string `json:"verb"`
 	Args any    `json:"args"`
 	run  func(stdout, stderr io.Writer) error
+	// tag names the call in its lines when calls run at once; waits: it
+	// reads the other calls' outputs, so it runs after them.
+	tag   string
+	waits bool
 }
 
 type reproRun struct {
@@ -173,10 +182,10 @@ func reproStages() []reproStage {
 		{name: "merge", steps: mergeSteps},
 		{name: "eval", steps: evalSteps, outs: []string{"eval"}},
 		{name: "bon", steps: bonSteps, exclusive: true, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
-		{name: "rl", steps: rlSteps, knobs: func(p preset.Study) []any {
+		{name: "rl", steps: rlSteps, streams: 2, knobs: func(p preset.Study) []any {
 			return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew, p.RLSeeds, p.RLKLCoef}
 		}},
-		{name: "duel", steps: duelSteps, knobs: func(p preset.Study) []any { return []any{p.MaxNew, p.DuelPrompts, p.DuelSamples} }},
+		{name: "duel", steps: duelSteps, streams: 2, knobs: func(p preset.Study) []any { return []any{p.MaxNew, p.DuelPrompts, p.DuelSamples} }},
 	}
 }
 
@@ -249,12 +258,16 @@ func rlSteps(r *reproRun) ([]reproStep, error) {
 			if k == 1 {
 				dirs = append(dirs, a.Out)
 			}
-			steps = append(steps, step("rl", a))
+			s := step("rl", a)
+			s.tag = filepath.Base(a.Out)
+			steps = append(steps, s)
 		}
 	}
 	p := rlPlotArgs{Runs: dirs, Names: strings.Join(names, ","), SFT: r.shared("pretrain", "final"),
 		SamplePrompts: r.shared("data", prefgen.HeldoutPromptFile), Out: r.dir("rl-plots")}
-	return append(steps, step("rl --plot", p)), nil
+	plot := step("rl --plot", p)
+	plot.waits = true
+	return append(steps, plot), nil
 }
 
 // duelSteps lists the calls of the duel stage.
@@ -269,7 +282,9 @@ func duelSteps(r *reproRun) ([]reproStep, error) {
 		a.PromptsFile = r.shared("data", prefgen.HeldoutPromptFile)
 		a.N, a.Samples = r.ps.DuelPrompts, r.ps.DuelSamples
 		a.Out = r.dir("duel-" + warm + "-vs-" + other + ".json")
-		steps = append(steps, step("duel", a))
+		s := step("duel", a)
+		s.tag = strings.TrimSuffix(filepath.Base(a.Out), ".json")
+		steps = append(steps, s)
 	}
 	return steps, nil
 }
@@ -349,7 +364,7 @@ func (o reproOptions) run() error {
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return err
 	}
-	book := &stageBook{path: r.shared("stages.json"), recs: map[string]*stageRecord{}, from: fromIdx, total: len(stages)}
+	book := &stageBook{path: r.shared("stages.json"), recs: map[string]*stageRecord{}, from: fromIdx, total: len(stages), streams: make(chan struct{}, maxStreams)}
 	runlog.ReadJSON(book.path, &book.recs)
 	t0 := time.Now()
 	prev := version + "|" + o.Preset + "|" + strconv.FormatBool(r.sample)
@@ -426,6 +441,8 @@ func (o reproOptions) runSetting(book *stageBook, stages []reproStage, r *reproR
 		return studyreport.Setting{}, err
 	}
 	h := prev + "|" + setting
+	book.streams <- struct{}{}
+	defer func() { <-book.streams }()
 	var err error
 	for i, st := range stages {
 		if !st.shared {
@@ -457,7 +474,17 @@ type stageBook struct {
 
 	mu        sync.Mutex // recs and the file
 	exclusive sync.Mutex // held while an exclusive stage runs
+	// streams holds a token per stream of work running: each label
+	// setting takes one for its stages, and a stage with independent
+	// calls takes a second when one is free (the other setting is done,
+	// or they run in turn) to run two calls at once. Two streams: one
+	// stream keeps two cores 70–86 % busy at the study's shapes, a second
+	// fills the rest (docs/study-design.md §8); more would only share it.
+	streams chan struct{}
 }
+
+// maxStreams is how many streams of work repro runs at once.
+const maxStreams = 2
 
 // seconds is each stage's recorded time for a label setting (the shared
 // stages' included), by stage name.
@@ -508,7 +535,7 @@ func (b *stageBook) run(i int, st reproStage, rr *reproRun, key, prev string) (s
 			}
 		}
 	}
-	rec, err := st.run(cmds, hash, rr.io)
+	rec, err := st.run(cmds, hash, rr.io, b.streams)
 	if err != nil {
 		return "", err
 	}
@@ -518,13 +545,61 @@ func (b *stageBook) run(i int, st reproStage, rr *reproRun, key, prev string) (s
 	return hash, atomicfile.WriteJSON(b.path, b.recs)
 }
 
-// run runs the stage's calls and returns its record.
-func (st reproStage) run(steps []reproStep, hash string, vio verbIO) (*stageRecord, error) {
+// run runs the stage's calls and returns its record. A stage with
+// streams > 1 runs its independent calls two at a time when it can take a
+// free token from streams (nil: never), each call's lines prefixed with its
+// tag; the calls that wait run after them, in order. The outputs are the
+// same either way: each call has its own seed and directory.
+func (st reproStage) run(steps []reproStep, hash string, vio verbIO, streams chan struct{}) (*stageRecord, error) {
 	ts := time.Now()
+	var free, waits []reproStep
 	for _, c := range steps {
-		fmt.Fprintf(vio.progress(), "== warm %s\n", c.Verb)
-		if err := c.run(vio.out(), vio.progress()); err != nil {
-			return nil, fmt.Errorf("stage %s: warm %s: %w", st.name, c.Verb, err)
+		if c.waits {
+			waits = append(waits, c)
+		} else {
+			free = append(free, c)
+		}
+	}
+	one := func(c reproStep, out, errw io.Writer) error {
+		fmt.Fprintf(errw, "== warm %s\n", c.Verb)
+		if err := c.run(out, errw); err != nil {
+			return fmt.Errorf("stage %s: warm %s: %w", st.name, c.Verb, err)
+		}
+		return nil
+	}
+	two := false
+	if st.streams > 1 && len(free) > 1 && streams != nil {
+		select {
+		case streams <- struct{}{}:
+			two = true
+			defer func() { <-streams }()
+		default:
+		}
+	}
+	if two {
+		fmt.Fprintf(vio.progress(), "== repro: %s: %d calls two at a time (a stream is free)\n", st.name, len(free))
+		var mu sync.Mutex
+		errs := make([]error, len(free))
+		parallel.JobsN(2, len(free), func(_, j int) {
+			c := free[j]
+			out, errw := newPrefixWriter(&mu, vio.out(), c.tag+": "), newPrefixWriter(&mu, vio.progress(), c.tag+": ")
+			errs[j] = one(c, out, errw)
+			out.Flush()
+			errw.Flush()
+		})
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, c := range free {
+			if err := one(c, vio.out(), vio.progress()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, c := range waits {
+		if err := one(c, vio.out(), vio.progress()); err != nil {
+			return nil, err
 		}
 	}
 	return &stageRecord{Hash: hash, Steps: steps, Seconds: time.Since(ts).Seconds(), Done: true, When: time.Now().UTC().Format(time.RFC3339)}, nil

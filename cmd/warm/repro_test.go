@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"io"
 	"os"
@@ -198,9 +199,10 @@ func TestReproLabelsFlag(t *testing.T) {
 }
 
 // The label settings side by side (the default) give the outputs they give
-// one after the other (--serial): the kernels split work by GOMAXPROCS,
-// not by timing, and the settings share only the BoN pool, made once.
-// Each line of the side-by-side log names its setting.
+// one after the other (--serial, where RL and duel calls run two at a
+// time): the kernels split work by GOMAXPROCS, not by timing, and the
+// settings share only the BoN pool, made once. Each line of the
+// side-by-side log names its setting.
 func TestReproSettingsSideBySide(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end study")
@@ -214,8 +216,45 @@ func TestReproSettingsSideBySide(t *testing.T) {
 	if !strings.Contains(log, "side by side") || !strings.Contains(log, "[clean] == repro: stage") || !strings.Contains(log, "[corrupt] == warm rl") {
 		t.Fatalf("side-by-side log lacks its setting prefixes:\n%.2000s", log)
 	}
-	if err := runRepro([]string{"--preset", "tiny", "--sample", "--labels", "clean,corrupt", "--serial", "--out", ser}); err != nil {
-		t.Fatal(err)
+	// The "+ Baklava" rung's run (lr of the "+ lr" rung, member-00's
+	// dropout, another body) is member-01 of the design: not trained
+	// again, and the ladder's curve ends at member-01.
+	var sum struct {
+		Ladder []struct {
+			Member struct{ Name string } `json:"member"`
+			SameAs string                `json:"same_as"`
+		} `json:"ladder"`
+	}
+	if b, err := os.ReadFile(filepath.Join(par, "clean", "rm", "summary.json")); err != nil || json.Unmarshal(b, &sum) != nil {
+		t.Fatalf("clean/rm/summary.json: %v", err)
+	}
+	var same []string
+	for _, l := range sum.Ladder {
+		same = append(same, l.Member.Name+"="+l.SameAs)
+	}
+	if fmt.Sprint(same) != "[ladder-order= ladder-lr= ladder-baklava=member-01]" {
+		t.Fatalf("ladder runs %v, want ladder-baklava taken from member-01", same)
+	}
+	if _, err := os.Stat(filepath.Join(par, "clean", "rm", "ladder-baklava")); !os.IsNotExist(err) {
+		t.Fatalf("ladder-baklava was trained (%v)", err)
+	}
+	var curves []struct{ Name, B string }
+	if b, err := os.ReadFile(filepath.Join(par, "clean", "eval", "lmc.json")); err != nil || json.Unmarshal(b, &curves) != nil {
+		t.Fatalf("clean/eval/lmc.json: %v", err)
+	}
+	if len(curves) != 4 || curves[3].Name != "+ Baklava" || filepath.Base(curves[3].B) != "member-01" {
+		t.Fatalf("ladder curves %+v, want the + Baklava rung to end at member-01", curves)
+	}
+
+	// In turn, each setting leaves a stream free: RL and duels run their
+	// calls two at a time, each call's lines tagged.
+	slog := captureStderr(t, func() {
+		if err := runRepro([]string{"--preset", "tiny", "--sample", "--labels", "clean,corrupt", "--serial", "--out", ser}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if strings.Contains(slog, "side by side") || !strings.Contains(slog, "== repro: rl: ") || !strings.Contains(slog, "calls two at a time") || !strings.Contains(slog, "rl-warm3: == warm rl") {
+		t.Fatalf("serial log: no RL calls two at a time:\n%.3000s", slog)
 	}
 	for _, s := range []string{"clean", "corrupt"} {
 		for _, f := range []string{"eval/eval.json", "eval/pilot.json", "bon/bon.json", "rl-warm3/metrics.jsonl", "duel-warm3-vs-single.json"} {

@@ -1,6 +1,7 @@
 package prefgen
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
+	"github.com/warm-rm/warm/internal/parallel"
 	"github.com/warm-rm/warm/kit/prefdata"
 )
 
@@ -31,6 +33,10 @@ type Config struct {
 	MaxPairsPerPrompt          int     // passes over a split's prompts when they run short (≤ 1: each prompt once)
 	Seed                       uint64
 	Progress                   io.Writer
+	// Streams > 1 samples the three splits that many at a time (the policy
+	// must then be safe for concurrent calls); each split has its own
+	// prompts and seeds, so the data do not depend on it.
+	Streams int
 }
 
 // Dataset is the generated data and its summary.
@@ -121,15 +127,27 @@ func Build(tok Tokenizer, policy Sampler, judge Judge, cfg Config) (*Dataset, er
 		return rows, ss, nil
 	}
 	ds := &Dataset{}
-	var err error
 	var sTrain, sVal, sOOD SplitSummary
-	if ds.Train, sTrain, err = gen("train", cfg.Train, cfg.Temperature, idPrompts[:nTrain]); err != nil {
-		return nil, err
+	jobs := []struct {
+		split  string
+		n      int
+		temp   float64
+		prompt []Prompt
+		rows   *[]prefdata.Row
+		sum    *SplitSummary
+	}{
+		{"train", cfg.Train, cfg.Temperature, idPrompts[:nTrain], &ds.Train, &sTrain},
+		{"val", cfg.Val, cfg.Temperature, idPrompts[nTrain:], &ds.Val, &sVal},
+		{"ood", cfg.OOD, cfg.OODTemperature, oodPrompts, &ds.OOD, &sOOD},
 	}
-	if ds.Val, sVal, err = gen("val", cfg.Val, cfg.Temperature, idPrompts[nTrain:]); err != nil {
-		return nil, err
-	}
-	if ds.OOD, sOOD, err = gen("ood", cfg.OOD, cfg.OODTemperature, oodPrompts); err != nil {
+	errs := make([]error, len(jobs))
+	// In order, train first: with two streams, train (the largest) on
+	// one, val then OOD on the other.
+	parallel.JobsN(max(1, cfg.Streams), len(jobs), func(_, j int) {
+		x := jobs[j]
+		*x.rows, *x.sum, errs[j] = gen(x.split, x.n, x.temp, x.prompt)
+	})
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	prefdata.Corrupt(ds.Train, cfg.Corrupt, rand.New(rand.NewPCG(cfg.Seed, splitSalt("corrupt"))))

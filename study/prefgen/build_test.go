@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/warm-rm/warm/kit/prefdata"
@@ -187,5 +188,29 @@ func TestBuildPairsPerPrompt(t *testing.T) {
 	cfg.MaxPairsPerPrompt = 1
 	if _, err := Build(byteTok{}, wordPolicy(0.02), countJudge{}, cfg); err == nil {
 		t.Error("500 prompts for 1500 pairs at one pair per prompt accepted")
+	}
+}
+
+// The splits sampled two at a time are the splits sampled in turn: each
+// has its own prompts and seeds.
+func TestBuildStreamsSameData(t *testing.T) {
+	one := testConfig()
+	two := testConfig()
+	two.Streams = 2
+	a, err := Build(byteTok{}, wordPolicy(0.02), countJudge{}, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Build(byteTok{}, wordPolicy(0.02), countJudge{}, two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		x, y []prefdata.Row
+	}{{"train", a.Train, b.Train}, {"val", a.Val, b.Val}, {"ood", a.OOD, b.OOD}} {
+		if !reflect.DeepEqual(c.x, c.y) {
+			t.Fatalf("%s differs with two streams", c.name)
+		}
 	}
 }

@@ -70,8 +70,21 @@ func RunStudy(o StudyOptions) (*Dataset, error) {
 	}
 	// A row stops at <|endoftext|> (Build cuts there too), so no compute
 	// goes to tokens that are thrown away.
+	//
+	// Two streams sample the splits at once (cfg.Streams): token-by-token
+	// decoding keeps two cores ≈ 70 % busy in one, and a model's
+	// workspace serves one call at a time, so each stream borrows its own
+	// copy of the policy.
+	cfg.Streams = 2
+	pool := make(chan *model.Model, cfg.Streams)
+	pool <- m
+	for range cfg.Streams - 1 {
+		pool <- m.Clone()
+	}
 	policy := func(prompts [][]int, temperature float64, maxNew int, seed uint64) [][]int {
-		return m.Generate(prompts, model.SampleOptions{MaxNewTokens: maxNew, Temperature: float32(temperature), Seed: seed, StopToken: tok.EOT()})
+		mm := <-pool
+		defer func() { pool <- mm }()
+		return mm.Generate(prompts, model.SampleOptions{MaxNewTokens: maxNew, Temperature: float32(temperature), Seed: seed, StopToken: tok.EOT()})
 	}
 	judge, judgeName := o.Judge, o.JudgeName
 	if judge == nil {

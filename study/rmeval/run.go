@@ -12,6 +12,7 @@ import (
 	"github.com/warm-rm/warm/internal/atomicfile"
 	"github.com/warm-rm/warm/kit/model"
 	"github.com/warm-rm/warm/kit/reward"
+	"github.com/warm-rm/warm/study/rmtrain"
 )
 
 // Options are one `warm eval` run. Models come from Models, the member-*
@@ -88,8 +89,22 @@ func LadderRungs(run string) []Rung {
 	if mid := filepath.Join(base, "mid"); exists(mid) {
 		out = append(out, Rung{"same run", mid, base})
 	}
+	// A rung run that a member of the design already is (rmtrain's
+	// same_as) is that member's directory.
+	same := map[string]string{}
+	if sum, err := rmtrain.ReadSummary(run); err == nil {
+		for _, l := range sum.Ladder {
+			if l.SameAs != "" {
+				same[l.Member.Name] = filepath.Join(run, l.SameAs)
+			}
+		}
+	}
 	for _, r := range []struct{ name, dir string }{{"data order", "ladder-order"}, {"+ learning rate", "ladder-lr"}, {"+ Baklava", "ladder-baklava"}} {
-		if d := filepath.Join(run, r.dir); exists(d) {
+		d := filepath.Join(run, r.dir)
+		if s, ok := same[r.dir]; ok {
+			d = s
+		}
+		if exists(d) {
 			out = append(out, Rung{r.name, base, d})
 		}
 	}

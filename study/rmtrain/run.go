@@ -164,6 +164,13 @@ func Run(o Options) (*Summary, error) {
 	if o.Ladder && o.Only < 0 {
 		base, _ := Plan(o.Init, o.Baklava, o.LRs, o.Dropouts, o.Div, o.Seed, 0, 1)
 		for _, mb := range Ladder(base[0], o.LRs, o.Baklava) {
+			if m := sameCell(sum.Members, mb, base[0]); m != nil {
+				same := *m
+				same.Member.Name, same.SameAs = mb.Name, m.Member.Name
+				fmt.Fprintf(log, "%s: %s has its lr, dropout and body (another data order): not trained again\n", mb.Name, m.Member.Name)
+				sum.Ladder = append(sum.Ladder, &same)
+				continue
+			}
 			res, err := train(mb, false)
 			if err != nil {
 				return nil, err
@@ -178,6 +185,21 @@ func Run(o Options) (*Summary, error) {
 		}
 	}
 	return sum, nil
+}
+
+// sameCell is the trained member, other than base, with mb's learning
+// rate, dropout and body (nil if none): a ladder rung varies the data order
+// with the rest, so such a member is that rung's run. (The "data order"
+// rung's cell is base's own; in a design whose cells differ, only base has
+// it.)
+func sameCell(members []*MemberResult, mb, base Member) *MemberResult {
+	for _, m := range members {
+		x := m.Member
+		if x.Name != base.Name && x.LR == mb.LR && x.Dropout == mb.Dropout && filepath.Clean(x.Init) == filepath.Clean(mb.Init) {
+			return m
+		}
+	}
+	return nil
 }
 
 // probe loads or fits the shared linear-probed head (out/probe/).

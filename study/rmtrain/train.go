@@ -55,6 +55,11 @@ type MemberResult struct {
 	Seconds   float64 `json:"seconds"`
 	TokensPS  float64 `json:"tokens_per_second"`
 	Done      bool    `json:"done"`
+	// SameAs, on a ladder run, names the member it is: a member of the
+	// design already has the run's learning rate, dropout and body (only
+	// its data order differs, which every rung varies), so it was not
+	// trained again (Run).
+	SameAs string `json:"same_as,omitempty"`
 }
 
 // FineTune trains one member from its body init and the shared probed head,
