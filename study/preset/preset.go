@@ -77,8 +77,9 @@ type Study struct {
 	RMBaseLR  float64
 	RMDropout []float64
 	// LadderLabels is the label setting whose train stage also trains the
-	// LMC diversity ladder (three extra fine-tunings and their
-	// interpolation: ≈ 6 of quick's minutes per setting); "" = every
+	// LMC diversity ladder (two extra fine-tunings, the third rung being a
+	// member, and their interpolation: ≈ 4 of quick's minutes per
+	// setting); "" = every
 	// setting. The other settings still get their LMC pilot (the two most
 	// distant members), so each claims table keeps an LMC verdict.
 	LadderLabels string

@@ -333,7 +333,7 @@ func (s *study) lmcSection(d *report.Doc) {
 	d.Heading(2, "5. Linear mode connectivity and the diversity ladder")
 	if len(s.lmc) == 0 {
 		if s.ladderIn != "" {
-			d.Para(fmt.Sprintf("Not run in this label setting: to fit the preset's time budget the diversity ladder (three extra fine-tunings and their interpolation) is trained in the %s setting only, and its report has it. Here the LMC pilot (section 5b) tests connectivity between the two most distant members.", s.ladderIn))
+			d.Para(fmt.Sprintf("Not run in this label setting: to fit the preset's time budget the diversity ladder (its extra fine-tunings and their interpolation) is trained in the %s setting only, and its report has it. Here the LMC pilot (section 5b) tests connectivity between the two most distant members.", s.ladderIn))
 			return
 		}
 		d.Para("Not run.")
