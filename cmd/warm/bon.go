@@ -189,10 +189,3 @@ func printBoN(w io.Writer, curves []bon.Curve, duels []bon.Duel, prompts int) {
 		fmt.Fprintln(w)
 	}
 }
-
-// runWith runs the verb with its report and progress going to stdout and
-// stderr (repro's per-setting streams).
-func (a bonArgs) runWith(stdout, stderr io.Writer) error {
-	a.verbIO = verbIO{stdout, stderr}
-	return a.run()
-}

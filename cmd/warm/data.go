@@ -156,10 +156,3 @@ func printData(w io.Writer, s prefgen.Summary, out string, dropTies bool) {
 			map[bool]string{true: " (dropped)", false: " (kept)"}[dropTies])
 	}
 }
-
-// runWith runs the verb with its report and progress going to stdout and
-// stderr (repro's per-setting streams).
-func (a dataArgs) runWith(stdout, stderr io.Writer) error {
-	a.verbIO = verbIO{stdout, stderr}
-	return a.run()
-}

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/warm-rm/warm/study/gold"
@@ -108,11 +107,4 @@ func (a *duelArgs) bind(fs *flag.FlagSet) {
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "sampling seed (the same for both policies)")
 	fs.StringVar(&a.Out, "out", a.Out, "also write the result as JSON to this `FILE`")
 	fs.StringVar(&a.Gold, "gold", a.Gold, "gold judge: vader, or rm:DIR (a reward model as the judge)")
-}
-
-// runWith runs the verb with its report and progress going to stdout and
-// stderr (repro's per-setting streams).
-func (a duelArgs) runWith(stdout, stderr io.Writer) error {
-	a.verbIO = verbIO{stdout, stderr}
-	return a.run()
 }

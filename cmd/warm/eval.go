@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/warm-rm/warm/study/rmeval"
@@ -129,11 +128,4 @@ func plotEval(out string, res *rmeval.Outcome) error {
 		}
 	}
 	return nil
-}
-
-// runWith runs the verb with its report and progress going to stdout and
-// stderr (repro's per-setting streams).
-func (a evalArgs) runWith(stdout, stderr io.Writer) error {
-	a.verbIO = verbIO{stdout, stderr}
-	return a.run()
 }

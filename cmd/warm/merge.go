@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -156,11 +155,4 @@ func (a mergeArgs) run() error {
 	run.Command = "warm repro (merge stage)"
 	_, err := merge.Run(a.Out, "", merge.Overrides{Models: a.Models, Method: "linear"}, run)
 	return err
-}
-
-// runWith runs the verb with its report and progress going to stdout and
-// stderr (repro's per-setting streams).
-func (a mergeArgs) runWith(stdout, stderr io.Writer) error {
-	a.verbIO = verbIO{stdout, stderr}
-	return a.run()
 }

@@ -221,10 +221,3 @@ func splitList(s string) []string {
 	}
 	return strings.Split(s, ",")
 }
-
-// runWith runs the verb with its report and progress going to stdout and
-// stderr (repro's per-setting streams).
-func (a pretrainArgs) runWith(stdout, stderr io.Writer) error {
-	a.verbIO = verbIO{stdout, stderr}
-	return a.run()
-}

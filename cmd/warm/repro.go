@@ -49,10 +49,9 @@ type reproStage struct {
 	// settings run side by side: the first makes what they share (the
 	// BoN sample pool), the second finds it.
 	exclusive bool
-	// streams > 1: the stage's calls are independent (but a last one
-	// marked waits) and may run that many at once when a stream is free
-	// (see stageBook.streams).
-	streams int
+	// independent: the stage's calls (but those marked waits) may run
+	// two at a time when a stream is free (see stageBook.streams).
+	independent bool
 }
 
 // reproStep is one call of a stage: the verb it stands for and its
@@ -118,10 +117,16 @@ type stageRecord struct {
 	When    string      `json:"when"`
 }
 
+// step makes a repro step of a verb's args (a pointer: the step points its
+// embedded verbIO at the setting's streams before it runs).
 func step(verb string, args interface {
-	runWith(stdout, stderr io.Writer) error
+	run() error
+	setIO(stdout, stderr io.Writer)
 }) reproStep {
-	return reproStep{Verb: verb, Args: args, run: args.runWith}
+	return reproStep{Verb: verb, Args: args, run: func(stdout, stderr io.Writer) error {
+		args.setIO(stdout, stderr)
+		return args.run()
+	}}
 }
 
 func reproStages() []reproStage {
@@ -130,7 +135,7 @@ func reproStages() []reproStage {
 			a := newPretrainArgs()
 			a.Preset, a.DataDir, a.Sample, a.Out = r.preset, r.data, r.sample, r.shared("pretrain")
 			if r.ps.SFTSteps <= 0 {
-				return []reproStep{step("pretrain", a)}, nil
+				return []reproStep{step("pretrain", &a)}, nil
 			}
 			// The SFT stage: pretrain into pretrain-base, continue into
 			// pretrain, whose final model and checkpoints every later
@@ -142,7 +147,7 @@ func reproStages() []reproStage {
 			if r.sample { // the embedded sample has no review sentences
 				c.SFTReviews = 0
 			}
-			return []reproStep{step("pretrain", a), step("pretrain", c)}, nil
+			return []reproStep{step("pretrain", &a), step("pretrain", &c)}, nil
 		}, knobs: func(p preset.Study) []any {
 			k := []any{p.VocabSize, p.NEmbd, p.NLayer, p.NHead, p.NPositions, p.PretrainToks, p.PretrainBS, p.PretrainLR, p.CorpusMB, p.BaklavaAt}
 			if p.SFTSteps > 0 { // runs without an SFT stage keep their hash
@@ -159,7 +164,7 @@ func reproStages() []reproStage {
 			if r.ps.PairsPerPrompt > 0 {
 				a.PerPrompt = r.ps.PairsPerPrompt
 			}
-			return []reproStep{step("data", a)}, nil
+			return []reproStep{step("data", &a)}, nil
 		}, knobs: func(p preset.Study) []any {
 			k := []any{p.TrainPairs, p.ValPairs, p.OODPairs, p.HumanPairs, p.MinNew, p.MaxNew, p.BTTemperature, p.SwapRate, p.Corrupt, p.OODTemperature}
 			if p.PairsPerPrompt > 0 { // presets without it keep their hash
@@ -182,10 +187,10 @@ func reproStages() []reproStage {
 		{name: "merge", steps: mergeSteps},
 		{name: "eval", steps: evalSteps, outs: []string{"eval"}},
 		{name: "bon", steps: bonSteps, exclusive: true, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
-		{name: "rl", steps: rlSteps, streams: 2, knobs: func(p preset.Study) []any {
+		{name: "rl", steps: rlSteps, independent: true, knobs: func(p preset.Study) []any {
 			return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew, p.RLSeeds, p.RLKLCoef}
 		}},
-		{name: "duel", steps: duelSteps, streams: 2, knobs: func(p preset.Study) []any { return []any{p.MaxNew, p.DuelPrompts, p.DuelSamples} }},
+		{name: "duel", steps: duelSteps, independent: true, knobs: func(p preset.Study) []any { return []any{p.MaxNew, p.DuelPrompts, p.DuelSamples} }},
 	}
 }
 
@@ -198,7 +203,7 @@ func mergeSteps(r *reproRun) ([]reproStep, error) {
 	var steps []reproStep
 	for _, m := range studyreport.WARMSizes(len(order)) {
 		a := mergeArgs{Out: r.dir(fmt.Sprintf("warm-m%d", m)), Models: order[:m]}
-		steps = append(steps, step("merge", a))
+		steps = append(steps, step("merge", &a))
 	}
 	return steps, nil
 }
@@ -217,9 +222,9 @@ func evalSteps(r *reproRun) ([]reproStep, error) {
 	// power (docs/study-design.md §8).
 	b.Steps = 3
 	if !r.ps.Ladder() {
-		return []reproStep{step("eval", a)}, nil
+		return []reproStep{step("eval", &a)}, nil
 	}
-	return []reproStep{step("eval", a), step("eval", b)}, nil
+	return []reproStep{step("eval", &a), step("eval", &b)}, nil
 }
 
 // bonSteps lists the calls of the bon stage.
@@ -232,7 +237,7 @@ func bonSteps(r *reproRun) ([]reproStep, error) {
 	// One sample pool for every label setting (same policy and
 	// prompts); each setting scores it with its own rewards.
 	a.Pool = r.shared("bon-pool")
-	return []reproStep{step("bon", a)}, nil
+	return []reproStep{step("bon", &a)}, nil
 }
 
 // rlSteps lists the calls of the rl stage.
@@ -265,7 +270,7 @@ func rlSteps(r *reproRun) ([]reproStep, error) {
 	}
 	p := rlPlotArgs{Runs: dirs, Names: strings.Join(names, ","), SFT: r.shared("pretrain", "final"),
 		SamplePrompts: r.shared("data", prefgen.HeldoutPromptFile), Out: r.dir("rl-plots")}
-	plot := step("rl --plot", p)
+	plot := step("rl --plot", &p)
 	plot.waits = true
 	return append(steps, plot), nil
 }
@@ -282,7 +287,7 @@ func duelSteps(r *reproRun) ([]reproStep, error) {
 		a.PromptsFile = r.shared("data", prefgen.HeldoutPromptFile)
 		a.N, a.Samples = r.ps.DuelPrompts, r.ps.DuelSamples
 		a.Out = r.dir("duel-" + warm + "-vs-" + other + ".json")
-		s := step("duel", a)
+		s := step("duel", &a)
 		s.tag = strings.TrimSuffix(filepath.Base(a.Out), ".json")
 		steps = append(steps, s)
 	}
@@ -545,9 +550,9 @@ func (b *stageBook) run(i int, st reproStage, rr *reproRun, key, prev string) (s
 	return hash, atomicfile.WriteJSON(b.path, b.recs)
 }
 
-// run runs the stage's calls and returns its record. A stage with
-// streams > 1 runs its independent calls two at a time when it can take a
-// free token from streams (nil: never), each call's lines prefixed with its
+// run runs the stage's calls and returns its record. An independent stage
+// runs its calls two at a time when it can take a
+// free token from streams, each call's lines prefixed with its
 // tag; the calls that wait run after them, in order. The outputs are the
 // same either way: each call has its own seed and directory.
 func (st reproStage) run(steps []reproStep, hash string, vio verbIO, streams chan struct{}) (*stageRecord, error) {
@@ -568,7 +573,7 @@ func (st reproStage) run(steps []reproStep, hash string, vio verbIO, streams cha
 		return nil
 	}
 	two := false
-	if st.streams > 1 && len(free) > 1 && streams != nil {
+	if st.independent && len(free) > 1 {
 		select {
 		case streams <- struct{}{}:
 			two = true

@@ -164,14 +164,14 @@ func TestReproSFTStage(t *testing.T) {
 	st := reproStages()[0]
 	r := &reproRun{out: "OUT", data: "data", preset: "quick", ps: ps}
 	steps, err := st.steps(r)
-	if err != nil || len(steps) != 1 || steps[0].Args.(pretrainArgs).Out != filepath.Join("OUT", "pretrain") {
+	if err != nil || len(steps) != 1 || steps[0].Args.(*pretrainArgs).Out != filepath.Join("OUT", "pretrain") {
 		t.Fatalf("no SFT: %d steps, %v", len(steps), err)
 	}
 	r.ps.SFTSteps, r.ps.SFTLR, r.ps.SFTReviews = 120, 5e-4, 0.5
 	if steps, err = st.steps(r); err != nil || len(steps) != 2 {
 		t.Fatalf("SFT: %d steps, %v", len(steps), err)
 	}
-	base, sft := steps[0].Args.(pretrainArgs), steps[1].Args.(pretrainArgs)
+	base, sft := steps[0].Args.(*pretrainArgs), steps[1].Args.(*pretrainArgs)
 	if base.Out != filepath.Join("OUT", "pretrain-base") || base.ContinueFrom != "" {
 		t.Errorf("base step: out %s, continue-from %q", base.Out, base.ContinueFrom)
 	}
@@ -180,7 +180,7 @@ func TestReproSFTStage(t *testing.T) {
 		t.Errorf("SFT step: %+v", sft)
 	}
 	r.sample = true // the embedded sample has no review sentences
-	if steps, _ = st.steps(r); steps[1].Args.(pretrainArgs).SFTReviews != 0 {
+	if steps, _ = st.steps(r); steps[1].Args.(*pretrainArgs).SFTReviews != 0 {
 		t.Error("--sample: the SFT step still asks for review sentences")
 	}
 }

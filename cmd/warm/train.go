@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,11 +142,4 @@ func floatList(s string, def []float64) ([]float64, error) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// runWith runs the verb with its report and progress going to stdout and
-// stderr (repro's per-setting streams).
-func (a trainArgs) runWith(stdout, stderr io.Writer) error {
-	a.verbIO = verbIO{stdout, stderr}
-	return a.run()
 }

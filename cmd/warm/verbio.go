@@ -14,6 +14,10 @@ import (
 // records in stages.json does not see them.
 type verbIO struct{ stdout, stderr io.Writer }
 
+// setIO points the verb at stdout and stderr; embedded in a verb's args,
+// it makes *args a repro step (step).
+func (v *verbIO) setIO(stdout, stderr io.Writer) { v.stdout, v.stderr = stdout, stderr }
+
 func (v verbIO) out() io.Writer {
 	if v.stdout != nil {
 		return v.stdout

@@ -146,21 +146,19 @@ func greedySoup(members []*model.Model, names []string, splits []Split, by strin
 		return nil, fmt.Errorf("greedy soup: split %q not evaluated", by)
 	}
 	one := []Split{*sel}
-	full := func(i int) (rewards, error) {
-		if r, ok := known[names[i]]; ok {
+	// known[name], or m scored on splits when it was not.
+	scored := func(name string, m *model.Model, splits []Split) (rewards, error) {
+		if r, ok := known[name]; ok {
 			return r, nil
 		}
-		return scoreSplits(members[i], splits)
+		return scoreSplits(m, splits)
 	}
 	accs := make([]float64, len(members))
 	order := make([]int, len(members))
 	for i, m := range members {
-		r, ok := known[names[i]]
-		if !ok {
-			var err error
-			if r, err = scoreSplits(m, one); err != nil {
-				return nil, err
-			}
+		r, err := scored(names[i], m, one)
+		if err != nil {
+			return nil, err
 		}
 		accs[i] = metricsOf(rewards{by: r[by]})[by].Acc
 		order[i] = i
@@ -184,7 +182,7 @@ func greedySoup(members []*model.Model, names []string, splits []Split, by strin
 			res.Ingredient = append(res.Ingredient, names[i])
 		}
 	}
-	bestR, err := full(order[0])
+	bestR, err := scored(names[order[0]], members[order[0]], splits)
 	if err != nil {
 		return nil, err
 	}

@@ -223,6 +223,11 @@ func Correct(rc, rr []float32) string {
 	return stats.EncodeCorrect(stats.PairCorrect(stats.Float64s(rc), stats.Float64s(rr)))
 }
 
+// WAName and ENSName are the entry names of the weight average and the
+// ensemble of the first M members (eval.json's entries and per_pair keys).
+func WAName(M int) string  { return fmt.Sprintf("WA M=%d", M) }
+func ENSName(M int) string { return fmt.Sprintf("ENS M=%d", M) }
+
 // Summary is the comparison the paper's tables make, per split.
 type Summary struct {
 	MemberMean float64         `json:"member_mean"`
@@ -287,8 +292,8 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 			mr, _ := reward.MeanStd(rr)
 			ens[s.Name] = [2][]float32{mc, mr}
 		}
-		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("ENS M=%d", M), Kind: "ens", M: M, Members: sel, Splits: metricsOf(ens)})
-		res.perPair(fmt.Sprintf("ENS M=%d", M), ens)
+		res.Entries = append(res.Entries, Entry{Name: ENSName(M), Kind: "ens", M: M, Members: sel, Splits: metricsOf(ens)})
+		res.perPair(ENSName(M), ens)
 		ms := make([]model.RewardModel, M)
 		for k, i := range idx {
 			ms[k] = members[i]
@@ -302,9 +307,9 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 		if err != nil {
 			return nil, err
 		}
-		res.Entries = append(res.Entries, Entry{Name: fmt.Sprintf("WA M=%d", M), Kind: "wa", M: M, Members: sel, Splits: metricsOf(waR)})
-		res.scored[fmt.Sprintf("WA M=%d", M)] = waR
-		res.perPair(fmt.Sprintf("WA M=%d", M), waR)
+		res.Entries = append(res.Entries, Entry{Name: WAName(M), Kind: "wa", M: M, Members: sel, Splits: metricsOf(waR)})
+		res.scored[WAName(M)] = waR
+		res.perPair(WAName(M), waR)
 	}
 	for _, s := range splits {
 		sum := Summary{ENS: map[int]float64{}, WA: map[int]float64{}}

@@ -315,7 +315,7 @@ func (o Options) compare(models []string, splits []Split) (*Result, []int, error
 			}
 			gs[i] = g
 		}
-		uniform := res.scored[fmt.Sprintf("WA M=%d", len(ms))] // every member, averaged
+		uniform := res.scored[WAName(len(ms))] // every member, averaged
 		if res.Soup, err = greedySoup(gs, names, splits, by, res.scored, uniform); err != nil {
 			return nil, nil, err
 		}

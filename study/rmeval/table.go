@@ -63,10 +63,10 @@ func (r *Result) SummaryRows(ms []int) (header []string, rows [][]string) {
 	})
 	line("best individual", func(s Summary) string { return pct(s.BestMember) })
 	for _, M := range ms {
-		line(fmt.Sprintf("ENS M=%d", M), func(s Summary) string { return pctOK(s.ENS, M) })
+		line(ENSName(M), func(s Summary) string { return pctOK(s.ENS, M) })
 	}
 	for _, M := range ms {
-		line(fmt.Sprintf("WA M=%d", M), func(s Summary) string { return pctOK(s.WA, M) })
+		line(WAName(M), func(s Summary) string { return pctOK(s.WA, M) })
 	}
 	return header, rows
 }

@@ -375,7 +375,7 @@ func evalClaims(ev Evidence) []report.Claim {
 	if M < 2 {
 		return []report.Claim{{Name: "WA ≈ ENS, WA ≥ ENS, WA > members (accuracy)", Verdict: report.VerdictNotTested, Paper: "holds [Fig 3–5]"}}
 	}
-	wa, ens := fmt.Sprintf("WA M=%d", M), fmt.Sprintf("ENS M=%d", M)
+	wa, ens := rmeval.WAName(M), rmeval.ENSName(M)
 	best := ev.Members[0]
 	// diff is a − b on split in points: paired bootstrap when there is
 	// per-pair data, else the point estimate (inconclusive).

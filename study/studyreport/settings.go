@@ -145,7 +145,7 @@ func (s *study) initTargets(d *report.Doc) {
 		return
 	}
 	M := len(ev.Members)
-	wa, ens := fmt.Sprintf("WA M=%d", M), fmt.Sprintf("ENS M=%d", M)
+	wa, ens := rmeval.WAName(M), rmeval.ENSName(M)
 	var rows [][]string
 	met := 0
 	add := func(target, value string, ok bool, partly string) {
@@ -221,7 +221,7 @@ func (s *study) waVsEnsTable(d *report.Doc) {
 	for M := 2; M <= len(ev.Members); M++ {
 		row := []string{fmt.Sprint(M)}
 		for _, sp := range splits {
-			wa, ens := ev.Correct[sp][fmt.Sprintf("WA M=%d", M)], ev.Correct[sp][fmt.Sprintf("ENS M=%d", M)]
+			wa, ens := ev.Correct[sp][rmeval.WAName(M)], ev.Correct[sp][rmeval.ENSName(M)]
 			if wa == nil || ens == nil {
 				row = append(row, "—")
 				continue

@@ -100,7 +100,7 @@ func read(name, dir string) (row, error) {
 	r.ensVal, r.waVal = res.Summary["val"].ENS[r.m], res.Summary["val"].WA[r.m]
 	r.ensOOD, r.waOOD = res.Summary["ood"].ENS[r.m], res.Summary["ood"].WA[r.m]
 	r.human = res.Summary["human"].WA[r.m]
-	ens, wa := fmt.Sprintf("ENS M=%d", r.m), fmt.Sprintf("WA M=%d", r.m)
+	ens, wa := rmeval.ENSName(r.m), rmeval.WAName(r.m)
 	for _, sp := range []struct {
 		split string
 		dst   *stats.Interval
