@@ -86,6 +86,9 @@ type operandB struct {
 	bf16  []uint16
 	ld    int
 	trans bool
+	// packed, when set, is op(B) already in panels (PackB): run uses
+	// them instead of packing.
+	packed *Packed
 }
 
 // at returns op(B)[p][j] as float32.

@@ -60,9 +60,15 @@ func (kn *kernel) run(transA bool, i0, i1, j0, j1, k int, alpha float32, a []flo
 		nb := min(kn.nc, j1-jc)
 		for pc := 0; pc < k; pc += kn.kc {
 			kb := min(kn.kc, k-pc)
-			if b.bf16 != nil {
+			bb := ws.b
+			switch {
+			case b.packed != nil:
+				// Packed with every column from 0: this block's panels
+				// start at column jc (a multiple of nr).
+				bb = b.packed.blocks[pc/kn.kc][jc*kb:]
+			case b.bf16 != nil:
 				kn.packBF16(ws.b, ws.wide, b.trans, b.bf16, b.ld, pc, kb, jc, nb)
-			} else {
+			default:
 				kn.packB(ws.b, b.trans, b.f32, b.ld, pc, kb, jc, nb)
 			}
 			// The first k block applies beta; later ones add to C.
@@ -74,7 +80,7 @@ func (kn *kernel) run(transA bool, i0, i1, j0, j1, k int, alpha float32, a []flo
 				mb := min(kn.mc, i1-ic)
 				kn.packA(ws.a, transA, a, lda, ic, mb, pc, kb, alpha)
 				for jr := 0; jr < nb; jr += nr {
-					bp := ws.b[jr*kb : jr*kb+nr*kb]
+					bp := bb[jr*kb : jr*kb+nr*kb]
 					cols := min(nr, nb-jr)
 					for ir := 0; ir < mb; ir += mr {
 						ap := ws.a[ir*kb : ir*kb+mr*kb]

@@ -45,6 +45,33 @@ type layerActs struct {
 	fch, fchGelu          []float32 // [n, F]
 	geluGrad              []float32 // [n, F] gelu'(fch), saved for backward
 	mask2                 []float32 // resid dropout after mlp c_proj
+	// packs, when set, are the layer's four weight matrices prepacked for
+	// gemm (generation's decode steps: a few rows against every weight).
+	packs *layerPacks
+}
+
+// layerPacks are one block's weights packed once for many small products:
+// c_attn, attn c_proj, c_fc, mlp c_proj.
+type layerPacks [4]*gemm.Packed
+
+// packLayer packs block l's weights.
+func (m *Model) packLayer(l int) *layerPacks {
+	C, F := m.Config.NEmbd, m.Config.Inner()
+	lp := &m.layers[l]
+	return &layerPacks{
+		gemm.PackB(false, C, 3*C, lp.attnW.W, 3*C),
+		gemm.PackB(false, C, C, lp.attnProjW.W, C),
+		gemm.PackB(false, C, F, lp.fcW.W, F),
+		gemm.PackB(false, F, C, lp.fcProjW.W, C),
+	}
+}
+
+// pack is weight i's Packed, nil without packs.
+func (la *layerActs) pack(i int) *gemm.Packed {
+	if la.packs == nil {
+		return nil
+	}
+	return la.packs[i]
 }
 
 // workspace holds every buffer a pass needs, grown to the largest batch
@@ -220,14 +247,14 @@ func (m *Model) block(l, n int, in, out, tmp []float32, la *layerActs, geluGrad,
 	C, F := c.NEmbd, c.Inner()
 	lp := &m.layers[l]
 	layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, in, lp.ln1W.W, lp.ln1B.W, n, C, c.LayerNormEps)
-	linearForward(la.qkv, la.ln1, lp.attnW.W, lp.attnB.W, n, C, 3*C)
+	linearForwardPacked(la.qkv, la.ln1, lp.attnW.W, lp.attnB.W, la.pack(0), n, C, 3*C)
 	attend()
-	linearForward(tmp, la.atty, lp.attnProjW.W, lp.attnProjB.W, n, C, C)
+	linearForwardPacked(tmp, la.atty, lp.attnProjW.W, lp.attnProjB.W, la.pack(1), n, C, C)
 	residualAdd(la.res2[:n*C], in, tmp, mask1)
 	layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, lp.ln2W.W, lp.ln2B.W, n, C, c.LayerNormEps)
-	linearForward(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, n, C, F)
+	linearForwardPacked(la.fch, la.ln2, lp.fcW.W, lp.fcB.W, la.pack(2), n, C, F)
 	geluForward(la.fchGelu[:n*F], geluGrad, la.fch[:n*F])
-	linearForward(tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, n, F, C)
+	linearForwardPacked(tmp, la.fchGelu, lp.fcProjW.W, lp.fcProjB.W, la.pack(3), n, F, C)
 	residualAdd(out[:n*C], la.res2, tmp, mask2)
 }
 

@@ -48,13 +48,32 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 	// Prefill: packed inference passes over the prompts (in chunks of
 	// bounded tokens, one set of block buffers); each block's k and v go
 	// straight into the cache.
-	kc := make([][]float32, L)
+	// The keys are cached transposed, per row and head a hd×P block
+	// (kT[l][((b·H+h)·hd+j)·P+t]), so that a decode step's scores for
+	// all positions are hd vector multiply-adds over t; the values stay
+	// [b][t][C]: the output is a sum of value rows. Both keep the scalar
+	// loops' order of operations, so the vector path changes no bit.
+	kT := make([][]float32, L)
 	vc := make([][]float32, L)
 	for l := 0; l < L; l++ {
-		kc[l] = make([]float32, B*P*C)
+		kT[l] = make([]float32, B*P*C)
 		vc[l] = make([]float32, B*P*C)
 	}
+	putK := func(l, b, t int, k []float32) {
+		base := b * H * hd * P
+		for i, v := range k[:C] {
+			kT[l][base+i*P+t] = v // i = h·hd + j
+		}
+	}
 	logits := make([]float32, B*V)
+	// Every weight is packed for gemm once here rather than in each of
+	// the MaxNewTokens decode steps (and each prompt's first logits): with
+	// a few rows per product, packing cost as much as multiplying.
+	head := gemm.PackB(true, C, V, m.wte.W, C)
+	packs := make([]*layerPacks, L)
+	for l := range packs {
+		packs[l] = m.packLayer(l)
+	}
 	for _, ch := range chunks(prompts) {
 		b0 := ch[0]
 		pass := m.forward(prompts[ch[0]:ch[1]], Mode{}, false, func(l int, p *Pass, qkv []float32) {
@@ -62,14 +81,14 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 				b := b0 + i
 				for t := range pr {
 					r := (p.offs[i] + t) * 3 * C
-					copy(kc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[r+C:r+2*C])
+					putK(l, b, t, qkv[r+C:r+2*C])
 					copy(vc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[r+2*C:r+3*C])
 				}
 			}
 		})
 		for i := range pass.seqs {
 			r := pass.lastRow(i)
-			gemm.Sgemm(false, true, 1, V, C, 1, m.ws.lnf[r*C:], C, m.wte.W, C, 0, logits[(b0+i)*V:], V)
+			gemm.SgemmPacked(false, 1, 1, m.ws.lnf[r*C:], C, head, 0, logits[(b0+i)*V:], V)
 		}
 	}
 	rngs := make([]rng, B)
@@ -122,10 +141,11 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 		la := layerActs{ln1: h, ln1Mean: mean, ln1Rstd: rstd, qkv: qkv, atty: y, res2: x,
 			ln2: h, ln2Mean: mean, ln2Rstd: rstd, fch: f, fchGelu: fg}
 		for l := 0; l < L; l++ {
+			la.packs = packs[l]
 			m.block(l, nb, x, x, tmp, &la, nil, nil, nil, func() {
 				for i, b := range act {
 					t := pos[b]
-					copy(kc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[i*3*C+C:i*3*C+2*C])
+					putK(l, b, t, qkv[i*3*C+C:i*3*C+2*C])
 					copy(vc[l][(b*P+t)*C:(b*P+t+1)*C], qkv[i*3*C+2*C:i*3*C+3*C])
 				}
 				parallel.Jobs(nb*H, func(_, job int) {
@@ -134,29 +154,31 @@ func (m *Model) Generate(prompts [][]int, opt SampleOptions) [][]int {
 					T := pos[b] + 1
 					q := qkv[i*3*C+hh*hd : i*3*C+(hh+1)*hd]
 					s := att[job*P : job*P+T]
-					for t := 0; t < T; t++ {
-						k := kc[l][(b*P+t)*C+hh*hd : (b*P+t)*C+(hh+1)*hd]
-						var d float32
-						for j := range q {
-							d += q[j] * k[j]
+					kb := kT[l][(b*H+hh)*hd*P:]
+					if !scoresVec(s, q, kb, P) {
+						clear(s)
+						for j, qj := range q {
+							axpy(s, kb[j*P:j*P+T], qj) // s[t] += q[j]·k[t][j]
 						}
-						s[t] = d * scale
+					}
+					if !scaleVec(s, scale) {
+						for t := range s {
+							s[t] *= scale
+						}
 					}
 					softmaxCausalRow(s, T-1)
 					yi := y[i*C+hh*hd : i*C+(hh+1)*hd]
-					clear(yi)
-					for t := 0; t < T; t++ {
-						v := vc[l][(b*P+t)*C+hh*hd : (b*P+t)*C+(hh+1)*hd]
-						pt := s[t]
-						for j := range yi {
-							yi[j] += pt * v[j]
+					if !mixVec(yi, s, vc[l][b*P*C+hh*hd:], C) {
+						clear(yi)
+						for t, pt := range s {
+							axpy(yi, vc[l][(b*P+t)*C+hh*hd:(b*P+t)*C+(hh+1)*hd], pt)
 						}
 					}
 				})
 			})
 		}
 		layerNormForward(h, mean, rstd, x, m.lnfW.W, m.lnfB.W, nb, C, c.LayerNormEps)
-		gemm.Sgemm(false, true, nb, V, C, 1, h, C, m.wte.W, C, 0, logits, V)
+		gemm.SgemmPacked(false, nb, 1, h, C, head, 0, logits, V)
 		for _, b := range act {
 			pos[b]++
 		}
@@ -185,8 +207,10 @@ func sampleToken(logits []float32, opt SampleOptions, r *rng) int {
 		return best
 	}
 	inv := 1 / opt.Temperature
-	for j := range logits {
-		logits[j] *= inv
+	if !scaleVec(logits, inv) {
+		for j := range logits {
+			logits[j] *= inv
+		}
 	}
 	V := len(logits)
 	var cand []int
@@ -195,8 +219,12 @@ func sampleToken(logits []float32, opt SampleOptions, r *rng) int {
 	}
 	mx := float32(math.Inf(-1))
 	if cand == nil {
-		for _, v := range logits {
-			mx = max(mx, v)
+		var ok bool
+		if mx, ok = maxVec(logits); !ok {
+			mx = float32(math.Inf(-1))
+			for _, v := range logits {
+				mx = max(mx, v)
+			}
 		}
 	} else {
 		for _, j := range cand {
@@ -205,11 +233,26 @@ func sampleToken(logits []float32, opt SampleOptions, r *rng) int {
 	}
 	// Probabilities (unnormalised) over the candidates, in place.
 	var sum float64
+	if cand == nil && !(opt.TopP > 0 && opt.TopP < 1) {
+		// The sampler's hot path (the whole vocabulary, every token).
+		if _, ok := expSumVec(logits, mx); !ok {
+			for j, v := range logits {
+				logits[j] = exp32(v - mx)
+			}
+		}
+		return drawChunked(logits, r.float64())
+	}
 	if cand == nil {
-		for j, v := range logits {
-			e := exp32(v - mx)
-			logits[j] = e
-			sum += float64(e)
+		if _, ok := expSumVec(logits, mx); ok {
+			for _, e := range logits {
+				sum += float64(e)
+			}
+		} else {
+			for j, v := range logits {
+				e := exp32(v - mx)
+				logits[j] = e
+				sum += float64(e)
+			}
 		}
 	} else {
 		for _, j := range cand {
@@ -307,4 +350,83 @@ func (h *minHeap) Pop() any {
 	x := h.idx[len(h.idx)-1]
 	h.idx = h.idx[:len(h.idx)-1]
 	return x
+}
+
+// axpy does dst += a·src over dst's length, in the scalar loop's order.
+func axpy(dst, src []float32, a float32) {
+	if axpyVec(dst, src, a) {
+		return
+	}
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += a * v
+	}
+}
+
+// drawChunk is the chunk of drawChunked's first pass.
+const drawChunk = 64
+
+// drawChunked draws index j with probability w[j]/Σw for weights w ≥ 0
+// (not all 0), u uniform in [0,1). A walk over every weight costs as much
+// as the exponentials before it, so the walk goes over chunk sums first
+// (each summed in float64, four lanes at a time) and then inside the one
+// chunk where the cumulative sum passes u·Σw. The chunk sums are added in
+// the walk's order, so that chunk exists; within it the running sum in
+// float64 may miss the bound by rounding, and the chunk's last positive
+// weight is taken then.
+func drawChunked(w []float32, u float64) int {
+	n := (len(w) + drawChunk - 1) / drawChunk
+	var buf [8192/drawChunk + 1]float64
+	sums := buf[:0]
+	if n > len(buf) {
+		sums = make([]float64, 0, n)
+	}
+	var total float64
+	for c := 0; c < len(w); c += drawChunk {
+		ch := w[c:min(c+drawChunk, len(w))]
+		var s0, s1, s2, s3 float64
+		i := 0
+		for ; i+4 <= len(ch); i += 4 {
+			s0 += float64(ch[i])
+			s1 += float64(ch[i+1])
+			s2 += float64(ch[i+2])
+			s3 += float64(ch[i+3])
+		}
+		for ; i < len(ch); i++ {
+			s0 += float64(ch[i])
+		}
+		s := (s0 + s1) + (s2 + s3)
+		sums = append(sums, s)
+		total += s
+	}
+	target := u * total
+	var acc float64
+	for k, s := range sums {
+		if target >= acc+s && k < len(sums)-1 {
+			acc += s
+			continue
+		}
+		ch := w[k*drawChunk : min((k+1)*drawChunk, len(w))]
+		last := -1
+		for i, e := range ch {
+			if e > 0 {
+				last = i
+			}
+			acc += float64(e)
+			if target < acc {
+				return k*drawChunk + i
+			}
+		}
+		if last >= 0 {
+			return k*drawChunk + last
+		}
+	}
+	// Rounding left the draw past every chunk with weight: the last
+	// positive weight.
+	for j := len(w) - 1; j > 0; j-- {
+		if w[j] > 0 {
+			return j
+		}
+	}
+	return 0
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"runtime"
 	"testing"
@@ -18,13 +19,36 @@ func TestGenerateGreedyMatchesForward(t *testing.T) {
 	}
 }
 
+// TestGenerateGreedyMatchesForwardWide is the same check at the shapes of
+// the decode kernels' vector paths: head dimension 32 (the value mix in
+// registers) and more than 64 cached positions (the scores in chunks).
+func TestGenerateGreedyMatchesForwardWide(t *testing.T) {
+	c := tinyConfig()
+	c.NEmbd, c.NHead, c.NInner, c.NPositions = 64, 2, 128, 96
+	m := New(c, 23)
+	r := rand.New(rand.NewPCG(23, 7))
+	for _, p := range m.Params {
+		for i := range p.W {
+			p.W[i] += float32(r.NormFloat64() * 0.3)
+		}
+	}
+	long := make([]int, 62)
+	for i := range long {
+		long[i] = (i*7 + 3) % c.VocabSize
+	}
+	generateMatchesForward(t, m, [][]int{long, {4, 9}, long[:30]}, 8)
+}
+
 func greedyMatchesForward(t *testing.T) {
-	m := tinyModel(t, 21)
-	prompts := [][]int{{1, 2, 3}, {4}, {5, 6, 7, 8, 9, 10}}
-	out := m.Generate(prompts, SampleOptions{MaxNewTokens: 6, StopToken: -1})
+	generateMatchesForward(t, tinyModel(t, 21), [][]int{{1, 2, 3}, {4}, {5, 6, 7, 8, 9, 10}}, 6)
+}
+
+func generateMatchesForward(t *testing.T, m *Model, prompts [][]int, n int) {
+	t.Helper()
+	out := m.Generate(prompts, SampleOptions{MaxNewTokens: n, StopToken: -1})
 	for b, pr := range prompts {
-		if len(out[b]) != 6 {
-			t.Fatalf("row %d: %d new tokens, want 6", b, len(out[b]))
+		if len(out[b]) != n {
+			t.Fatalf("row %d: %d new tokens, want %d", b, len(out[b]), n)
 		}
 		seq := append([]int(nil), pr...)
 		for _, tok := range out[b] {
@@ -272,6 +296,101 @@ func TestMeanFeaturesIsMeanOfPrefixes(t *testing.T) {
 		for j := range want {
 			if math.Abs(want[j]-float64(got[b][j])) > 1e-5 {
 				t.Fatalf("seq %d dim %d: %g, mean of prefixes %g", b, j, got[b][j], want[j])
+			}
+		}
+	}
+}
+
+// TestDrawChunked: the sampler's chunked draw follows the weights over
+// several chunks (zeros never drawn, a lone weight always), and u close
+// to 1 lands on the last positive weight.
+func TestDrawChunked(t *testing.T) {
+	w := make([]float32, 3*drawChunk+5)
+	for i := range w {
+		if i%3 != 0 {
+			w[i] = float32(1 + i%7)
+		}
+	}
+	var total float64
+	for _, v := range w {
+		total += float64(v)
+	}
+	counts := make([]int, len(w))
+	r := newRNG(4, 5, 6)
+	const n = 400000
+	for range n {
+		counts[drawChunked(w, r.float64())]++
+	}
+	for i, c := range counts {
+		p := float64(w[i]) / total
+		if w[i] == 0 && c != 0 {
+			t.Fatalf("weight 0 at %d drawn %d times", i, c)
+		}
+		// 5 standard errors of a binomial proportion.
+		if d := math.Abs(float64(c)/n - p); d > 5*math.Sqrt(p*(1-p)/n)+1e-9 {
+			t.Errorf("index %d: frequency %.5f, want %.5f", i, float64(c)/n, p)
+		}
+	}
+	last := len(w) - 1
+	for w[last] == 0 {
+		last--
+	}
+	if j := drawChunked(w, math.Nextafter(1, 0)); j != last {
+		t.Errorf("u → 1 drew %d, want the last positive weight %d", j, last)
+	}
+	one := make([]float32, 200)
+	one[150] = 3
+	for _, u := range []float64{0, 0.5, math.Nextafter(1, 0)} {
+		if j := drawChunked(one, u); j != 150 {
+			t.Errorf("a lone weight at 150, u=%v: drew %d", u, j)
+		}
+	}
+}
+
+// TestDecodeKernels: the decode step's vector kernels give the scalar
+// loops' bits (the same operations in the same order), across chunk and
+// vector boundaries; skipped where there is no vector path.
+func TestDecodeKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	fill := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		return x
+	}
+	for _, T := range []int{1, 15, 16, 17, 64, 65, 130} {
+		const hd = 32
+		ld := T + 3
+		q, k := fill(hd), fill(hd*ld)
+		got := fill(T)
+		if !scoresVec(got, q, k, ld) {
+			t.Skip("no vector path in this build")
+		}
+		for tt := 0; tt < T; tt++ {
+			var d float32
+			for j := range q {
+				d += q[j] * k[j*ld+tt]
+			}
+			if got[tt] != d {
+				t.Fatalf("scores T=%d: s[%d] = %v, scalar %v", T, tt, got[tt], d)
+			}
+		}
+		for _, hd := range []int{16, 32, 48, 64} {
+			ld := hd + 8
+			p, v := fill(T), fill(T*ld)
+			y := fill(hd)
+			if !mixVec(y, p, v, ld) {
+				t.Fatalf("mixVec refused head dimension %d", hd)
+			}
+			for j := 0; j < hd; j++ {
+				var want float32
+				for tt := 0; tt < T; tt++ {
+					want += p[tt] * v[tt*ld+j]
+				}
+				if y[j] != want {
+					t.Fatalf("mix T=%d hd=%d: y[%d] = %v, scalar %v", T, hd, j, y[j], want)
+				}
 			}
 		}
 	}

@@ -24,16 +24,26 @@ func grow(buf []float32, n int) []float32 {
 // layout: weights are [in, out]). The bias is written first so the gemm
 // accumulates onto it (beta = 1) instead of taking a second pass.
 func linearForward(out, inp, w, b []float32, n, ic, oc int) {
+	linearForwardPacked(out, inp, w, b, nil, n, ic, oc)
+}
+
+// linearForwardPacked is linearForward with w prepacked in pk when pk is
+// not nil (the same bits either way).
+func linearForwardPacked(out, inp, w, b []float32, pk *gemm.Packed, n, ic, oc int) {
+	var beta float32
 	if b != nil {
 		parallel.Range(n, 64, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				copy(out[i*oc:(i+1)*oc], b)
 			}
 		})
-		gemm.Sgemm(false, false, n, oc, ic, 1, inp, ic, w, oc, 1, out, oc)
+		beta = 1
+	}
+	if pk != nil {
+		gemm.SgemmPacked(false, n, 1, inp, ic, pk, beta, out, oc)
 		return
 	}
-	gemm.Sgemm(false, false, n, oc, ic, 1, inp, ic, w, oc, 0, out, oc)
+	gemm.Sgemm(false, false, n, oc, ic, 1, inp, ic, w, oc, beta, out, oc)
 }
 
 // linearBackward: dinp = dout·wᵀ (overwritten), dw += inpᵀ·dout,

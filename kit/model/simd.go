@@ -176,3 +176,86 @@ func addVec(dst, src []float32) bool {
 	}
 	return true
 }
+
+// axpyVec does dst += a·src (equal lengths), a multiply then an add per
+// element rather than a fused multiply-add, so that it equals the scalar
+// loop bit for bit; ok is false without AVX-512.
+func axpyVec(dst, src []float32, a float32) bool {
+	if !archsimd.X86.AVX512() {
+		return false
+	}
+	av := archsimd.BroadcastFloat32x16(a)
+	src = src[:len(dst)]
+	i := 0
+	for ; i+16 <= len(dst); i += 16 {
+		d := archsimd.LoadFloat32x16Slice(dst[i : i+16])
+		d.Add(archsimd.LoadFloat32x16Slice(src[i : i+16]).Mul(av)).StoreSlice(dst[i : i+16])
+	}
+	if i < len(dst) {
+		d := archsimd.LoadFloat32x16SlicePart(dst[i:])
+		d.Add(archsimd.LoadFloat32x16SlicePart(src[i:]).Mul(av)).StoreSlicePart(dst[i:])
+	}
+	return true
+}
+
+// scoresVec sets s[t] = Σ_j q[j]·k[j·ld+t] for t < len(s) (keys stored
+// transposed, one row of ld per dimension j), the sums in j order with a
+// multiply then an add: the scalar loop's bits. Up to 64 positions stay in
+// registers across j; ok is false without AVX-512.
+func scoresVec(s, q, k []float32, ld int) bool {
+	if !archsimd.X86.AVX512() {
+		return false
+	}
+	T := len(s)
+	for c := 0; c < T; c += 64 {
+		n := min(64, T-c) // positions in this chunk
+		var acc [4]archsimd.Float32x16
+		nv := (n + 15) / 16
+		for j, qj := range q {
+			qv := archsimd.BroadcastFloat32x16(qj)
+			row := k[j*ld+c : j*ld+c+n]
+			for v := 0; v < nv; v++ {
+				lo := v * 16
+				var kv archsimd.Float32x16
+				if lo+16 <= n {
+					kv = archsimd.LoadFloat32x16Slice(row[lo : lo+16])
+				} else {
+					kv = archsimd.LoadFloat32x16SlicePart(row[lo:])
+				}
+				acc[v] = acc[v].Add(kv.Mul(qv))
+			}
+		}
+		for v := 0; v < nv; v++ {
+			lo := v * 16
+			if lo+16 <= n {
+				acc[v].StoreSlice(s[c+lo : c+lo+16])
+			} else {
+				acc[v].StoreSlicePart(s[c+lo : c+n])
+			}
+		}
+	}
+	return true
+}
+
+// mixVec sets y = Σ_t p[t]·v[t·ld : t·ld+len(y)] in t order, a multiply
+// then an add per term (the scalar loop's bits), y in registers; for
+// len(y) a multiple of 16 up to 64, else ok is false (as without AVX-512).
+func mixVec(y, p, v []float32, ld int) bool {
+	hd := len(y)
+	if !archsimd.X86.AVX512() || hd%16 != 0 || hd > 64 {
+		return false
+	}
+	nv := hd / 16
+	var acc [4]archsimd.Float32x16
+	for t, pt := range p {
+		pv := archsimd.BroadcastFloat32x16(pt)
+		row := v[t*ld : t*ld+hd]
+		for i := 0; i < nv; i++ {
+			acc[i] = acc[i].Add(archsimd.LoadFloat32x16Slice(row[i*16 : i*16+16]).Mul(pv))
+		}
+	}
+	for i := 0; i < nv; i++ {
+		acc[i].StoreSlice(y[i*16 : i*16+16])
+	}
+	return true
+}
