@@ -97,7 +97,7 @@ func (a *evalArgs) bind(fs *flag.FlagSet) {
 	fs.StringVar(&a.TrainPath, "train", a.TrainPath, "training pairs, JSONL or Parquet (default DATA/train.jsonl); split into clean and corrupted by their flags")
 	fs.StringVar(&a.ValPath, "val", a.ValPath, "ID validation pairs, JSONL or Parquet (default DATA/val.jsonl)")
 	fs.StringVar(&a.OodPath, "ood", a.OodPath, "OOD pairs, JSONL or Parquet (default DATA/ood.jsonl)")
-	fs.StringVar(&a.HumanPath, "human", a.HumanPath, "human-labelled pairs, JSONL or Parquet (default DATA/human.jsonl if present)")
+	fs.StringVar(&a.HumanPath, "human", a.HumanPath, "human-labelled pairs, JSONL or Parquet (default DATA/human.jsonl if present; an interpolation scores it only when given)")
 	fs.StringVar(&a.Init, "init", a.Init, "with --members: the shared init the members were fine-tuned from; adds probe accuracy, member distances and the LMC pilot")
 	fs.StringVar(&a.RmDir, "members", a.RmDir, "warm train run: evaluate its member-NN directories")
 	alias(fs, "rm", "members")

@@ -149,12 +149,19 @@ func (o Options) splits(first string) ([]Split, error) {
 		return ""
 	}
 	trainFile := def(o.Train, "train.jsonl")
-	if (o.Interpolate || o.Ladder != "") && o.Train == "" {
-		// An interpolation scores every split at every λ: by default only
-		// the held-out splits, where connectivity is the question.
-		trainFile = ""
-	}
 	humanFile := def(o.Human, "human.jsonl")
+	if o.Interpolate || o.Ladder != "" {
+		// An interpolation scores every split at every λ: by default only
+		// val and OOD, where connectivity is the question (the LMC
+		// claims and plots read those two); --train and --human add
+		// theirs.
+		if o.Train == "" {
+			trainFile = ""
+		}
+		if o.Human == "" {
+			humanFile = ""
+		}
+	}
 	splits, err := LoadSplits(tok, maxLen, trainFile, def(o.Val, "val.jsonl"), def(o.OOD, "ood.jsonl"), humanFile, o.MaxTrain)
 	if err != nil {
 		return nil, err

@@ -206,6 +206,11 @@ func TestRunModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := res.Curves[0]
+		// Val and OOD only by default: the splits the LMC claims and
+		// plots read (the data has human pairs too).
+		if _, ok := c.Points[1].WA[Human]; ok || len(res.Splits) != 2 {
+			t.Errorf("interpolation scored %d splits (human: %v), want val and ood", len(res.Splits), ok)
+		}
 		// The endpoints are the members themselves (λ = 0 and 1).
 		accOf := func(name string) float64 {
 			for _, e := range cmp.Result.Entries {
