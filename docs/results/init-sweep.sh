@@ -32,4 +32,16 @@ members() {
 	$W eval --data $D --train $D/train-clean.jsonl --members $S/"$1" --init "$2" --max-train 500 -o $S/"$1"/eval >$S/"$1"-eval.log 2>&1
 }
 
+# pairs NAME NTRAIN: more training pairs on the full preset's init (6 M tokens;
+# runs/full from `bin/warm repro --preset full --out runs/full`): NTRAIN pairs
+# with clean labels (val and OOD as the full preset's), the full preset's six
+# members (Baklava, lr, dropout, order; no ladder), evaluated as the study does,
+# with the init's diagnostics.
+pairs() {
+	F=${F:-runs/full}
+	$W data --preset full --policy $F/pretrain/final --num-train "$2" --pairs-per-prompt 6 -o $S/"$1"/data >$S/"$1"-data.log 2>&1
+	$W train --preset full --pretrain $F/pretrain --data $S/"$1"/data --train $S/"$1"/data/train-clean.jsonl -o $S/"$1"/rm >$S/"$1"-train.log 2>&1
+	$W eval --data $S/"$1"/data --train $S/"$1"/data/train-clean.jsonl --members $S/"$1"/rm --init $F/pretrain/final --soup -o $S/"$1"/eval >$S/"$1"-eval.log 2>&1
+}
+
 "$@"

@@ -79,16 +79,31 @@ func (p *Pass) lmHeadBackward(dLP [][]float32) {
 	next := p.nextTokens()
 	it := p.mode.invTemp() // logits are scaled by 1/T (Mode.Temperature)
 	ws := &m.ws
+	// The rows TokenLogProbsFrom computed: only they can carry a
+	// gradient, and only they are recomputed (with every row computed,
+	// every row is, as before).
+	from := p.lpFrom
+	rows := p.lmRows(from)
+	for b, s := range p.seqs {
+		for t := 0; from != nil && t < min(from[b], len(s)-1); t++ {
+			if dLP[b][t] != 0 {
+				panic(fmt.Sprintf("model: BackwardLogProbs: gradient at sequence %d position %d, below its TokenLogProbsFrom offset %d", b, t, from[b]))
+			}
+		}
+	}
 	ws.logits = grow(ws.logits, lmChunk*V)
-	for r0 := 0; r0 < p.n; r0 += lmChunk {
-		r1 := min(r0+lmChunk, p.n)
-		R := r1 - r0
+	ws.dlnSel = grow(ws.dlnSel, lmChunk*C)
+	for k0 := 0; k0 < len(rows); k0 += lmChunk {
+		sel := rows[k0:min(k0+lmChunk, len(rows))]
+		R := len(sel)
 		lg := ws.logits[:R*V]
-		gemm.Sgemm(false, true, R, V, C, it, ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
+		h, ld := p.gatherLnf(sel)
+		gemm.Sgemm(false, true, R, V, C, it, h, ld, m.wte.W, C, 0, lg, V)
 		parallel.Range(R, 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := lg[i*V : (i+1)*V]
-				gi, lse := g[r0+i], p.lse[r0+i]
+				r := sel[i]
+				gi, lse := g[r], p.lse[r]
 				if gi == 0 {
 					clear(row)
 					continue
@@ -97,13 +112,25 @@ func (p *Pass) lmHeadBackward(dLP [][]float32) {
 				for j, v := range row {
 					row[j] = -gi * v
 				}
-				row[next[r0+i]] += gi
+				row[next[r]] += gi
 			}
 		})
 		// dh += dlogits·wte ; dwte += dlogitsᵀ·h
 		// z = it·h·wteᵀ: dh += it·dz·wte ; dwte += it·dzᵀ·h.
-		gemm.Sgemm(false, false, R, C, V, it, lg, V, m.wte.W, C, 1, ws.dlnf[r0*C:], C)
-		gemm.Sgemm(true, false, V, C, R, it, lg, V, ws.lnf[r0*C:], C, 1, m.wte.G, C)
+		if sel[R-1]-sel[0] == R-1 { // consecutive rows: accumulate in place
+			gemm.Sgemm(false, false, R, C, V, it, lg, V, m.wte.W, C, 1, ws.dlnf[sel[0]*C:], C)
+		} else {
+			dh := ws.dlnSel[:R*C]
+			gemm.Sgemm(false, false, R, C, V, it, lg, V, m.wte.W, C, 0, dh, C)
+			for i, r := range sel {
+				if !addVec(ws.dlnf[r*C:(r+1)*C], dh[i*C:(i+1)*C]) {
+					for j, v := range dh[i*C : (i+1)*C] {
+						ws.dlnf[r*C+j] += v
+					}
+				}
+			}
+		}
+		gemm.Sgemm(true, false, V, C, R, it, lg, V, h, ld, 1, m.wte.G, C)
 	}
 }
 

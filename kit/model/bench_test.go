@@ -98,3 +98,69 @@ func BenchmarkGenerateStudy(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*32*32)/b.Elapsed().Seconds(), "newtokens/s")
 }
+
+// studySeqs are 32 sequences of 38-56 tokens: a quick member step's 16
+// pairs (prompt 8-24 tokens + response 24-32).
+func studySeqs() [][]int {
+	r := rand.New(rand.NewPCG(3, 4))
+	s := make([][]int, 32)
+	for i := range s {
+		s[i] = make([]int, 38+r.IntN(19))
+		for j := range s[i] {
+			s[i][j] = r.IntN(8192)
+		}
+	}
+	return s
+}
+
+// BenchmarkTrainStepStudy: BenchmarkTrainStep at the quick preset's shape
+// (4 layers, studySeqs).
+func BenchmarkTrainStepStudy(b *testing.B) {
+	c := benchConfig()
+	c.NLayer = 4
+	m := model.New(c, 1)
+	groups, _ := optim.Groups(m, optim.TrainAll, 0.01)
+	opt := optim.NewAdamW(groups...)
+	seqs := studySeqs()
+	dR := make([]float32, 32)
+	ntok := 0
+	for _, s := range seqs {
+		ntok += len(s)
+	}
+	step := func(i int) {
+		m.ZeroGrad()
+		p := m.Forward(seqs, model.Mode{Train: true, Seed: uint64(i)})
+		r := p.Rewards()
+		for k := 0; k < 32; k += 2 {
+			s := float32(1/(1+math.Exp(float64(r[k]-r[k+1])))) / 16
+			dR[k], dR[k+1] = -s, s
+		}
+		p.BackwardRewards(dR)
+		optim.ClipGradNorm(opt.Params(), 1)
+		opt.Step(1e-4)
+	}
+	step(0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step(i + 1)
+	}
+	b.ReportMetric(float64(b.N*ntok)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkInferenceStudy: rewards of 512 studySeqs-shaped sequences
+// (eval's and best-of-N's scoring).
+func BenchmarkInferenceStudy(b *testing.B) {
+	c := benchConfig()
+	c.NLayer = 4
+	m := model.New(c, 1)
+	var seqs [][]int
+	for range 16 {
+		seqs = append(seqs, studySeqs()...)
+	}
+	m.Rewards(seqs)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Rewards(seqs)
+	}
+	b.ReportMetric(float64(b.N*len(seqs))/b.Elapsed().Seconds(), "seqs/s")
+}

@@ -83,6 +83,8 @@ type workspace struct {
 	layers   []layerActs
 	tmp      []float32 // [n, C] c_proj outputs before the residual add
 	lnf      []float32
+	lnSel    []float32 // LM head: selected lnf rows, gathered (gatherLnf)
+	dlnSel   []float32 // their gradient, before the scatter into dlnf
 	lnfMean  []float32
 	lnfRstd  []float32
 	rewards  []float32
@@ -110,8 +112,9 @@ type Pass struct {
 	keep     bool   // activations of every block kept (backward possible)
 	gen      uint64 // workspace generation this pass's activations live in
 	rewards  []float32
-	lse      []float32 // LM head: log-sum-exp per packed row
+	lse      []float32 // LM head: log-sum-exp per packed row (NaN where not computed)
 	logprobs [][]float32
+	lpFrom   []int // TokenLogProbsFrom's from (nil: every position)
 }
 
 // lmChunk is how many rows of LM-head logits exist at once: the vocab ×
@@ -443,29 +446,45 @@ func (p *Pass) Rewards() []float32 {
 // TokenLogProbs returns out[b][t] = log p(seqs[b][t+1] | seqs[b][:t+1])
 // under the tied LM head (logits = h·wteᵀ, divided by the pass's
 // Mode.Temperature), len(seqs[b])-1 values per sequence.
-func (p *Pass) TokenLogProbs() [][]float32 {
+func (p *Pass) TokenLogProbs() [][]float32 { return p.TokenLogProbsFrom(nil) }
+
+// TokenLogProbsFrom is TokenLogProbs computed only at t ≥ from[b] for
+// sequence b (0 below): RL needs the response's log-probs, and the
+// prompt's rows cost a third of the LM head (the model's largest product)
+// for nothing. from nil is every position. A Pass computes its log-probs
+// once: a later call returns the first call's.
+func (p *Pass) TokenLogProbsFrom(from []int) [][]float32 {
 	if p.logprobs != nil {
 		return p.logprobs
 	}
 	p.check()
+	if from != nil && len(from) != len(p.seqs) {
+		panic(fmt.Sprintf("model: TokenLogProbsFrom got %d offsets for %d sequences", len(from), len(p.seqs)))
+	}
 	m := p.m
 	C, V := m.Config.NEmbd, m.Config.VocabSize
 	p.lse = make([]float32, p.n)
+	p.lpFrom = from
 	tgt := make([]float32, p.n) // logit of the next token (0 on last rows)
 	next := p.nextTokens()
+	rows := p.lmRows(from)
+	for r := range p.lse {
+		p.lse[r] = float32(math.NaN())
+	}
 	m.ws.logits = grow(m.ws.logits, lmChunk*V)
-	for r0 := 0; r0 < p.n; r0 += lmChunk {
-		r1 := min(r0+lmChunk, p.n)
-		R := r1 - r0
+	for k0 := 0; k0 < len(rows); k0 += lmChunk {
+		sel := rows[k0:min(k0+lmChunk, len(rows))]
+		R := len(sel)
 		lg := m.ws.logits[:R*V]
-		gemm.Sgemm(false, true, R, V, C, p.mode.invTemp(), m.ws.lnf[r0*C:], C, m.wte.W, C, 0, lg, V)
+		h, ld := p.gatherLnf(sel)
+		gemm.Sgemm(false, true, R, V, C, p.mode.invTemp(), h, ld, m.wte.W, C, 0, lg, V)
 		parallel.Range(R, 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				row := lg[i*V : (i+1)*V]
-				if t := next[r0+i]; t >= 0 {
-					tgt[r0+i] = row[t]
+				r, row := sel[i], lg[i*V:(i+1)*V]
+				if t := next[r]; t >= 0 {
+					tgt[r] = row[t]
 				}
-				p.lse[r0+i] = logSumExp(row) // overwrites row
+				p.lse[r] = logSumExp(row) // overwrites row
 			}
 		})
 	}
@@ -473,6 +492,9 @@ func (p *Pass) TokenLogProbs() [][]float32 {
 	for b, s := range p.seqs {
 		o := make([]float32, len(s)-1)
 		for t := range o {
+			if from != nil && t < from[b] {
+				continue
+			}
 			r := p.offs[b] + t
 			o[t] = tgt[r] - p.lse[r]
 		}
@@ -480,6 +502,43 @@ func (p *Pass) TokenLogProbs() [][]float32 {
 	}
 	p.logprobs = out
 	return out
+}
+
+// lmRows lists the packed rows the LM head computes for TokenLogProbsFrom
+// offsets from, in order: every row when from is nil (the chunks, and so
+// the bits, of the full computation), else positions from[b] to the
+// second-to-last of each sequence (the last predicts no token).
+func (p *Pass) lmRows(from []int) []int {
+	if from == nil {
+		rows := make([]int, p.n)
+		for r := range rows {
+			rows[r] = r
+		}
+		return rows
+	}
+	var rows []int
+	for b, s := range p.seqs {
+		for t := max(0, from[b]); t < len(s)-1; t++ {
+			rows = append(rows, p.offs[b]+t)
+		}
+	}
+	return rows
+}
+
+// gatherLnf returns the final-LayerNorm rows sel as one matrix (row
+// stride C): a view of the workspace when they are consecutive (every
+// row selected: no copy), else a copy.
+func (p *Pass) gatherLnf(sel []int) ([]float32, int) {
+	ws := &p.m.ws
+	C := p.m.Config.NEmbd
+	if sel[len(sel)-1]-sel[0] == len(sel)-1 {
+		return ws.lnf[sel[0]*C:], C
+	}
+	ws.lnSel = grow(ws.lnSel, len(sel)*C)
+	for i, r := range sel {
+		copy(ws.lnSel[i*C:(i+1)*C], ws.lnf[r*C:(r+1)*C])
+	}
+	return ws.lnSel, C
 }
 
 // nextTokens maps each packed row to the token that follows it, or -1 on a

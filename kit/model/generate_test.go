@@ -395,3 +395,71 @@ func TestDecodeKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenLogProbsFrom: log-probs computed from per-sequence offsets
+// equal the full computation there (0 below), and their backward gives
+// the full backward's gradients when the gradient is 0 below the offsets;
+// a gradient below an offset panics.
+func TestTokenLogProbsFrom(t *testing.T) {
+	m := tinyModel(t, 41)
+	seqs := [][]int{{1, 2, 3, 4, 5, 6, 7}, {8, 9}, {10, 11, 12, 13, 14, 15, 16, 17, 18}}
+	from := []int{3, 1, 0}
+	mode := Mode{Temperature: 0.9}
+	grads := func(part bool) ([][]float32, [][]float32) {
+		m.ZeroGrad()
+		p := m.Forward(seqs, mode)
+		var lp [][]float32
+		if part {
+			lp = p.TokenLogProbsFrom(from)
+		} else {
+			lp = p.TokenLogProbs()
+		}
+		d := make([][]float32, len(lp))
+		for b := range lp {
+			d[b] = make([]float32, len(lp[b]))
+			for i := from[b]; i < len(d[b]); i++ {
+				d[b][i] = float32(i+1) * 0.1
+			}
+		}
+		p.BackwardLogProbs(d)
+		var g [][]float32
+		for _, q := range m.Params {
+			g = append(g, append([]float32(nil), q.G...))
+		}
+		return lp, g
+	}
+	lpAll, gAll := grads(false)
+	lpPart, gPart := grads(true)
+	near := func(a, b float32) bool { return math.Abs(float64(a-b)) <= 1e-5*(1+math.Abs(float64(b))) }
+	for b := range lpAll {
+		for i := range lpAll[b] {
+			want := lpAll[b][i]
+			if i < from[b] {
+				want = 0
+			}
+			if !near(lpPart[b][i], want) {
+				t.Fatalf("seq %d position %d: log-prob %v, want %v", b, i, lpPart[b][i], want)
+			}
+		}
+	}
+	for k := range gAll {
+		for i := range gAll[k] {
+			if !near(gPart[k][i], gAll[k][i]) {
+				t.Fatalf("%s[%d]: gradient %v from the offsets, %v in full", m.Params[k].Name, i, gPart[k][i], gAll[k][i])
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a gradient below an offset did not panic")
+		}
+	}()
+	p := m.Forward(seqs, mode)
+	lp := p.TokenLogProbsFrom(from)
+	d := make([][]float32, len(lp))
+	for b := range lp {
+		d[b] = make([]float32, len(lp[b]))
+	}
+	d[0][1] = 1
+	p.BackwardLogProbs(d)
+}

@@ -360,7 +360,13 @@ func trainStep(r *Run, policy, ref *model.Model, opt *optim.AdamW, promptIDs [][
 	if err := ref.CheckSeqs(seqs); err != nil {
 		return Step{}, err
 	}
-	refLP := ref.Forward(seqs, mode).TokenLogProbs()
+	// Only the response's log-probs enter the KL, the entropy and the
+	// gradient: the LM head skips the prompt's rows.
+	from := make([]int, B)
+	for b := range rows {
+		from[b] = len(rows[b]) - 1
+	}
+	refLP := ref.Forward(seqs, mode).TokenLogProbsFrom(from)
 	proxy, err := r.Proxy.Responses(prompts, responses)
 	if err != nil {
 		return Step{}, err
@@ -371,7 +377,7 @@ func trainStep(r *Run, policy, ref *model.Model, opt *optim.AdamW, promptIDs [][
 	}
 	policy.ZeroGrad()
 	pass := policy.Forward(seqs, mode)
-	lp := pass.TokenLogProbs()
+	lp := pass.TokenLogProbsFrom(from)
 	kl, lpSum, ntoks := SeqKL(lp, refLP, rows)
 	k3 := SeqKLk3(lp, refLP, rows)
 	R := make([]float64, B)
