@@ -170,7 +170,29 @@ func TestTrainStepDeterministic(t *testing.T) {
 // TestInferencePath: Model.Rewards / TokenLogProbs (one shared set of block
 // buffers) give exactly what a full Forward gives.
 func TestInferencePath(t *testing.T) {
-	m := tinyModel(t, 24)
+	inferencePath(t, tinyModel(t, 24), gradSeqs)
+	// Head dimension 32, one-token sequences, and lengths past 64: the
+	// last-row-only block (Model.Rewards) on other shapes.
+	c := tinyConfig()
+	c.NEmbd, c.NHead, c.NInner, c.NPositions = 64, 2, 128, 96
+	m := New(c, 25)
+	r := rand.New(rand.NewPCG(25, 7))
+	for _, p := range m.Params {
+		for i := range p.W {
+			p.W[i] += float32(r.NormFloat64() * 0.3)
+		}
+	}
+	seqs := [][]int{make([]int, 70), {3}, make([]int, 33), {5, 6}}
+	for _, s := range seqs {
+		for i := range s {
+			s[i] = r.IntN(c.VocabSize)
+		}
+	}
+	inferencePath(t, m, seqs)
+}
+
+func inferencePath(t *testing.T, m *Model, gradSeqs [][]int) {
+	t.Helper()
 	old := maxBatchTokens
 	maxBatchTokens = 9 // several internal batches
 	r, err := m.Rewards(gradSeqs)
