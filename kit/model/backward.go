@@ -152,29 +152,35 @@ func (p *Pass) bodyBackward() {
 
 	dres := ws.dres
 	clear(dres)
-	layerNormBackward(dres, m.lnfW.G, m.lnfB.G, ws.dlnf, ws.resid[L], m.lnfW.W, ws.lnfMean, ws.lnfRstd, n, C, ws.lnPartial)
+	rows := n // rows of ln_f and of the last block's outputs
+	if p.lastOnly {
+		rows = len(p.seqs)
+	}
+	layerNormBackward(dres, m.lnfW.G, m.lnfB.G, ws.dlnf, ws.resid[L], m.lnfW.W, ws.lnfMean, ws.lnfRstd, rows, C, ws.lnPartial)
 	for l := L - 1; l >= 0; l-- {
-		la, lp := &ws.layers[l], &m.layers[l]
-		// out = res2 + drop(fcProj(gelu(fc(ln2(res2)))))
-		dproj := dres
-		if train && c.ResidPdrop > 0 {
-			mulInto(ws.dtmp, dres, la.mask2)
-			dproj = ws.dtmp
+		la := &ws.layers[l]
+		if p.lastOnly && l == L-1 {
+			// The last block ran for the last rows only (lastBlock): its
+			// output side backward on those B rows, the attention of the
+			// last rows into every row's q, k, v, then the residual's
+			// gradient spread back to the packed rows before c_attn's
+			// and ln_1's backward, which cover every row.
+			m.blockOutBackward(l, rows, dres, la, train)
+			m.lastAttentionBackward(p, la)
+			B := len(p.seqs)
+			ws.dlast = grow(ws.dlast, B*C)
+			copy(ws.dlast, dres[:B*C])
+			clear(dres[:n*C])
+			for b := range p.seqs {
+				r := p.offs[b+1] - 1
+				copy(dres[r*C:(r+1)*C], ws.dlast[b*C:(b+1)*C])
+			}
+			m.blockQKVBackward(l, n, dres, la)
+			continue
 		}
-		linearBackward(ws.dfch, lp.fcProjW.G, lp.fcProjB.G, dproj, la.fchGelu, lp.fcProjW.W, n, F, C)
-		geluBackward(ws.dfch, la.geluGrad, ws.dfch)
-		linearBackward(ws.dln, lp.fcW.G, lp.fcB.G, ws.dfch, la.ln2, lp.fcW.W, n, C, F)
-		layerNormBackward(dres, lp.ln2W.G, lp.ln2B.G, ws.dln, la.res2, lp.ln2W.W, la.ln2Mean, la.ln2Rstd, n, C, ws.lnPartial)
-		// res2 = in + drop(attnProj(attn(ln1(in))))
-		dproj = dres
-		if train && c.ResidPdrop > 0 {
-			mulInto(ws.dtmp, dres, la.mask1)
-			dproj = ws.dtmp
-		}
-		linearBackward(ws.datty, lp.attnProjW.G, lp.attnProjB.G, dproj, la.atty, lp.attnProjW.W, n, C, C)
+		m.blockOutBackward(l, n, dres, la, train)
 		m.attentionBackward(p, la)
-		linearBackward(ws.dln, lp.attnW.G, lp.attnB.G, ws.dqkv, la.ln1, lp.attnW.W, n, C, 3*C)
-		layerNormBackward(dres, lp.ln1W.G, lp.ln1B.G, ws.dln, ws.resid[l], lp.ln1W.W, la.ln1Mean, la.ln1Rstd, n, C, ws.lnPartial)
+		m.blockQKVBackward(l, n, dres, la)
 	}
 	if train && c.EmbdPdrop > 0 {
 		mulInto(dres, dres, ws.embMask)
@@ -193,6 +199,98 @@ func (p *Pass) bodyBackward() {
 				}
 			}
 		}
+	})
+}
+
+// blockOutBackward is blockOut's backward over n rows: from dres (the
+// gradient at the block's output, rows 0…n-1) to ws.datty, with dres
+// becoming the gradient at res2's residual input (accumulated).
+func (m *Model) blockOutBackward(l, n int, dres []float32, la *layerActs, train bool) {
+	c := m.Config
+	C, F := c.NEmbd, c.Inner()
+	ws, lp := &m.ws, &m.layers[l]
+	// out = res2 + drop(fcProj(gelu(fc(ln2(res2)))))
+	dproj := dres
+	if train && c.ResidPdrop > 0 {
+		mulInto(ws.dtmp[:n*C], dres[:n*C], la.mask2[:n*C])
+		dproj = ws.dtmp
+	}
+	linearBackward(ws.dfch, lp.fcProjW.G, lp.fcProjB.G, dproj, la.fchGelu, lp.fcProjW.W, n, F, C)
+	geluBackward(ws.dfch[:n*F], la.geluGrad[:n*F], ws.dfch[:n*F])
+	linearBackward(ws.dln, lp.fcW.G, lp.fcB.G, ws.dfch, la.ln2, lp.fcW.W, n, C, F)
+	layerNormBackward(dres, lp.ln2W.G, lp.ln2B.G, ws.dln, la.res2, lp.ln2W.W, la.ln2Mean, la.ln2Rstd, n, C, ws.lnPartial)
+	// res2 = in + drop(attnProj(attn(ln1(in))))
+	dproj = dres
+	if train && c.ResidPdrop > 0 {
+		mulInto(ws.dtmp[:n*C], dres[:n*C], la.mask1[:n*C])
+		dproj = ws.dtmp
+	}
+	linearBackward(ws.datty, lp.attnProjW.G, lp.attnProjB.G, dproj, la.atty, lp.attnProjW.W, n, C, C)
+}
+
+// blockQKVBackward is blockQKV's backward over n rows: ws.dqkv through
+// c_attn and ln_1, accumulated into dres.
+func (m *Model) blockQKVBackward(l, n int, dres []float32, la *layerActs) {
+	c := m.Config
+	C := c.NEmbd
+	ws, lp := &m.ws, &m.layers[l]
+	linearBackward(ws.dln, lp.attnW.G, lp.attnB.G, ws.dqkv, la.ln1, lp.attnW.W, n, C, 3*C)
+	layerNormBackward(dres, lp.ln1W.G, lp.ln1B.G, ws.dln, ws.resid[l], lp.ln1W.W, la.ln1Mean, la.ln1Rstd, n, C, ws.lnPartial)
+}
+
+// lastAttentionBackward is lastBlock's attention backward: ws.datty row b
+// is the gradient at sequence b's last row; it writes ws.dqkv for every
+// packed row (q only at the last rows, k and v wherever attended).
+func (m *Model) lastAttentionBackward(p *Pass, la *layerActs) {
+	c := m.Config
+	C, H, hd := c.NEmbd, c.NHead, c.HeadDim()
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	drop := p.mode.Train && c.AttnPdrop > 0
+	maxT := 0
+	for _, s := range p.seqs {
+		maxT = max(maxT, len(s))
+	}
+	scratch := m.ws.scratchFor(2 * maxT)
+	ws := &m.ws
+	clear(ws.dqkv[:p.n*3*C])
+	parallel.Jobs(len(p.seqs)*H, func(w, job int) {
+		b, h := job/H, job%H
+		T, off := len(p.seqs[b]), p.offs[b]
+		base := off*3*C + h*hd
+		last := base + (T-1)*3*C
+		q, k, v := la.qkv[last:], la.qkv[base+C:], la.qkv[base+2*C:]
+		dq, dk, dv := ws.dqkv[last:], ws.dqkv[base+C:], ws.dqkv[base+2*C:]
+		dy := ws.datty[b*C+h*hd:]
+		P := la.att[p.attOffs[b]+h*T*T+(T-1)*T : p.attOffs[b]+(h+1)*T*T]
+		dP, Pd := scratch[w][:T], scratch[w][maxT:maxT+T]
+		copy(Pd, P)
+		var mask []float32
+		if drop {
+			mask = la.attMask[p.attOffs[b]+h*T*T+(T-1)*T : p.attOffs[b]+(h+1)*T*T]
+			for j := range Pd {
+				Pd[j] *= mask[j]
+			}
+		}
+		// y = Pd·v: dPd = dy·vᵀ, dv = Pdᵀ·dy (a rank-1 update: one query)
+		gemm.SgemmSerial(false, true, 1, T, hd, 1, dy, C, v, 3*C, 0, dP, T)
+		gemm.SgemmSerial(true, false, T, hd, 1, 1, Pd, T, dy, C, 0, dv, 3*C)
+		// softmax backward through the dropout mask:
+		// dS_j = P_j (dP_j − Σ_k P_k dP_k)
+		if drop {
+			for j := range dP {
+				dP[j] *= mask[j]
+			}
+		}
+		var dot float32
+		for j, pj := range P {
+			dot += pj * dP[j]
+		}
+		for j, pj := range P {
+			dP[j] = pj * (dP[j] - dot)
+		}
+		// S = scale·q·kᵀ: dq = scale·dS·k, dk = scale·dSᵀ·q
+		gemm.SgemmSerial(false, false, 1, hd, T, scale, dP, T, k, 3*C, 0, dq, 3*C)
+		gemm.SgemmSerial(true, false, T, hd, 1, scale, dP, T, q, 3*C, 0, dk, 3*C)
 	})
 }
 

@@ -114,8 +114,15 @@ func studySeqs() [][]int {
 }
 
 // BenchmarkTrainStepStudy: BenchmarkTrainStep at the quick preset's shape
-// (4 layers, studySeqs).
+// (4 layers, studySeqs), as warm train runs it (Mode.RewardOnly) and with
+// every row through the last block.
 func BenchmarkTrainStepStudy(b *testing.B) {
+	for _, ro := range []bool{true, false} {
+		b.Run(map[bool]string{true: "reward-only", false: "all-rows"}[ro], func(b *testing.B) { trainStepStudy(b, ro) })
+	}
+}
+
+func trainStepStudy(b *testing.B, rewardOnly bool) {
 	c := benchConfig()
 	c.NLayer = 4
 	m := model.New(c, 1)
@@ -129,7 +136,7 @@ func BenchmarkTrainStepStudy(b *testing.B) {
 	}
 	step := func(i int) {
 		m.ZeroGrad()
-		p := m.Forward(seqs, model.Mode{Train: true, Seed: uint64(i)})
+		p := m.Forward(seqs, model.Mode{Train: true, Seed: uint64(i), RewardOnly: rewardOnly})
 		r := p.Rewards()
 		for k := 0; k < 32; k += 2 {
 			s := float32(1/(1+math.Exp(float64(r[k]-r[k+1])))) / 16

@@ -11,11 +11,18 @@ import (
 
 // Mode selects training (dropout on, with masks drawn from Seed) or eval.
 // HeadOnly makes the backward pass stop at the heads: the body gets no
-// gradient and costs nothing (linear probing).
+// gradient and costs nothing (linear probing). RewardOnly says the pass
+// serves the reward head only (Rewards, Features, BackwardRewards): the
+// last block then runs past its keys and values for each sequence's last
+// row only, the one row the head reads, forward and backward — about a
+// fifth of the body's work at 4 layers, with the same rewards and
+// gradients (the other rows' last-block outputs reach nothing). The LM
+// head's methods panic on such a pass.
 type Mode struct {
-	Train    bool
-	Seed     uint64
-	HeadOnly bool
+	Train      bool
+	Seed       uint64
+	HeadOnly   bool
+	RewardOnly bool
 	// Temperature, when > 0 and ≠ 1, divides the LM-head logits:
 	// TokenLogProbs (and their backward) are log-softmax(logits/T), the
 	// log-probabilities of sampling at temperature T (what RL at T needs
@@ -84,6 +91,8 @@ type workspace struct {
 	tmp      []float32 // [n, C] c_proj outputs before the residual add
 	lnf      []float32
 	lnSel    []float32 // LM head: selected lnf rows, gathered (gatherLnf)
+	lastIn   []float32 // RewardOnly: the last block's input at the last rows
+	dlast    []float32 // RewardOnly backward: the residual gradient at the last rows
 	dlnSel   []float32 // their gradient, before the scatter into dlnf
 	lnfMean  []float32
 	lnfRstd  []float32
@@ -115,8 +124,8 @@ type Pass struct {
 	lse      []float32 // LM head: log-sum-exp per packed row (NaN where not computed)
 	logprobs [][]float32
 	lpFrom   []int // TokenLogProbsFrom's from (nil: every position)
-	// lastOnly: ln_f holds each sequence's last row only (forwardRows);
-	// only Rewards and Features may read such a pass.
+	// lastOnly (Mode.RewardOnly): the last block's outputs and ln_f hold
+	// each sequence's last row only, row b for sequence b.
 	lastOnly bool
 }
 
@@ -136,17 +145,7 @@ func (m *Model) Forward(seqs [][]int, mode Mode) *Pass { return m.forward(seqs, 
 // with depth; such a Pass cannot run backward. onQKV, when set, sees each
 // block's q|k|v rows as soon as they exist (the KV cache's prefill).
 func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p *Pass, qkv []float32)) *Pass {
-	return m.forwardRows(seqs, mode, keep, false, onQKV)
-}
-
-// forwardRows is forward; with lastOnly (inference only) the last block
-// runs past its keys and values for each sequence's last row only, and
-// ln_f holds those rows, one per sequence: all the reward head reads,
-// and about a fifth of the body's work saved at 4 layers (Model.Rewards).
-func (m *Model) forwardRows(seqs [][]int, mode Mode, keep, lastOnly bool, onQKV func(l int, p *Pass, qkv []float32)) *Pass {
-	if lastOnly && (keep || mode.Train) {
-		panic("model: internal: a last-row-only pass is for inference")
-	}
+	lastOnly := mode.RewardOnly
 	c := m.Config
 	C, F, H, L := c.NEmbd, c.Inner(), c.NHead, c.NLayer
 	p := &Pass{m: m, seqs: seqs, mode: mode, keep: keep}
@@ -237,7 +236,7 @@ func (m *Model) forwardRows(seqs [][]int, mode Mode, keep, lastOnly bool, onQKV 
 			mask1, mask2 = la.mask1, la.mask2
 		}
 		if lastOnly && l == L-1 {
-			m.lastBlock(p, la, in, ws.resid[residIdx(L)])
+			m.lastBlock(p, la, in, ws.resid[residIdx(L)], geluGrad, mask1, mask2, site)
 			break
 		}
 		m.block(l, n, in, ws.resid[residIdx(l+1)], ws.tmp, la, geluGrad, mask1, mask2, func() {
@@ -261,16 +260,26 @@ func (m *Model) forwardRows(seqs [][]int, mode Mode, keep, lastOnly bool, onQKV 
 	return p
 }
 
-// lastBlock is the last block of a last-row-only pass: keys and values
-// for every row (the last rows attend to all of them), then attention,
+// lastBlock is the last block of a RewardOnly pass: ln_1 and c_attn for
+// every row (the last rows attend to all keys and values), then attention,
 // c_proj, MLP and residuals for each sequence's last row only, compacted:
-// out row b is sequence b's last row.
-func (m *Model) lastBlock(p *Pass, la *layerActs, in, out []float32) {
+// out row b (and la.atty, res2, ln2, fch rows b) is sequence b's last
+// row. The dropout masks are drawn as for the full block (the same
+// streams), and the last rows' are kept: attention's in P's last row,
+// the residual ones compacted to rows b of mask1 and mask2.
+func (m *Model) lastBlock(p *Pass, la *layerActs, in, out, geluGrad, mask1, mask2 []float32, site uint64) {
 	c := m.Config
 	C, H, hd, l := c.NEmbd, c.NHead, c.HeadDim(), c.NLayer-1
 	B := len(p.seqs)
 	m.blockQKV(l, p.n, in, la)
 	scale := float32(1 / math.Sqrt(float64(hd)))
+	dropP := float32(0)
+	if p.mode.Train {
+		dropP = c.AttnPdrop
+	}
+	if dropP > 0 {
+		la.attMask = grow(la.attMask, p.attOffs[B])
+	}
 	maxT := 0
 	for _, s := range p.seqs {
 		maxT = max(maxT, len(s))
@@ -282,18 +291,36 @@ func (m *Model) lastBlock(p *Pass, la *layerActs, in, out []float32) {
 		q := la.qkv[(off+T-1)*3*C+h*hd:]
 		k := la.qkv[off*3*C+C+h*hd:]
 		v := la.qkv[off*3*C+2*C+h*hd:]
-		s := scr[w][:T]
-		gemm.SgemmSerial(false, true, 1, T, hd, scale, q, 3*C, k, 3*C, 0, s, T)
-		softmaxCausalRow(s, T-1)
-		gemm.SgemmSerial(false, false, 1, hd, T, 1, s, T, v, 3*C, 0, la.atty[b*C+h*hd:], C)
+		// P's last row holds the probabilities (backward reads them).
+		P := la.att[p.attOffs[b]+h*T*T+(T-1)*T : p.attOffs[b]+(h+1)*T*T]
+		gemm.SgemmSerial(false, true, 1, T, hd, scale, q, 3*C, k, 3*C, 0, P, T)
+		softmaxCausalRow(P, T-1)
+		src := P
+		if dropP > 0 {
+			mask := la.attMask[p.attOffs[b]+h*T*T : p.attOffs[b]+(h+1)*T*T]
+			fillAttnDropout(mask, T, dropP, p.mode.Seed, site, uint64(job))
+			src = scr[w][:T]
+			for j, pv := range P {
+				src[j] = pv * mask[(T-1)*T+j]
+			}
+		}
+		gemm.SgemmSerial(false, false, 1, hd, T, 1, src, T, v, 3*C, 0, la.atty[b*C+h*hd:], C)
 	})
-	// The last rows' block inputs, compacted (ln_1's buffer is free now).
-	x := la.ln1[:B*C]
+	// The last rows' block inputs and residual masks, compacted (row b
+	// comes from row lastRow(b) ≥ b: copying in order reads each source
+	// before it is overwritten).
+	m.ws.lastIn = grow(m.ws.lastIn, B*C)
+	x := m.ws.lastIn
 	for b := range p.seqs {
 		r := p.offs[b+1] - 1
 		copy(x[b*C:(b+1)*C], in[r*C:(r+1)*C])
+		for _, mk := range [][]float32{mask1, mask2} {
+			if mk != nil {
+				copy(mk[b*C:(b+1)*C], mk[r*C:(r+1)*C])
+			}
+		}
 	}
-	m.blockOut(l, B, x, out, m.ws.tmp, la, nil, nil, nil)
+	m.blockOut(l, B, x, out, m.ws.tmp, la, geluGrad, mask1, mask2)
 }
 
 // block is transformer block l over n packed rows, the one implementation
@@ -445,6 +472,14 @@ func (p *Pass) check() {
 
 // lastRow is the packed row of sequence b's last token: the reward is
 // pooled there (HF pools at the last non-pad token).
+// needAllRows panics when the pass ran with Mode.RewardOnly: what reads
+// every position's state cannot use it.
+func (p *Pass) needAllRows(what string) {
+	if p.lastOnly {
+		panic("model: " + what + " on a Mode.RewardOnly pass (it keeps each sequence's last row only)")
+	}
+}
+
 func (p *Pass) lastRow(b int) int {
 	if p.lastOnly {
 		return b
@@ -473,6 +508,7 @@ func (p *Pass) Features() [][]float32 {
 // the reward head reads the last token, as HF's).
 func (p *Pass) MeanFeatures(from []int) [][]float32 {
 	p.check()
+	p.needAllRows("MeanFeatures")
 	C := p.m.Config.NEmbd
 	out := make([][]float32, len(p.seqs))
 	for b := range p.seqs {
@@ -535,6 +571,7 @@ func (p *Pass) TokenLogProbsFrom(from []int) [][]float32 {
 		return p.logprobs
 	}
 	p.check()
+	p.needAllRows("TokenLogProbs")
 	if from != nil && len(from) != len(p.seqs) {
 		panic(fmt.Sprintf("model: TokenLogProbsFrom got %d offsets for %d sequences", len(from), len(p.seqs)))
 	}
@@ -650,6 +687,7 @@ func logSumExp(row []float32) float32 {
 // (predicting token t+1): h·wteᵀ, a fresh slice of vocab_size.
 func (p *Pass) Logits(b, t int) []float32 {
 	p.check()
+	p.needAllRows("Logits")
 	m := p.m
 	C, V := m.Config.NEmbd, m.Config.VocabSize
 	r := p.offs[b] + t
@@ -692,7 +730,7 @@ func (m *Model) Rewards(seqs [][]int) ([]float32, error) {
 	}
 	out := make([]float32, 0, len(seqs))
 	for _, c := range chunks(seqs) {
-		out = append(out, m.forwardRows(seqs[c[0]:c[1]], Mode{}, false, true, nil).Rewards()...)
+		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{RewardOnly: true}, false, nil).Rewards()...)
 	}
 	return out, nil
 }

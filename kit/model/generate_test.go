@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -484,4 +485,81 @@ func TestTokenLogProbsFrom(t *testing.T) {
 	}
 	d[0][1] = 1
 	p.BackwardLogProbs(d)
+}
+
+// TestRewardOnlyMatchesFull: a Mode.RewardOnly pass (the last block for
+// the last rows only) gives the full pass's rewards, features and
+// gradients to rounding, in training (every dropout on, same masks) and
+// eval, at head dims 4 and 32, with one-token and long sequences; the LM
+// head's methods panic on it.
+func TestRewardOnlyMatchesFull(t *testing.T) {
+	wide := tinyConfig()
+	wide.NEmbd, wide.NHead, wide.NInner, wide.NPositions = 64, 2, 128, 96
+	for ci, c := range []Config{tinyConfig(), wide} {
+		m := New(c, uint64(51+ci))
+		r := rand.New(rand.NewPCG(51, uint64(ci)))
+		for _, p := range m.Params {
+			for i := range p.W {
+				p.W[i] += float32(r.NormFloat64() * 0.3)
+			}
+		}
+		seqs := [][]int{make([]int, min(70, c.NPositions)), {3}, make([]int, 9), {5, 6}}
+		for _, s := range seqs {
+			for i := range s {
+				s[i] = r.IntN(c.VocabSize)
+			}
+		}
+		run := func(mode Mode) (rw []float32, feat [][]float32, grads [][]float32) {
+			m.ZeroGrad()
+			p := m.Forward(seqs, mode)
+			rw = append(rw, p.Rewards()...)
+			for _, f := range p.Features() {
+				feat = append(feat, append([]float32(nil), f...))
+			}
+			p.BackwardRewards([]float32{1, -0.5, 0.25, 2})
+			for _, q := range m.Params {
+				grads = append(grads, append([]float32(nil), q.G...))
+			}
+			return
+		}
+		near := func(what string, a, b float32) {
+			t.Helper()
+			if d := math.Abs(float64(a - b)); d > 1e-5*(1+math.Abs(float64(b))) {
+				t.Fatalf("config %d %s: reward-only %v, full %v", ci, what, a, b)
+			}
+		}
+		for _, mode := range []Mode{{}, {Train: true, Seed: 7}} {
+			r1, f1, g1 := run(Mode{Train: mode.Train, Seed: mode.Seed, RewardOnly: true})
+			r2, f2, g2 := run(mode)
+			for i := range r1 {
+				near("reward", r1[i], r2[i])
+			}
+			for b := range f1 {
+				for j := range f1[b] {
+					near("feature", f1[b][j], f2[b][j])
+				}
+			}
+			for k := range g1 {
+				for i := range g1[k] {
+					near(fmt.Sprintf("train=%v gradient %s[%d]", mode.Train, m.Params[k].Name, i), g1[k][i], g2[k][i])
+				}
+			}
+		}
+	}
+	m := tinyModel(t, 52)
+	p := m.Forward([][]int{{1, 2, 3}}, Mode{RewardOnly: true})
+	for name, f := range map[string]func(){
+		"TokenLogProbs": func() { p.TokenLogProbs() },
+		"MeanFeatures":  func() { p.MeanFeatures(nil) },
+		"Logits":        func() { p.Logits(0, 1) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s on a RewardOnly pass did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
 }

@@ -26,7 +26,7 @@ func Features(m *model.Model, pairs []reward.Pair, batch int) (fc, fr [][]float3
 		for _, p := range pairs[lo:hi] {
 			seqs = append(seqs, p.Rejected)
 		}
-		f := m.Forward(seqs, model.Mode{}).Features()
+		f := m.Forward(seqs, model.Mode{RewardOnly: true}).Features()
 		for i := lo; i < hi; i++ {
 			fc[i] = append([]float32(nil), f[i-lo]...)
 			fr[i] = append([]float32(nil), f[hi-lo+i-lo]...)

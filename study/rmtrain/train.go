@@ -155,7 +155,9 @@ func FineTune(mb Member, head []float32, pairs, val []reward.Pair, o FTOptions, 
 			tokens += len(q)
 		}
 		m.ZeroGrad()
-		pass := m.Forward(seqs, model.Mode{Train: mb.Dropout > 0, Seed: mb.Seed*1_000_003 + uint64(s)})
+		// RewardOnly: the loss reads each sequence's last row only, so the
+		// last block runs for those rows (kit/model: same gradients).
+		pass := m.Forward(seqs, model.Mode{Train: mb.Dropout > 0, Seed: mb.Seed*1_000_003 + uint64(s), RewardOnly: true})
 		r := pass.Rewards()
 		B := len(idx)
 		loss, dc, dr, acc := BTLoss(r[:B], r[B:], margin, o.Center)
