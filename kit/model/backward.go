@@ -84,10 +84,12 @@ func (p *Pass) lmHeadBackward(dLP [][]float32) {
 	// every row is, as before).
 	from := p.lpFrom
 	rows := p.lmRows(from)
-	for b, s := range p.seqs {
-		for t := 0; from != nil && t < min(from[b], len(s)-1); t++ {
-			if dLP[b][t] != 0 {
-				panic(fmt.Sprintf("model: BackwardLogProbs: gradient at sequence %d position %d, below its TokenLogProbsFrom offset %d", b, t, from[b]))
+	if from != nil {
+		for b, s := range p.seqs {
+			for t := 0; t < min(from[b], len(s)-1); t++ {
+				if dLP[b][t] != 0 {
+					panic(fmt.Sprintf("model: BackwardLogProbs: gradient at sequence %d position %d, below its TokenLogProbsFrom offset %d", b, t, from[b]))
+				}
 			}
 		}
 	}
@@ -123,11 +125,7 @@ func (p *Pass) lmHeadBackward(dLP [][]float32) {
 			dh := ws.dlnSel[:R*C]
 			gemm.Sgemm(false, false, R, C, V, it, lg, V, m.wte.W, C, 0, dh, C)
 			for i, r := range sel {
-				if !addVec(ws.dlnf[r*C:(r+1)*C], dh[i*C:(i+1)*C]) {
-					for j, v := range dh[i*C : (i+1)*C] {
-						ws.dlnf[r*C+j] += v
-					}
-				}
+				add(ws.dlnf[r*C:(r+1)*C], dh[i*C:(i+1)*C])
 			}
 		}
 		gemm.Sgemm(true, false, V, C, R, it, lg, V, h, ld, 1, m.wte.G, C)

@@ -91,9 +91,9 @@ type workspace struct {
 	tmp      []float32 // [n, C] c_proj outputs before the residual add
 	lnf      []float32
 	lnSel    []float32 // LM head: selected lnf rows, gathered (gatherLnf)
+	dlnSel   []float32 // their gradient, before the scatter into dlnf
 	lastIn   []float32 // RewardOnly: the last block's input at the last rows
 	dlast    []float32 // RewardOnly backward: the residual gradient at the last rows
-	dlnSel   []float32 // their gradient, before the scatter into dlnf
 	lnfMean  []float32
 	lnfRstd  []float32
 	rewards  []float32
@@ -470,8 +470,6 @@ func (p *Pass) check() {
 	}
 }
 
-// lastRow is the packed row of sequence b's last token: the reward is
-// pooled there (HF pools at the last non-pad token).
 // needAllRows panics when the pass ran with Mode.RewardOnly: what reads
 // every position's state cannot use it.
 func (p *Pass) needAllRows(what string) {
@@ -480,6 +478,9 @@ func (p *Pass) needAllRows(what string) {
 	}
 }
 
+// lastRow is the row of ln_f holding sequence b's last token: the reward
+// is pooled there (HF pools at the last non-pad token). A RewardOnly pass
+// keeps only those rows, row b for sequence b.
 func (p *Pass) lastRow(b int) int {
 	if p.lastOnly {
 		return b

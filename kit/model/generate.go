@@ -233,26 +233,18 @@ func sampleToken(logits []float32, opt SampleOptions, r *rng) int {
 	}
 	// Probabilities (unnormalised) over the candidates, in place.
 	var sum float64
-	if cand == nil && !(opt.TopP > 0 && opt.TopP < 1) {
-		// The sampler's hot path (the whole vocabulary, every token).
+	if cand == nil {
 		if _, ok := expSumVec(logits, mx); !ok {
 			for j, v := range logits {
 				logits[j] = exp32(v - mx)
 			}
 		}
-		return drawChunked(logits, r.float64())
-	}
-	if cand == nil {
-		if _, ok := expSumVec(logits, mx); ok {
-			for _, e := range logits {
-				sum += float64(e)
-			}
-		} else {
-			for j, v := range logits {
-				e := exp32(v - mx)
-				logits[j] = e
-				sum += float64(e)
-			}
+		if !(opt.TopP > 0 && opt.TopP < 1) {
+			// The sampler's hot path (the whole vocabulary, every token).
+			return drawChunked(logits, r.float64())
+		}
+		for _, e := range logits {
+			sum += float64(e)
 		}
 	} else {
 		for _, j := range cand {
@@ -350,17 +342,6 @@ func (h *minHeap) Pop() any {
 	x := h.idx[len(h.idx)-1]
 	h.idx = h.idx[:len(h.idx)-1]
 	return x
-}
-
-// axpy does dst += a·src over dst's length, in the scalar loop's order.
-func axpy(dst, src []float32, a float32) {
-	if axpyVec(dst, src, a) {
-		return
-	}
-	src = src[:len(dst)]
-	for i, v := range src {
-		dst[i] += a * v
-	}
 }
 
 // drawChunk is the chunk of drawChunked's first pass.

@@ -61,11 +61,7 @@ func linearBackward(dinp, dw, db, dout, inp, w []float32, n, ic, oc int) {
 			acc := db[lo:hi]
 			for i := 0; i < n; i++ {
 				row := dout[i*oc+lo : i*oc+hi]
-				if !addVec(acc, row) {
-					for j, v := range row {
-						acc[j] += v
-					}
-				}
+				add(acc, row)
 			}
 		})
 	}
@@ -337,4 +333,25 @@ func mulInto(out, a, b []float32) {
 			out[i] = a[i] * b[i]
 		}
 	})
+}
+
+// add does dst += src (equal lengths), vectorised where the build allows.
+func add(dst, src []float32) {
+	if addVec(dst, src) {
+		return
+	}
+	for j, v := range src {
+		dst[j] += v
+	}
+}
+
+// axpy does dst += a·src over dst's length, in the scalar loop's order.
+func axpy(dst, src []float32, a float32) {
+	if axpyVec(dst, src, a) {
+		return
+	}
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += a * v
+	}
 }
