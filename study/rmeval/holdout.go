@@ -42,20 +42,27 @@ type Selection struct {
 
 // whole returns rewards on the split that was halved, rebuilt from its two
 // halves in r (false when r lacks one of them or they do not fit).
-func (s *Selection) whole(r rewards) ([2][]float32, bool) {
+func (s *Selection) whole(r rewards) (splitRewards, bool) {
 	a, okA := r[s.RankedOn]
 	b, okB := r[s.Split]
-	if !okA || !okB || len(a[0]) != len(s.selPos) || len(b[0]) != len(s.testPos) {
-		return [2][]float32{}, false
+	if !okA || !okB || len(a.C) != len(s.selPos) || len(b.C) != len(s.testPos) {
+		return splitRewards{}, false
 	}
 	n := len(s.selPos) + len(s.testPos)
-	out := [2][]float32{make([]float32, n), make([]float32, n)}
-	for side := range out {
+	out := splitRewards{C: make([]float32, n), R: make([]float32, n)}
+	for k, p := range s.selPos {
+		out.C[p], out.R[p] = a.C[k], a.R[k]
+	}
+	for k, p := range s.testPos {
+		out.C[p], out.R[p] = b.C[k], b.R[k]
+	}
+	if a.Groups != nil && b.Groups != nil {
+		out.Groups = make([]string, n)
 		for k, p := range s.selPos {
-			out[side][p] = a[side][k]
+			out.Groups[p] = a.Groups[k]
 		}
 		for k, p := range s.testPos {
-			out[side][p] = b[side][k]
+			out.Groups[p] = b.Groups[k]
 		}
 	}
 	return out, true
@@ -88,7 +95,11 @@ func HoldOut(splits []Split, name string, seed uint64) ([]Split, *Selection, err
 			return nil, nil, fmt.Errorf("ranking members on %s: %v", name, err)
 		}
 		half := func(suffix string, idx []int) Split {
-			return Split{Name: name + suffix, Pairs: stats.Pick(s.Pairs, idx), Keys: stats.Pick(s.Keys, idx), Rows: stats.Pick(rows, idx)}
+			h := Split{Name: name + suffix, Pairs: stats.Pick(s.Pairs, idx), Keys: stats.Pick(s.Keys, idx), Rows: stats.Pick(rows, idx)}
+			if s.Groups != nil {
+				h.Groups = stats.Pick(s.Groups, idx)
+			}
+			return h
 		}
 		a, b := half(SelectSuffix, sel), half("", test)
 		out := append(append(append([]Split(nil), splits[:i]...), a, b), splits[i+1:]...)

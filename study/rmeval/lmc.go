@@ -63,7 +63,7 @@ func interpolate(a, b *model.Model, ra, rb rewards, splits []Split, steps int) (
 		ens := rewards{}
 		for name, va := range ra {
 			vb := rb[name]
-			ens[name] = [2][]float32{mix(va[0], vb[0], l), mix(va[1], vb[1], l)}
+			ens[name] = splitRewards{mix(va.C, vb.C, l), mix(va.R, vb.R, l), va.Groups}
 		}
 		var waR rewards
 		switch k {
@@ -86,7 +86,7 @@ func interpolate(a, b *model.Model, ra, rb rewards, splits []Split, steps int) (
 				if c.PerPair[name] == nil {
 					c.PerPair[name] = map[string]string{}
 				}
-				c.PerPair[name][key] = Correct(v[0], v[1])
+				c.PerPair[name][key] = Correct(v.C, v.R)
 			}
 		}
 		c.Points = append(c.Points, Point{Lambda: l, WA: metricsOf(waR), ENS: metricsOf(ens)})

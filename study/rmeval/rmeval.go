@@ -27,6 +27,14 @@ type Split struct {
 	// Rows are the pairs' row indices (0-based) in the file they came
 	// from, so eval.json can say which pairs were used for what.
 	Rows []int
+	// Groups, when set, make the split's pairs exchangeable within a
+	// group: any chosen text may be compared with any rejected text of
+	// its group (the human-labelled pairs: a positive and a negative
+	// sentence of the same source, no prompt). Accuracy is then the
+	// within-group all-pairs accuracy (stats.AllPairsAccuracy), which
+	// estimates the same quantity as the split's own pairing from the
+	// same scored texts with a much narrower interval.
+	Groups []string
 }
 
 // The standard split names.
@@ -73,10 +81,17 @@ func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood, human string, m
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		keys := make([]string, len(kept))
+		var groups []string
+		if name == Human {
+			groups = make([]string, len(kept))
+		}
 		for i, r := range kept {
 			keys[i] = prefdata.UnitKey(r)
+			if groups != nil {
+				groups[i] = r.Subset
+			}
 		}
-		out = append(out, Split{Name: name, Pairs: ps, Keys: keys, Rows: at})
+		out = append(out, Split{Name: name, Pairs: ps, Keys: keys, Rows: at, Groups: groups})
 		return nil
 	}
 	if err := add(TrainClean, train, func(r prefdata.Row) bool { return !r.Corrupted }, maxTrain); err != nil {
@@ -119,6 +134,12 @@ type Metrics struct {
 	StdReward  float64 `json:"std_reward"`
 	MeanMargin float64 `json:"mean_margin"` // mean r_c − r_r
 	ECE        float64 `json:"ece"`         // expected calibration error of σ(r_c − r_r), 10 bins
+	// On a grouped split (Split.Groups) Acc is the within-group all-pairs
+	// accuracy over Comparisons comparisons, and PairAcc the accuracy on
+	// the split's own pairs (what Acc would be on an ungrouped split).
+	// Loss, margin and ECE are always the split's own pairs'.
+	PairAcc     float64 `json:"pair_acc,omitempty"`
+	Comparisons int     `json:"comparisons,omitempty"`
 }
 
 // Score computes Metrics from the rewards of the chosen and rejected texts.
@@ -138,8 +159,25 @@ func Score(rc, rr []float32) Metrics {
 		MeanMargin: margin / n, ECE: stats.ECE(c, r, 10)}
 }
 
-// rewards holds one model's rewards on every split: [split] → (rc, rr).
-type rewards map[string][2][]float32
+// splitRewards is one model's rewards on one split: C of the chosen
+// texts, R of the rejected, Groups the split's (nil for plain pairs).
+type splitRewards struct {
+	C, R   []float32
+	Groups []string
+}
+
+// metrics is Score, with the all-pairs accuracy on a grouped split.
+func (v splitRewards) metrics() Metrics {
+	m := Score(v.C, v.R)
+	if v.Groups != nil {
+		m.PairAcc = m.Acc
+		m.Acc, m.Comparisons = stats.AllPairsAccuracy(stats.Float64s(v.C), stats.Float64s(v.R), v.Groups)
+	}
+	return m
+}
+
+// rewards holds one model's rewards on every split, by split name.
+type rewards map[string]splitRewards
 
 func scoreSplits(m model.RewardModel, splits []Split) (rewards, error) {
 	out := rewards{}
@@ -148,7 +186,7 @@ func scoreSplits(m model.RewardModel, splits []Split) (rewards, error) {
 		if err != nil {
 			return nil, fmt.Errorf("split %s: %w", s.Name, err)
 		}
-		out[s.Name] = [2][]float32{rc, rr}
+		out[s.Name] = splitRewards{rc, rr, s.Groups}
 	}
 	return out, nil
 }
@@ -165,7 +203,7 @@ func evalSplits(m model.RewardModel, splits []Split) (map[string]Metrics, error)
 func metricsOf(r rewards) map[string]Metrics {
 	out := map[string]Metrics{}
 	for name, v := range r {
-		out[name] = Score(v[0], v[1])
+		out[name] = v.metrics()
 	}
 	return out
 }
@@ -191,6 +229,11 @@ type Result struct {
 	// below, '=' a tie (stats.EncodeCorrect). The claims table's paired
 	// intervals are computed from it (docs/report.md).
 	PerPair map[string]map[string]string `json:"per_pair,omitempty"`
+	// PerText[split] holds every model's rewards on a grouped split
+	// (Split.Groups: the human-labelled pairs), from which the claims
+	// table computes all-pairs accuracy differences with DeLong intervals
+	// (stats.AllPairsCombo).
+	PerText map[string]*TextRewards `json:"per_text,omitempty"`
 	// Selection says which pairs the members were ranked on (Run halves
 	// the rank-by split; see HoldOut): nil when ranked on a split that was
 	// not halved, or not ranked.
@@ -204,6 +247,14 @@ type Result struct {
 	scored map[string]rewards
 }
 
+// TextRewards is a grouped split's rewards: Groups[i] is pair i's group,
+// Chosen[model][i] and Rejected[model][i] its two texts' rewards.
+type TextRewards struct {
+	Groups   []string             `json:"groups"`
+	Chosen   map[string][]float32 `json:"chosen"`
+	Rejected map[string][]float32 `json:"rejected"`
+}
+
 // perPair records the correctness strings of model name from its rewards.
 func (r *Result) perPair(name string, rw rewards) {
 	if r.PerPair == nil {
@@ -213,7 +264,18 @@ func (r *Result) perPair(name string, rw rewards) {
 		if r.PerPair[sp] == nil {
 			r.PerPair[sp] = map[string]string{}
 		}
-		r.PerPair[sp][name] = Correct(v[0], v[1])
+		r.PerPair[sp][name] = Correct(v.C, v.R)
+		if v.Groups != nil {
+			if r.PerText == nil {
+				r.PerText = map[string]*TextRewards{}
+			}
+			t := r.PerText[sp]
+			if t == nil {
+				t = &TextRewards{Groups: v.Groups, Chosen: map[string][]float32{}, Rejected: map[string][]float32{}}
+				r.PerText[sp] = t
+			}
+			t.Chosen[name], t.Rejected[name] = v.C, v.R
+		}
 	}
 }
 
@@ -285,12 +347,12 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 			var rc, rr [][]float32
 			for k, i := range idx {
 				sel[k] = names[i]
-				rc = append(rc, per[i][s.Name][0])
-				rr = append(rr, per[i][s.Name][1])
+				rc = append(rc, per[i][s.Name].C)
+				rr = append(rr, per[i][s.Name].R)
 			}
 			mc, _ := reward.MeanStd(rc)
 			mr, _ := reward.MeanStd(rr)
-			ens[s.Name] = [2][]float32{mc, mr}
+			ens[s.Name] = splitRewards{mc, mr, s.Groups}
 		}
 		res.Entries = append(res.Entries, Entry{Name: ENSName(M), Kind: "ens", M: M, Members: sel, Splits: metricsOf(ens)})
 		res.perPair(ENSName(M), ens)

@@ -429,7 +429,7 @@ func (r *Result) scoredOn(name string, splits []Split) rewards {
 			continue
 		}
 		v, ok := sc[s.Name]
-		if !ok || len(v[0]) != len(s.Pairs) {
+		if !ok || len(v.C) != len(s.Pairs) {
 			return nil
 		}
 		out[s.Name] = v

@@ -2,6 +2,7 @@ package rmeval
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -145,7 +146,7 @@ func TestRunModes(t *testing.T) {
 		}
 		defer os.RemoveAll(filepath.Join(run, "probe"))
 		hum := filepath.Join(t.TempDir(), "human.jsonl")
-		if err := os.WriteFile(hum, []byte(`{"prompt":"","chosen":"a happy cat","rejected":"a bad dog"}`+"\n"+`{"prompt":"","chosen":"good","rejected":"bad ran"}`+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(hum, []byte(`{"prompt":"","chosen":"a happy cat","rejected":"a bad dog","subset":"x"}`+"\n"+`{"prompt":"","chosen":"good","rejected":"bad ran","subset":"x"}`+"\n"+`{"prompt":"","chosen":"nice one","rejected":"awful","subset":"y"}`+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		out := t.TempDir()
@@ -191,8 +192,33 @@ func TestRunModes(t *testing.T) {
 		if err := runlog.ReadJSON(filepath.Join(out, "pilot.json"), &pilot); err != nil || len(pilot.Points) != 3 || pilot.PerPair[Val]["mid"] == "" {
 			t.Fatalf("pilot.json: %+v %v", pilot, err)
 		}
-		if _, ok := res.Result.Summary[Human]; !ok || len(res.Result.PerPair[Human]["WA M=2"]) != 2 || len(res.Result.PerPair[Human]["member-00"]) != 2 {
+		if _, ok := res.Result.Summary[Human]; !ok || len(res.Result.PerPair[Human]["WA M=2"]) != 3 || len(res.Result.PerPair[Human]["member-00"]) != 3 {
 			t.Errorf("human split not evaluated: %+v", res.Result.PerPair[Human])
+		}
+		// The human split is grouped by source: accuracy is the
+		// within-source all-pairs accuracy of the stored rewards (2·2 +
+		// 1·1 comparisons), the rewards are in per_text, and ENS's are
+		// the members' mean.
+		pt := res.Result.PerText[Human]
+		if pt == nil || fmt.Sprint(pt.Groups) != "[x x y]" {
+			t.Fatalf("per_text for the human split: %+v", pt)
+		}
+		for _, e := range res.Result.Entries {
+			m := e.Splits[Human]
+			c, r := pt.Chosen[e.Name], pt.Rejected[e.Name]
+			want, n := stats.AllPairsAccuracy(stats.Float64s(c), stats.Float64s(r), pt.Groups)
+			if len(c) != 3 || m.Acc != want || m.Comparisons != 5 || n != 5 {
+				t.Errorf("%s on human: acc %v over %d comparisons, want %v over 5 (rewards %v %v)", e.Name, m.Acc, m.Comparisons, want, c, r)
+			}
+			if pa, _ := stats.PairAccuracy(stats.Float64s(c), stats.Float64s(r)); m.PairAcc != pa && pa != 0 {
+				t.Errorf("%s on human: pair accuracy %v, want %v", e.Name, m.PairAcc, pa)
+			}
+		}
+		ens := pt.Chosen["ENS M=2"]
+		for i := range ens {
+			if want := (pt.Chosen["member-00"][i] + pt.Chosen["member-01"][i]) / 2; math.Abs(float64(ens[i]-want)) > 1e-6 {
+				t.Errorf("ENS reward %d: %v, want the members' mean %v", i, ens[i], want)
+			}
 		}
 	})
 	t.Run("interpolate", func(t *testing.T) {

@@ -49,11 +49,17 @@ func (s *study) accuracyIntervals(d *report.Doc) error {
 		row := []string{m}
 		for _, sp := range splits {
 			v := ev.Correct[sp][m]
-			if v == nil {
+			iv, ok := stats.Interval{}, false
+			if t := ev.Texts[sp]; t != nil {
+				iv, ok = textCombo(t, map[string]float64{m: 1})
+			}
+			if !ok && v != nil {
+				iv, ok = stats.AccuracyInterval(v).Scale(100), true
+			}
+			if !ok {
 				row = append(row, "—")
 				continue
 			}
-			iv := stats.AccuracyInterval(v).Scale(100)
 			row = append(row, fmt.Sprintf("%.1f"+nbsp+"[%.1f,"+nbsp+"%.1f]", iv.Est, iv.Lo, iv.Hi))
 		}
 		rows = append(rows, row)
@@ -67,6 +73,12 @@ func (s *study) accuracyIntervals(d *report.Doc) error {
 	}
 	d.Heading(3, "Accuracy with 95% intervals")
 	d.Table(append([]string{"model"}, splits...), rows)
-	d.Para(fmt.Sprintf("Wilson score intervals, ties counted half; pairs per split: %s. Differences between models are paired and much tighter than these intervals suggest: see the claims table.", strings.Join(n, ", ")))
+	grouped := ""
+	for _, sp := range splits {
+		if t := ev.Texts[sp]; t != nil {
+			grouped = fmt.Sprintf(" On %s every positive text is compared with every negative one of its source (%d comparisons; DeLong intervals).", sp, stats.AllPairsComparisons(t.Groups))
+		}
+	}
+	d.Para(fmt.Sprintf("Wilson score intervals, ties counted half; pairs per split: %s.%s Differences between models are paired and much tighter than these intervals suggest: see the claims table.", strings.Join(n, ", "), grouped))
 	return nil
 }

@@ -53,6 +53,11 @@ type Evidence struct {
 	// the same order. Model names are the members and "ENS M=k",
 	// "WA M=k". Nil when eval.json has no per_pair field.
 	Correct map[string]map[string][]float64
+	// Texts[split] is every model's rewards on a grouped split (the
+	// human-labelled pairs: eval.json's per_text): its accuracies and
+	// differences are the within-group all-pairs ones with DeLong
+	// intervals (stats.AllPairsCombo), not Correct's paired bootstrap.
+	Texts map[string]*rmeval.TextRewards
 	// Point[split][model] is the accuracy from eval.json's summary: the
 	// fallback when there is no per-pair data (no interval, so
 	// inconclusive).
@@ -272,6 +277,32 @@ func accDiff(a, b []float64) stats.Interval {
 	return stats.PairedAccuracyDiff(a, b, stats.Resamples, stats.BootstrapSeed).Scale(100)
 }
 
+// textCombo is Σ coef[model]·accuracy on a grouped split, in points:
+// the within-group all-pairs estimate with DeLong's interval
+// (stats.AllPairsCombo). ok is false when a model's rewards are missing.
+func textCombo(t *rmeval.TextRewards, coef map[string]float64) (iv stats.Interval, ok bool) {
+	names := make([]string, 0, len(coef))
+	for m := range coef {
+		names = append(names, m)
+	}
+	sort.Strings(names) // a fixed order: the same digits every time
+	var pos, neg [][]float64
+	var c []float64
+	for _, m := range names {
+		p, n := t.Chosen[m], t.Rejected[m]
+		if p == nil || len(p) != len(t.Groups) || len(n) != len(t.Groups) {
+			return iv, false
+		}
+		pos, neg, c = append(pos, stats.Float64s(p)), append(neg, stats.Float64s(n)), append(c, coef[m])
+	}
+	return stats.AllPairsCombo(pos, neg, t.Groups, c).Scale(100), true
+}
+
+// allPairsNote says what an all-pairs interval rests on.
+func allPairsNote(iv stats.Interval) string {
+	return fmt.Sprintf("every positive text against every negative one of its source (%s); DeLong interval", strings.TrimPrefix(iv.Method, "within-group all-pairs accuracy, DeLong interval over "))
+}
+
 // memberMean is the per-pair mean correctness over the members: the
 // "average individual RM" as one vector, so WA − mean member stays paired.
 func memberMean(per map[string][]float64, members []string) []float64 {
@@ -378,8 +409,22 @@ func evalClaims(ev Evidence) []report.Claim {
 	wa, ens := rmeval.WAName(M), rmeval.ENSName(M)
 	best := ev.Members[0]
 	// diff is a − b on split in points: paired bootstrap when there is
-	// per-pair data, else the point estimate (inconclusive).
+	// per-pair data, all pairs within groups on a grouped split, else the
+	// point estimate (inconclusive).
 	diff := func(split, a, b string) (stats.Interval, string) {
+		if t := ev.Texts[split]; t != nil {
+			coef := map[string]float64{a: 1}
+			if b == "mean member" {
+				for _, m := range ev.Members {
+					coef[m] -= 1 / float64(len(ev.Members))
+				}
+			} else {
+				coef[b] = -1
+			}
+			if iv, ok := textCombo(t, coef); ok {
+				return iv, allPairsNote(iv)
+			}
+		}
 		per := ev.Correct[split]
 		if b != best {
 			// WA and ENS of all M members and the mean member do not
@@ -422,7 +467,11 @@ func evalClaims(ev Evidence) []report.Claim {
 		c := report.Claim{Name: name, Quantity: fmt.Sprintf("%s − %s, accuracy on %s (pts)", a, bName, split), Paper: paper}
 		iv, note := diff(split, a, b)
 		c.Note = note
-		c = decide(c, h, iv, "%+.1f", "pairs")
+		unit := "pairs"
+		if ev.Texts[split] != nil && iv.Valid() {
+			unit = "texts"
+		}
+		c = decide(c, h, iv, "%+.1f", unit)
 		if b == best {
 			c = selectionNote(c, ev, split)
 		} else if sel := ev.Selection; sel != nil && sel.Split == split && ev.Correct[sel.RankedOn] != nil && c.Estimate != "" {
@@ -564,7 +613,8 @@ func mean(x []float64) float64 {
 // perPairFile is the part of eval/eval.json the claims read beyond
 // rmeval.Result: per split, per model, one character per pair.
 type perPairFile struct {
-	PerPair map[string]map[string]string `json:"per_pair"`
+	PerPair map[string]map[string]string  `json:"per_pair"`
+	PerText map[string]*rmeval.TextRewards `json:"per_text"`
 }
 
 // lmcFile is the part of eval/lmc.json the claims read beyond
@@ -669,6 +719,7 @@ func (s *study) loadEvidence() (Evidence, error) {
 				}
 				ev.Correct[sp] = v
 			}
+			ev.Texts = pp.PerText
 		}
 	}
 	var lf []lmcFile

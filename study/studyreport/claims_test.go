@@ -292,3 +292,56 @@ func TestHackInterval(t *testing.T) {
 		t.Errorf("a 3-step run: %+v, want no interval", iv)
 	}
 }
+
+// On the human-labelled pairs (eval.json's per_text) the claims compare
+// every positive with every negative of its source: the estimate is the
+// difference of the all-pairs accuracies, the interval DeLong's, n the
+// texts; WA − mean member subtracts the members' mean accuracy.
+func TestClaimsHumanAllPairs(t *testing.T) {
+	ev := sampleEvidence()
+	n := 300
+	tr := &rmeval.TextRewards{Groups: make([]string, n), Chosen: map[string][]float32{}, Rejected: map[string][]float32{}}
+	for _, m := range []string{"a", "b", "c", "WA M=3", "ENS M=3"} {
+		tr.Chosen[m], tr.Rejected[m] = make([]float32, n), make([]float32, n)
+	}
+	for i := range n {
+		tr.Groups[i] = []string{"imdb", "yelp"}[i%2]
+		for k, m := range []string{"a", "b", "c", "WA M=3", "ENS M=3"} {
+			// Positives higher on average; WA less noisy than the rest.
+			noise := float32((i*7+k*13)%11) / 11
+			if m == "WA M=3" {
+				noise /= 3
+			}
+			tr.Chosen[m][i] = 0.3 + noise
+			tr.Rejected[m][i] = float32((i*5+k*3)%13) / 13
+		}
+	}
+	ev.Texts = map[string]*rmeval.TextRewards{"human": tr}
+	cs := Claims(ev)
+	f := func(m string) ([]float64, []float64) {
+		return stats.Float64s(tr.Chosen[m]), stats.Float64s(tr.Rejected[m])
+	}
+	wp, wn := f("WA M=3")
+	ep, en := f("ENS M=3")
+	want := stats.AllPairsCombo([][]float64{wp, ep}, [][]float64{wn, en}, tr.Groups, []float64{1, -1}).Scale(100)
+	h := find(t, cs, "WA ≥ ENS on human-labelled pairs")
+	if h.Estimate != fmt.Sprintf("%+.1f\u00a0[%+.1f,\u00a0%+.1f]", want.Est, want.Lo, want.Hi) || h.N != "600 texts" || !strings.Contains(h.Note, "DeLong") {
+		t.Errorf("human row %+v, want %v over 600 texts with a DeLong note", h, want)
+	}
+	var mean float64
+	for _, m := range []string{"a", "b", "c"} {
+		p, q := f(m)
+		a, _ := stats.AllPairsAccuracy(p, q, tr.Groups)
+		mean += a / 3
+	}
+	wa, _ := stats.AllPairsAccuracy(wp, wn, tr.Groups)
+	mm := find(t, cs, "WA > the mean member on human-labelled pairs")
+	if !strings.HasPrefix(mm.Estimate, fmt.Sprintf("%+.1f\u00a0[", 100*(wa-mean))) {
+		t.Errorf("WA − mean member %q, want %+.1f", mm.Estimate, 100*(wa-mean))
+	}
+	// Without a model's rewards the row falls back to the pairs.
+	delete(tr.Chosen, "ENS M=3")
+	if h := find(t, Claims(ev), "WA ≥ ENS on human-labelled pairs"); h.Note != "no per-pair data" {
+		t.Errorf("fallback without ENS rewards: %+v", h)
+	}
+}

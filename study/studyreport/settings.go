@@ -221,12 +221,18 @@ func (s *study) waVsEnsTable(d *report.Doc) {
 	for M := 2; M <= len(ev.Members); M++ {
 		row := []string{fmt.Sprint(M)}
 		for _, sp := range splits {
-			wa, ens := ev.Correct[sp][rmeval.WAName(M)], ev.Correct[sp][rmeval.ENSName(M)]
-			if wa == nil || ens == nil {
+			var iv stats.Interval
+			ok := false
+			if t := ev.Texts[sp]; t != nil {
+				iv, ok = textCombo(t, map[string]float64{rmeval.WAName(M): 1, rmeval.ENSName(M): -1})
+			}
+			if wa, ens := ev.Correct[sp][rmeval.WAName(M)], ev.Correct[sp][rmeval.ENSName(M)]; !ok && wa != nil && ens != nil {
+				iv, ok = accDiff(wa, ens), true
+			}
+			if !ok {
 				row = append(row, "—")
 				continue
 			}
-			iv := accDiff(wa, ens)
 			row = append(row, fmt.Sprintf("%+.1f"+nbsp+"[%+.1f,"+nbsp+"%+.1f]", iv.Est, iv.Lo, iv.Hi))
 		}
 		rows = append(rows, row)
@@ -235,6 +241,12 @@ func (s *study) waVsEnsTable(d *report.Doc) {
 	if ev.RankBy != "" {
 		ranked = ev.RankBy
 	}
-	d.Para(fmt.Sprintf("WA of the first M members (ranked on %s) minus ENS of the same M, accuracy points with paired 95%% intervals:", ranked))
+	note := ""
+	for _, sp := range splits {
+		if ev.Texts[sp] != nil {
+			note = fmt.Sprintf(" (on %s: every positive text against every negative one of its source, DeLong intervals)", sp)
+		}
+	}
+	d.Para(fmt.Sprintf("WA of the first M members (ranked on %s) minus ENS of the same M, accuracy points with paired 95%% intervals%s:", ranked, note))
 	d.Table(append([]string{"M"}, splits...), rows)
 }
