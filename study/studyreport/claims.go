@@ -613,7 +613,7 @@ func mean(x []float64) float64 {
 // perPairFile is the part of eval/eval.json the claims read beyond
 // rmeval.Result: per split, per model, one character per pair.
 type perPairFile struct {
-	PerPair map[string]map[string]string  `json:"per_pair"`
+	PerPair map[string]map[string]string   `json:"per_pair"`
 	PerText map[string]*rmeval.TextRewards `json:"per_text"`
 }
 
