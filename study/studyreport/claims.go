@@ -673,6 +673,27 @@ func decodeAll(file, split string, in map[string]string) (map[string][]float64, 
 	return out, nil
 }
 
+// checkTexts validates a grouped split's per_text: every model's rewards
+// one per pair, finite (JSON cannot carry NaN, but a hand-edited file can
+// hold a null or miss a value).
+func checkTexts(file, split string, t *rmeval.TextRewards) error {
+	if t == nil {
+		return fmt.Errorf("%s: per_text.%s is null", file, split)
+	}
+	n := len(t.Groups)
+	for _, side := range []struct {
+		name string
+		m    map[string][]float32
+	}{{"chosen", t.Chosen}, {"rejected", t.Rejected}} {
+		for model, v := range side.m {
+			if len(v) != n {
+				return fmt.Errorf("%s: per_text.%s.%s[%q] has %d rewards for %d groups", file, split, side.name, model, len(v), n)
+			}
+		}
+	}
+	return nil
+}
+
 // evidence is the claims' inputs, read from the run directory once per
 // report (loadEvidence): the claims table, the accuracy intervals, the
 // init diagnostics and the BoN table all read it, and decoding eval.json's
@@ -718,6 +739,11 @@ func (s *study) loadEvidence() (Evidence, error) {
 					return ev, err
 				}
 				ev.Correct[sp] = v
+			}
+			for sp, t := range pp.PerText {
+				if err := checkTexts(path, sp, t); err != nil {
+					return ev, err
+				}
 			}
 			ev.Texts = pp.PerText
 		}

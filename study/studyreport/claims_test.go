@@ -218,6 +218,16 @@ func TestWriteWithPerPair(t *testing.T) {
 	if _, err := Write(dir, Options{Preset: "quick"}); err == nil || !strings.Contains(err.Error(), "eval.json") || !strings.Contains(err.Error(), "pair 2") {
 		t.Errorf("bad per-pair string: err = %v", err)
 	}
+	// A grouped split's rewards with a missing value: an error naming the
+	// file, split and model, no report.
+	perPair[rmeval.Val]["a"] = enc(ev.Correct[rmeval.Val]["a"])
+	res["per_text"] = map[string]any{"human": map[string]any{"groups": []string{"imdb", "yelp"}, "chosen": map[string][]float32{"WA M=3": {1, 2}}, "rejected": map[string][]float32{"WA M=3": {0}}}}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "eval", "eval.json"), res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(dir, Options{Preset: "quick"}); err == nil || !strings.Contains(err.Error(), "eval.json: per_text.human.rejected[\"WA M=3\"] has 1 rewards for 2 groups") {
+		t.Errorf("bad per_text: err = %v", err)
+	}
 }
 
 // Gold at a matched KL: linear between the steps around the first
