@@ -40,7 +40,18 @@ func (s *study) ceilingSection(d *report.Doc) error {
 			return err
 		}
 		iv := stats.AccuracyInterval(m.Correct(bowref.PairsFromRows(r))).Scale(100)
-		row := []string{sp.name, fmt.Sprintf("%.1f [%.1f, %.1f]", iv.Est, iv.Lo, iv.Hi), fmt.Sprint(iv.N)}
+		n := fmt.Sprint(iv.N)
+		if sp.name == "human" {
+			// As the reward models' accuracy there (rmeval.Split.Groups):
+			// every positive against every negative of its source.
+			pos, neg, groups := make([]float64, len(r)), make([]float64, len(r)), make([]string, len(r))
+			for i, row := range r {
+				pos[i], neg[i], groups[i] = m.Score(row.Chosen), m.Score(row.Rejected), row.Subset
+			}
+			iv = stats.AllPairsCombo([][]float64{pos}, [][]float64{neg}, groups, []float64{1}).Scale(100)
+			n = fmt.Sprintf("%d (all %d within-source comparisons)", len(r), stats.AllPairsComparisons(groups))
+		}
+		row := []string{sp.name, fmt.Sprintf("%.1f [%.1f, %.1f]", iv.Est, iv.Lo, iv.Hi), n}
 		best := "—"
 		if sp.name == "val" && s.rm != nil && len(s.rm.Members) > 0 {
 			b := 0.0
