@@ -139,7 +139,8 @@ var studies = map[string]Study{
 	// levers that brought members to 77 % and WA within 0.7 points of
 	// ENS), val sized for ±1 point at 20% discordant pairs (WA vs single
 	// members), OOD as large as its prompt pool allows. At 12,000 pairs
-	// both settings took ≈ 90 min quiet; at 24,000 ≈ 2 h (estimated).
+	// both settings took ≈ 90 min quiet; at 24,000 about the same machine
+	// time (≈ 90 min, docs/results/full-2026-12-01).
 	"full": {
 		Name: "full", VocabSize: 8192, NEmbd: 128, NLayer: 4, NHead: 4, NPositions: 128,
 		PretrainToks: 6_000_000, PretrainBS: 16, PretrainLR: 2e-3, CorpusMB: 0, BaklavaAt: baklavaAt,
