@@ -298,9 +298,15 @@ func textCombo(t *rmeval.TextRewards, coef map[string]float64) (iv stats.Interva
 	return stats.AllPairsCombo(pos, neg, t.Groups, c).Scale(100), true
 }
 
-// allPairsNote says what an all-pairs interval rests on.
-func allPairsNote(iv stats.Interval) string {
-	return fmt.Sprintf("every positive text against every negative one of its source (%s); DeLong interval", strings.TrimPrefix(iv.Method, "within-group all-pairs accuracy, DeLong interval over "))
+// allPairsNote says what an all-pairs interval rests on, from the split's
+// groups (not from the interval's Method text, which may change).
+func allPairsNote(t *rmeval.TextRewards) string {
+	groups := map[string]bool{}
+	for _, g := range t.Groups {
+		groups[g] = true
+	}
+	return fmt.Sprintf("every positive text against every negative one of its source (%d comparisons of %d texts in %d groups); DeLong interval",
+		stats.AllPairsComparisons(t.Groups), 2*len(t.Groups), len(groups))
 }
 
 // memberMean is the per-pair mean correctness over the members: the
@@ -422,7 +428,7 @@ func evalClaims(ev Evidence) []report.Claim {
 				coef[b] = -1
 			}
 			if iv, ok := textCombo(t, coef); ok {
-				return iv, allPairsNote(iv)
+				return iv, allPairsNote(t)
 			}
 		}
 		per := ev.Correct[split]
