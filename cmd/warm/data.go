@@ -39,6 +39,13 @@ func (a dataArgs) run() error {
 		Train: st.TrainPairs, Val: st.ValPairs, OOD: st.OODPairs, PromptMinTok: a.PromptMin, PromptMaxTok: a.PromptMax,
 		MinNew: st.MinNew, MaxNew: st.MaxNew, Temperature: a.Temp, OODTemperature: st.OODTemperature,
 		BTTemperature: st.BTTemperature, Corrupt: st.Corrupt, DropTies: a.DropTies, Batch: a.Batch, MaxPairsPerPrompt: a.PerPrompt, Seed: a.Seed, Progress: a.progress(),
+		EvalResponses: st.EvalResponses,
+	}
+	if a.EvalResponses < 0 || a.EvalResponses == 1 {
+		return fmt.Errorf("%w: --eval-responses %d: want 2 or more (0: the preset's)", errUsage, a.EvalResponses)
+	}
+	if a.EvalResponses > 0 {
+		cfg.EvalResponses = a.EvalResponses
 	}
 	set := func(dst *int, v int) {
 		if v > 0 {
@@ -102,9 +109,12 @@ type dataArgs struct {
 	Seed      uint64
 	Batch     int
 	PerPrompt int
-	ValFrac   float64
-	SplitSeed uint64
-	Gold      string
+	// EvalResponses > 0 overrides the preset's responses per val/OOD
+	// prompt (2: one pair per prompt).
+	EvalResponses int
+	ValFrac       float64
+	SplitSeed     uint64
+	Gold          string
 }
 
 // newDataArgs returns the verb's defaults.
@@ -139,6 +149,7 @@ func (a *dataArgs) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&a.Parquet, "parquet", a.Parquet, "also write train/val/ood.parquet")
 	fs.Uint64Var(&a.Seed, "seed", a.Seed, "seed of prompt order, sampling and labels")
 	fs.IntVar(&a.Batch, "batch", a.Batch, "prompts per generation batch (each sampled twice)")
+	fs.IntVar(&a.EvalResponses, "eval-responses", a.EvalResponses, "responses sampled per val and OOD prompt, every pair among them kept (default: preset; 2: one pair per prompt)")
 	fs.IntVar(&a.PerPrompt, "pairs-per-prompt", a.PerPrompt, "most pairs one prompt may carry within a split, used only when the split's prompts run short (1: each prompt once)")
 	fs.Float64Var(&a.ValFrac, "val-frac", a.ValFrac, "held-out fraction of the corpus split (default: the policy's pretraining run, else 0.1)")
 	fs.StringVar(&a.Gold, "gold", a.Gold, "gold judge: vader, or rm:DIR (a reward model as the judge, as Gao et al. 2022)")

@@ -170,6 +170,9 @@ func reproStages() []reproStage {
 			if p.PairsPerPrompt > 0 { // presets without it keep their hash
 				k = append(k, p.PairsPerPrompt)
 			}
+			if p.EvalResponses > 0 {
+				k = append(k, "eval-responses", p.EvalResponses)
+			}
 			return k
 		}, outs: []string{"data"}},
 		{name: "train", steps: func(r *reproRun) ([]reproStep, error) {

@@ -1,6 +1,7 @@
 package reward
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -144,21 +145,52 @@ func pairSide(tok Encoder, r *prefdata.Row, text string, msgs []prefdata.Message
 	return EncodeText(tok, r.Prompt+text, maxLen, KeepLast)
 }
 
-// PairRewards scores the chosen and rejected texts of pairs: one call,
-// chosen texts first.
+// PairRewards scores the chosen and rejected texts of pairs in one call.
+// A text that several pairs share (every pair among k responses to one
+// prompt, as prefgen's grouped splits hold) is scored once: the model is
+// deterministic in eval mode, so its reward is the same wherever it
+// appears.
 func PairRewards(m model.RewardModel, pairs []Pair) (rc, rr []float32, err error) {
-	seqs := make([][]int, 0, 2*len(pairs))
-	for _, p := range pairs {
-		seqs = append(seqs, p.Chosen)
+	at := make(map[string]int, 2*len(pairs))
+	var seqs [][]int
+	index := func(s []int) int {
+		k := seqKey(s)
+		i, ok := at[k]
+		if !ok {
+			i = len(seqs)
+			at[k] = i
+			seqs = append(seqs, s)
+		}
+		return i
 	}
-	for _, p := range pairs {
-		seqs = append(seqs, p.Rejected)
+	ci, ri := make([]int, len(pairs)), make([]int, len(pairs))
+	for i, p := range pairs {
+		ci[i] = index(p.Chosen)
+	}
+	for i, p := range pairs {
+		ri[i] = index(p.Rejected)
 	}
 	r, err := m.Rewards(seqs)
 	if err != nil {
 		return nil, nil, err
 	}
-	return r[:len(pairs)], r[len(pairs):], nil
+	if len(r) != len(seqs) {
+		return nil, nil, fmt.Errorf("reward: model returned %d rewards for %d sequences", len(r), len(seqs))
+	}
+	rc, rr = make([]float32, len(pairs)), make([]float32, len(pairs))
+	for i := range pairs {
+		rc[i], rr[i] = r[ci[i]], r[ri[i]]
+	}
+	return rc, rr, nil
+}
+
+// seqKey is a map key for a token sequence: its ids as 4-byte words.
+func seqKey(s []int) string {
+	b := make([]byte, 4*len(s))
+	for i, t := range s {
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(t))
+	}
+	return string(b)
 }
 
 // TextScorer scores texts with a reward model: it encodes them (see

@@ -268,3 +268,41 @@ func TestLoadDispatch(t *testing.T) {
 		t.Fatal("gold has no model")
 	}
 }
+
+// sumModel rewards a sequence with the sum of its ids and counts the
+// sequences it was asked to score.
+type sumModel struct{ scored int }
+
+func (m *sumModel) Rewards(seqs [][]int) ([]float32, error) {
+	m.scored += len(seqs)
+	out := make([]float32, len(seqs))
+	for i, s := range seqs {
+		for _, t := range s {
+			out[i] += float32(t)
+		}
+	}
+	return out, nil
+}
+func (m *sumModel) MaxLen() int { return 64 }
+
+// Pairs that share texts (all pairs among three responses to one prompt)
+// score each distinct text once, and every pair still gets its own two
+// rewards in order.
+func TestPairRewardsScoresSharedTextsOnce(t *testing.T) {
+	a, b, c := []int{1, 2}, []int{1, 5}, []int{1, 9}
+	pairs := []Pair{{Chosen: a, Rejected: b}, {Chosen: c, Rejected: a}, {Chosen: b, Rejected: c}, {Chosen: []int{256}, Rejected: []int{0, 1, 0}}}
+	m := &sumModel{}
+	rc, rr, err := PairRewards(m, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.scored != 5 {
+		t.Fatalf("scored %d sequences, want 5 distinct", m.scored)
+	}
+	wantC, wantR := []float32{3, 10, 6, 256}, []float32{6, 3, 10, 1}
+	for i := range pairs {
+		if rc[i] != wantC[i] || rr[i] != wantR[i] {
+			t.Fatalf("pair %d: %v %v, want %v %v", i, rc[i], rr[i], wantC[i], wantR[i])
+		}
+	}
+}

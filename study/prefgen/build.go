@@ -31,8 +31,13 @@ type Config struct {
 	DropTies                   bool    // drop pairs with exactly equal gold scores
 	Batch                      int     // prompts per sampling call
 	MaxPairsPerPrompt          int     // passes over a split's prompts when they run short (≤ 1: each prompt once)
-	Seed                       uint64
-	Progress                   io.Writer
+	// EvalResponses > 2 makes val and OOD grouped splits: that many
+	// responses per prompt and every pair among them (GenOptions.Responses),
+	// so the same scored texts give several times the comparisons
+	// (docs/power.md §7). Train keeps one pair per prompt.
+	EvalResponses int
+	Seed          uint64
+	Progress      io.Writer
 	// Streams > 1 samples the three splits that many at a time (the policy
 	// must then be safe for concurrent calls); each split has its own
 	// prompts and seeds, so the data do not depend on it.
@@ -103,21 +108,35 @@ func Build(tok Tokenizer, policy Sampler, judge Judge, cfg Config) (*Dataset, er
 			len(idPrompts), len(cfg.IDOpenings), len(oodPrompts), len(cfg.OODOpenings), cfg.PromptMinTok, cfg.PromptMaxTok)
 	}
 	rounds := max(1, cfg.MaxPairsPerPrompt)
-	if need := cfg.Train + cfg.Val; len(idPrompts)*rounds < need || (cfg.Val > 0 && len(idPrompts) < 2) {
+	// Prompts a split needs per pass: one per pair, or one per group of
+	// up to k(k−1)/2 pairs in a grouped split (about ¾ of them survive
+	// ties and short responses: val's share of the prompts is sized for
+	// that, so that it needs one pass).
+	perPrompt, yield := 1, 1
+	if k := cfg.EvalResponses; k > 2 {
+		perPrompt, yield = k*(k-1)/2, max(1, k*(k-1)/2*3/4)
+	}
+	valPrompts := (cfg.Val + yield - 1) / yield
+	if need := cfg.Train + valPrompts; len(idPrompts)*rounds < need || (cfg.Val > 0 && len(idPrompts) < 2) {
 		return nil, fmt.Errorf("%d ID prompts (× %d pairs each at most) for %d train + %d val pairs: give more held-out text (a larger --val-frac in warm pretrain), allow more pairs per prompt, or ask for fewer pairs", len(idPrompts), rounds, cfg.Train, cfg.Val)
 	}
-	if len(oodPrompts)*rounds < cfg.OOD {
-		return nil, fmt.Errorf("%d OOD prompts (× %d pairs each at most) for %d OOD pairs: allow more pairs per prompt, or ask for fewer (--ood)", len(oodPrompts), rounds, cfg.OOD)
+	if len(oodPrompts)*rounds*perPrompt < cfg.OOD {
+		return nil, fmt.Errorf("%d OOD prompts (× %d pairs each at most) for %d OOD pairs: allow more pairs per prompt, or ask for fewer (--ood)", len(oodPrompts), rounds*perPrompt, cfg.OOD)
 	}
-	// Train's share of the ID prompts, at least one left for val.
+	// Train's share of the ID prompts, in proportion to the prompts each
+	// split needs, at least one left for val.
 	nTrain := len(idPrompts)
 	if cfg.Val > 0 {
-		nTrain = min(len(idPrompts)-1, max(1, int(math.Round(float64(len(idPrompts))*float64(cfg.Train)/float64(cfg.Train+cfg.Val)))))
+		nTrain = min(len(idPrompts)-1, max(1, int(math.Round(float64(len(idPrompts))*float64(cfg.Train)/float64(cfg.Train+valPrompts)))))
 	}
 	gen := func(split string, n int, temp float64, prompts []Prompt) ([]prefdata.Row, SplitSummary, error) {
+		responses := 2
+		if split != "train" {
+			responses = cfg.EvalResponses
+		}
 		pairs, _, st, err := GeneratePairs(tok, policy, judge, prompts, GenOptions{
 			Split: split, Count: n, MinNew: cfg.MinNew, MaxNew: cfg.MaxNew, Temperature: temp,
-			DropTies: cfg.DropTies, Batch: cfg.Batch, MaxRounds: rounds, Seed: cfg.Seed, Progress: cfg.Progress})
+			DropTies: cfg.DropTies, Batch: cfg.Batch, MaxRounds: rounds, Seed: cfg.Seed, Progress: cfg.Progress, Responses: responses})
 		if err != nil {
 			return nil, SplitSummary{}, err
 		}

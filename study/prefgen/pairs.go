@@ -34,10 +34,16 @@ type GenOptions struct {
 	MinNew, MaxNew int     // response length range in new tokens
 	Temperature    float64 // sampling temperature of the policy
 	DropTies       bool    // drop pairs whose two gold scores are exactly equal
-	Batch          int     // prompts per sampler call (each is sampled twice)
-	MaxRounds      int     // passes over the prompts before giving up (≤ 1: each prompt once)
-	Seed           uint64
-	Progress       io.Writer // nil: quiet
+	Batch          int     // prompts per sampler call (each is sampled Responses times)
+	// Responses > 2 samples that many responses per prompt and keeps every
+	// pair among them (a grouped split: k responses give up to k(k−1)/2
+	// pairs from k scored texts; docs/power.md §7); ≤ 2 is one pair per
+	// prompt. A prompt's pairs are kept or dropped together, so the split
+	// may end up to k(k−1)/2 − 1 pairs over Count.
+	Responses int
+	MaxRounds int // passes over the prompts before giving up (≤ 1: each prompt once)
+	Seed      uint64
+	Progress  io.Writer // nil: quiet
 }
 
 // GenStats counts what generation drew and dropped.
@@ -48,14 +54,21 @@ type GenStats struct {
 	Rounds       int     `json:"passes"`            // passes over the prompts
 	Ties         int     `json:"generated_ties"`    // pairs with equal gold scores among those of valid length
 	DroppedTies  int     `json:"dropped_ties"`      // of which dropped (DropTies)
-	DroppedShort int     `json:"dropped_short"`     // pairs with a response under MinNew tokens (the policy ended it)
+	DroppedShort int     `json:"dropped_short"`     // pairs with a response under MinNew tokens (the policy ended it); responses in a grouped split
 	Seconds      float64 `json:"seconds"`
+	// Responses is the responses sampled per prompt in a grouped split
+	// (GenOptions.Responses > 2; 0 otherwise): Generated then counts the
+	// pairs formed among the responses of valid length.
+	Responses int `json:"responses_per_prompt,omitempty"`
 }
 
 // TieFraction is the fraction of valid-length pairs whose gold scores are
 // equal (VADER scores most neutral text exactly 0).
 func (s GenStats) TieFraction() float64 {
 	n := s.Generated - s.DroppedShort
+	if s.Responses > 2 {
+		n = s.Generated
+	}
 	if n == 0 {
 		return 0
 	}
@@ -95,11 +108,24 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 		// Ask for a little more than is missing: ties and short responses
 		// are dropped, and a full batch is no slower than a part one.
 		k := min(opt.Batch, len(prompts))
+		if opt.Responses > 2 {
+			// A grouped prompt yields up to k(k−1)/2 pairs: do not
+			// sample whole batches past the count (about ¾ of the pairs
+			// survive ties and short responses).
+			yield := max(1, opt.Responses*(opt.Responses-1)/2*3/4)
+			k = min(k, (opt.Count-len(pairs))/yield+1)
+		}
 		batchPrompts := prompts[:k]
 		prompts = prompts[k:]
-		seqs := make([][]int, 0, 2*k)
+		per := 2
+		if opt.Responses > 2 {
+			per = opt.Responses
+		}
+		seqs := make([][]int, 0, per*k)
 		for _, p := range batchPrompts {
-			seqs = append(seqs, p.IDs, p.IDs)
+			for range per {
+				seqs = append(seqs, p.IDs)
+			}
 		}
 		outs := sample(seqs, opt.Temperature, opt.MaxNew, opt.Seed^splitSalt(opt.Split)^uint64(batch)*mix.Golden)
 		if len(outs) != len(seqs) {
@@ -107,7 +133,19 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 		}
 		st.PromptsUsed += k
 		st.Sequences += len(seqs)
+		if per > 2 {
+			st.Responses = per
+			for i, p := range batchPrompts {
+				group := groupPairs(tok, judge, p, outs[per*i:per*(i+1)], eot, rng, opt, &st)
+				if len(pairs) < opt.Count {
+					pairs = append(pairs, group...)
+				}
+			}
+		}
 		for i, p := range batchPrompts {
+			if per > 2 {
+				break // grouped: done above
+			}
 			st.Generated++
 			a, okA := cut(outs[2*i], eot, opt.MinNew+rng.IntN(opt.MaxNew-opt.MinNew+1), opt.MinNew)
 			b, okB := cut(outs[2*i+1], eot, opt.MinNew+rng.IntN(opt.MaxNew-opt.MinNew+1), opt.MinNew)
@@ -144,6 +182,39 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 	st.Seconds = time.Since(start).Seconds()
 	st.Rounds = round
 	return pairs, prompts, st, nil
+}
+
+// groupPairs cuts one prompt's responses (each to its own length limit),
+// drops those the policy ended too early, scores the rest with the judge
+// and returns every pair among them (in index order i < j), dropping pairs
+// of equal gold when opt.DropTies; st counts what was drawn and dropped.
+func groupPairs(tok Tokenizer, judge Judge, p Prompt, outs [][]int, eot int, rng *rand.Rand, opt GenOptions, st *GenStats) []Pair {
+	var texts []string
+	var gold []float64
+	for _, o := range outs {
+		r, ok := cut(o, eot, opt.MinNew+rng.IntN(opt.MaxNew-opt.MinNew+1), opt.MinNew)
+		if !ok {
+			st.DroppedShort++
+			continue
+		}
+		t := tok.Decode(r)
+		texts, gold = append(texts, t), append(gold, judge.Score(p.Text, t))
+	}
+	var out []Pair
+	for i := range texts {
+		for j := i + 1; j < len(texts); j++ {
+			st.Generated++
+			if gold[i] == gold[j] {
+				st.Ties++
+				if opt.DropTies {
+					st.DroppedTies++
+					continue
+				}
+			}
+			out = append(out, Pair{Prompt: p, A: texts[i], B: texts[j], GoldA: gold[i], GoldB: gold[j]})
+		}
+	}
+	return out
 }
 
 // cut returns the first n tokens of a sample, ending before the stop token;

@@ -134,3 +134,63 @@ func TestGeneratePairsRounds(t *testing.T) {
 		t.Errorf("2 passes over 40 prompts for 90 pairs: %v", err)
 	}
 }
+
+// A grouped split: k responses per prompt, every pair among the valid ones
+// (no pair across prompts), whole prompts kept, ties dropped; the same
+// options give the same pairs.
+func TestGeneratePairsGrouped(t *testing.T) {
+	prompts := testPrompts(400)
+	opt := GenOptions{Split: "val", Count: 200, MinNew: 8, MaxNew: 16, Temperature: 1, DropTies: true, Batch: 16, Seed: 5, Responses: 5}
+	pairs, _, st, err := GeneratePairs(byteTok{}, wordPolicy(0.05), countJudge{}, prompts, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) < opt.Count || len(pairs) >= opt.Count+10 {
+		t.Fatalf("%d pairs for Count %d (whole prompts of ≤ 10 pairs)", len(pairs), opt.Count)
+	}
+	if st.Responses != 5 || st.Sequences != 5*st.PromptsUsed {
+		t.Fatalf("stats %+v: want 5 responses per prompt", st)
+	}
+	// Per prompt: its responses, and which of their pairs are present.
+	type key struct{ p, a, b string }
+	seen := map[key]bool{}
+	texts := map[string]map[string]float64{}
+	order := []string{}
+	for _, p := range pairs {
+		if p.GoldA == p.GoldB {
+			t.Fatalf("tied pair kept: %+v", p)
+		}
+		if texts[p.Prompt.Text] == nil {
+			texts[p.Prompt.Text] = map[string]float64{}
+			order = append(order, p.Prompt.Text)
+		} else if order[len(order)-1] != p.Prompt.Text {
+			t.Fatalf("prompt %q's pairs are not consecutive", p.Prompt.Text)
+		}
+		texts[p.Prompt.Text][p.A], texts[p.Prompt.Text][p.B] = p.GoldA, p.GoldB
+		seen[key{p.Prompt.Text, p.A, p.B}], seen[key{p.Prompt.Text, p.B, p.A}] = true, true
+	}
+	many := 0
+	for pr, ts := range texts {
+		if len(ts) > 5 {
+			t.Fatalf("prompt %q has %d distinct responses, at most 5", pr, len(ts))
+		}
+		if len(ts) >= 4 {
+			many++
+		}
+		// Every pair of distinct gold among the prompt's responses is there.
+		for a, ga := range ts {
+			for b, gb := range ts {
+				if a != b && ga != gb && !seen[key{pr, a, b}] {
+					t.Fatalf("prompt %q: pair %q / %q missing", pr, a, b)
+				}
+			}
+		}
+	}
+	if many < len(texts)/2 {
+		t.Fatalf("only %d of %d prompts have ≥ 4 responses", many, len(texts))
+	}
+	again, _, _, err := GeneratePairs(byteTok{}, wordPolicy(0.05), countJudge{}, prompts, opt)
+	if err != nil || len(again) != len(pairs) || again[7].A != pairs[7].A || again[7].B != pairs[7].B {
+		t.Fatalf("not deterministic: %d vs %d pairs (%v)", len(again), len(pairs), err)
+	}
+}

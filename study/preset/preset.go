@@ -47,6 +47,12 @@ type Study struct {
 
 	// Preference data (warm data).
 	TrainPairs, ValPairs, OODPairs int
+	// EvalResponses > 2 makes val and OOD grouped splits: that many
+	// responses per prompt, every pair among them labelled, so ValPairs
+	// and OODPairs count pairs of ≈ 13 per prompt at 6 responses
+	// (prefgen.Config.EvalResponses; docs/power.md §7). 0: one pair per
+	// prompt. Read by warm data.
+	EvalResponses int
 	// HumanPairs caps the human-labelled review pairs (prefgen.HumanPairs;
 	// 0 = every pair the sentences allow). Read by warm data.
 	HumanPairs     int
@@ -115,7 +121,7 @@ var studies = map[string]Study{
 	"tiny": {
 		Name: "tiny", VocabSize: 512, NEmbd: 32, NLayer: 2, NHead: 2, NPositions: 64,
 		PretrainToks: 160_000, PretrainBS: 8, PretrainLR: 3e-3, CorpusMB: 0.3, BaklavaAt: baklavaAt,
-		TrainPairs: 96, ValPairs: 32, OODPairs: 32, HumanPairs: 32, MinNew: 8, MaxNew: 12,
+		TrainPairs: 96, ValPairs: 32, OODPairs: 32, EvalResponses: 4, HumanPairs: 32, MinNew: 8, MaxNew: 12,
 		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
 		Members: 3, RMBatch: 8, LPEpochs: 1, FTEpochs: 1, RMLRFactors: lrFactors, RMDropout: []float64{0.05, 0.1},
 		BoNPrompts: 8, BoNMaxN: 8,
@@ -125,7 +131,13 @@ var studies = map[string]Study{
 	"quick": {
 		Name: "quick", VocabSize: 8192, NEmbd: 128, NLayer: 4, NHead: 4, NPositions: 128,
 		PretrainToks: 2_000_000, PretrainBS: 16, PretrainLR: 2e-3, CorpusMB: 0, BaklavaAt: baklavaAt,
-		TrainPairs: 6000, ValPairs: 3000, OODPairs: 3000, HumanPairs: 0, MinNew: 24, MaxNew: 32,
+		// Val and OOD: 6 responses per prompt, every pair among them
+		// (docs/power.md §7): from the same 6,000 scored texts per split
+		// as 3,000 disjoint pairs, WA − ENS narrows from ±1.2–1.4 to
+		// ±0.6–0.7 points. 19,500 val pairs ≈ 1,500 prompts (9,000
+		// texts, halved for ranking), 13,000 OOD pairs ≈ 1,000 of the
+		// 1,289 OOD prompts (6,000 texts).
+		TrainPairs: 6000, ValPairs: 19500, OODPairs: 13000, EvalResponses: 6, HumanPairs: 0, MinNew: 24, MaxNew: 32,
 		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
 		Members: 6, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: quickLRFactors, RMDropout: []float64{0.05, 0.1},
 		LadderLabels: LabelsClean,

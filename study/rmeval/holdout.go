@@ -99,6 +99,9 @@ func HoldOut(splits []Split, name string, seed uint64) ([]Split, *Selection, err
 			if s.Groups != nil {
 				h.Groups = stats.Pick(s.Groups, idx)
 			}
+			if s.Clusters != nil {
+				h.Clusters = stats.Pick(s.Clusters, idx)
+			}
 			return h
 		}
 		a, b := half(SelectSuffix, sel), half("", test)

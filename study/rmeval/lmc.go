@@ -26,6 +26,9 @@ type Curve struct {
 	// λ = ½ for an odd number of points) and at λ = 1 ("b"): the paired
 	// interval of the LMC claim is computed from them.
 	PerPair map[string]map[string]string `json:"per_pair,omitempty"`
+	// Clusters[split] is the prompt of each of those pairs where pairs
+	// share prompts (Split.Clusters; Result.Clusters explains).
+	Clusters map[string][]int `json:"clusters,omitempty"`
 }
 
 // Interpolate evaluates (1−λ)·a + λ·b and the ENS (1−λ)·r_a + λ·r_b for
@@ -58,6 +61,14 @@ func interpolate(a, b *model.Model, ra, rb rewards, splits []Split, steps int) (
 		}
 	}
 	c := &Curve{PerPair: map[string]map[string]string{}}
+	for _, s := range splits {
+		if s.Clusters != nil {
+			if c.Clusters == nil {
+				c.Clusters = map[string][]int{}
+			}
+			c.Clusters[s.Name] = s.Clusters
+		}
+	}
 	for k := 0; k < steps; k++ {
 		l := float64(k) / float64(steps-1)
 		ens := rewards{}

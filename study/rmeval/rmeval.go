@@ -35,6 +35,12 @@ type Split struct {
 	// estimates the same quantity as the split's own pairing from the
 	// same scored texts with a much narrower interval.
 	Groups []string
+	// Clusters, when set, is each pair's prompt (stats.ClusterIDs of
+	// Keys): several pairs share one, as in prefgen's grouped splits
+	// (every pair among k responses to a prompt). Such pairs share texts
+	// and are not independent, so intervals resample whole prompts (the
+	// cluster bootstrap). Nil when every pair has its own key.
+	Clusters []int
 }
 
 // The standard split names.
@@ -91,7 +97,11 @@ func LoadSplits(tok reward.Encoder, maxLen int, train, val, ood, human string, m
 				groups[i] = r.Subset
 			}
 		}
-		out = append(out, Split{Name: name, Pairs: ps, Keys: keys, Rows: at, Groups: groups})
+		sp := Split{Name: name, Pairs: ps, Keys: keys, Rows: at, Groups: groups}
+		if groups == nil {
+			sp.Clusters = stats.ClusterIDs(keys)
+		}
+		out = append(out, sp)
 		return nil
 	}
 	if err := add(TrainClean, train, func(r prefdata.Row) bool { return !r.Corrupted }, maxTrain); err != nil {
@@ -234,6 +244,11 @@ type Result struct {
 	// table computes all-pairs accuracy differences with DeLong intervals
 	// (stats.AllPairsCombo).
 	PerText map[string]*TextRewards `json:"per_text,omitempty"`
+	// Clusters[split] is the prompt (cluster id) of each pair of per_pair,
+	// for the splits whose pairs share prompts (Split.Clusters): their
+	// intervals resample prompts, not pairs. A split without an entry has
+	// independent pairs.
+	Clusters map[string][]int `json:"clusters,omitempty"`
 	// Selection says which pairs the members were ranked on (Run halves
 	// the rank-by split; see HoldOut): nil when ranked on a split that was
 	// not halved, or not ranked.
@@ -312,6 +327,14 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 	}
 	per := make([]rewards, len(members))
 	res := &Result{RankBy: rankBy, Summary: map[string]Summary{}, scored: map[string]rewards{}}
+	for _, s := range splits {
+		if s.Clusters != nil {
+			if res.Clusters == nil {
+				res.Clusters = map[string][]int{}
+			}
+			res.Clusters[s.Name] = s.Clusters
+		}
+	}
 	for i, m := range members {
 		log(fmt.Sprintf("scoring %s", names[i]))
 		var err error
