@@ -54,7 +54,7 @@ func (s *study) accuracyIntervals(d *report.Doc) error {
 				iv, ok = textCombo(t, map[string]float64{m: 1})
 			}
 			if !ok && v != nil {
-				iv, ok = stats.AccuracyInterval(v).Scale(100), true
+				iv, ok = stats.ClusterAccuracyInterval(v, ev.Clusters[sp]).Scale(100), true
 			}
 			if !ok {
 				row = append(row, "—")
@@ -67,7 +67,11 @@ func (s *study) accuracyIntervals(d *report.Doc) error {
 	n := []string{}
 	for _, sp := range splits {
 		for _, v := range ev.Correct[sp] {
-			n = append(n, fmt.Sprintf("%s %d", sp, len(v)))
+			if cl := ev.Clusters[sp]; cl != nil {
+				n = append(n, fmt.Sprintf("%s %d (of %d prompts)", sp, len(v), stats.NumClusters(cl, len(cl))))
+			} else {
+				n = append(n, fmt.Sprintf("%s %d", sp, len(v)))
+			}
 			break
 		}
 	}
@@ -79,6 +83,6 @@ func (s *study) accuracyIntervals(d *report.Doc) error {
 			grouped = fmt.Sprintf(" On %s every positive text is compared with every negative one of its source (%d comparisons; DeLong intervals).", sp, stats.AllPairsComparisons(t.Groups))
 		}
 	}
-	d.Para(fmt.Sprintf("Wilson score intervals, ties counted half; pairs per split: %s.%s Differences between models are paired and much tighter than these intervals suggest: see the claims table.", strings.Join(n, ", "), grouped))
+	d.Para(fmt.Sprintf("Wilson score intervals (a bootstrap over prompts where a split holds several pairs per prompt), ties counted half; pairs per split: %s.%s Differences between models are paired and much tighter than these intervals suggest: see the claims table.", strings.Join(n, ", "), grouped))
 	return nil
 }

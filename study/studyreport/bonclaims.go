@@ -32,28 +32,103 @@ func selectionNote(c report.Claim, ev Evidence, split string) report.Claim {
 	return c
 }
 
-// withSelectionHalf is per (split's per-pair correctness by model) with
-// the pairs of split's selection half appended, when split was halved to
-// rank the members: for comparisons that do not involve the ranking
-// (WA and ENS of every member, the mean member), whose numbers the
-// ranking cannot bias, so the whole split's power is kept. Otherwise per
-// itself.
-func withSelectionHalf(ev Evidence, split string, per map[string][]float64) map[string][]float64 {
+// withSelectionHalf is split's per-pair correctness by model, and its
+// pairs' prompts (nil: independent pairs), with the pairs of split's
+// selection half appended when split was halved to rank the members: for
+// comparisons that do not involve the ranking (WA and ENS of every member,
+// the mean member), whose numbers the ranking cannot bias, so the whole
+// split's power is kept. Otherwise the split itself.
+func withSelectionHalf(ev Evidence, split string) (map[string][]float64, []int) {
+	per, cl := ev.Correct[split], ev.Clusters[split]
 	sel := ev.Selection
 	if sel == nil || sel.Split != split || per == nil {
-		return per
+		return per, cl
 	}
 	extra := ev.Correct[sel.RankedOn]
 	if extra == nil {
-		return per
+		return per, cl
 	}
 	out := map[string][]float64{}
+	n := -1
 	for m, v := range per {
 		if w, ok := extra[m]; ok {
 			out[m] = append(append([]float64(nil), v...), w...)
+			n = len(out[m])
 		}
 	}
+	return out, joinClusters(cl, ev.Clusters[sel.RankedOn], n)
+}
+
+// joinClusters is the prompts of two halves' pairs put end to end (the
+// halves split whole prompts, so their ids never collide); nil when
+// neither half has any, fresh ids for the half that lacks them, and nil
+// when the lengths do not add up to n.
+func joinClusters(a, b []int, n int) []int {
+	if a == nil && b == nil {
+		return nil
+	}
+	next := 0
+	for _, c := range append(append([]int(nil), a...), b...) {
+		next = max(next, c+1)
+	}
+	fill := func(c []int, want int) []int {
+		if c != nil {
+			return c
+		}
+		out := make([]int, want)
+		for i := range out {
+			out[i] = next
+			next++
+		}
+		return out
+	}
+	na := n - len(b)
+	if b == nil {
+		na = len(a)
+	}
+	if na < 0 {
+		return nil
+	}
+	out := append(append([]int(nil), fill(a, na)...), fill(b, n-na)...)
+	if len(out) != n {
+		return nil
+	}
 	return out
+}
+
+// crossFitBest is WA − best member on the halved split (the rank-by
+// split) with both halves: the member ranked best on the selection half
+// is scored on the test half, and the member best on the test half is
+// scored on the selection half. Each half is judged by a member it played
+// no part in choosing, and every pair counts, halving the variance of the
+// one-way comparison. It returns wa's and the chosen members' per-pair
+// correctness end to end, their prompts, and a note naming both choices;
+// ok is false when split was not halved or a half lacks the data.
+func crossFitBest(ev Evidence, split, wa string) (va, vb []float64, cl []int, note string, ok bool) {
+	sel := ev.Selection
+	if sel == nil || sel.Split != split || len(ev.Members) == 0 {
+		return nil, nil, nil, "", false
+	}
+	test, pick := ev.Correct[split], ev.Correct[sel.RankedOn]
+	if test == nil || pick == nil || test[wa] == nil || pick[wa] == nil {
+		return nil, nil, nil, "", false
+	}
+	bestSel := ev.Members[0] // ranked on the selection half
+	bestTest, acc := "", -1.0
+	for _, m := range ev.Members { // ties keep the ranking's order
+		v := test[m]
+		if v == nil || len(v) != len(test[wa]) || len(pick[m]) != len(pick[wa]) {
+			return nil, nil, nil, "", false
+		}
+		if a := mean(v); a > acc {
+			bestTest, acc = m, a
+		}
+	}
+	va = append(append([]float64(nil), test[wa]...), pick[wa]...)
+	vb = append(append([]float64(nil), test[bestSel]...), pick[bestTest]...)
+	cl = joinClusters(ev.Clusters[split], ev.Clusters[sel.RankedOn], len(va))
+	note = fmt.Sprintf("cross-fitted: %s (best on %s) scored on %s's %d pairs, %s (best on %s) on %s's %d", bestSel, sel.RankedOn, split, len(test[wa]), bestTest, split, sel.RankedOn, len(pick[wa]))
+	return va, vb, cl, note, true
 }
 
 // bonCmp is one BoN comparison of the claims table: a − b in gold of the

@@ -123,10 +123,64 @@ func TestBestMemberSelection(t *testing.T) {
 	if w := find(t, cs, "WA ≥ ENS on ID validation"); w.N != "5900 pairs" || !strings.Contains(w.Note, "both halves") {
 		t.Errorf("WA − ENS row %+v, want both halves (5900 pairs)", w)
 	}
-	if b := find(t, cs, name); b.N != "3000 pairs" {
-		t.Errorf("best-member row %+v, want the test half only", b)
+	// The best member is cross-fitted: chosen on each half, scored on the
+	// other, so it too uses every pair, and no pair judges the member it
+	// chose.
+	if b := find(t, cs, name); b.N != "5900 pairs" || !strings.Contains(b.Note, "cross-fitted") || strings.Contains(b.Note, "no ranking involved") {
+		t.Errorf("best-member row %+v, want cross-fitted over both halves (5900 pairs)", b)
 	}
 	if o := find(t, Claims(ev), "WA > the best member on OOD pairs"); !strings.Contains(o.Note, "none of these pairs") {
 		t.Errorf("OOD row %+v", o)
+	}
+}
+
+// Cross-fitting by hand: m1 is ranked first (on the selection half) and is
+// scored on the test half; m2, best on the test half, is scored on the
+// selection half.
+func TestCrossFitBest(t *testing.T) {
+	wa := rmeval.WAName(2)
+	ev := Evidence{Members: []string{"m1", "m2"}, RankBy: rmeval.ValSelect,
+		Selection: &rmeval.Selection{Split: rmeval.Val, RankedOn: rmeval.ValSelect},
+		Correct: map[string]map[string][]float64{
+			rmeval.Val:       {wa: {1, 1, 0, 1}, "m1": {0, 1, 0, 0}, "m2": {1, 1, 1, 0}},
+			rmeval.ValSelect: {wa: {1, 0, 1}, "m1": {1, 1, 1}, "m2": {0, 0, 1}},
+		},
+		Clusters: map[string][]int{rmeval.Val: {0, 0, 2, 2}, rmeval.ValSelect: {1, 1, 3}},
+	}
+	va, vb, cl, note, ok := crossFitBest(ev, rmeval.Val, wa)
+	if !ok {
+		t.Fatal("not cross-fitted")
+	}
+	// test half: WA − m1; selection half: WA − m2 (m2 is best on val).
+	wantA, wantB, wantC := []float64{1, 1, 0, 1, 1, 0, 1}, []float64{0, 1, 0, 0, 0, 0, 1}, []int{0, 0, 2, 2, 1, 1, 3}
+	for i := range wantA {
+		if va[i] != wantA[i] || vb[i] != wantB[i] || cl[i] != wantC[i] {
+			t.Fatalf("cross-fit %v − %v (clusters %v), want %v − %v (%v)", va, vb, cl, wantA, wantB, wantC)
+		}
+	}
+	if !strings.Contains(note, "m1 (best on val_select) scored on val's 4 pairs, m2 (best on val) on val_select's 3") {
+		t.Errorf("note %q", note)
+	}
+	// Without the selection half's data there is nothing to cross-fit.
+	delete(ev.Correct, rmeval.ValSelect)
+	if _, _, _, _, ok := crossFitBest(ev, rmeval.Val, wa); ok {
+		t.Error("cross-fitted without the selection half")
+	}
+}
+
+// Halves' prompts join end to end; a half without them gets fresh ids.
+func TestJoinClusters(t *testing.T) {
+	if got := joinClusters(nil, nil, 5); got != nil {
+		t.Fatalf("no clusters: %v", got)
+	}
+	got := joinClusters([]int{4, 4, 7}, nil, 5)
+	want := []int{4, 4, 7, 8, 9}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("joinClusters = %v, want %v", got, want)
+		}
+	}
+	if got := joinClusters([]int{1}, []int{2}, 3); got != nil {
+		t.Fatalf("lengths that do not add up: %v, want nil", got)
 	}
 }

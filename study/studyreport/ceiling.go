@@ -39,8 +39,16 @@ func (s *study) ceilingSection(d *report.Doc) error {
 		if err != nil {
 			return err
 		}
-		iv := stats.AccuracyInterval(m.Correct(bowref.PairsFromRows(r))).Scale(100)
+		keys := make([]string, len(r))
+		for i, row := range r {
+			keys[i] = prefdata.UnitKey(row)
+		}
+		cl := stats.ClusterIDs(keys) // a grouped split: several pairs per prompt
+		iv := stats.ClusterAccuracyInterval(m.Correct(bowref.PairsFromRows(r)), cl).Scale(100)
 		n := fmt.Sprint(iv.N)
+		if cl != nil {
+			n = fmt.Sprintf("%d (of %d prompts)", iv.N, stats.NumClusters(cl, len(cl)))
+		}
 		if sp.name == "human" {
 			// As the reward models' accuracy there (rmeval.Split.Groups):
 			// every positive against every negative of its source.

@@ -53,6 +53,11 @@ type Evidence struct {
 	// the same order. Model names are the members and "ENS M=k",
 	// "WA M=k". Nil when eval.json has no per_pair field.
 	Correct map[string]map[string][]float64
+	// Clusters[split] is the prompt (cluster id) of each pair of
+	// Correct[split] where pairs share prompts (eval.json's clusters: a
+	// grouped split holds every pair among k responses to a prompt); nil
+	// for independent pairs. Intervals on such a split resample prompts.
+	Clusters map[string][]int
 	// Texts[split] is every model's rewards on a grouped split (the
 	// human-labelled pairs: eval.json's per_text): its accuracies and
 	// differences are the within-group all-pairs ones with DeLong
@@ -94,6 +99,7 @@ type LMCRung struct {
 	Name      string
 	A, Mid, B map[string][]float64
 	Point     map[string]float64
+	Clusters  map[string][]int // as Evidence.Clusters, for A, Mid and B
 }
 
 // DuelEvidence is one head-to-head of two policies: the mean gold of each
@@ -273,8 +279,31 @@ func pointOnly(est float64) stats.Interval {
 
 var notTested = stats.Interval{Est: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
 
-func accDiff(a, b []float64) stats.Interval {
-	return stats.PairedAccuracyDiff(a, b, stats.Resamples, stats.BootstrapSeed).Scale(100)
+// accDiff is a − b in accuracy points from per-pair correctness, with the
+// paired bootstrap over pairs, or over prompts when cl gives the pairs'
+// prompts (a grouped split).
+func accDiff(a, b []float64, cl []int) stats.Interval {
+	return stats.ClusterPairedAccuracyDiff(a, b, cl, stats.Resamples, stats.BootstrapSeed).Scale(100)
+}
+
+// clusterNote says what a grouped split's interval rests on ("" for
+// independent pairs).
+func clusterNote(cl []int) string {
+	if cl == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d pairs among the responses to %d prompts; bootstrap over prompts", len(cl), stats.NumClusters(cl, len(cl)))
+}
+
+// joinNotes joins the non-empty notes with "; ".
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // textCombo is Σ coef[model]·accuracy on a grouped split, in points:
@@ -357,9 +386,9 @@ func (r LMCRung) midGain() (g []float64, iv stats.Interval, note string) {
 		for k := range m {
 			g[k] = m[k] - (a[k]+b[k])/2
 		}
-		iv = stats.BootstrapMean(g, stats.Resamples, stats.BootstrapSeed).Scale(100)
+		iv = stats.ClusterBootstrapMean(g, r.Clusters[rmeval.Val], stats.Resamples, stats.BootstrapSeed).Scale(100)
 		iv.Method = "paired " + iv.Method
-		return g, iv, ""
+		return g, iv, clusterNote(r.Clusters[rmeval.Val])
 	}
 	if p, ok := r.Point[rmeval.Val]; ok {
 		return nil, pointOnly(100 * p), "no per-pair data"
@@ -389,7 +418,8 @@ func lmcClaims(ev Evidence) []report.Claim {
 		first, last := gains[0], gains[n-1]
 		if first != nil && last != nil && len(first) == len(last) {
 			// Gains are differences, not correctness: the plain paired bootstrap.
-			iv = stats.PairedDiff(last, first, stats.Resamples, stats.BootstrapSeed).Scale(100)
+			iv = stats.ClusterPairedDiff(last, first, ev.LMC[0].Clusters[rmeval.Val], stats.Resamples, stats.BootstrapSeed).Scale(100)
+			div.Note = clusterNote(ev.LMC[0].Clusters[rmeval.Val])
 		} else {
 			iv = pointOnly(100 * (ev.LMC[n-1].Point[rmeval.Val] - ev.LMC[0].Point[rmeval.Val]))
 			div.Note = "no per-pair data"
@@ -431,27 +461,32 @@ func evalClaims(ev Evidence) []report.Claim {
 				return iv, allPairsNote(t)
 			}
 		}
-		per := ev.Correct[split]
-		if b != best {
+		per, cl := ev.Correct[split], ev.Clusters[split]
+		if b == best {
+			if va, vb, ccl, note, ok := crossFitBest(ev, split, a); ok {
+				iv := accDiff(va, vb, ccl)
+				return iv, joinNotes(fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb)), clusterNote(ccl), note)
+			}
+		} else {
 			// WA and ENS of all M members and the mean member do not
 			// depend on the ranking: they may use the selection half too.
-			per = withSelectionHalf(ev, split, per)
+			per, cl = withSelectionHalf(ev, split)
 		}
 		if per != nil {
 			va, vb := per[a], per[b]
 			if b == "mean member" {
 				vb = memberMean(per, ev.Members)
 			}
-			if va != nil && vb != nil && len(va) == len(vb) {
+			if va != nil && vb != nil && len(va) == len(vb) && (cl == nil || len(cl) == len(va)) {
 				if b == "mean member" {
 					// The mean member's per-pair value is a fraction,
 					// not correctness: the plain paired bootstrap.
-					return stats.PairedDiff(va, vb, stats.Resamples, stats.BootstrapSeed).Scale(100), ""
+					return stats.ClusterPairedDiff(va, vb, cl, stats.Resamples, stats.BootstrapSeed).Scale(100), clusterNote(cl)
 				}
 				// The discordant share sets the interval's width
 				// (docs/power.md); printing it lets a reader redo the
 				// power calculation with this run's value.
-				return accDiff(va, vb), fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb))
+				return accDiff(va, vb, cl), joinNotes(fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb)), clusterNote(cl))
 			}
 		}
 		pt := ev.Point[split]
@@ -469,6 +504,9 @@ func evalClaims(ev Evidence) []report.Claim {
 		bName := b
 		if b == best {
 			bName = "best member (" + b + ")"
+			if _, _, _, _, ok := crossFitBest(ev, split, a); ok {
+				bName = "best member (cross-fitted)"
+			}
 		}
 		c := report.Claim{Name: name, Quantity: fmt.Sprintf("%s − %s, accuracy on %s (pts)", a, bName, split), Paper: paper}
 		iv, note := diff(split, a, b)
@@ -478,8 +516,10 @@ func evalClaims(ev Evidence) []report.Claim {
 			unit = "texts"
 		}
 		c = decide(c, h, iv, "%+.1f", unit)
-		if b == best {
-			c = selectionNote(c, ev, split)
+		if _, _, _, _, cross := crossFitBest(ev, split, a); b == best {
+			if !cross {
+				c = selectionNote(c, ev, split)
+			}
 		} else if sel := ev.Selection; sel != nil && sel.Split == split && ev.Correct[sel.RankedOn] != nil && c.Estimate != "" {
 			c.Note = strings.TrimPrefix(c.Note+"; both halves of "+split+": no ranking involved", "; ")
 		}
@@ -619,16 +659,18 @@ func mean(x []float64) float64 {
 // perPairFile is the part of eval/eval.json the claims read beyond
 // rmeval.Result: per split, per model, one character per pair.
 type perPairFile struct {
-	PerPair map[string]map[string]string   `json:"per_pair"`
-	PerText map[string]*rmeval.TextRewards `json:"per_text"`
+	PerPair  map[string]map[string]string   `json:"per_pair"`
+	PerText  map[string]*rmeval.TextRewards `json:"per_text"`
+	Clusters map[string][]int               `json:"clusters"`
 }
 
 // lmcFile is the part of eval/lmc.json the claims read beyond
 // rmeval.Curve: per split, the correctness strings of the endpoints
 // ("a", "b") and of the weight average at λ = ½ ("mid").
 type lmcFile struct {
-	Name    string                       `json:"name"`
-	PerPair map[string]map[string]string `json:"per_pair"`
+	Name     string                       `json:"name"`
+	PerPair  map[string]map[string]string `json:"per_pair"`
+	Clusters map[string][]int             `json:"clusters"`
 }
 
 // bonFile is the part of bon/bon.json the claims read beyond bonResult.
@@ -677,6 +719,25 @@ func decodeAll(file, split string, in map[string]string) (map[string][]float64, 
 		out[name] = v
 	}
 	return out, nil
+}
+
+// checkClusters validates a file's clusters against its decoded per-pair
+// data: one non-negative prompt id per pair of the split.
+func checkClusters(file string, clusters map[string][]int, per map[string]map[string][]float64) error {
+	for sp, cl := range clusters {
+		for name, v := range per[sp] {
+			if len(v) != len(cl) {
+				return fmt.Errorf("%s: clusters.%s has %d prompt ids for the %d pairs of per_pair.%s[%q]", file, sp, len(cl), len(v), sp, name)
+			}
+			break
+		}
+		for i, c := range cl {
+			if c < 0 {
+				return fmt.Errorf("%s: clusters.%s[%d] = %d: want a prompt id ≥ 0", file, sp, i, c)
+			}
+		}
+	}
+	return nil
 }
 
 // checkTexts validates a grouped split's per_text: every model's rewards
@@ -752,6 +813,10 @@ func (s *study) loadEvidence() (Evidence, error) {
 				}
 			}
 			ev.Texts = pp.PerText
+			if err := checkClusters(path, pp.Clusters, ev.Correct); err != nil {
+				return ev, err
+			}
+			ev.Clusters = pp.Clusters
 		}
 	}
 	var lf []lmcFile
@@ -765,26 +830,38 @@ func (s *study) loadEvidence() (Evidence, error) {
 			}
 		}
 		if i < len(lf) && lf[i].Name == c.Name {
+			per := map[string]map[string][]float64{}
 			for sp, m := range lf[i].PerPair {
 				v, err := decodeAll(lpath, sp, m)
 				if err != nil {
 					return ev, err
 				}
 				r.A[sp], r.Mid[sp], r.B[sp] = v["a"], v["mid"], v["b"]
+				per[sp] = v
 			}
+			if err := checkClusters(lpath, lf[i].Clusters, per); err != nil {
+				return ev, err
+			}
+			r.Clusters = lf[i].Clusters
 		}
 		ev.LMC = append(ev.LMC, r)
 	}
 	if c := s.pilot; c != nil {
 		r := LMCRung{Name: c.Name, A: map[string][]float64{}, Mid: map[string][]float64{}, B: map[string][]float64{}, Point: map[string]float64{}}
 		ppath := filepath.Join(s.dir, "eval", "pilot.json")
+		per := map[string]map[string][]float64{}
 		for sp, m := range c.PerPair {
 			v, err := decodeAll(ppath, sp, m)
 			if err != nil {
 				return ev, err
 			}
 			r.A[sp], r.Mid[sp], r.B[sp] = v["a"], v["mid"], v["b"]
+			per[sp] = v
 		}
+		if err := checkClusters(ppath, c.Clusters, per); err != nil {
+			return ev, err
+		}
+		r.Clusters = c.Clusters
 		if len(c.Points) > 0 {
 			r.Point[rmeval.Val], _ = c.Barrier(rmeval.Val)
 		}

@@ -228,6 +228,16 @@ func TestWriteWithPerPair(t *testing.T) {
 	if _, err := Write(dir, Options{Preset: "quick"}); err == nil || !strings.Contains(err.Error(), "eval.json: per_text.human.rejected[\"WA M=3\"] has 1 rewards for 2 groups") {
 		t.Errorf("bad per_text: err = %v", err)
 	}
+	// Prompt clusters that do not match the pairs: an error naming the
+	// file and split.
+	delete(res, "per_text")
+	res["clusters"] = map[string][]int{rmeval.Val: {0, 0, 1}}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "eval", "eval.json"), res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(dir, Options{Preset: "quick"}); err == nil || !strings.Contains(err.Error(), "eval.json: clusters.val has 3 prompt ids for the 3000 pairs") {
+		t.Errorf("bad clusters: err = %v", err)
+	}
 }
 
 // Gold at a matched KL: linear between the steps around the first
@@ -353,5 +363,32 @@ func TestClaimsHumanAllPairs(t *testing.T) {
 	delete(tr.Chosen, "ENS M=3")
 	if h := find(t, Claims(ev), "WA ≥ ENS on human-labelled pairs"); h.Note != "no per-pair data" {
 		t.Errorf("fallback without ENS rewards: %+v", h)
+	}
+}
+
+// Pairs that share prompts (a grouped split) are not independent: with
+// eval.json's clusters the interval resamples prompts and is wider than
+// the bootstrap over pairs when correctness is correlated within a prompt.
+func TestClusteredIntervals(t *testing.T) {
+	ev := sampleEvidence()
+	name := "WA ≥ ENS on ID validation"
+	plain := find(t, Claims(ev), name)
+	// firstRight puts every right answer first: blocks of 30 consecutive
+	// pairs are maximally alike, the worst case for independence.
+	cl := make([]int, 3000)
+	for i := range cl {
+		cl[i] = i / 30
+	}
+	ev.Clusters = map[string][]int{rmeval.Val: cl}
+	got := find(t, Claims(ev), name)
+	width := func(c report.Claim) float64 {
+		var est, lo, hi float64
+		if _, err := fmt.Sscanf(strings.ReplaceAll(c.Estimate, "\u00a0", " "), "%f [%f, %f]", &est, &lo, &hi); err != nil {
+			t.Fatalf("estimate %q: %v", c.Estimate, err)
+		}
+		return hi - lo
+	}
+	if width(got) <= 1.5*width(plain) || !strings.Contains(got.Note, "3000 pairs among the responses to 100 prompts; bootstrap over prompts") {
+		t.Errorf("clustered row %+v (plain %+v): want a wider interval over 100 prompts", got, plain)
 	}
 }

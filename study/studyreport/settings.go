@@ -75,7 +75,7 @@ func WriteIndex(dir string, o Options, settings []Setting) (string, error) {
 		d.Claims(claims)
 		d.Para(fmt.Sprintf("Full report: [%s](%s).", filepath.ToSlash(filepath.Join(st.Dir, "report.md")), filepath.ToSlash(filepath.Join(st.Dir, "report.md"))))
 	}
-	d.Para(fmt.Sprintf("Each claim is decided on the 95%% interval of its quantity: **holds** when the whole interval satisfies the test, **fails** when none of it does, **inconclusive** otherwise. Accuracy differences: paired bootstrap over pairs (%d resamples); BoN and duels: paired bootstrap over prompts; RL: t / Welch intervals over seeds. Margins: %.0f accuracy point for WA ≥ ENS and WA ≈ ENS, %.0f point below the line for LMC.", stats.Resamples, AccMargin, LMCMargin))
+	d.Para(fmt.Sprintf("Each claim is decided on the 95%% interval of its quantity: **holds** when the whole interval satisfies the test, **fails** when none of it does, **inconclusive** otherwise. Accuracy differences: paired bootstrap over pairs, or over prompts where a split holds every pair among several responses to a prompt (%d resamples); BoN and duels: paired bootstrap over prompts; RL: t / Welch intervals over seeds. Margins: %.0f accuracy point for WA ≥ ENS and WA ≈ ENS, %.0f point below the line for LMC.", stats.Resamples, AccMargin, LMCMargin))
 	md := filepath.Join(dir, "report.md")
 	if err := d.WriteMarkdown(md); err != nil {
 		return "", err
@@ -176,12 +176,12 @@ func (s *study) initTargets(d *report.Doc) {
 	for _, sp := range []string{rmeval.Val, rmeval.OOD} {
 		// WA and ENS of every member involve no ranking: both halves
 		// of a halved split, as in the claims table.
-		per := withSelectionHalf(ev, sp, ev.Correct[sp])
+		per, cl := withSelectionHalf(ev, sp)
 		a, b := per[wa], per[ens]
 		if a == nil || b == nil {
 			continue
 		}
-		iv := accDiff(a, b)
+		iv := accDiff(a, b, cl)
 		partly := ""
 		if iv.Est >= targetWAGap {
 			partly = "met as a point estimate, not with its interval"
@@ -228,7 +228,7 @@ func (s *study) waVsEnsTable(d *report.Doc) {
 				iv, ok = textCombo(t, map[string]float64{rmeval.WAName(M): 1, rmeval.ENSName(M): -1})
 			}
 			if wa, ens := ev.Correct[sp][rmeval.WAName(M)], ev.Correct[sp][rmeval.ENSName(M)]; !ok && wa != nil && ens != nil {
-				iv, ok = accDiff(wa, ens), true
+				iv, ok = accDiff(wa, ens, ev.Clusters[sp]), true
 			}
 			if !ok {
 				row = append(row, "—")
@@ -246,6 +246,11 @@ func (s *study) waVsEnsTable(d *report.Doc) {
 	for _, sp := range splits {
 		if ev.Texts[sp] != nil {
 			note = fmt.Sprintf(" (on %s: every positive text against every negative one of its source, DeLong intervals)", sp)
+		}
+	}
+	for _, sp := range splits {
+		if cl := ev.Clusters[sp]; cl != nil {
+			note += fmt.Sprintf(" (on %s: %s)", sp, clusterNote(cl))
 		}
 	}
 	d.Para(fmt.Sprintf("WA of the first M members (ranked on %s) minus ENS of the same M, accuracy points with paired 95%% intervals%s:", ranked, note))
