@@ -146,28 +146,43 @@ func TestPairedHalfWidthSimulated(t *testing.T) {
 }
 
 // The sizes meet the targets docs/study-design.md states: at quick a
-// paired accuracy difference between models that disagree on ≤ 7.5% of
-// pairs (WA vs ENS) has a half-width ≤ 1 point on val and OOD; BoN and duel
-// win rates ±3 points; ≥ 2 RL seeds. At full, ≤ 1 point up to 20%
-// disagreement (WA vs single members).
+// paired accuracy difference (WA vs ENS, ≤ 16% discordant pairs as
+// measured with corrupted labels; WA vs the best member, ≤ 20%) has a
+// half-width ≤ 1 point on val and OOD; BoN and duel win rates ±3 points;
+// ≥ 2 RL seeds. At full, ≤ 1 point up to 20% disagreement (WA vs single
+// members) on disjoint pairs.
+//
+// A grouped split (EvalResponses k > 2) holds ≈ ¾·k(k−1)/2 pairs per
+// prompt that share texts; in variance its k texts count as k/2 disjoint
+// pairs times a gain measured on the quick main job's models at k = 6
+// (docs/power.md §7: 3.1–4.1 by comparison); 3 is used here.
 func TestPresetPower(t *testing.T) {
+	const groupedGain = 3.0
+	effective := func(pairs, k int) int {
+		if k <= 2 {
+			return pairs
+		}
+		prompts := float64(pairs) / float64(k*(k-1)/2*13/15) // ≈ 13 of 15 pairs survive at k = 6
+		return int(prompts * float64(k) / 2 * groupedGain)
+	}
 	for _, c := range []struct {
 		name    string
 		disc    float64
 		minSeed int
-	}{{"quick", 0.075, 2}, {"full", 0.2, 2}} {
+	}{{"quick", 0.2, 2}, {"full", 0.2, 2}} {
 		t.Run(c.name, func(t *testing.T) {
 			s, _ := Get(c.name)
 			for split, n := range map[string]int{"val": s.ValPairs, "ood": s.OODPairs} {
 				disc := c.disc
-				if split == "ood" {
+				if split == "ood" && s.EvalResponses <= 2 {
 					// OOD is capped by its prompt pool (the review
 					// sentences' openings): ±1 point for WA − ENS at the
 					// discordance measured at quick (≤ 10.5%).
 					disc = min(disc, 0.105)
 				}
-				if h := PairedHalfWidth(n, disc); h > 0.01 {
-					t.Errorf("%s: %d pairs give ±%.2f points at %.1f%% disagreement", split, n, 100*h, 100*disc)
+				eff := effective(n, s.EvalResponses)
+				if h := PairedHalfWidth(eff, disc); h > 0.01 {
+					t.Errorf("%s: %d pairs (≈ %d independent) give ±%.2f points at %.1f%% disagreement", split, n, eff, 100*h, 100*disc)
 				}
 			}
 			if h := ProportionHalfWidth(s.BoNPrompts); h > 0.031 {
