@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/warm-rm/warm/kit/model"
@@ -113,14 +114,33 @@ type Pair struct {
 // TokenizePairs encodes preference rows as the reward model sees them
 // (KeepLast truncation to maxLen). It fails on an empty text, naming the
 // row.
+//
+// A text that several rows share (prompt and response equal, no
+// messages: every pair among k responses to one prompt) is encoded once;
+// the rows then share its ids, clipped so that an append copies.
 func TokenizePairs(tok Encoder, rows []prefdata.Row, maxLen int) ([]Pair, error) {
 	ps := make([]Pair, len(rows))
+	seen := map[[2]string][]int{}
+	side := func(r *prefdata.Row, text string, msgs []prefdata.Message) ([]int, error) {
+		if r.PromptMessages != nil || msgs != nil {
+			return pairSide(tok, r, text, msgs, maxLen)
+		}
+		k := [2]string{r.Prompt, text}
+		if ids, ok := seen[k]; ok {
+			return ids, nil
+		}
+		ids, err := pairSide(tok, r, text, nil, maxLen)
+		if err == nil {
+			seen[k] = slices.Clip(ids)
+		}
+		return slices.Clip(ids), err
+	}
 	for i, r := range rows {
-		c, err := pairSide(tok, &r, r.Chosen, r.ChosenMessages, maxLen)
+		c, err := side(&r, r.Chosen, r.ChosenMessages)
 		if err != nil {
 			return nil, fmt.Errorf("row %d (id %q): chosen: %w", i+1, r.ID, err)
 		}
-		rj, err := pairSide(tok, &r, r.Rejected, r.RejectedMessages, maxLen)
+		rj, err := side(&r, r.Rejected, r.RejectedMessages)
 		if err != nil {
 			return nil, fmt.Errorf("row %d (id %q): rejected: %w", i+1, r.ID, err)
 		}
@@ -151,25 +171,7 @@ func pairSide(tok Encoder, r *prefdata.Row, text string, msgs []prefdata.Message
 // deterministic in eval mode, so its reward is the same wherever it
 // appears.
 func PairRewards(m model.RewardModel, pairs []Pair) (rc, rr []float32, err error) {
-	at := make(map[string]int, 2*len(pairs))
-	var seqs [][]int
-	index := func(s []int) int {
-		k := seqKey(s)
-		i, ok := at[k]
-		if !ok {
-			i = len(seqs)
-			at[k] = i
-			seqs = append(seqs, s)
-		}
-		return i
-	}
-	ci, ri := make([]int, len(pairs)), make([]int, len(pairs))
-	for i, p := range pairs {
-		ci[i] = index(p.Chosen)
-	}
-	for i, p := range pairs {
-		ri[i] = index(p.Rejected)
-	}
+	seqs, ci, ri := UniqueSeqs(pairs)
 	r, err := m.Rewards(seqs)
 	if err != nil {
 		return nil, nil, err
@@ -182,6 +184,33 @@ func PairRewards(m model.RewardModel, pairs []Pair) (rc, rr []float32, err error
 		rc[i], rr[i] = r[ci[i]], r[ri[i]]
 	}
 	return rc, rr, nil
+}
+
+// UniqueSeqs lists the distinct token sequences of pairs (chosen texts
+// first, in order of first appearance) and, for each pair, the index of
+// its chosen (ci) and rejected (ri) text in that list: whatever runs a
+// frozen model over pairs (rewards, probe features) runs it once per
+// distinct text.
+func UniqueSeqs(pairs []Pair) (seqs [][]int, ci, ri []int) {
+	at := make(map[string]int, 2*len(pairs))
+	index := func(s []int) int {
+		k := seqKey(s)
+		i, ok := at[k]
+		if !ok {
+			i = len(seqs)
+			at[k] = i
+			seqs = append(seqs, s)
+		}
+		return i
+	}
+	ci, ri = make([]int, len(pairs)), make([]int, len(pairs))
+	for i, p := range pairs {
+		ci[i] = index(p.Chosen)
+	}
+	for i, p := range pairs {
+		ri[i] = index(p.Rejected)
+	}
+	return seqs, ci, ri
 }
 
 // seqKey is a map key for a token sequence: its ids as 4-byte words.

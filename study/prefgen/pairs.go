@@ -49,7 +49,7 @@ type GenOptions struct {
 // GenStats counts what generation drew and dropped.
 type GenStats struct {
 	Generated    int     `json:"pairs_generated"`   // pairs sampled, kept or not
-	Sequences    int     `json:"sequences_sampled"` // 2 × Generated
+	Sequences    int     `json:"sequences_sampled"` // responses sampled (2 × Generated for one pair per prompt)
 	PromptsUsed  int     `json:"prompts_used"`      // counted once per pass
 	Rounds       int     `json:"passes"`            // passes over the prompts
 	Ties         int     `json:"generated_ties"`    // pairs with equal gold scores among those of valid length

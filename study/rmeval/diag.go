@@ -54,9 +54,12 @@ type PilotPair struct {
 	Distance float64 `json:"distance"` // ‖θ_a − θ_b‖₂ over the transformer
 }
 
-func probeAcc(acc float64, n int) ProbeAcc {
-	lo, hi := stats.Wilson(acc, float64(n), 1.96)
-	return ProbeAcc{Acc: acc, Lo: lo, Hi: hi, N: n}
+// probeAcc is the probe's accuracy from per-pair correctness with its 95%
+// interval: Wilson's over independent pairs, a bootstrap over prompts on
+// a grouped split (clusters non-nil).
+func probeAcc(correct []float64, clusters []int) ProbeAcc {
+	iv := stats.ClusterAccuracyInterval(correct, clusters)
+	return ProbeAcc{Acc: iv.Est, Lo: iv.Lo, Hi: iv.Hi, N: len(correct)}
 }
 
 // diagnose fills the diagnostics of members (loaded from dirs, named
@@ -78,11 +81,11 @@ func diagnose(initDir, run string, dirs, names []string, members []*model.Model,
 		if s.Name != Val && s.Name != OOD && s.Name != Human {
 			continue
 		}
-		acc, err := rmtrain.ProbeAccuracy(init, head, s.Pairs)
+		c, err := rmtrain.ProbeCorrect(init, head, s.Pairs)
 		if err != nil {
 			return nil, fmt.Errorf("diagnostics: split %s: %w", s.Name, err)
 		}
-		d.Probe[s.Name] = probeAcc(acc, len(s.Pairs))
+		d.Probe[s.Name] = probeAcc(c, s.Clusters)
 		if s.Name == Val {
 			val = append(val, s)
 		}
@@ -105,11 +108,11 @@ func diagnose(initDir, run string, dirs, names []string, members []*model.Model,
 		}
 		loaded[dir] = m
 		if len(val) > 0 {
-			acc, err := rmtrain.ProbeAccuracy(m, head, val[0].Pairs)
+			c, err := rmtrain.ProbeCorrect(m, head, val[0].Pairs)
 			if err != nil {
 				return nil, err
 			}
-			d.BodyFit[filepath.Base(dir)] = probeAcc(acc, len(val[0].Pairs))
+			d.BodyFit[filepath.Base(dir)] = probeAcc(c, val[0].Clusters)
 		}
 		return m, nil
 	}

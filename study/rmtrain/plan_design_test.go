@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/reward"
 	"github.com/warm-rm/warm/kit/safetensors"
 )
 
@@ -209,6 +210,28 @@ func TestProbeAccuracyMatchesRewardModel(t *testing.T) {
 	}
 	if _, err := ProbeAccuracy(body, head, nil); err == nil {
 		t.Error("no pairs: no error")
+	}
+}
+
+// Pairs that share texts (a grouped split) share their features: each
+// distinct text is run once, and every pair gets the same features as when
+// its texts are run on their own.
+func TestFeaturesSharedTexts(t *testing.T) {
+	body, err := model.Load(tinyInit(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := synthetic(6, 4)
+	a, b, c := base[0].Chosen, base[1].Chosen, base[2].Rejected
+	pairs := []reward.Pair{{Chosen: a, Rejected: b}, {Chosen: c, Rejected: a}, {Chosen: b, Rejected: c}, base[3]}
+	fc, fr := Features(body, pairs, 1) // batches of 2 texts: the split crosses pairs
+	for i, p := range pairs {
+		oc, or := Features(body, []reward.Pair{p}, 64)
+		for j := range oc[0] {
+			if math.Abs(float64(fc[i][j]-oc[0][j])) > 1e-5 || math.Abs(float64(fr[i][j]-or[0][j])) > 1e-5 {
+				t.Fatalf("pair %d feature %d: %v / %v shared, %v / %v alone", i, j, fc[i][j], fr[i][j], oc[0][j], or[0][j])
+			}
+		}
 	}
 }
 

@@ -8,29 +8,30 @@ import (
 	"github.com/warm-rm/warm/kit/model"
 	"github.com/warm-rm/warm/kit/reward"
 	"github.com/warm-rm/warm/kit/safetensors"
+	"github.com/warm-rm/warm/kit/stats"
 )
 
-// Features runs the frozen body once over every pair and returns the pooled
-// last-token features (after ln_f) of chosen and rejected texts: with the
-// body frozen and no dropout they never change, so linear probing needs
-// only this one pass.
+// Features runs the frozen body once over every distinct text of pairs
+// (reward.UniqueSeqs: pairs that share a text, as in a grouped split, share
+// its features) and returns the pooled last-token features (after ln_f)
+// of chosen and rejected texts: with the body frozen and no dropout they
+// never change, so linear probing needs only this one pass. batch is
+// pairs' worth of sequences per forward pass (2·batch texts); the returned
+// rows may alias one another and must not be modified.
 func Features(m *model.Model, pairs []reward.Pair, batch int) (fc, fr [][]float32) {
-	fc = make([][]float32, len(pairs))
-	fr = make([][]float32, len(pairs))
-	for lo := 0; lo < len(pairs); lo += batch {
-		hi := min(lo+batch, len(pairs))
-		seqs := make([][]int, 0, 2*(hi-lo))
-		for _, p := range pairs[lo:hi] {
-			seqs = append(seqs, p.Chosen)
-		}
-		for _, p := range pairs[lo:hi] {
-			seqs = append(seqs, p.Rejected)
-		}
-		f := m.Forward(seqs, model.Mode{RewardOnly: true}).Features()
+	seqs, ci, ri := reward.UniqueSeqs(pairs)
+	feat := make([][]float32, len(seqs))
+	step := max(1, 2*batch)
+	for lo := 0; lo < len(seqs); lo += step {
+		hi := min(lo+step, len(seqs))
+		f := m.Forward(seqs[lo:hi], model.Mode{RewardOnly: true}).Features()
 		for i := lo; i < hi; i++ {
-			fc[i] = append([]float32(nil), f[i-lo]...)
-			fr[i] = append([]float32(nil), f[hi-lo+i-lo]...)
+			feat[i] = append([]float32(nil), f[i-lo]...)
 		}
+	}
+	fc, fr = make([][]float32, len(pairs)), make([][]float32, len(pairs))
+	for i := range pairs {
+		fc[i], fr[i] = feat[ci[i]], feat[ri[i]]
 	}
 	return fc, fr
 }
@@ -118,16 +119,23 @@ func HeadAccuracy(w []float32, fc, fr [][]float32) float64 {
 	if len(fc) == 0 {
 		return 0
 	}
-	var acc float64
+	m, _ := stats.MeanStd(HeadCorrect(w, fc, fr))
+	return m
+}
+
+// HeadCorrect is the head's per-pair correctness on features: 1 when the
+// chosen text scores above the rejected one, 0 below, ½ on a tie.
+func HeadCorrect(w []float32, fc, fr [][]float32) []float64 {
+	out := make([]float64, len(fc))
 	for i := range fc {
 		switch rc, rr := dot(w, fc[i]), dot(w, fr[i]); {
 		case rc > rr:
-			acc++
+			out[i] = 1
 		case rc == rr:
-			acc += 0.5
+			out[i] = 0.5
 		}
 	}
-	return acc / float64(len(fc))
+	return out
 }
 
 // ProbeAccuracy is the accuracy of the shared head on body's frozen
@@ -138,14 +146,25 @@ func HeadAccuracy(w []float32, fc, fr [][]float32) float64 {
 // fine-tuning. body may be a language model or a reward model: only its
 // transformer is used, and it is not modified.
 func ProbeAccuracy(body *model.Model, head []float32, pairs []reward.Pair) (float64, error) {
+	c, err := ProbeCorrect(body, head, pairs)
+	if err != nil {
+		return 0, err
+	}
+	m, _ := stats.MeanStd(c)
+	return m, nil
+}
+
+// ProbeCorrect is ProbeAccuracy's per-pair correctness (HeadCorrect), for
+// an interval over pairs or prompts.
+func ProbeCorrect(body *model.Model, head []float32, pairs []reward.Pair) ([]float64, error) {
 	if len(head) != body.Config.NEmbd {
-		return 0, fmt.Errorf("probe head has %d weights, the body's width is %d", len(head), body.Config.NEmbd)
+		return nil, fmt.Errorf("probe head has %d weights, the body's width is %d", len(head), body.Config.NEmbd)
 	}
 	if len(pairs) == 0 {
-		return 0, fmt.Errorf("probe accuracy: no pairs")
+		return nil, fmt.Errorf("probe accuracy: no pairs")
 	}
 	fc, fr := Features(body, pairs, 64)
-	return HeadAccuracy(head, fc, fr), nil
+	return HeadCorrect(head, fc, fr), nil
 }
 
 // LoadHead reads the shared probed head a training run saved
