@@ -1,6 +1,7 @@
 package studyreport
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -182,5 +183,28 @@ func TestJoinClusters(t *testing.T) {
 	}
 	if got := joinClusters([]int{1}, []int{2}, 3); got != nil {
 		t.Fatalf("lengths that do not add up: %v, want nil", got)
+	}
+}
+
+// The WA-M − ENS-M table's row for every member uses both halves of val,
+// as the claims row does (no ranking involved); smaller M, whose members
+// the ranking chose, the test half only.
+func TestWAEnsDiffHalves(t *testing.T) {
+	ev := sampleEvidence()
+	ev.Selection = &rmeval.Selection{Split: rmeval.Val, RankedOn: rmeval.ValSelect}
+	sel := map[string][]float64{}
+	for m, v := range ev.Correct[rmeval.Val] {
+		sel[m] = v[:2900]
+	}
+	ev.Correct[rmeval.ValSelect] = sel
+	ev.Correct[rmeval.Val]["WA M=2"], ev.Correct[rmeval.Val]["ENS M=2"] = firstRight(3000, 2100), firstRight(3000, 2040)
+	all, ok := waEnsDiff(ev, rmeval.Val, 3)
+	claim := find(t, Claims(ev), "WA ≥ ENS on ID validation")
+	if !ok || all.N != 5900 || claim.N != "5900 pairs" || !strings.HasPrefix(claim.Estimate, fmt.Sprintf("%+.1f", all.Est)) {
+		t.Errorf("M = all: %+v, claims row %+v: want both halves, the same estimate", all, claim)
+	}
+	two, ok := waEnsDiff(ev, rmeval.Val, 2)
+	if !ok || two.N != 3000 {
+		t.Errorf("M = 2: %+v, want the test half (3000 pairs)", two)
 	}
 }

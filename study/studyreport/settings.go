@@ -202,6 +202,27 @@ func (s *study) initTargets(d *report.Doc) {
 	}
 }
 
+// waEnsDiff is WA-M − ENS-M on split sp in points: all pairs within
+// groups on a grouped split, else paired over pairs or prompts — on both
+// halves of a halved split when M is every member (no ranking involved),
+// on the test half otherwise. ok is false without the data.
+func waEnsDiff(ev Evidence, sp string, M int) (stats.Interval, bool) {
+	if t := ev.Texts[sp]; t != nil {
+		if iv, ok := textCombo(t, map[string]float64{rmeval.WAName(M): 1, rmeval.ENSName(M): -1}); ok {
+			return iv, true
+		}
+	}
+	per, cl := ev.Correct[sp], ev.Clusters[sp]
+	if M == len(ev.Members) {
+		per, cl = withSelectionHalf(ev, sp)
+	}
+	wa, ens := per[rmeval.WAName(M)], per[rmeval.ENSName(M)]
+	if wa == nil || ens == nil || len(wa) != len(ens) {
+		return stats.Interval{}, false
+	}
+	return accDiff(wa, ens, cl), true
+}
+
 // waVsEnsTable prints WA-M − ENS-M for every M on the held-out splits,
 // with paired bootstrap intervals.
 func (s *study) waVsEnsTable(d *report.Doc) {
@@ -222,14 +243,7 @@ func (s *study) waVsEnsTable(d *report.Doc) {
 	for M := 2; M <= len(ev.Members); M++ {
 		row := []string{fmt.Sprint(M)}
 		for _, sp := range splits {
-			var iv stats.Interval
-			ok := false
-			if t := ev.Texts[sp]; t != nil {
-				iv, ok = textCombo(t, map[string]float64{rmeval.WAName(M): 1, rmeval.ENSName(M): -1})
-			}
-			if wa, ens := ev.Correct[sp][rmeval.WAName(M)], ev.Correct[sp][rmeval.ENSName(M)]; !ok && wa != nil && ens != nil {
-				iv, ok = accDiff(wa, ens, ev.Clusters[sp]), true
-			}
+			iv, ok := waEnsDiff(ev, sp, M)
 			if !ok {
 				row = append(row, "—")
 				continue
@@ -252,6 +266,9 @@ func (s *study) waVsEnsTable(d *report.Doc) {
 		if cl := ev.Clusters[sp]; cl != nil {
 			note += fmt.Sprintf(" (on %s: %s)", sp, clusterNote(cl))
 		}
+	}
+	if ev.Selection != nil {
+		note += fmt.Sprintf("; M < %d on %s's test half, M = %d (no ranking involved) on both halves, as in the claims table", len(ev.Members), ev.Selection.Split, len(ev.Members))
 	}
 	d.Para(fmt.Sprintf("WA of the first M members (ranked on %s) minus ENS of the same M, accuracy points with paired 95%% intervals%s:", ranked, note))
 	d.Table(append([]string{"M"}, splits...), rows)
