@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/warm-rm/warm/kit/model"
@@ -114,33 +113,14 @@ type Pair struct {
 // TokenizePairs encodes preference rows as the reward model sees them
 // (KeepLast truncation to maxLen). It fails on an empty text, naming the
 // row.
-//
-// A text that several rows share (prompt and response equal, no
-// messages: every pair among k responses to one prompt) is encoded once;
-// the rows then share its ids, clipped so that an append copies.
 func TokenizePairs(tok Encoder, rows []prefdata.Row, maxLen int) ([]Pair, error) {
 	ps := make([]Pair, len(rows))
-	seen := map[[2]string][]int{}
-	side := func(r *prefdata.Row, text string, msgs []prefdata.Message) ([]int, error) {
-		if r.PromptMessages != nil || msgs != nil {
-			return pairSide(tok, r, text, msgs, maxLen)
-		}
-		k := [2]string{r.Prompt, text}
-		if ids, ok := seen[k]; ok {
-			return ids, nil
-		}
-		ids, err := pairSide(tok, r, text, nil, maxLen)
-		if err == nil {
-			seen[k] = slices.Clip(ids)
-		}
-		return slices.Clip(ids), err
-	}
 	for i, r := range rows {
-		c, err := side(&r, r.Chosen, r.ChosenMessages)
+		c, err := pairSide(tok, &r, r.Chosen, r.ChosenMessages, maxLen)
 		if err != nil {
 			return nil, fmt.Errorf("row %d (id %q): chosen: %w", i+1, r.ID, err)
 		}
-		rj, err := side(&r, r.Rejected, r.RejectedMessages)
+		rj, err := pairSide(tok, &r, r.Rejected, r.RejectedMessages, maxLen)
 		if err != nil {
 			return nil, fmt.Errorf("row %d (id %q): rejected: %w", i+1, r.ID, err)
 		}

@@ -115,38 +115,24 @@ func ClusterBootstrapMean(x []float64, cluster []int, resamples int, seed uint64
 		Method: fmt.Sprintf("%s over %d clusters of %d units, %d resamples", method, g, n, resamples)}
 }
 
-// ClusterPairedDiff is PairedDiff resampling whole clusters (nil: PairedDiff).
+// ClusterPairedDiff is PairedDiff resampling whole clusters (nil:
+// independent units, PairedDiff itself).
 func ClusterPairedDiff(a, b []float64, cluster []int, resamples int, seed uint64) Interval {
-	checkLen("ClusterPairedDiff", a, b)
-	if cluster == nil {
-		return PairedDiff(a, b, resamples, seed)
-	}
-	d := make([]float64, len(a))
-	for i := range a {
-		d[i] = a[i] - b[i]
-	}
-	iv := ClusterBootstrapMean(d, cluster, resamples, seed)
+	iv := ClusterBootstrapMean(diffs("PairedDiff", a, b), cluster, resamples, seed)
 	iv.Method = "paired " + iv.Method
 	return iv
 }
 
 // ClusterPairedAccuracyDiff is PairedAccuracyDiff resampling whole
-// clusters (nil: PairedAccuracyDiff). The Agresti–Min floor is kept: it
+// clusters (nil: PairedAccuracyDiff itself). The Agresti–Min floor
 // treats units as independent, so with clusters it only ever widens an
 // interval that the bootstrap collapsed (few discordant pairs).
 func ClusterPairedAccuracyDiff(a, b []float64, cluster []int, resamples int, seed uint64) Interval {
-	if cluster == nil {
-		return PairedAccuracyDiff(a, b, resamples, seed)
-	}
 	iv := ClusterPairedDiff(a, b, cluster, resamples, seed)
 	if len(a) == 0 {
 		return iv
 	}
-	d := make([]float64, len(a))
-	for i := range a {
-		d[i] = a[i] - b[i]
-	}
-	lo, hi := agrestiMin(d)
+	lo, hi := agrestiMin(diffs("PairedAccuracyDiff", a, b))
 	if lo < iv.Lo || hi > iv.Hi {
 		iv.Lo, iv.Hi = min(iv.Lo, lo), max(iv.Hi, hi)
 		iv.Method += ", widened to the Agresti–Min interval"

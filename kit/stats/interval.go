@@ -124,14 +124,7 @@ func quantileSorted(s []float64, q float64) float64 {
 // prompt) measured for two models. Panics on different lengths. For
 // accuracies use PairedAccuracyDiff.
 func PairedDiff(a, b []float64, resamples int, seed uint64) Interval {
-	checkLen("PairedDiff", a, b)
-	d := make([]float64, len(a))
-	for i := range a {
-		d[i] = a[i] - b[i]
-	}
-	iv := BootstrapMean(d, resamples, seed)
-	iv.Method = "paired " + iv.Method
-	return iv
+	return ClusterPairedDiff(a, b, nil, resamples, seed)
 }
 
 // PairedAccuracyDiff is PairedDiff for per-pair correctness (1 right, 0
@@ -143,20 +136,17 @@ func PairedDiff(a, b []float64, resamples int, seed uint64) Interval {
 // models agree on all of 32 pairs), which would let "WA ≈ ENS" hold on
 // evidence that cannot support it.
 func PairedAccuracyDiff(a, b []float64, resamples int, seed uint64) Interval {
-	iv := PairedDiff(a, b, resamples, seed)
-	if len(a) == 0 {
-		return iv
-	}
+	return ClusterPairedAccuracyDiff(a, b, nil, resamples, seed)
+}
+
+// diffs is a[i] − b[i]; panics on different lengths (fn names the caller).
+func diffs(fn string, a, b []float64) []float64 {
+	checkLen(fn, a, b)
 	d := make([]float64, len(a))
 	for i := range a {
 		d[i] = a[i] - b[i]
 	}
-	lo, hi := agrestiMin(d)
-	if lo < iv.Lo || hi > iv.Hi {
-		iv.Lo, iv.Hi = min(iv.Lo, lo), max(iv.Hi, hi)
-		iv.Method += ", widened to the Agresti–Min interval"
-	}
-	return iv
+	return d
 }
 
 // agrestiMin is the 95% adjusted Wald interval for the mean of paired

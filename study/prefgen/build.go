@@ -114,7 +114,7 @@ func Build(tok Tokenizer, policy Sampler, judge Judge, cfg Config) (*Dataset, er
 	// that, so that it needs one pass).
 	perPrompt, yield := 1, 1
 	if k := cfg.EvalResponses; k > 2 {
-		perPrompt, yield = k*(k-1)/2, max(1, k*(k-1)/2*3/4)
+		perPrompt, yield = k*(k-1)/2, GroupYield(k)
 	}
 	valPrompts := (cfg.Val + yield - 1) / yield
 	if need := cfg.Train + valPrompts; len(idPrompts)*rounds < need || (cfg.Val > 0 && len(idPrompts) < 2) {

@@ -107,20 +107,18 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 		}
 		// Ask for a little more than is missing: ties and short responses
 		// are dropped, and a full batch is no slower than a part one.
-		k := min(opt.Batch, len(prompts))
+		per, pairsOf := 2, onePair
 		if opt.Responses > 2 {
-			// A grouped prompt yields up to k(k−1)/2 pairs: do not
-			// sample whole batches past the count (about ¾ of the pairs
-			// survive ties and short responses).
-			yield := max(1, opt.Responses*(opt.Responses-1)/2*3/4)
-			k = min(k, (opt.Count-len(pairs))/yield+1)
+			per, pairsOf, st.Responses = opt.Responses, groupPairs, opt.Responses
+		}
+		k := min(opt.Batch, len(prompts))
+		if per > 2 {
+			// A grouped prompt yields several pairs: do not sample whole
+			// batches past the count.
+			k = min(k, (opt.Count-len(pairs))/GroupYield(per)+1)
 		}
 		batchPrompts := prompts[:k]
 		prompts = prompts[k:]
-		per := 2
-		if opt.Responses > 2 {
-			per = opt.Responses
-		}
 		seqs := make([][]int, 0, per*k)
 		for _, p := range batchPrompts {
 			for range per {
@@ -133,38 +131,10 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 		}
 		st.PromptsUsed += k
 		st.Sequences += len(seqs)
-		if per > 2 {
-			st.Responses = per
-			for i, p := range batchPrompts {
-				group := groupPairs(tok, judge, p, outs[per*i:per*(i+1)], eot, rng, opt, &st)
-				if len(pairs) < opt.Count {
-					pairs = append(pairs, group...)
-				}
-			}
-		}
 		for i, p := range batchPrompts {
-			if per > 2 {
-				break // grouped: done above
-			}
-			st.Generated++
-			a, okA := cut(outs[2*i], eot, opt.MinNew+rng.IntN(opt.MaxNew-opt.MinNew+1), opt.MinNew)
-			b, okB := cut(outs[2*i+1], eot, opt.MinNew+rng.IntN(opt.MaxNew-opt.MinNew+1), opt.MinNew)
-			if !okA || !okB {
-				st.DroppedShort++
-				continue
-			}
-			pr := Pair{Prompt: p, A: tok.Decode(a), B: tok.Decode(b)}
-			pr.GoldA = judge.Score(p.Text, pr.A)
-			pr.GoldB = judge.Score(p.Text, pr.B)
-			if pr.GoldA == pr.GoldB {
-				st.Ties++
-				if opt.DropTies {
-					st.DroppedTies++
-					continue
-				}
-			}
+			got := pairsOf(tok, judge, p, outs[per*i:per*(i+1)], eot, rng, opt, &st)
 			if len(pairs) < opt.Count {
-				pairs = append(pairs, pr)
+				pairs = append(pairs, got...)
 			}
 		}
 		if opt.Progress != nil && (time.Since(lastReport) > 2*time.Second || len(pairs) >= opt.Count) {
@@ -182,6 +152,34 @@ func GeneratePairs(tok Tokenizer, sample Sampler, judge Judge, prompts []Prompt,
 	st.Seconds = time.Since(start).Seconds()
 	st.Rounds = round
 	return pairs, prompts, st, nil
+}
+
+// GroupYield is about how many pairs a prompt of k responses keeps: ¾ of
+// its k(k−1)/2 (ties and short responses are dropped), at least 1.
+func GroupYield(k int) int { return max(1, k*(k-1)/2*3/4) }
+
+// onePair is the pair of one prompt's two responses, each cut to its own
+// length limit; none when the policy ended one too early, or (DropTies)
+// when their gold scores are equal. st counts what was drawn and dropped.
+func onePair(tok Tokenizer, judge Judge, p Prompt, outs [][]int, eot int, rng *rand.Rand, opt GenOptions, st *GenStats) []Pair {
+	st.Generated++
+	a, okA := cut(outs[0], eot, opt.MinNew+rng.IntN(opt.MaxNew-opt.MinNew+1), opt.MinNew)
+	b, okB := cut(outs[1], eot, opt.MinNew+rng.IntN(opt.MaxNew-opt.MinNew+1), opt.MinNew)
+	if !okA || !okB {
+		st.DroppedShort++
+		return nil
+	}
+	pr := Pair{Prompt: p, A: tok.Decode(a), B: tok.Decode(b)}
+	pr.GoldA = judge.Score(p.Text, pr.A)
+	pr.GoldB = judge.Score(p.Text, pr.B)
+	if pr.GoldA == pr.GoldB {
+		st.Ties++
+		if opt.DropTies {
+			st.DroppedTies++
+			return nil
+		}
+	}
+	return []Pair{pr}
 }
 
 // groupPairs cuts one prompt's responses (each to its own length limit),

@@ -60,15 +60,7 @@ func interpolate(a, b *model.Model, ra, rb rewards, splits []Split, steps int) (
 			return nil, err
 		}
 	}
-	c := &Curve{PerPair: map[string]map[string]string{}}
-	for _, s := range splits {
-		if s.Clusters != nil {
-			if c.Clusters == nil {
-				c.Clusters = map[string][]int{}
-			}
-			c.Clusters[s.Name] = s.Clusters
-		}
-	}
+	c := &Curve{PerPair: map[string]map[string]string{}, Clusters: clustersOf(splits)}
 	for k := 0; k < steps; k++ {
 		l := float64(k) / float64(steps-1)
 		ens := rewards{}

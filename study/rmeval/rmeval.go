@@ -43,6 +43,22 @@ type Split struct {
 	Clusters []int
 }
 
+// clustersOf is the splits' prompt ids by split name, for those whose
+// pairs share prompts (nil when none do): what eval.json, lmc.json and
+// pilot.json record as "clusters".
+func clustersOf(splits []Split) map[string][]int {
+	var out map[string][]int
+	for _, s := range splits {
+		if s.Clusters != nil {
+			if out == nil {
+				out = map[string][]int{}
+			}
+			out[s.Name] = s.Clusters
+		}
+	}
+	return out
+}
+
 // The standard split names.
 const (
 	TrainClean     = "train_clean"     // training pairs whose label was kept
@@ -327,14 +343,7 @@ func Compare[M model.RewardModel](members []M, names []string, splits []Split, r
 	}
 	per := make([]rewards, len(members))
 	res := &Result{RankBy: rankBy, Summary: map[string]Summary{}, scored: map[string]rewards{}}
-	for _, s := range splits {
-		if s.Clusters != nil {
-			if res.Clusters == nil {
-				res.Clusters = map[string][]int{}
-			}
-			res.Clusters[s.Name] = s.Clusters
-		}
-	}
+	res.Clusters = clustersOf(splits)
 	for i, m := range members {
 		log(fmt.Sprintf("scoring %s", names[i]))
 		var err error

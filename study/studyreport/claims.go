@@ -462,12 +462,7 @@ func evalClaims(ev Evidence) []report.Claim {
 			}
 		}
 		per, cl := ev.Correct[split], ev.Clusters[split]
-		if b == best {
-			if va, vb, ccl, note, ok := crossFitBest(ev, split, a); ok {
-				iv := accDiff(va, vb, ccl)
-				return iv, joinNotes(fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb)), clusterNote(ccl), note)
-			}
-		} else {
+		if b != best {
 			// WA and ENS of all M members and the mean member do not
 			// depend on the ranking: they may use the selection half too.
 			per, cl = withSelectionHalf(ev, split)
@@ -502,21 +497,30 @@ func evalClaims(ev Evidence) []report.Claim {
 	}
 	row := func(name, split, a, b, paper string, h stats.Hypothesis) report.Claim {
 		bName := b
+		var iv stats.Interval
+		var note string
+		cross := false
 		if b == best {
 			bName = "best member (" + b + ")"
-			if _, _, _, _, ok := crossFitBest(ev, split, a); ok {
+			// On the halved split the best member is cross-fitted.
+			var va, vb []float64
+			var cl []int
+			if va, vb, cl, note, cross = crossFitBest(ev, split, a); cross {
 				bName = "best member (cross-fitted)"
+				iv = accDiff(va, vb, cl)
+				note = joinNotes(fmt.Sprintf("discordant pairs %.1f%%", 100*discordant(va, vb)), clusterNote(cl), note)
 			}
 		}
-		c := report.Claim{Name: name, Quantity: fmt.Sprintf("%s − %s, accuracy on %s (pts)", a, bName, split), Paper: paper}
-		iv, note := diff(split, a, b)
-		c.Note = note
+		if !cross {
+			iv, note = diff(split, a, b)
+		}
+		c := report.Claim{Name: name, Quantity: fmt.Sprintf("%s − %s, accuracy on %s (pts)", a, bName, split), Paper: paper, Note: note}
 		unit := "pairs"
 		if ev.Texts[split] != nil && iv.Valid() {
 			unit = "texts"
 		}
 		c = decide(c, h, iv, "%+.1f", unit)
-		if _, _, _, _, cross := crossFitBest(ev, split, a); b == best {
+		if b == best {
 			if !cross {
 				c = selectionNote(c, ev, split)
 			}
