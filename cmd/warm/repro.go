@@ -179,9 +179,10 @@ func reproStages() []reproStage {
 			a := newTrainArgs(nil)
 			a.Preset, a.PretrainDir, a.DataDir, a.O.Out, a.O.Ladder = r.preset, r.shared("pretrain"), r.shared("data"), r.dir("rm"), r.ps.Ladder()
 			a.O.Train = r.trainFile()
+			a.O.FT.Epochs = r.ps.Epochs()
 			return []reproStep{step("train", a)}, nil
 		}, knobs: func(p preset.Study) []any {
-			k := []any{p.Labels, p.Members, p.RMBatch, p.LPEpochs, p.FTEpochs, p.RMLearningRates(), p.RMDropout, p.BaklavaAt}
+			k := []any{p.Labels, p.Members, p.RMBatch, p.LPEpochs, p.Epochs(), p.RMLearningRates(), p.RMDropout, p.BaklavaAt}
 			if p.LadderLabels != "" { // runs with the ladder everywhere keep their hash
 				k = append(k, p.Ladder())
 			}

@@ -161,8 +161,14 @@ func BenchmarkInferenceStudy(b *testing.B) {
 	c.NLayer = 4
 	m := model.New(c, 1)
 	var seqs [][]int
-	for range 16 {
-		seqs = append(seqs, studySeqs()...)
+	for c := range 16 {
+		// Each copy's first token differs: no two sequences share a
+		// prefix, as in eval's distinct texts (Rewards computes a shared
+		// prefix once; BenchmarkInferenceStudyGroups measures that).
+		for _, s := range studySeqs() {
+			s[0] = (s[0] + c) % 8192
+			seqs = append(seqs, s)
+		}
 	}
 	m.Rewards(seqs)
 	b.ResetTimer()
@@ -170,4 +176,44 @@ func BenchmarkInferenceStudy(b *testing.B) {
 		m.Rewards(seqs)
 	}
 	b.ReportMetric(float64(b.N*len(seqs))/b.Elapsed().Seconds(), "seqs/s")
+}
+
+// BenchmarkInferenceStudyGroups: rewards of 512 sequences shaped as the
+// study's val and OOD splits (prompts of 8–24 tokens, 6 responses of
+// 24–32 each), once with the responses of a prompt sharing it ("shared":
+// Rewards computes each prompt once) and once with every prompt drawn
+// afresh ("distinct": the same lengths, nothing to share).
+func BenchmarkInferenceStudyGroups(b *testing.B) {
+	c := benchConfig()
+	c.NLayer = 4
+	m := model.New(c, 1)
+	for _, share := range []bool{true, false} {
+		r := rand.New(rand.NewPCG(5, 6))
+		tok := func(n int) []int {
+			s := make([]int, n)
+			for i := range s {
+				s[i] = r.IntN(8192)
+			}
+			return s
+		}
+		var seqs [][]int
+		for len(seqs) < 512 {
+			prompt := tok(8 + r.IntN(17))
+			for range 6 {
+				p := prompt
+				if !share {
+					p = tok(len(prompt))
+				}
+				seqs = append(seqs, append(append([]int(nil), p...), tok(24+r.IntN(9))...))
+			}
+		}
+		b.Run(map[bool]string{true: "shared", false: "distinct"}[share], func(b *testing.B) {
+			m.Rewards(seqs)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m.Rewards(seqs)
+			}
+			b.ReportMetric(float64(b.N*len(seqs))/b.Elapsed().Seconds(), "seqs/s")
+		})
+	}
 }

@@ -124,6 +124,11 @@ type Pass struct {
 	lse      []float32 // LM head: log-sum-exp per packed row (NaN where not computed)
 	logprobs [][]float32
 	lpFrom   []int // TokenLogProbsFrom's from (nil: every position)
+	// parent (prefix-shared scoring, nil otherwise): parent[b] ≥ 0 makes
+	// sequence b the continuation of sequence parent[b], whose rows are
+	// its first positions: b's positions start after them and its
+	// attention reads their keys and values (see rewardsShared).
+	parent []int
 	// lastOnly (Mode.RewardOnly): the last block's outputs and ln_f hold
 	// each sequence's last row only, row b for sequence b.
 	lastOnly bool
@@ -145,15 +150,29 @@ func (m *Model) Forward(seqs [][]int, mode Mode) *Pass { return m.forward(seqs, 
 // with depth; such a Pass cannot run backward. onQKV, when set, sees each
 // block's q|k|v rows as soon as they exist (the KV cache's prefill).
 func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p *Pass, qkv []float32)) *Pass {
+	return m.forwardShared(seqs, nil, mode, keep, onQKV)
+}
+
+// forwardShared is forward where parent (nil: none) lets sequences
+// continue others: parent[b] = a < b makes seqs[b] the tokens after
+// seqs[a] (which must have no parent itself), so a shared prompt's rows
+// are computed once for all its continuations. Inference only.
+func (m *Model) forwardShared(seqs [][]int, parent []int, mode Mode, keep bool, onQKV func(l int, p *Pass, qkv []float32)) *Pass {
 	lastOnly := mode.RewardOnly
 	c := m.Config
 	C, F, H, L := c.NEmbd, c.Inner(), c.NHead, c.NLayer
-	p := &Pass{m: m, seqs: seqs, mode: mode, keep: keep}
+	p := &Pass{m: m, seqs: seqs, mode: mode, keep: keep, parent: parent}
+	if parent != nil && (mode.Train || keep || len(parent) != len(seqs)) {
+		panic("model: prefix-shared passes are inference only, with one parent entry per sequence")
+	}
 	p.offs = make([]int, len(seqs)+1)
 	p.attOffs = make([]int, len(seqs)+1)
 	for b, s := range seqs {
-		if len(s) == 0 || len(s) > c.NPositions {
-			panic(fmt.Sprintf("model.Forward: sequence %d has %d tokens (want 1…%d)", b, len(s), c.NPositions))
+		if len(s) == 0 || p.pos0(b)+len(s) > c.NPositions {
+			panic(fmt.Sprintf("model.Forward: sequence %d has %d tokens after %d (want 1…%d in all)", b, len(s), p.pos0(b), c.NPositions))
+		}
+		if a := p.parentOf(b); a >= 0 && (a >= b || p.parentOf(a) >= 0) {
+			panic(fmt.Sprintf("model.Forward: sequence %d continues %d, which is not an earlier root sequence", b, a))
 		}
 		for _, t := range s {
 			if t < 0 || t >= c.VocabSize {
@@ -161,7 +180,7 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 			}
 		}
 		p.offs[b+1] = p.offs[b] + len(s)
-		p.attOffs[b+1] = p.attOffs[b] + H*len(s)*len(s)
+		p.attOffs[b+1] = p.attOffs[b] + H*len(s)*(p.pos0(b)+len(s))
 	}
 	n, na := p.offs[len(seqs)], p.attOffs[len(seqs)]
 	p.n = n
@@ -190,10 +209,11 @@ func (m *Model) forward(seqs [][]int, mode Mode, keep bool, onQKV func(l int, p 
 	}
 	x := ws.resid[0]
 	parallel.Jobs(len(seqs), func(_, b int) {
+		p0 := p.pos0(b)
 		for t, tok := range seqs[b] {
 			xi := x[(p.offs[b]+t)*C : (p.offs[b]+t+1)*C]
 			te := m.wte.W[tok*C : (tok+1)*C]
-			pe := m.wpe.W[t*C : (t+1)*C]
+			pe := m.wpe.W[(p0+t)*C : (p0+t+1)*C]
 			for j := range xi {
 				xi[j] = te[j] + pe[j]
 			}
@@ -284,13 +304,22 @@ func (m *Model) lastBlock(p *Pass, la *layerActs, in, out, geluGrad, mask1, mask
 	for _, s := range p.seqs {
 		maxT = max(maxT, len(s))
 	}
-	scr := m.ws.scratchFor(maxT)
+	scr := m.ws.scratchFor(max(maxT, p.sharedScratch()))
 	parallel.Jobs(B*H, func(w, job int) {
 		b, h := job/H, job%H
 		T, off := len(p.seqs[b]), p.offs[b]
 		q := la.qkv[(off+T-1)*3*C+h*hd:]
 		k := la.qkv[off*3*C+C+h*hd:]
 		v := la.qkv[off*3*C+2*C+h*hd:]
+		if P0 := p.pos0(b); P0 > 0 { // a continuation (inference only): see attendShared
+			W := P0 + T
+			kb, vb := p.sharedKV(la, b, h, scr[w])
+			P := la.att[p.attOffs[b]+h*T*W+(T-1)*W : p.attOffs[b]+(h+1)*T*W]
+			gemm.SgemmSerial(false, true, 1, W, hd, scale, q, 3*C, kb, hd, 0, P, W)
+			softmaxCausalRow(P, W-1)
+			gemm.SgemmSerial(false, false, 1, hd, W, 1, P, W, vb, hd, 0, la.atty[b*C+h*hd:], C)
+			return
+		}
 		// P's last row holds the probabilities (backward reads them).
 		P := la.att[p.attOffs[b]+h*T*T+(T-1)*T : p.attOffs[b]+(h+1)*T*T]
 		gemm.SgemmSerial(false, true, 1, T, hd, scale, q, 3*C, k, 3*C, 0, P, T)
@@ -389,6 +418,8 @@ func (m *Model) attentionForward(p *Pass, la *layerActs, site uint64) {
 	var scratch [][]float32
 	if dropP > 0 {
 		scratch = m.ws.scratchFor(maxT * maxT)
+	} else if p.parent != nil {
+		scratch = m.ws.scratchFor(p.sharedScratch())
 	}
 	parallel.Jobs(len(p.seqs)*H, func(w, job int) {
 		b, h := job/H, job%H
@@ -396,6 +427,10 @@ func (m *Model) attentionForward(p *Pass, la *layerActs, site uint64) {
 		q := la.qkv[off*3*C+h*hd:]
 		k := la.qkv[off*3*C+C+h*hd:]
 		v := la.qkv[off*3*C+2*C+h*hd:]
+		if p.pos0(b) > 0 {
+			p.attendShared(la, b, h, scale, scratch[w])
+			return
+		}
 		P := la.att[p.attOffs[b]+h*T*T : p.attOffs[b]+(h+1)*T*T]
 		y := la.atty[off*C+h*hd:]
 		src := P
@@ -425,6 +460,69 @@ func (m *Model) attentionForward(p *Pass, la *layerActs, site uint64) {
 			gemm.Sgemm(false, false, r1-r0, hd, r1, 1, src[r0*T:], T, v, 3*C, 0, y[r0*C:], C)
 		}
 	})
+}
+
+// attendShared is attentionForward for continuation b (Pass.parent),
+// head h: the products a full forward of parent + b would compute for
+// b's rows, on the same operands — keys and values of the whole sequence
+// copied contiguous (sharedKV), row blocks at the same absolute
+// positions, each against the keys up to its end — so that a reward
+// does not depend on the group it was scored in beyond the rounding a
+// plain pass already has across batch compositions (test/chaos compares
+// a server's answers under load exactly; splitting the sums at the
+// prefix broke that).
+func (p *Pass) attendShared(la *layerActs, b, h int, scale float32, scr []float32) {
+	c := p.m.Config
+	C, hd := c.NEmbd, c.HeadDim()
+	T, off, P0 := len(p.seqs[b]), p.offs[b], p.pos0(b)
+	W := P0 + T
+	kb, vb := p.sharedKV(la, b, h, scr)
+	q := la.qkv[off*3*C+h*hd:]
+	P := la.att[p.attOffs[b]+h*T*W : p.attOffs[b]+(h+1)*T*W] // row i: b's row i, over all W keys
+	y := la.atty[off*C+h*hd:]
+	for r0 := P0 / attnBlock * attnBlock; r0 < W; r0 += attnBlock {
+		r1 := min(r0+attnBlock, W)
+		a0 := max(r0, P0) // b's first row in this block (absolute position)
+		i0 := a0 - P0
+		gemm.Sgemm(false, true, r1-a0, r1, hd, scale, q[i0*3*C:], 3*C, kb, hd, 0, P[i0*W:], W)
+		for i := a0; i < r1; i++ {
+			softmaxCausalRow(P[(i-P0)*W:(i-P0+1)*W], i)
+		}
+		gemm.Sgemm(false, false, r1-a0, hd, r1, 1, P[i0*W:], W, vb, hd, 0, y[i0*C:], C)
+	}
+}
+
+// sharedKV copies head h's keys and values of continuation b's whole
+// sequence (its parent's rows, then its own) into scr, contiguous: kb
+// and vb, W×hd each.
+func (p *Pass) sharedKV(la *layerActs, b, h int, scr []float32) (kb, vb []float32) {
+	c := p.m.Config
+	C, hd := c.NEmbd, c.HeadDim()
+	P0, T := p.pos0(b), len(p.seqs[b])
+	W := P0 + T
+	kb, vb = scr[:W*hd], scr[W*hd:2*W*hd]
+	rows := func(start, n, dst int) {
+		for i := 0; i < n; i++ {
+			src := la.qkv[(start+i)*3*C+h*hd:]
+			copy(kb[(dst+i)*hd:(dst+i+1)*hd], src[C:C+hd])
+			copy(vb[(dst+i)*hd:(dst+i+1)*hd], src[2*C:2*C+hd])
+		}
+	}
+	rows(p.offs[p.parent[b]], P0, 0)
+	rows(p.offs[b], T, P0)
+	return kb, vb
+}
+
+// sharedScratch is the per-worker scratch sharedKV needs (0 without
+// continuations).
+func (p *Pass) sharedScratch() int {
+	n := 0
+	for b := range p.seqs {
+		if P0 := p.pos0(b); P0 > 0 {
+			n = max(n, 2*(P0+len(p.seqs[b]))*p.m.Config.HeadDim())
+		}
+	}
+	return n
 }
 
 // attnBlock is the row-block size of the causal attention matmuls (a
@@ -476,6 +574,22 @@ func (p *Pass) needAllRows(what string) {
 	if p.lastOnly {
 		panic("model: " + what + " on a Mode.RewardOnly pass (it keeps each sequence's last row only)")
 	}
+}
+
+// parentOf is the sequence b continues, or −1.
+func (p *Pass) parentOf(b int) int {
+	if p.parent == nil {
+		return -1
+	}
+	return p.parent[b]
+}
+
+// pos0 is sequence b's first position: its parent's length, or 0.
+func (p *Pass) pos0(b int) int {
+	if a := p.parentOf(b); a >= 0 {
+		return len(p.seqs[a])
+	}
+	return 0
 }
 
 // lastRow is the row of ln_f holding sequence b's last token: the reward
@@ -729,11 +843,9 @@ func (m *Model) Rewards(seqs [][]int) ([]float32, error) {
 	if err := m.CheckSeqs(seqs); err != nil {
 		return nil, err
 	}
-	out := make([]float32, 0, len(seqs))
-	for _, c := range chunks(seqs) {
-		out = append(out, m.forward(seqs[c[0]:c[1]], Mode{RewardOnly: true}, false, nil).Rewards()...)
-	}
-	return out, nil
+	// Sequences that start alike (responses to one prompt) share the
+	// prefix's rows: prefix.go.
+	return m.rewardsShared(seqs), nil
 }
 
 // TokenLogProbs is Pass.TokenLogProbs in eval mode, batched internally.

@@ -75,6 +75,12 @@ type Study struct {
 	RMBatch  int // pairs per step
 	LPEpochs int // linear-probe epochs on frozen features (warm train's --lp-epochs default)
 	FTEpochs float64
+	// CorruptEpochs, when > 0, is the fine-tuning epochs of the corrupted
+	// setting's members (Epochs; warm repro): with a quarter of the labels
+	// swapped a pair carries half the signal (1 − 2·0.25) and members need
+	// more passes to reach the same share of what the labels allow
+	// (docs/study-design.md §9). warm train's --epochs default stays FTEpochs.
+	CorruptEpochs float64
 	// RMLRFactors are the member learning rates as multiples of
 	// PretrainLR (RMLearningRates).
 	RMLRFactors []float64
@@ -135,11 +141,11 @@ var studies = map[string]Study{
 		// (docs/power.md §7): from the same 6,000 scored texts per split
 		// as 3,000 disjoint pairs, WA − ENS narrows from ±1.2–1.4 to
 		// ±0.6–0.7 points. 19,500 val pairs ≈ 1,500 prompts (9,000
-		// texts, halved for ranking), 13,000 OOD pairs ≈ 1,000 of the
-		// 1,289 OOD prompts (6,000 texts).
-		TrainPairs: 6000, ValPairs: 19500, OODPairs: 13000, EvalResponses: 6, HumanPairs: 0, MinNew: 24, MaxNew: 32,
+		// texts, halved for ranking), 17,000 OOD pairs ≈ all 1,289 OOD
+		// prompts (7,700 texts; 13,000 left WA − best member at ±1.0).
+		TrainPairs: 6000, ValPairs: 19500, OODPairs: 17000, EvalResponses: 6, HumanPairs: 0, MinNew: 24, MaxNew: 32,
 		BTTemperature: 0.1, SwapRate: 0.25, OODTemperature: 1.5,
-		Members: 6, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, RMLRFactors: quickLRFactors, RMDropout: []float64{0.05, 0.1},
+		Members: 6, RMBatch: 16, LPEpochs: 20, FTEpochs: 2, CorruptEpochs: 3, RMLRFactors: quickLRFactors, RMDropout: []float64{0.05, 0.1},
 		LadderLabels: LabelsClean,
 		BoNPrompts:   1000, BoNMaxN: 16,
 		RLSteps: 60, RLPrompts: 8, RLSamples: 4, RLLR: 3e-4, RLSeeds: 2,
@@ -217,6 +223,15 @@ func (s Study) WithLabels(setting string) (Study, error) {
 	}
 	s.Labels = setting
 	return s, nil
+}
+
+// Epochs is the members' fine-tuning epochs in s's label setting:
+// CorruptEpochs in the corrupted one when set, else FTEpochs.
+func (s Study) Epochs() float64 {
+	if s.Labels == LabelsCorrupt && s.CorruptEpochs > 0 {
+		return s.CorruptEpochs
+	}
+	return s.FTEpochs
 }
 
 // LabelSettings lists the label settings the main job runs, clean first.

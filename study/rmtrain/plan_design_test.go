@@ -183,7 +183,7 @@ func TestProbeAccuracyMatchesRewardModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	pairs := synthetic(96, 4)
-	fc, fr := Features(body, pairs, 32)
+	fc, fr := mustFeatures(t, body, pairs)
 	head, _, _ := Probe(fc, fr, nil, make([]float32, 16), ProbeOptions{Epochs: 10, Batch: 32, LR: 0.02, Seed: 1})
 	got, err := ProbeAccuracy(body, head, pairs)
 	if err != nil {
@@ -224,9 +224,9 @@ func TestFeaturesSharedTexts(t *testing.T) {
 	base := synthetic(6, 4)
 	a, b, c := base[0].Chosen, base[1].Chosen, base[2].Rejected
 	pairs := []reward.Pair{{Chosen: a, Rejected: b}, {Chosen: c, Rejected: a}, {Chosen: b, Rejected: c}, base[3]}
-	fc, fr := Features(body, pairs, 1) // batches of 2 texts: the split crosses pairs
+	fc, fr := mustFeatures(t, body, pairs)
 	for i, p := range pairs {
-		oc, or := Features(body, []reward.Pair{p}, 64)
+		oc, or := mustFeatures(t, body, []reward.Pair{p})
 		for j := range oc[0] {
 			if math.Abs(float64(fc[i][j]-oc[0][j])) > 1e-5 || math.Abs(float64(fr[i][j]-or[0][j])) > 1e-5 {
 				t.Fatalf("pair %d feature %d: %v / %v shared, %v / %v alone", i, j, fc[i][j], fr[i][j], oc[0][j], or[0][j])

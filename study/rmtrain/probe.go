@@ -13,27 +13,22 @@ import (
 
 // Features runs the frozen body once over every distinct text of pairs
 // (reward.UniqueSeqs: pairs that share a text, as in a grouped split, share
-// its features) and returns the pooled last-token features (after ln_f)
-// of chosen and rejected texts: with the body frozen and no dropout they
-// never change, so linear probing needs only this one pass. batch is
-// pairs' worth of sequences per forward pass (2·batch texts); the returned
-// rows may alias one another and must not be modified.
-func Features(m *model.Model, pairs []reward.Pair, batch int) (fc, fr [][]float32) {
+// its features; texts that share a prompt share its rows,
+// model.LastFeatures) and returns the pooled last-token features (after
+// ln_f) of chosen and rejected texts: with the body frozen and no dropout
+// they never change, so linear probing needs only this one pass. The
+// returned rows may alias one another and must not be modified.
+func Features(m *model.Model, pairs []reward.Pair) (fc, fr [][]float32, err error) {
 	seqs, ci, ri := reward.UniqueSeqs(pairs)
-	feat := make([][]float32, len(seqs))
-	step := max(1, 2*batch)
-	for lo := 0; lo < len(seqs); lo += step {
-		hi := min(lo+step, len(seqs))
-		f := m.Forward(seqs[lo:hi], model.Mode{RewardOnly: true}).Features()
-		for i := lo; i < hi; i++ {
-			feat[i] = append([]float32(nil), f[i-lo]...)
-		}
+	feat, err := m.LastFeatures(seqs)
+	if err != nil {
+		return nil, nil, err
 	}
 	fc, fr = make([][]float32, len(pairs)), make([][]float32, len(pairs))
 	for i := range pairs {
 		fc[i], fr[i] = feat[ci[i]], feat[ri[i]]
 	}
-	return fc, fr
+	return fc, fr, nil
 }
 
 // ProbeOptions are the linear-probing hyperparameters.
@@ -163,7 +158,10 @@ func ProbeCorrect(body *model.Model, head []float32, pairs []reward.Pair) ([]flo
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("probe accuracy: no pairs")
 	}
-	fc, fr := Features(body, pairs, 64)
+	fc, fr, err := Features(body, pairs)
+	if err != nil {
+		return nil, err
+	}
 	return HeadCorrect(head, fc, fr), nil
 }
 

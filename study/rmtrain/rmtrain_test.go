@@ -85,7 +85,7 @@ func TestMembersLinearlyConnected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc, fr := Features(m, train, 64)
+	fc, fr := mustFeatures(t, m, train)
 	head, _, probeAcc := Probe(fc, fr, nil, make([]float32, 16), ProbeOptions{Epochs: 20, Batch: 32, LR: 0.02, Seed: 1})
 	if probeAcc < 0.55 {
 		t.Fatalf("linear probe train accuracy %.3f: features carry no signal?", probeAcc)
@@ -170,4 +170,14 @@ func accuracy(t *testing.T, m model.RewardModel, pairs []reward.Pair) float64 {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// mustFeatures is Features, failing the test on an error.
+func mustFeatures(t *testing.T, m *model.Model, pairs []reward.Pair) (fc, fr [][]float32) {
+	t.Helper()
+	fc, fr, err := Features(m, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fc, fr
 }

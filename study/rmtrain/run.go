@@ -221,7 +221,10 @@ func probe(o Options, pairs, val []reward.Pair, log io.Writer) ([]float32, probe
 		return nil, pr, err
 	}
 	fmt.Fprintf(log, "probe: features of %d pairs from the frozen body\n", len(pairs))
-	fc, fr := Features(m, pairs, 64)
+	fc, fr, err := Features(m, pairs)
+	if err != nil {
+		return nil, pr, err
+	}
 	var margin []float32
 	if o.FT.UseMargin {
 		margin = make([]float32, len(pairs))

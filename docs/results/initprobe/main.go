@@ -80,9 +80,15 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fc, fr := rmtrain.Features(m, tp, 64)
+		fc, fr, err := rmtrain.Features(m, tp)
+		if err != nil {
+			log.Fatal(err)
+		}
 		w, _, trainAcc := rmtrain.Probe(fc, fr, nil, make([]float32, m.Config.NEmbd), probeOpts)
-		vc, vr := rmtrain.Features(m, vp, 64)
+		vc, vr, err := rmtrain.Features(m, vp)
+		if err != nil {
+			log.Fatal(err)
+		}
 		acc := rmtrain.HeadAccuracy(w, vc, vr)
 		zs := "—"
 		if suffix != "" {
