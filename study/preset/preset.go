@@ -1,9 +1,10 @@
 // Package preset holds the named sizes of the default WARM study ("tiny",
 // "quick", "full"), so that every verb and `warm repro` use the same numbers.
 //
-// quick aims at 30 minutes on 2 cores (measured: 28:53 and 30:17 quiet for
-// both label settings, docs/study-design.md §8); full is for quality (≈ 90
-// min measured); tiny is for the end-to-end test (seconds).
+// quick aims at 30 minutes on 2 cores (measured quiet for both label
+// settings: 28:04 to 30:17 over five designs, 28:32 for the current one,
+// docs/study-design.md §8, §10); full is for quality (≈ 90 min measured);
+// tiny is for the end-to-end test (seconds).
 package preset
 
 import (
