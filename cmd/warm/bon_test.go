@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/warm-rm/warm/kit/model"
+	"github.com/warm-rm/warm/kit/reward"
 	"github.com/warm-rm/warm/kit/safetensors"
 	"github.com/warm-rm/warm/kit/tokenizer"
 	"github.com/warm-rm/warm/study/bon"
@@ -182,5 +184,63 @@ func TestRLAndDuelVerbs(t *testing.T) {
 	err = runRL([]string{"--preset", "tiny", "--policy", filepath.Join(dir, "policy"), "--data", dir, "--members", filepath.Join(dir, "rm"), "--reward", "nope", "--out", filepath.Join(dir, "x")})
 	if err == nil || !strings.Contains(err.Error(), "warm3") {
 		t.Errorf("unknown reward: %v", err)
+	}
+}
+
+// Two best-of-N runs in one process that share a sample pool (warm
+// repro's label settings side by side) run at once: one samples the pool,
+// the other waits for it and reuses it, and both finish with the same
+// samples' curves.
+func TestBoNSharedPoolConcurrent(t *testing.T) {
+	dir := bonFixture(t)
+	pool := filepath.Join(dir, "pool")
+	var logs [2]strings.Builder
+	var res [2]*bon.Result
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range 2 {
+		specs := []reward.Spec{{Name: "gold", Kind: reward.KindGold}}
+		sp, err := reward.ParseSpec(fmt.Sprintf("m=%s", filepath.Join(dir, "rm", fmt.Sprintf("member-%02d", i))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, sp)
+		o := bon.RunOptions{Policy: filepath.Join(dir, "policy"), PromptFile: filepath.Join(dir, "val.jsonl"), Specs: specs,
+			Prompts: 8, N: 4, MinNew: 2, MaxNew: 5, Temperature: 1, Seed: 3, Vs: "m:gold",
+			Out: filepath.Join(dir, fmt.Sprintf("out%d", i)), PoolDir: pool, Log: &logs[i]}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i], errs[i] = bon.Run(o)
+		}()
+	}
+	wg.Wait()
+	sampled := 0
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Fatalf("run %d: %v", i, errs[i])
+		}
+		if strings.Contains(logs[i].String(), "sampling") {
+			sampled++
+		} else if !strings.Contains(logs[i].String(), "reusing") {
+			t.Errorf("run %d neither sampled nor reused:\n%s", i, logs[i].String())
+		}
+	}
+	if sampled != 1 {
+		t.Errorf("%d of the 2 runs sampled the shared pool, want 1", sampled)
+	}
+	gold := func(r *bon.Result) []float64 {
+		for _, c := range r.Curves {
+			if c.Reward == "gold" {
+				return c.Gold
+			}
+		}
+		return nil
+	}
+	if g0, g1 := gold(res[0]), gold(res[1]); g0 == nil || fmt.Sprint(g0) != fmt.Sprint(g1) {
+		t.Errorf("gold curves differ between the runs sharing a pool: %v vs %v", g0, g1)
+	}
+	if _, err := os.Stat(filepath.Join(pool, "samples.jsonl")); err != nil {
+		t.Error(err)
 	}
 }

@@ -45,10 +45,6 @@ type reproStage struct {
 	// inputs (the library refuses to resume a directory made with other
 	// settings).
 	outs []string
-	// exclusive stages run for one label setting at a time when the
-	// settings run side by side: the first makes what they share (the
-	// BoN sample pool), the second finds it.
-	exclusive bool
 	// independent: the stage's calls (but those marked waits) may run
 	// two at a time when a stream is free (see stageBook.streams).
 	independent bool
@@ -190,7 +186,7 @@ func reproStages() []reproStage {
 		}, outs: []string{"rm"}},
 		{name: "merge", steps: mergeSteps},
 		{name: "eval", steps: evalSteps, outs: []string{"eval"}},
-		{name: "bon", steps: bonSteps, exclusive: true, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
+		{name: "bon", steps: bonSteps, knobs: func(p preset.Study) []any { return []any{p.BoNPrompts, p.BoNMaxN, p.MinNew, p.MaxNew} }, outs: []string{"bon"}},
 		{name: "rl", steps: rlSteps, independent: true, knobs: func(p preset.Study) []any {
 			return []any{p.RLSteps, p.RLPrompts, p.RLSamples, p.RLLR, p.MaxNew, p.RLSeeds, p.RLKLCoef}
 		}},
@@ -398,7 +394,8 @@ func (o reproOptions) run() error {
 
 // runSettings runs the label settings: one after the other with Serial,
 // else side by side. The settings share nothing after the data stage but
-// the BoN sample pool (an exclusive stage), and the engine's kernels keep
+// the BoN sample pool (the first BoN stage samples it, the other waits
+// for it: bon.Run's pool lock), and the engine's kernels keep
 // both cores only ≈ 70–85 % busy at the study's model size (barriers
 // between small matrix products, the token-by-token decode of sampling),
 // so two settings interleaved finish sooner than in turn. Each setting's
@@ -481,8 +478,7 @@ type stageBook struct {
 	from  int // stages at or after this index rerun (--from)
 	total int
 
-	mu        sync.Mutex // recs and the file
-	exclusive sync.Mutex // held while an exclusive stage runs
+	mu sync.Mutex // recs and the file
 	// streams holds a token per stream of work running: each label
 	// setting takes one for its stages, and a stage with independent
 	// calls takes a second when one is free (the other setting is done,
@@ -528,10 +524,6 @@ func (b *stageBook) run(i int, st reproStage, rr *reproRun, key, prev string) (s
 	if rec := b.record(key); rec != nil && rec.Done && rec.Hash == hash && i < b.from {
 		fmt.Fprintf(log, "== repro: stage %s cached (%.0fs when run)\n", key, rec.Seconds)
 		return hash, nil
-	}
-	if st.exclusive {
-		b.exclusive.Lock()
-		defer b.exclusive.Unlock()
 	}
 	fmt.Fprintf(log, "== repro: stage %d/%d %s\n", i+1, b.total, key)
 	if rec := b.record(key); rec != nil && (rec.Hash != hash || i >= b.from) {

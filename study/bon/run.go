@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/warm-rm/warm/internal/atomicfile"
@@ -166,20 +167,29 @@ func Run(o RunOptions) (*Result, error) {
 		return nil, err
 	}
 	samplesPath, metaPath := filepath.Join(poolDir, "samples.jsonl"), filepath.Join(poolDir, "samples.meta.json")
+	// Runs in one process that share a pool (warm repro's label settings,
+	// side by side) take turns on it: the first samples and writes the
+	// pool at once, the others wait for it instead of sampling their own,
+	// then each scores with its own models concurrently.
+	unlock := lockPool(poolDir)
 	pool, scores := reusePool(o, mt, prompts, samplesPath, metaPath)
 	if pool == nil {
-		if pool, err = samplePool(o, tok, prompts); err != nil {
-			return nil, err
+		if pool, err = samplePool(o, tok, prompts); err == nil {
+			err = writePool(samplesPath, metaPath, pool, scores, mt)
 		}
+	}
+	unlock()
+	if err != nil {
+		return nil, err
 	}
 	names, goldName, err := scoreAll(o, tok, pool, scores, mt.Rewards)
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteSamples(samplesPath, pool, scores); err != nil {
-		return nil, err
-	}
-	if err := atomicfile.WriteJSON(metaPath, mt); err != nil {
+	unlock = lockPool(poolDir)
+	err = writePool(samplesPath, metaPath, pool, scores, mt)
+	unlock()
+	if err != nil {
 		return nil, err
 	}
 	ns := Ns(o.N)
@@ -205,6 +215,30 @@ func Run(o RunOptions) (*Result, error) {
 	}
 	res := &Result{policyAbs, len(pool.Prompts), o.N, o.MinNew, o.MaxNew, o.Temperature, o.Seed, goldName, mt.Rewards, curves, duels, pp, time.Since(start).Seconds()}
 	return res, atomicfile.WriteJSON(filepath.Join(o.Out, "bon.json"), res)
+}
+
+// poolLocks holds a mutex per pool directory (lockPool).
+var poolLocks sync.Map
+
+// lockPool locks the pool in dir for this process and returns the unlock.
+func lockPool(dir string) func() {
+	key, err := filepath.Abs(dir)
+	if err != nil {
+		key = filepath.Clean(dir)
+	}
+	mu, _ := poolLocks.LoadOrStore(key, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
+}
+
+// writePool writes the pool with the scores it has and the metadata that
+// names them: the samples first, so that metadata never names scores
+// the samples file lacks (reusePool checks each name against it).
+func writePool(samplesPath, metaPath string, pool *Pool, scores map[string][][]float64, mt meta) error {
+	if err := WriteSamples(samplesPath, pool, scores); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(metaPath, mt)
 }
 
 // reusePool returns the cached pool and the scores whose rewards are
